@@ -1,0 +1,15 @@
+//! Lemma's domain: the normalised span and run model, OTLP decoding, the normalisation of
+//! tracing conventions, run summaries and the query language.
+//!
+//! Everything here is pure: no I/O, no async. The server decodes and normalises with it, the
+//! stores summarise runs with it, and the query language is parsed here once for every store.
+
+pub mod model;
+pub mod otlp;
+pub mod query;
+pub mod run;
+pub mod semconv;
+pub mod value;
+
+pub use model::{Span, SpanEvent, SpanKind, SpanLink, StatusCode, Usage};
+pub use run::{Run, RunSignal, SpanDigest};

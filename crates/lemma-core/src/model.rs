@@ -1,0 +1,226 @@
+//! The normalised span: one shape whatever convention the emitter used.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// What a span does in an agent run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SpanKind {
+    Agent,
+    Llm,
+    Tool,
+    Retrieval,
+    Embedding,
+    Reranker,
+    Chain,
+    Guardrail,
+    Evaluator,
+    #[default]
+    Span,
+}
+
+impl SpanKind {
+    pub const ALL: [SpanKind; 10] = [
+        SpanKind::Agent,
+        SpanKind::Llm,
+        SpanKind::Tool,
+        SpanKind::Retrieval,
+        SpanKind::Embedding,
+        SpanKind::Reranker,
+        SpanKind::Chain,
+        SpanKind::Guardrail,
+        SpanKind::Evaluator,
+        SpanKind::Span,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpanKind::Agent => "agent",
+            SpanKind::Llm => "llm",
+            SpanKind::Tool => "tool",
+            SpanKind::Retrieval => "retrieval",
+            SpanKind::Embedding => "embedding",
+            SpanKind::Reranker => "reranker",
+            SpanKind::Chain => "chain",
+            SpanKind::Guardrail => "guardrail",
+            SpanKind::Evaluator => "evaluator",
+            SpanKind::Span => "span",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SpanKind> {
+        SpanKind::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// OTel status code, as Lemma reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusCode {
+    #[default]
+    Unset,
+    Ok,
+    Error,
+}
+
+impl StatusCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusCode::Unset => "unset",
+            StatusCode::Ok => "ok",
+            StatusCode::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StatusCode> {
+        match s.to_ascii_lowercase().as_str() {
+            "unset" => Some(StatusCode::Unset),
+            "ok" => Some(StatusCode::Ok),
+            "error" => Some(StatusCode::Error),
+            _ => None,
+        }
+    }
+}
+
+/// Token usage. Input tokens include cache reads and writes (the OTel rule); the cache and
+/// reasoning counts are kept apart as subsets, never added on top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Usage {
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub total_tokens: Option<u64>,
+    pub cache_read_tokens: Option<u64>,
+    pub cache_write_tokens: Option<u64>,
+    pub reasoning_tokens: Option<u64>,
+}
+
+impl Usage {
+    pub fn is_empty(&self) -> bool {
+        self.input_tokens.is_none() && self.output_tokens.is_none() && self.total_tokens.is_none()
+    }
+
+    /// Total as reported, else input + output.
+    pub fn total(&self) -> Option<u64> {
+        self.total_tokens.or(match (self.input_tokens, self.output_tokens) {
+            (None, None) => None,
+            (i, o) => Some(i.unwrap_or(0) + o.unwrap_or(0)),
+        })
+    }
+
+    pub fn add(&mut self, other: &Usage) {
+        fn sum(a: &mut Option<u64>, b: Option<u64>) {
+            if let Some(b) = b {
+                *a = Some(a.unwrap_or(0) + b);
+            }
+        }
+        sum(&mut self.input_tokens, other.input_tokens);
+        sum(&mut self.output_tokens, other.output_tokens);
+        sum(&mut self.total_tokens, other.total());
+        sum(&mut self.cache_read_tokens, other.cache_read_tokens);
+        sum(&mut self.cache_write_tokens, other.cache_write_tokens);
+        sum(&mut self.reasoning_tokens, other.reasoning_tokens);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanEvent {
+    pub name: String,
+    pub time_unix_nano: u64,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub attributes: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped_attributes_count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanLink {
+    pub trace_id: String,
+    pub span_id: String,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub attributes: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Scope {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub attributes: Map<String, Value>,
+}
+
+/// A normalised span. Its serde form is the API's SPAN object.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Span {
+    /// 32 lowercase hex characters; also the run ID.
+    pub trace_id: String,
+    /// 16 lowercase hex characters.
+    pub span_id: String,
+    pub parent_span_id: Option<String>,
+    pub name: String,
+    pub kind: SpanKind,
+    /// The OTel span kind (`internal`, `server`, `client`, `producer`, `consumer`).
+    pub otel_kind: String,
+    pub start_time_unix_nano: u64,
+    pub end_time_unix_nano: u64,
+    pub status: StatusCode,
+    pub status_message: Option<String>,
+    pub model: Option<String>,
+    pub provider: Option<String>,
+    /// The provider's response id (`gen_ai.response.id`); two spans with the same one record the
+    /// same model call.
+    pub response_id: Option<String>,
+    #[serde(flatten)]
+    pub usage: Usage,
+    pub cost_usd: Option<f64>,
+    pub tool_name: Option<String>,
+    pub tool_call_id: Option<String>,
+    pub tool_args: Option<Value>,
+    pub input: Option<Value>,
+    pub output: Option<Value>,
+    pub agent_name: Option<String>,
+    pub thread_id: Option<String>,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+    /// Every attribute as received, including the ones normalisation read.
+    #[serde(default)]
+    pub attributes: Map<String, Value>,
+    #[serde(default)]
+    pub events: Vec<SpanEvent>,
+    #[serde(default)]
+    pub links: Vec<SpanLink>,
+    #[serde(default)]
+    pub resource: Map<String, Value>,
+    #[serde(default)]
+    pub scope: Scope,
+    #[serde(default)]
+    pub dropped_attributes_count: u32,
+    #[serde(default)]
+    pub dropped_events_count: u32,
+    #[serde(default)]
+    pub dropped_links_count: u32,
+}
+
+impl Span {
+    pub fn duration_ns(&self) -> u64 {
+        self.end_time_unix_nano
+            .saturating_sub(self.start_time_unix_nano)
+    }
+
+    pub fn service_name(&self) -> Option<&str> {
+        self.resource.get("service.name").and_then(Value::as_str)
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}

@@ -1,0 +1,251 @@
+//! OTLP trace requests (protobuf or JSON) into spans with their raw fields filled in.
+//! Normalisation (`crate::semconv`) fills in the rest.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::{span::SpanKind as OtelSpanKind, status};
+use prost::Message;
+
+use crate::model::{Scope, Span, SpanEvent, SpanLink, StatusCode};
+use crate::value::key_values_to_map;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("invalid OTLP protobuf: {0}")]
+    Protobuf(#[from] prost::DecodeError),
+    #[error("invalid OTLP JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The wire encodings OTLP/HTTP allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Protobuf,
+    Json,
+}
+
+pub fn decode_trace_request(
+    body: &[u8],
+    encoding: Encoding,
+) -> Result<ExportTraceServiceRequest, DecodeError> {
+    Ok(match encoding {
+        Encoding::Protobuf => ExportTraceServiceRequest::decode(body)?,
+        Encoding::Json => serde_json::from_slice(body)?,
+    })
+}
+
+/// Spans taken from a request, and what was rejected (OTLP `partial_success`).
+#[derive(Debug, Default)]
+pub struct Extracted {
+    pub spans: Vec<Span>,
+    pub rejected: u64,
+    /// One line per distinct reason, for the `partial_success.error_message`.
+    pub rejections: Vec<String>,
+}
+
+impl Extracted {
+    fn reject(&mut self, reason: String) {
+        self.rejected += 1;
+        if self.rejections.len() < 10 && !self.rejections.contains(&reason) {
+            self.rejections.push(reason);
+        }
+    }
+}
+
+/// Flattens a request into spans carrying their own resource and scope. Spans with invalid
+/// ids are rejected one by one; the rest of the request is kept.
+pub fn extract_spans(request: ExportTraceServiceRequest) -> Extracted {
+    let mut out = Extracted::default();
+    for resource_spans in request.resource_spans {
+        let resource = resource_spans
+            .resource
+            .map(|r| key_values_to_map(&r.attributes))
+            .unwrap_or_default();
+        for scope_spans in resource_spans.scope_spans {
+            let scope = scope_spans
+                .scope
+                .map(|s| Scope {
+                    name: s.name,
+                    version: Some(s.version).filter(|v| !v.is_empty()),
+                    attributes: key_values_to_map(&s.attributes),
+                })
+                .unwrap_or_default();
+            for span in scope_spans.spans {
+                let Some(trace_id) = id_hex(&span.trace_id, 16) else {
+                    out.reject(format!(
+                        "span {:?}: trace_id must be 16 bytes and not all zero (got {} bytes)",
+                        span.name,
+                        span.trace_id.len()
+                    ));
+                    continue;
+                };
+                let Some(span_id) = id_hex(&span.span_id, 8) else {
+                    out.reject(format!(
+                        "span {:?}: span_id must be 8 bytes and not all zero (got {} bytes)",
+                        span.name,
+                        span.span_id.len()
+                    ));
+                    continue;
+                };
+                let parent_span_id = if span.parent_span_id.is_empty() {
+                    None
+                } else {
+                    match id_hex(&span.parent_span_id, 8) {
+                        Some(p) => Some(p),
+                        None => {
+                            out.reject(format!(
+                                "span {:?}: parent_span_id must be empty or 8 bytes (got {} bytes)",
+                                span.name,
+                                span.parent_span_id.len()
+                            ));
+                            continue;
+                        }
+                    }
+                };
+                let (status, status_message) = match span.status {
+                    Some(s) => (
+                        match status::StatusCode::try_from(s.code) {
+                            Ok(status::StatusCode::Ok) => StatusCode::Ok,
+                            Ok(status::StatusCode::Error) => StatusCode::Error,
+                            _ => StatusCode::Unset,
+                        },
+                        Some(s.message).filter(|m| !m.is_empty()),
+                    ),
+                    None => (StatusCode::Unset, None),
+                };
+                let end = span.end_time_unix_nano.max(span.start_time_unix_nano);
+                out.spans.push(Span {
+                    trace_id,
+                    span_id,
+                    parent_span_id,
+                    name: span.name,
+                    otel_kind: otel_kind_name(span.kind).to_string(),
+                    start_time_unix_nano: span.start_time_unix_nano,
+                    end_time_unix_nano: end,
+                    status,
+                    status_message,
+                    attributes: key_values_to_map(&span.attributes),
+                    events: span
+                        .events
+                        .into_iter()
+                        .map(|e| SpanEvent {
+                            name: e.name,
+                            time_unix_nano: e.time_unix_nano,
+                            attributes: key_values_to_map(&e.attributes),
+                            dropped_attributes_count: e.dropped_attributes_count,
+                        })
+                        .collect(),
+                    links: span
+                        .links
+                        .into_iter()
+                        .filter_map(|l| {
+                            Some(SpanLink {
+                                trace_id: id_hex(&l.trace_id, 16)?,
+                                span_id: id_hex(&l.span_id, 8)?,
+                                attributes: key_values_to_map(&l.attributes),
+                            })
+                        })
+                        .collect(),
+                    resource: resource.clone(),
+                    scope: scope.clone(),
+                    dropped_attributes_count: span.dropped_attributes_count,
+                    dropped_events_count: span.dropped_events_count,
+                    dropped_links_count: span.dropped_links_count,
+                    ..Span::default()
+                });
+            }
+        }
+    }
+    out
+}
+
+fn id_hex(bytes: &[u8], len: usize) -> Option<String> {
+    (bytes.len() == len && bytes.iter().any(|b| *b != 0)).then(|| hex::encode(bytes))
+}
+
+fn otel_kind_name(kind: i32) -> &'static str {
+    match OtelSpanKind::try_from(kind) {
+        Ok(OtelSpanKind::Server) => "server",
+        Ok(OtelSpanKind::Client) => "client",
+        Ok(OtelSpanKind::Producer) => "producer",
+        Ok(OtelSpanKind::Consumer) => "consumer",
+        Ok(OtelSpanKind::Internal) => "internal",
+        _ => "unspecified",
+    }
+}
+
+/// Whether a string is a valid run ID: 32 lowercase hex characters.
+pub fn is_trace_id(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span as OtlpSpan};
+
+    fn request(spans: Vec<OtlpSpan>) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn bad_ids_are_rejected_one_by_one() {
+        let good = OtlpSpan {
+            trace_id: vec![1; 16],
+            span_id: vec![2; 8],
+            name: "ok".into(),
+            ..Default::default()
+        };
+        let short = OtlpSpan {
+            trace_id: vec![1; 15],
+            span_id: vec![2; 8],
+            ..Default::default()
+        };
+        let zero = OtlpSpan {
+            trace_id: vec![1; 16],
+            span_id: vec![0; 8],
+            ..Default::default()
+        };
+        let out = extract_spans(request(vec![good, short, zero]));
+        assert_eq!(out.spans.len(), 1);
+        assert_eq!(out.rejected, 2);
+        assert_eq!(out.spans[0].trace_id, "01".repeat(16));
+        assert_eq!(out.rejections.len(), 2);
+    }
+
+    #[test]
+    fn json_with_hex_ids_and_numeric_ints() {
+        let body = br#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
+          "scopeSpans":[{"scope":{"name":"ai"},"spans":[{"traceId":"5b8efff798038103d269b633813fc60c",
+          "spanId":"eee19b7ec3c1b174","name":"x","kind":1,"flags":257,"startTimeUnixNano":"1000","endTimeUnixNano":2000,
+          "attributes":[{"key":"n","value":{"intValue":3}}],"status":{"code":2,"message":"boom"}}]}]}]}"#;
+        let req = decode_trace_request(body, Encoding::Json).unwrap();
+        let out = extract_spans(req);
+        let s = &out.spans[0];
+        assert_eq!(s.span_id, "eee19b7ec3c1b174");
+        assert_eq!(s.end_time_unix_nano, 2000);
+        assert_eq!(s.attributes["n"], 3);
+        assert_eq!(s.status, StatusCode::Error);
+        assert_eq!(s.resource["service.name"], "svc");
+        assert_eq!(s.scope.name, "ai");
+    }
+
+    #[test]
+    fn truncated_protobuf_is_an_error() {
+        let req = request(vec![OtlpSpan {
+            trace_id: vec![1; 16],
+            span_id: vec![2; 8],
+            name: "a fairly long span name".into(),
+            ..Default::default()
+        }]);
+        let bytes = req.encode_to_vec();
+        assert!(decode_trace_request(&bytes[..bytes.len() - 5], Encoding::Protobuf).is_err());
+    }
+}

@@ -1,0 +1,491 @@
+//! Runs: one trace, summarised from its spans whatever order they arrived in.
+//!
+//! Stores keep a [`SpanDigest`] per span (the fields a summary needs, without payloads) and
+//! call [`summarize`] over all digests of a trace whenever new spans of it arrive, so the summary
+//! is always the function of the spans present, never of their arrival order.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::model::{Span, SpanKind, StatusCode, Usage};
+
+/// The part of a span a run summary reads.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SpanDigest {
+    pub span_id: String,
+    pub parent_span_id: Option<String>,
+    pub name: String,
+    pub kind: SpanKind,
+    pub start_time_unix_nano: u64,
+    pub end_time_unix_nano: u64,
+    pub status: StatusCode,
+    pub status_message: Option<String>,
+    pub model: Option<String>,
+    pub response_id: Option<String>,
+    pub usage: Usage,
+    pub cost_usd: Option<f64>,
+    pub tool_name: Option<String>,
+    /// Tool arguments as canonical JSON text, to recognise repeated identical calls.
+    pub tool_args: Option<String>,
+    pub agent_name: Option<String>,
+    pub thread_id: Option<String>,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub environment: Option<String>,
+    pub tags: Vec<String>,
+    pub metadata: Map<String, Value>,
+}
+
+impl From<&Span> for SpanDigest {
+    fn from(s: &Span) -> Self {
+        SpanDigest {
+            span_id: s.span_id.clone(),
+            parent_span_id: s.parent_span_id.clone(),
+            name: s.name.clone(),
+            kind: s.kind,
+            start_time_unix_nano: s.start_time_unix_nano,
+            end_time_unix_nano: s.end_time_unix_nano,
+            status: s.status,
+            status_message: s.status_message.clone(),
+            model: s.model.clone(),
+            response_id: s.response_id.clone(),
+            usage: s.usage,
+            cost_usd: s.cost_usd,
+            tool_name: s.tool_name.clone(),
+            tool_args: s.tool_args.as_ref().map(|v| v.to_string()),
+            agent_name: s.agent_name.clone(),
+            thread_id: s.thread_id.clone(),
+            user_id: s.user_id.clone(),
+            session_id: s.session_id.clone(),
+            environment: s.environment.clone(),
+            tags: s.tags.clone(),
+            metadata: s.metadata.clone(),
+        }
+    }
+}
+
+/// A detected pattern worth a look, e.g. a tool called again and again with the same
+/// arguments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSignal {
+    /// `loop` (three or more consecutive identical tool calls) or `error`.
+    pub kind: String,
+    pub tool_name: Option<String>,
+    pub tool_args: Option<Value>,
+    pub repeats: u32,
+    /// Position among the run's tool spans in start order, from 0.
+    pub first_tool_index: u32,
+}
+
+/// A run summary. Its serde form is the API's RUN object minus the ISO times the API adds.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Run {
+    pub run_id: String,
+    pub name: String,
+    pub agent_name: Option<String>,
+    /// Every agent in the run, in tree pre-order.
+    pub agent_names: Vec<String>,
+    pub status: StatusCode,
+    pub status_message: Option<String>,
+    pub start_time_unix_nano: u64,
+    pub end_time_unix_nano: u64,
+    pub duration_ms: f64,
+    pub span_count: u64,
+    pub error_count: u64,
+    /// Span counts by kind (only kinds present).
+    pub kind_counts: BTreeMap<String, u64>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub total_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    pub reasoning_tokens: u64,
+    pub cost_usd: Option<f64>,
+    pub thread_id: Option<String>,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub environment: Option<String>,
+    pub tags: Vec<String>,
+    pub metadata: Map<String, Value>,
+    pub models: Vec<String>,
+    pub tools: Vec<String>,
+    pub signals: Vec<RunSignal>,
+    /// Whether the true root (a span with no parent) has arrived. Until it has, the top-most
+    /// span present stands in.
+    pub has_root: bool,
+    /// The root, or the span standing in for it.
+    pub root_span_id: Option<String>,
+    pub input: Option<Value>,
+    pub output: Option<Value>,
+}
+
+/// Consecutive identical tool calls that make a loop.
+pub const LOOP_MIN_REPEATS: u32 = 3;
+
+/// Summarises a run from the digests of all its spans present (any order). Input and output
+/// are left to the caller: they are the root's payloads, which digests do not carry.
+pub fn summarize(run_id: &str, spans: &[SpanDigest]) -> Run {
+    let tree = Tree::new(spans);
+    let order = tree.pre_order();
+    let top = tree.roots.first().map(|&i| &spans[i]);
+
+    let mut run = Run {
+        run_id: run_id.to_string(),
+        span_count: spans.len() as u64,
+        has_root: spans.iter().any(|s| s.parent_span_id.is_none()),
+        root_span_id: top.map(|s| s.span_id.clone()),
+        name: top.map(|s| s.name.clone()).unwrap_or_default(),
+        start_time_unix_nano: spans.iter().map(|s| s.start_time_unix_nano).min().unwrap_or(0),
+        end_time_unix_nano: spans.iter().map(|s| s.end_time_unix_nano).max().unwrap_or(0),
+        ..Run::default()
+    };
+    run.duration_ms =
+        run.end_time_unix_nano.saturating_sub(run.start_time_unix_nano) as f64 / 1e6;
+
+    let mut agents = Vec::new();
+    let mut models = Vec::new();
+    let mut tools = Vec::new();
+    let mut tags = Vec::new();
+    for &i in &order {
+        let s = &spans[i];
+        *run.kind_counts.entry(s.kind.as_str().to_string()).or_default() += 1;
+        if s.status == StatusCode::Error {
+            run.error_count += 1;
+        }
+        push_unique(&mut agents, &s.agent_name);
+        push_unique(&mut models, &s.model);
+        if s.kind == SpanKind::Tool {
+            push_unique(&mut tools, &s.tool_name);
+        }
+        for t in &s.tags {
+            push_unique(&mut tags, &Some(t.clone()));
+        }
+        fill(&mut run.thread_id, &s.thread_id);
+        fill(&mut run.user_id, &s.user_id);
+        fill(&mut run.session_id, &s.session_id);
+        fill(&mut run.environment, &s.environment);
+        for (k, v) in &s.metadata {
+            run.metadata.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    run.agent_name = agents.first().cloned().or_else(|| {
+        order
+            .iter()
+            .map(|&i| &spans[i])
+            .find(|s| s.kind == SpanKind::Agent)
+            .map(|s| s.name.clone())
+    });
+    run.agent_names = agents;
+    run.models = models;
+    run.tools = tools;
+    run.tags = tags;
+
+    (run.status, run.status_message) = match top {
+        Some(t) if t.status == StatusCode::Error => (StatusCode::Error, t.status_message.clone()),
+        Some(_) if run.has_root => (StatusCode::Ok, None),
+        _ if run.error_count > 0 => (StatusCode::Error, None),
+        _ => (StatusCode::Unset, None),
+    };
+
+    let mut usage = Usage::default();
+    let mut cost: Option<f64> = None;
+    for i in tree.counted_usage(spans) {
+        usage.add(&spans[i].usage);
+        if let Some(c) = spans[i].cost_usd {
+            cost = Some(cost.unwrap_or(0.0) + c);
+        }
+    }
+    run.input_tokens = usage.input_tokens.unwrap_or(0);
+    run.output_tokens = usage.output_tokens.unwrap_or(0);
+    run.total_tokens = usage.total_tokens.unwrap_or(0);
+    run.cache_read_tokens = usage.cache_read_tokens.unwrap_or(0);
+    run.cache_write_tokens = usage.cache_write_tokens.unwrap_or(0);
+    run.reasoning_tokens = usage.reasoning_tokens.unwrap_or(0);
+    run.cost_usd = cost;
+    run.signals = loops(spans);
+    run
+}
+
+fn push_unique(list: &mut Vec<String>, v: &Option<String>) {
+    if let Some(v) = v {
+        if !list.contains(v) {
+            list.push(v.clone());
+        }
+    }
+}
+
+fn fill(slot: &mut Option<String>, v: &Option<String>) {
+    if slot.is_none() {
+        slot.clone_from(v);
+    }
+}
+
+/// The span tree of the spans present. A span whose parent has not arrived is a root.
+struct Tree {
+    roots: Vec<usize>,
+    children: Vec<Vec<usize>>,
+}
+
+impl Tree {
+    fn new(spans: &[SpanDigest]) -> Tree {
+        let by_id: HashMap<&str, usize> = spans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.span_id.as_str(), i))
+            .collect();
+        let mut roots = Vec::new();
+        let mut children = vec![Vec::new(); spans.len()];
+        for (i, s) in spans.iter().enumerate() {
+            match s.parent_span_id.as_deref().and_then(|p| by_id.get(p)) {
+                Some(&p) if p != i => children[p].push(i),
+                _ => roots.push(i),
+            }
+        }
+        let key = |&i: &usize| {
+            let s = &spans[i];
+            // True roots before stand-ins, then by time: start, then end (siblings often share
+            // a millisecond start).
+            (
+                s.parent_span_id.is_some(),
+                s.start_time_unix_nano,
+                s.end_time_unix_nano,
+                s.span_id.clone(),
+            )
+        };
+        roots.sort_by_key(key);
+        for c in &mut children {
+            c.sort_by_key(key);
+        }
+        Tree { roots, children }
+    }
+
+    fn pre_order(&self) -> Vec<usize> {
+        let mut out = Vec::with_capacity(self.children.len());
+        let mut stack: Vec<usize> = self.roots.iter().rev().copied().collect();
+        let mut seen = HashSet::new();
+        while let Some(i) = stack.pop() {
+            if !seen.insert(i) {
+                continue; // a parent cycle in hostile input
+            }
+            out.push(i);
+            stack.extend(self.children[i].iter().rev());
+        }
+        out
+    }
+
+    /// The spans whose usage the run total counts: each span carrying usage none of whose
+    /// descendants carries usage (an agent span repeating its children's sum is skipped), and
+    /// of spans reporting the same provider response id, only the latest-starting one.
+    fn counted_usage(&self, spans: &[SpanDigest]) -> Vec<usize> {
+        let n = spans.len();
+        let mut below = vec![false; n]; // some descendant carries usage
+        for &i in self.pre_order().iter().rev() {
+            below[i] = self.children[i]
+                .iter()
+                .any(|&c| below[c] || !spans[c].usage.is_empty());
+        }
+        let mut by_response: HashMap<&str, usize> = HashMap::new();
+        let mut counted = Vec::new();
+        for i in 0..n {
+            let s = &spans[i];
+            if s.usage.is_empty() || below[i] {
+                continue;
+            }
+            match s.response_id.as_deref() {
+                Some(r) => {
+                    let e = by_response.entry(r).or_insert(i);
+                    let cur = &spans[*e];
+                    if (s.start_time_unix_nano, &s.span_id) > (cur.start_time_unix_nano, &cur.span_id) {
+                        *e = i;
+                    }
+                }
+                None => counted.push(i),
+            }
+        }
+        counted.extend(by_response.into_values());
+        counted.sort_unstable();
+        counted
+    }
+}
+
+/// Runs of at least [`LOOP_MIN_REPEATS`] consecutive identical tool calls, tool spans taken
+/// in start order.
+fn loops(spans: &[SpanDigest]) -> Vec<RunSignal> {
+    let mut tools: Vec<&SpanDigest> = spans.iter().filter(|s| s.kind == SpanKind::Tool).collect();
+    tools.sort_by_key(|s| (s.start_time_unix_nano, s.end_time_unix_nano, s.span_id.clone()));
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < tools.len() {
+        let first = tools[i];
+        let len = tools[i..]
+            .iter()
+            .take_while(|t| t.tool_name == first.tool_name && t.tool_args == first.tool_args)
+            .count();
+        if len as u32 >= LOOP_MIN_REPEATS {
+            out.push(RunSignal {
+                kind: "loop".into(),
+                tool_name: tools[i].tool_name.clone(),
+                tool_args: tools[i]
+                    .tool_args
+                    .as_deref()
+                    .and_then(|a| serde_json::from_str(a).ok()),
+                repeats: len as u32,
+                first_tool_index: i as u32,
+            });
+        }
+        i += len;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(id: &str, parent: Option<&str>, kind: SpanKind, start: u64) -> SpanDigest {
+        SpanDigest {
+            span_id: id.into(),
+            parent_span_id: parent.map(Into::into),
+            name: format!("span {id}"),
+            kind,
+            start_time_unix_nano: start,
+            end_time_unix_nano: start + 10,
+            ..SpanDigest::default()
+        }
+    }
+
+    fn usage(i: u64, o: u64) -> Usage {
+        Usage {
+            input_tokens: Some(i),
+            output_tokens: Some(o),
+            total_tokens: Some(i + o),
+            ..Usage::default()
+        }
+    }
+
+    #[test]
+    fn same_summary_whatever_the_order() {
+        let mut spans = vec![
+            d("r", None, SpanKind::Agent, 1),
+            d("a", Some("r"), SpanKind::Llm, 2),
+            d("b", Some("r"), SpanKind::Tool, 3),
+        ];
+        spans[0].agent_name = Some("bot".into());
+        spans[1].usage = usage(5, 1);
+        let forward = summarize("t", &spans);
+        spans.reverse();
+        assert_eq!(summarize("t", &spans), forward);
+        assert_eq!(forward.agent_name.as_deref(), Some("bot"));
+        assert_eq!(forward.total_tokens, 6);
+        assert!(forward.has_root);
+        assert_eq!(forward.status, StatusCode::Ok);
+        assert_eq!(forward.root_span_id.as_deref(), Some("r"));
+    }
+
+    #[test]
+    fn without_root_the_top_most_span_stands_in() {
+        let spans = vec![
+            d("c", Some("b"), SpanKind::Llm, 5),
+            d("b", Some("missing"), SpanKind::Agent, 2),
+        ];
+        let run = summarize("t", &spans);
+        assert!(!run.has_root);
+        assert_eq!(run.root_span_id.as_deref(), Some("b"));
+        assert_eq!(run.name, "span b");
+        assert_eq!(run.status, StatusCode::Unset);
+        assert_eq!(run.agent_name.as_deref(), Some("span b"));
+    }
+
+    #[test]
+    fn agent_usage_repeating_children_is_not_added() {
+        let mut spans = vec![
+            d("r", None, SpanKind::Agent, 1),
+            d("a", Some("r"), SpanKind::Llm, 2),
+            d("b", Some("r"), SpanKind::Llm, 3),
+        ];
+        spans[0].usage = usage(30, 3);
+        spans[1].usage = usage(10, 1);
+        spans[2].usage = usage(20, 2);
+        let run = summarize("t", &spans);
+        assert_eq!((run.input_tokens, run.output_tokens, run.total_tokens), (30, 3, 33));
+    }
+
+    #[test]
+    fn usage_on_a_childless_agent_counts() {
+        let mut spans = vec![d("r", None, SpanKind::Agent, 1)];
+        spans[0].usage = usage(7, 2);
+        assert_eq!(summarize("t", &spans).total_tokens, 9);
+    }
+
+    #[test]
+    fn same_response_id_counts_once_latest_start_wins() {
+        let mut spans = vec![
+            d("r", None, SpanKind::Agent, 1),
+            d("a", Some("r"), SpanKind::Llm, 2),
+            d("b", Some("r"), SpanKind::Llm, 3),
+        ];
+        spans[1].usage = usage(12, 20);
+        spans[1].response_id = Some("msg_1".into());
+        spans[2].usage = usage(13, 21);
+        spans[2].response_id = Some("msg_1".into());
+        let run = summarize("t", &spans);
+        assert_eq!((run.input_tokens, run.output_tokens), (13, 21));
+    }
+
+    #[test]
+    fn error_status_and_counts() {
+        let mut spans = vec![d("r", None, SpanKind::Agent, 1), d("a", Some("r"), SpanKind::Tool, 2)];
+        spans[1].status = StatusCode::Error;
+        let run = summarize("t", &spans);
+        assert_eq!(run.status, StatusCode::Ok, "the root decides the run's status");
+        assert_eq!(run.error_count, 1);
+        spans[0].status = StatusCode::Error;
+        spans[0].status_message = Some("boom".into());
+        let run = summarize("t", &spans);
+        assert_eq!(run.status, StatusCode::Error);
+        assert_eq!(run.status_message.as_deref(), Some("boom"));
+    }
+
+    #[test]
+    fn thread_user_from_first_span_in_pre_order() {
+        let mut spans = vec![
+            d("r", None, SpanKind::Agent, 1),
+            d("a", Some("r"), SpanKind::Llm, 2),
+            d("b", Some("a"), SpanKind::Tool, 3),
+            d("c", Some("r"), SpanKind::Tool, 4),
+        ];
+        spans[3].thread_id = Some("late".into());
+        spans[2].thread_id = Some("deep".into());
+        spans[2].user_id = Some("u".into());
+        let run = summarize("t", &spans);
+        assert_eq!(run.thread_id.as_deref(), Some("deep"));
+        assert_eq!(run.user_id.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn loops_of_identical_tool_calls() {
+        let mut spans = vec![d("r", None, SpanKind::Agent, 0)];
+        let calls = [("a", "1"), ("b", "1"), ("b", "1"), ("b", "1"), ("b", "2"), ("c", "1"), ("c", "1")];
+        for (n, (tool, arg)) in calls.iter().enumerate() {
+            let mut s = d(&format!("s{n}"), Some("r"), SpanKind::Tool, 10 + n as u64);
+            s.tool_name = Some(tool.to_string());
+            s.tool_args = Some(format!("{{\"x\":{arg}}}"));
+            spans.push(s);
+        }
+        let run = summarize("t", &spans);
+        assert_eq!(run.signals.len(), 1);
+        let l = &run.signals[0];
+        assert_eq!((l.tool_name.as_deref(), l.repeats, l.first_tool_index), (Some("b"), 3, 1));
+        assert_eq!(l.tool_args, Some(serde_json::json!({"x": 1})));
+        assert_eq!(run.tools, vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn parent_cycles_do_not_hang() {
+        let spans = vec![d("a", Some("b"), SpanKind::Span, 1), d("b", Some("a"), SpanKind::Span, 2)];
+        let run = summarize("t", &spans);
+        assert_eq!(run.span_count, 2);
+    }
+}
