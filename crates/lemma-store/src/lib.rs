@@ -1,1 +1,153 @@
+//! Lemma's storage. [`Store`] is the one interface the server reads and writes through;
+//! [`sqlite::SqliteStore`] is the embedded default. Nothing backend-specific crosses the trait:
+//! filters arrive as the parsed query language, pages leave as opaque cursors, so a scale-out
+//! backend fits behind it unchanged and passes the same [`conformance`] suite.
 
+pub mod conformance;
+mod cursor;
+pub mod keys;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use lemma_core::query::Filter;
+use lemma_core::{Run, Span};
+use serde::Serialize;
+
+pub use cursor::Cursor;
+
+/// A project's internal id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ProjectId(pub i64);
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Project {
+    pub id: ProjectId,
+    pub name: String,
+    pub created_at_unix_nano: u64,
+}
+
+/// An API key as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyInfo {
+    pub id: i64,
+    pub project: String,
+    /// Names the key pair (the Basic-auth user name, Langfuse style).
+    pub public_key: String,
+    /// The first characters of the secret, to tell keys apart.
+    pub hint: String,
+    pub created_at_unix_nano: u64,
+    pub revoked: bool,
+}
+
+/// A key just created: the only time its secret is visible.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewKey {
+    pub info: KeyInfo,
+    pub secret: String,
+}
+
+/// What a request presented to authenticate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Credential {
+    /// `Authorization: Bearer KEY` or `x-api-key: KEY`.
+    Key(String),
+    /// `Authorization: Basic public:secret`.
+    Basic { public_key: String, secret: String },
+}
+
+/// A page of results, newest first, and the cursor for the next one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// A list request: the parsed filter, a page size, and where the previous page ended.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub filter: Filter,
+    pub limit: usize,
+    pub cursor: Option<Cursor>,
+}
+
+/// Runs sharing a thread id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThreadSummary {
+    pub thread_id: String,
+    pub run_count: u64,
+    pub error_count: u64,
+    pub start_time_unix_nano: u64,
+    pub end_time_unix_nano: u64,
+    pub last_start_time_unix_nano: u64,
+    pub total_tokens: u64,
+    pub cost_usd: Option<f64>,
+    pub user_id: Option<String>,
+    pub agent_names: Vec<String>,
+}
+
+/// What a write did. Re-sent spans (an exporter retrying) are not stored twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteStats {
+    pub inserted: u64,
+    pub duplicates: u64,
+    pub runs_updated: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The request cannot be answered as asked (a bad cursor, a filter a view cannot apply).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("storage error: {0}")]
+    Backend(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Where spans, runs, threads, projects and keys live.
+///
+/// Every read is scoped to one project. Writes are durable when they return: the server
+/// acknowledges spans only after `write_spans` succeeds.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a batch of spans of any projects and runs in one durable commit, and brings the
+    /// affected runs' summaries up to date in the same commit. Spans already stored (same
+    /// project, trace id and span id) are skipped.
+    async fn write_spans(&self, batch: Vec<(ProjectId, Span)>) -> Result<WriteStats>;
+
+    /// Runs matching the filter, newest first.
+    async fn list_runs(&self, project: ProjectId, query: ListQuery) -> Result<Page<Run>>;
+
+    /// A run and every span of it, in start order.
+    async fn get_run(&self, project: ProjectId, run_id: &str) -> Result<Option<(Run, Vec<Span>)>>;
+
+    /// Spans across runs matching the filter, newest first.
+    async fn search_spans(&self, project: ProjectId, query: ListQuery) -> Result<Page<Span>>;
+
+    /// Threads whose runs match the filter, most recently active first.
+    async fn list_threads(&self, project: ProjectId, query: ListQuery) -> Result<Page<ThreadSummary>>;
+
+    /// A thread and its runs, oldest first (the conversation's turn order).
+    async fn get_thread(
+        &self,
+        project: ProjectId,
+        thread_id: &str,
+    ) -> Result<Option<(ThreadSummary, Vec<Run>)>>;
+
+    async fn create_project(&self, name: &str) -> Result<Project>;
+    async fn list_projects(&self) -> Result<Vec<Project>>;
+    async fn project_by_name(&self, name: &str) -> Result<Option<Project>>;
+
+    /// Creates a key for a project. `secret` is used as given (for bootstrap keys), else one is
+    /// generated.
+    async fn create_key(&self, project: &str, secret: Option<String>) -> Result<NewKey>;
+    async fn list_keys(&self, project: Option<&str>) -> Result<Vec<KeyInfo>>;
+    /// Revokes by id or public key. Returns false when no such key exists.
+    async fn revoke_key(&self, id_or_public_key: &str) -> Result<bool>;
+    /// The project a credential belongs to, if it is a live key.
+    async fn authenticate(&self, credential: &Credential) -> Result<Option<Project>>;
+}

@@ -1,0 +1,155 @@
+//! The behaviour every [`Store`] must have, as one suite any implementation's tests call.
+
+use lemma_core::query::parse;
+use lemma_core::{semconv, Span, StatusCode};
+use serde_json::json;
+
+use crate::{Credential, ListQuery, ProjectId, Store, StoreError};
+
+fn span(trace: u8, id: u8, parent: Option<u8>, name: &str, start: u64, attrs: serde_json::Value) -> Span {
+    let mut s = Span {
+        trace_id: format!("{trace:032x}"),
+        span_id: format!("{id:016x}"),
+        parent_span_id: parent.map(|p| format!("{p:016x}")),
+        name: name.into(),
+        start_time_unix_nano: start,
+        end_time_unix_nano: start + 1_000_000,
+        attributes: attrs.as_object().cloned().unwrap_or_default(),
+        ..Span::default()
+    };
+    semconv::normalize(&mut s);
+    s
+}
+
+fn query(q: &str, limit: usize) -> ListQuery {
+    ListQuery { filter: parse(q, u64::MAX / 2).expect("valid query"), limit, cursor: None }
+}
+
+/// Runs every check against a fresh, empty store.
+pub async fn run_all<S: Store>(store: &S) {
+    let a = store.create_project("alpha").await.expect("create project");
+    let b = store.create_project("beta").await.expect("create project");
+    assert!(matches!(store.create_project("alpha").await, Err(StoreError::Conflict(_))));
+    keys(store).await;
+    out_of_order_and_dedup(store, a.id).await;
+    isolation(store, a.id, b.id).await;
+    filters_and_paging(store, a.id).await;
+    threads(store, a.id).await;
+}
+
+async fn keys<S: Store>(store: &S) {
+    let k = store.create_key("alpha", None).await.unwrap();
+    let found = store.authenticate(&Credential::Key(k.secret.clone())).await.unwrap();
+    assert_eq!(found.map(|p| p.name), Some("alpha".into()));
+    let basic = Credential::Basic { public_key: k.info.public_key.clone(), secret: k.secret.clone() };
+    assert!(store.authenticate(&basic).await.unwrap().is_some());
+    let wrong = Credential::Basic { public_key: k.info.public_key.clone(), secret: "lm_wrong-secret".into() };
+    assert!(store.authenticate(&wrong).await.unwrap().is_none());
+    assert!(store.authenticate(&Credential::Key("nope-nope".into())).await.unwrap().is_none());
+    let fixed = store.create_key("beta", Some("fixed-key-123".into())).await.unwrap();
+    assert_eq!(fixed.secret, "fixed-key-123");
+    assert!(matches!(store.create_key("beta", Some("fixed-key-123".into())).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.create_key("nope", None).await, Err(StoreError::NotFound(_))));
+    assert!(store.revoke_key(&k.info.public_key).await.unwrap());
+    assert!(store.authenticate(&Credential::Key(k.secret)).await.unwrap().is_none());
+    assert!(!store.revoke_key("pk-lm-missing").await.unwrap());
+    let listed = store.list_keys(Some("alpha")).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].revoked);
+}
+
+async fn out_of_order_and_dedup<S: Store>(store: &S, p: ProjectId) {
+    let root = span(1, 1, None, "invoke_agent bot", 1_000, json!({
+        "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "bot",
+        "lemma.thread_id": "t-1", "gen_ai.input.messages": "[{\"role\":\"user\",\"content\":\"hello refund\"}]",
+    }));
+    let llm = span(1, 2, Some(1), "chat m", 2_000, json!({
+        "gen_ai.operation.name": "chat", "gen_ai.request.model": "m",
+        "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 2,
+    }));
+    let tool = span(1, 3, Some(1), "execute_tool search", 3_000, json!({
+        "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search",
+    }));
+    // Children first, root later, in two writes.
+    let w1 = store.write_spans(vec![(p, tool.clone()), (p, llm.clone())]).await.unwrap();
+    assert_eq!(w1.inserted, 2);
+    let (run, _) = store.get_run(p, &root.trace_id).await.unwrap().expect("run exists before its root");
+    assert!(!run.has_root);
+    store.write_spans(vec![(p, root.clone())]).await.unwrap();
+    // A retry re-sends everything.
+    let w3 = store.write_spans(vec![(p, root.clone()), (p, llm), (p, tool)]).await.unwrap();
+    assert_eq!((w3.inserted, w3.duplicates), (0, 3));
+    let (run, spans) = store.get_run(p, &root.trace_id).await.unwrap().unwrap();
+    assert!(run.has_root);
+    assert_eq!(run.span_count, 3);
+    assert_eq!(spans.len(), 3);
+    assert_eq!(spans[0].span_id, root.span_id, "spans in start order");
+    assert_eq!(run.agent_name.as_deref(), Some("bot"));
+    assert_eq!(run.total_tokens, 12);
+    assert_eq!(run.status, StatusCode::Ok);
+    assert_eq!(run.input, root.input);
+    assert!(store.get_run(p, &format!("{:032x}", 99)).await.unwrap().is_none());
+    assert!(store.get_run(p, "not-a-run-id").await.unwrap().is_none());
+}
+
+async fn isolation<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
+    let trace = format!("{:032x}", 1);
+    assert!(store.get_run(b, &trace).await.unwrap().is_none());
+    assert!(store.list_runs(b, query("", 10)).await.unwrap().items.is_empty());
+    assert!(store.search_spans(b, query("", 10)).await.unwrap().items.is_empty());
+    assert!(store.list_threads(b, query("", 10)).await.unwrap().items.is_empty());
+    assert!(store.get_thread(b, "t-1").await.unwrap().is_none());
+    assert_eq!(store.list_runs(a, query("", 10)).await.unwrap().items.len(), 1);
+}
+
+async fn filters_and_paging<S: Store>(store: &S, p: ProjectId) {
+    let mut batch = Vec::new();
+    for t in 10..20u8 {
+        let mut root = span(t, 1, None, "invoke_agent", t as u64 * 1_000_000_000, json!({
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": if t % 2 == 0 { "even" } else { "odd" },
+            "lemma.thread_id": "t-2",
+            "lemma.metadata.tier": if t == 13 { "gold" } else { "free" },
+        }));
+        if t == 15 {
+            root.status = StatusCode::Error;
+        }
+        batch.push((p, root));
+    }
+    store.write_spans(batch).await.unwrap();
+    let even = store.list_runs(p, query("agent:even", 100)).await.unwrap();
+    assert_eq!(even.items.len(), 5);
+    assert!(even.items.windows(2).all(|w| w[0].start_time_unix_nano >= w[1].start_time_unix_nano), "newest first");
+    let err = store.list_runs(p, query("status:error", 100)).await.unwrap();
+    assert_eq!(err.items.len(), 1);
+    assert_eq!(store.list_runs(p, query("meta.tier=gold", 100)).await.unwrap().items.len(), 1);
+    assert_eq!(store.list_runs(p, query("refund", 100)).await.unwrap().items.len(), 1);
+    assert_eq!(store.list_runs(p, query("-agent:even agent:*d*", 100)).await.unwrap().items.len(), 5);
+    assert_eq!(store.search_spans(p, query("kind:tool", 100)).await.unwrap().items.len(), 1);
+    // Paging: every run once, in order, with no repeats.
+    let mut seen = Vec::new();
+    let mut q = query("", 3);
+    loop {
+        let page = store.list_runs(p, q.clone()).await.unwrap();
+        seen.extend(page.items.iter().map(|r| r.run_id.clone()));
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(crate::Cursor::decode(&c).unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 11);
+    let mut dedup = seen.clone();
+    dedup.dedup();
+    assert_eq!(dedup, seen);
+}
+
+async fn threads<S: Store>(store: &S, p: ProjectId) {
+    let page = store.list_threads(p, query("", 10)).await.unwrap();
+    let ids: Vec<_> = page.items.iter().map(|t| t.thread_id.as_str()).collect();
+    assert_eq!(ids, vec!["t-2", "t-1"]);
+    let (t, runs) = store.get_thread(p, "t-2").await.unwrap().unwrap();
+    assert_eq!(t.run_count, 10);
+    assert_eq!(t.error_count, 1);
+    assert!(runs.windows(2).all(|w| w[0].start_time_unix_nano <= w[1].start_time_unix_nano), "oldest first");
+    assert_eq!(store.list_threads(p, query("agent:odd", 10)).await.unwrap().items[0].run_count, 5);
+}

@@ -1,0 +1,141 @@
+//! Projects and API keys.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::sql_err;
+use crate::keys::{generate_public_key, generate_secret, hash_secret, hashes_equal, hint};
+use crate::{Credential, KeyInfo, NewKey, Project, ProjectId, Result, StoreError};
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+fn project_row(r: &Row) -> rusqlite::Result<Project> {
+    Ok(Project { id: ProjectId(r.get(0)?), name: r.get(1)?, created_at_unix_nano: r.get::<_, i64>(2)? as u64 })
+}
+
+pub fn create_project(conn: &mut Connection, name: &str) -> Result<Project> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 || name.chars().any(|c| c.is_control()) {
+        return Err(StoreError::Invalid("a project name is 1 to 100 printable characters".into()));
+    }
+    if project_by_name(conn, name)?.is_some() {
+        return Err(StoreError::Conflict(format!("project {name:?}")));
+    }
+    let created = now_ns();
+    conn.execute("INSERT INTO projects (name, created_ns) VALUES (?1, ?2)", params![name, created as i64])
+        .map_err(sql_err)?;
+    Ok(Project { id: ProjectId(conn.last_insert_rowid()), name: name.to_string(), created_at_unix_nano: created })
+}
+
+pub fn list_projects(conn: &Connection) -> Result<Vec<Project>> {
+    let mut stmt = conn.prepare("SELECT id, name, created_ns FROM projects ORDER BY id").map_err(sql_err)?;
+    let rows = stmt.query_map([], project_row).map_err(sql_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql_err)
+}
+
+pub fn project_by_name(conn: &Connection, name: &str) -> Result<Option<Project>> {
+    conn.query_row("SELECT id, name, created_ns FROM projects WHERE name = ?1", [name], project_row)
+        .optional()
+        .map_err(sql_err)
+}
+
+pub fn create_key(conn: &mut Connection, project: &str, secret: Option<String>) -> Result<NewKey> {
+    let project = project_by_name(conn, project)?
+        .ok_or_else(|| StoreError::NotFound(format!("project {project:?}")))?;
+    let secret = secret.unwrap_or_else(generate_secret);
+    if secret.len() < 8 || secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(StoreError::Invalid("an API key is at least 8 characters with no spaces".into()));
+    }
+    let hash = hash_secret(&secret);
+    let exists: bool = conn
+        .query_row("SELECT 1 FROM api_keys WHERE secret_hash = ?1", [&hash], |_| Ok(true))
+        .optional()
+        .map_err(sql_err)?
+        .is_some();
+    if exists {
+        return Err(StoreError::Conflict("an API key with this value".into()));
+    }
+    let public_key = generate_public_key();
+    let created = now_ns();
+    conn.execute(
+        "INSERT INTO api_keys (project_id, public_key, secret_hash, hint, created_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![project.id.0, public_key, hash, hint(&secret), created as i64],
+    )
+    .map_err(sql_err)?;
+    Ok(NewKey {
+        info: KeyInfo {
+            id: conn.last_insert_rowid(),
+            project: project.name,
+            public_key,
+            hint: hint(&secret),
+            created_at_unix_nano: created,
+            revoked: false,
+        },
+        secret,
+    })
+}
+
+pub fn list_keys(conn: &Connection, project: Option<&str>) -> Result<Vec<KeyInfo>> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT k.id, p.name, k.public_key, k.hint, k.created_ns, k.revoked_ns IS NOT NULL
+             FROM api_keys k JOIN projects p ON p.id = k.project_id
+             WHERE ?1 IS NULL OR p.name = ?1 ORDER BY k.id",
+        )
+        .map_err(sql_err)?;
+    let rows = stmt
+        .query_map([project], |r| {
+            Ok(KeyInfo {
+                id: r.get(0)?,
+                project: r.get(1)?,
+                public_key: r.get(2)?,
+                hint: r.get(3)?,
+                created_at_unix_nano: r.get::<_, i64>(4)? as u64,
+                revoked: r.get(5)?,
+            })
+        })
+        .map_err(sql_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql_err)
+}
+
+pub fn revoke_key(conn: &mut Connection, key: &str) -> Result<bool> {
+    let id: i64 = key.parse().unwrap_or(-1);
+    let n = conn
+        .execute(
+            "UPDATE api_keys SET revoked_ns = ?1 WHERE (id = ?2 OR public_key = ?3) AND revoked_ns IS NULL",
+            params![now_ns() as i64, id, key],
+        )
+        .map_err(sql_err)?;
+    if n > 0 {
+        return Ok(true);
+    }
+    // Already revoked counts as found.
+    let exists = conn
+        .query_row("SELECT 1 FROM api_keys WHERE id = ?1 OR public_key = ?2", params![id, key], |_| Ok(()))
+        .optional()
+        .map_err(sql_err)?;
+    Ok(exists.is_some())
+}
+
+pub fn authenticate(conn: &Connection, credential: &Credential) -> Result<Option<Project>> {
+    const LIVE: &str = "SELECT p.id, p.name, p.created_ns, k.secret_hash FROM api_keys k
+         JOIN projects p ON p.id = k.project_id WHERE k.revoked_ns IS NULL AND ";
+    let row = |r: &Row| Ok((project_row(r)?, r.get::<_, Vec<u8>>(3)?));
+    let (found, secret) = match credential {
+        Credential::Key(secret) => (
+            conn.query_row(&format!("{LIVE} k.secret_hash = ?1"), [hash_secret(secret)], row),
+            secret,
+        ),
+        Credential::Basic { public_key, secret } => {
+            (conn.query_row(&format!("{LIVE} k.public_key = ?1"), [public_key], row), secret)
+        }
+    };
+    match found.optional().map_err(sql_err)? {
+        Some((project, hash)) if hashes_equal(&hash, &hash_secret(secret)) => Ok(Some(project)),
+        _ => Ok(None),
+    }
+}

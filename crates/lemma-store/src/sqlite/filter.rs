@@ -1,0 +1,289 @@
+//! Compiles a query-language [`Filter`] into an SQLite `WHERE` clause with bound parameters.
+//! No value from a query is ever spliced into SQL text.
+
+use lemma_core::query::{Clause, CmpOp, Condition, Field, Filter};
+use rusqlite::types::Value as Sql;
+
+use crate::StoreError;
+
+/// Which listing the filter applies to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `runs r`
+    Runs,
+    /// `spans s`
+    Spans,
+}
+
+/// A compiled `WHERE` fragment (`1` when the filter is empty) and its parameters.
+pub struct Compiled {
+    pub sql: String,
+    pub params: Vec<Sql>,
+}
+
+pub fn compile(filter: &Filter, target: Target) -> Result<Compiled, StoreError> {
+    let mut c = Compiler { target, params: Vec::new() };
+    let mut parts = Vec::new();
+    for clause in &filter.clauses {
+        parts.push(c.clause(clause)?);
+    }
+    let sql = if parts.is_empty() { "1".to_string() } else { parts.join(" AND ") };
+    Ok(Compiled { sql, params: c.params })
+}
+
+struct Compiler {
+    target: Target,
+    params: Vec<Sql>,
+}
+
+impl Compiler {
+    fn bind(&mut self, v: impl Into<Sql>) -> &'static str {
+        self.params.push(v.into());
+        "?"
+    }
+
+    fn clause(&mut self, clause: &Clause) -> Result<String, StoreError> {
+        let sql = match &clause.condition {
+            Condition::Text(text) => self.text(text),
+            Condition::OneOf { field, values } => self.one_of(field, values)?,
+            Condition::Compare { field, op, value } => self.compare(field, *op, *value)?,
+            Condition::Has(field) => self.has(field)?,
+        };
+        // COALESCE: a negated test on a missing value (NULL) holds.
+        Ok(if clause.negated { format!("NOT COALESCE(({sql}), 0)") } else { format!("({sql})") })
+    }
+
+    fn text(&mut self, text: &str) -> String {
+        let p = self.bind(fts_phrase(text));
+        match self.target {
+            Target::Runs => format!(
+                "r.trace_id IN (SELECT s.trace_id FROM span_text JOIN spans s ON s.rowid = span_text.rowid \
+                 WHERE span_text MATCH {p} AND s.project_id = r.project_id)"
+            ),
+            Target::Spans => format!("s.rowid IN (SELECT rowid FROM span_text WHERE span_text MATCH {p})"),
+        }
+    }
+
+    /// `expr` equals any value; `*` in a value is a wildcard.
+    fn matches(&mut self, expr: &str, values: &[String]) -> String {
+        let tests: Vec<String> = values
+            .iter()
+            .map(|v| {
+                if v.contains('*') {
+                    format!("{expr} GLOB {}", self.bind(glob_pattern(v)))
+                } else {
+                    format!("{expr} = {}", self.bind(v.clone()))
+                }
+            })
+            .collect();
+        tests.join(" OR ")
+    }
+
+    /// A JSON array column holds any of the values.
+    fn json_list(&mut self, column: &str, values: &[String]) -> String {
+        let m = self.matches("value", values);
+        format!("EXISTS (SELECT 1 FROM json_each({column}) WHERE {m})")
+    }
+
+    fn ids(&mut self, column: &str, values: &[String], len: usize, what: &str) -> Result<String, StoreError> {
+        let mut binds = Vec::new();
+        for v in values {
+            let v = v.to_ascii_lowercase();
+            let bytes = hex::decode(&v)
+                .ok()
+                .filter(|b| b.len() == len)
+                .ok_or_else(|| StoreError::Invalid(format!("{what} {v:?} is not {} hex characters", len * 2)))?;
+            binds.push(self.bind(bytes));
+        }
+        Ok(format!("{column} IN ({})", binds.join(",")))
+    }
+
+    fn one_of(&mut self, field: &Field, values: &[String]) -> Result<String, StoreError> {
+        use Target::*;
+        Ok(match (field, self.target) {
+            (Field::Run, Runs) => self.ids("r.trace_id", values, 16, "run id")?,
+            (Field::Run, Spans) => self.ids("s.trace_id", values, 16, "run id")?,
+            (Field::Span, Runs) => {
+                let ids = self.ids("s.span_id", values, 8, "span id")?;
+                format!("EXISTS (SELECT 1 FROM spans s WHERE s.project_id = r.project_id AND s.trace_id = r.trace_id AND {ids})")
+            }
+            (Field::Span, Spans) => self.ids("s.span_id", values, 8, "span id")?,
+            (Field::Name, Runs) => self.matches("r.name", values),
+            (Field::Name, Spans) => self.matches("s.name", values),
+            (Field::Agent, Runs) => self.json_list("r.agents", values),
+            (Field::Agent, Spans) => self.matches("s.agent_name", values),
+            (Field::Status, Runs) => self.matches("r.status", values),
+            (Field::Status, Spans) => self.matches("s.status", values),
+            (Field::Kind, Runs) => {
+                let m = self.matches("key", values);
+                format!("EXISTS (SELECT 1 FROM json_each(r.kind_counts) WHERE {m})")
+            }
+            (Field::Kind, Spans) => self.matches("s.kind", values),
+            (Field::Model, Runs) => self.json_list("r.models", values),
+            (Field::Model, Spans) => self.matches("s.model", values),
+            (Field::Tool, Runs) => self.json_list("r.tools", values),
+            (Field::Tool, Spans) => self.matches("s.tool_name", values),
+            (Field::Provider, Runs) => self.run_has_span("s.provider", values),
+            (Field::Provider, Spans) => self.matches("s.provider", values),
+            (Field::Service, Runs) => self.run_has_span("s.service_name", values),
+            (Field::Service, Spans) => self.matches("s.service_name", values),
+            (Field::Thread, t) => self.matches(col(t, "thread_id"), values),
+            (Field::User, t) => self.matches(col(t, "user_id"), values),
+            (Field::Session, t) => self.matches(col(t, "session_id"), values),
+            (Field::Env, t) => self.matches(col(t, "environment"), values),
+            (Field::Tag, Runs) => self.json_list("r.tags", values),
+            (Field::Signal, Runs) => self.json_list("r.signals", values),
+            (Field::Meta(key), Runs) => {
+                let path = self.bind(json_path(key)?);
+                self.matches(&format!("CAST(json_extract(r.metadata, {path}) AS TEXT)"), values)
+            }
+            (Field::Attr(_), _) => return Err(StoreError::Invalid("attr.* filters are not supported yet; use meta.<key> for metadata".into())),
+            (f, Spans) => return Err(runs_only(f)),
+            (f, Runs) => return Err(StoreError::Invalid(format!("{f:?} cannot be matched against text values"))),
+        })
+    }
+
+    fn run_has_span(&mut self, expr: &str, values: &[String]) -> String {
+        let m = self.matches(expr, values);
+        format!("EXISTS (SELECT 1 FROM spans s WHERE s.project_id = r.project_id AND s.trace_id = r.trace_id AND ({m}))")
+    }
+
+    fn compare(&mut self, field: &Field, op: CmpOp, value: f64) -> Result<String, StoreError> {
+        use Target::*;
+        let expr = match (field, self.target) {
+            (Field::Duration, Runs) => "r.duration_ms",
+            (Field::Duration, Spans) => "((s.end_ns - s.start_ns) / 1e6)",
+            (Field::Tokens, t) => col(t, "total_tokens"),
+            (Field::InputTokens, t) => col(t, "input_tokens"),
+            (Field::OutputTokens, t) => col(t, "output_tokens"),
+            (Field::Cost, t) => col(t, "cost_usd"),
+            (Field::Start, t) => col(t, "start_ns"),
+            (Field::Spans, Runs) => "r.span_count",
+            (Field::Errors, Runs) => "r.error_count",
+            (f @ (Field::Spans | Field::Errors), Spans) => return Err(runs_only(f)),
+            (f, _) => return Err(StoreError::Invalid(format!("{f:?} cannot be compared with a number"))),
+        };
+        let op = match op {
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Eq => "=",
+            CmpOp::Ne => "!=",
+        };
+        // Times are integers; binding them as integers keeps index range scans exact.
+        let p = if matches!(field, Field::Start) { self.bind(value as i64) } else { self.bind(value) };
+        Ok(format!("{expr} {op} {p}"))
+    }
+
+    fn has(&mut self, field: &Field) -> Result<String, StoreError> {
+        use Target::*;
+        Ok(match (field, self.target) {
+            (Field::Error, Runs) => "r.error_count > 0".into(),
+            (Field::Error, Spans) => "s.status = 'error'".into(),
+            (Field::Root, Runs) => "r.has_root = 1".into(),
+            (Field::Root, Spans) => "s.parent_span_id IS NULL".into(),
+            (Field::Thread, t) => format!("{} IS NOT NULL", col(t, "thread_id")),
+            (Field::User, t) => format!("{} IS NOT NULL", col(t, "user_id")),
+            (Field::Session, t) => format!("{} IS NOT NULL", col(t, "session_id")),
+            (Field::Env, t) => format!("{} IS NOT NULL", col(t, "environment")),
+            (Field::Cost, t) => format!("{} IS NOT NULL", col(t, "cost_usd")),
+            (Field::Agent, Runs) => "r.agent_name IS NOT NULL".into(),
+            (Field::Agent, Spans) => "s.agent_name IS NOT NULL".into(),
+            (Field::Model, Runs) => "json_array_length(r.models) > 0".into(),
+            (Field::Model, Spans) => "s.model IS NOT NULL".into(),
+            (Field::Tool, Runs) => "json_array_length(r.tools) > 0".into(),
+            (Field::Tool, Spans) => "s.tool_name IS NOT NULL".into(),
+            (Field::Tag, Runs) => "json_array_length(r.tags) > 0".into(),
+            (Field::Signal, Runs) => "json_array_length(r.signals) > 0".into(),
+            (Field::Meta(key), Runs) => {
+                let p = self.bind(json_path(key)?);
+                format!("json_type(r.metadata, {p}) IS NOT NULL")
+            }
+            (f, Spans) if matches!(f, Field::Tag | Field::Signal | Field::Meta(_)) => return Err(runs_only(f)),
+            (f, _) => return Err(StoreError::Invalid(format!("has:{f:?} is not supported"))),
+        })
+    }
+}
+
+fn col(target: Target, name: &'static str) -> &'static str {
+    // Static strings keep column names out of anything a query controls.
+    macro_rules! pick {
+        ($($n:literal),*) => {
+            match (target, name) {
+                $((Target::Runs, $n) => concat!("r.", $n), (Target::Spans, $n) => concat!("s.", $n),)*
+                _ => unreachable!("unknown column {name}"),
+            }
+        };
+    }
+    pick!("thread_id", "user_id", "session_id", "environment", "total_tokens", "input_tokens", "output_tokens", "cost_usd", "start_ns")
+}
+
+fn runs_only(field: &Field) -> StoreError {
+    StoreError::Invalid(format!(
+        "{field:?} applies to runs, not spans: search runs instead (GET /api/v1/runs?q=...)"
+    ))
+}
+
+/// A JSON path selecting one top-level key, whatever characters it holds.
+fn json_path(key: &str) -> Result<String, StoreError> {
+    if key.contains('"') || key.contains('\\') {
+        return Err(StoreError::Invalid(format!("metadata key {key:?} may not contain quotes or backslashes")));
+    }
+    Ok(format!("$.\"{key}\""))
+}
+
+/// A user value with `*` wildcards as a GLOB pattern in which every other character is literal.
+fn glob_pattern(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| match c {
+            '?' => "[?]".to_string(),
+            '[' => "[[]".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// Free text as an FTS5 phrase: quoted, so FTS operators in user text are plain words.
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lemma_core::query::{Clause, Condition};
+
+    fn one(negated: bool, condition: Condition) -> Filter {
+        Filter { clauses: vec![Clause { negated, condition }] }
+    }
+
+    #[test]
+    fn values_are_bound_never_spliced() {
+        let f = one(false, Condition::OneOf { field: Field::Agent, values: vec!["x'); DROP TABLE runs; --".into()] });
+        let c = compile(&f, Target::Runs).unwrap();
+        assert!(!c.sql.contains("DROP"));
+        assert_eq!(c.params.len(), 1);
+    }
+
+    #[test]
+    fn negation_holds_for_missing_values() {
+        let f = one(true, Condition::OneOf { field: Field::Thread, values: vec!["t".into()] });
+        assert_eq!(compile(&f, Target::Runs).unwrap().sql, "NOT COALESCE((r.thread_id = ?), 0)");
+    }
+
+    #[test]
+    fn wildcards_escape_other_glob_characters() {
+        assert_eq!(glob_pattern("a?b[c*"), "a[?]b[[]c*");
+        assert_eq!(fts_phrase("say \"hi\" OR x"), "\"say \"\"hi\"\" OR x\"");
+    }
+
+    #[test]
+    fn run_only_fields_are_refused_on_spans() {
+        let f = one(false, Condition::Has(Field::Signal));
+        assert!(matches!(compile(&f, Target::Spans), Err(StoreError::Invalid(_))));
+        let f = one(false, Condition::OneOf { field: Field::Run, values: vec!["zz".into()] });
+        assert!(matches!(compile(&f, Target::Runs), Err(StoreError::Invalid(_))));
+    }
+}

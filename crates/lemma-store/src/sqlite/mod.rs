@@ -1,0 +1,175 @@
+//! The embedded store: SQLite in WAL mode, one writer connection committing whole batches,
+//! a small pool of reader connections. Blocking calls run on tokio's blocking threads.
+
+mod admin;
+mod codec;
+mod filter;
+mod read;
+mod schema;
+mod write;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use lemma_core::{Run, Span};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::{
+    Credential, KeyInfo, ListQuery, NewKey, Page, Project, ProjectId, Result, Store, StoreError,
+    ThreadSummary, WriteStats,
+};
+
+/// Readers kept open between requests; more are opened under load and closed after.
+const IDLE_READERS: usize = 4;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: std::path::PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+pub(crate) fn sql_err(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = Connection::open(&path).map_err(sql_err)?;
+        configure(&writer)?;
+        // Durable on commit: an acknowledged span survives a crash or power loss.
+        writer.pragma_update(None, "synchronous", "FULL").map_err(sql_err)?;
+        schema::migrate(&mut writer).map_err(sql_err)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) }),
+        })
+    }
+
+    /// Runs `f` on the writer connection on a blocking thread.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+    }
+
+    /// Runs `f` on a reader connection on a blocking thread.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        &inner.path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )
+                    .map_err(sql_err)?;
+                    configure(&c)?;
+                    c
+                }
+            };
+            let out = f(&conn);
+            let mut pool = inner.readers.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() < IDLE_READERS {
+                pool.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+    }
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(10)).map_err(sql_err)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(sql_err)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(sql_err)?;
+    conn.pragma_update(None, "cache_size", -32_000).map_err(sql_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn write_spans(&self, batch: Vec<(ProjectId, Span)>) -> Result<WriteStats> {
+        self.write(move |conn| write::write_batch(conn, &batch)).await
+    }
+
+    async fn list_runs(&self, project: ProjectId, query: ListQuery) -> Result<Page<Run>> {
+        self.read(move |conn| read::list_runs(conn, project, &query)).await
+    }
+
+    async fn get_run(&self, project: ProjectId, run_id: &str) -> Result<Option<(Run, Vec<Span>)>> {
+        let run_id = run_id.to_string();
+        self.read(move |conn| read::get_run(conn, project, &run_id)).await
+    }
+
+    async fn search_spans(&self, project: ProjectId, query: ListQuery) -> Result<Page<Span>> {
+        self.read(move |conn| read::search_spans(conn, project, &query)).await
+    }
+
+    async fn list_threads(&self, project: ProjectId, query: ListQuery) -> Result<Page<ThreadSummary>> {
+        self.read(move |conn| read::list_threads(conn, project, &query)).await
+    }
+
+    async fn get_thread(
+        &self,
+        project: ProjectId,
+        thread_id: &str,
+    ) -> Result<Option<(ThreadSummary, Vec<Run>)>> {
+        let thread_id = thread_id.to_string();
+        self.read(move |conn| read::get_thread(conn, project, &thread_id)).await
+    }
+
+    async fn create_project(&self, name: &str) -> Result<Project> {
+        let name = name.to_string();
+        self.write(move |conn| admin::create_project(conn, &name)).await
+    }
+
+    async fn list_projects(&self) -> Result<Vec<Project>> {
+        self.read(admin::list_projects).await
+    }
+
+    async fn project_by_name(&self, name: &str) -> Result<Option<Project>> {
+        let name = name.to_string();
+        self.read(move |conn| admin::project_by_name(conn, &name)).await
+    }
+
+    async fn create_key(&self, project: &str, secret: Option<String>) -> Result<NewKey> {
+        let project = project.to_string();
+        self.write(move |conn| admin::create_key(conn, &project, secret)).await
+    }
+
+    async fn list_keys(&self, project: Option<&str>) -> Result<Vec<KeyInfo>> {
+        let project = project.map(str::to_string);
+        self.read(move |conn| admin::list_keys(conn, project.as_deref())).await
+    }
+
+    async fn revoke_key(&self, id_or_public_key: &str) -> Result<bool> {
+        let key = id_or_public_key.to_string();
+        self.write(move |conn| admin::revoke_key(conn, &key)).await
+    }
+
+    async fn authenticate(&self, credential: &Credential) -> Result<Option<Project>> {
+        let credential = credential.clone();
+        self.read(move |conn| admin::authenticate(conn, &credential)).await
+    }
+}

@@ -1,0 +1,197 @@
+//! Queries: runs, spans and threads, filtered by the compiled query language and paged by
+//! cursor (newest first).
+
+use lemma_core::{Run, Span};
+use rusqlite::types::Value as Sql;
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
+
+use super::codec::{decode, run_id_blob};
+use super::filter::{compile, Target};
+use super::sql_err;
+use crate::{Cursor, ListQuery, Page, ProjectId, Result, ThreadSummary};
+
+/// The largest page any listing returns.
+pub const MAX_LIMIT: usize = 1000;
+
+fn limit(q: &ListQuery) -> usize {
+    q.limit.clamp(1, MAX_LIMIT)
+}
+
+/// Runs a paged query whose rows end with (time, id blob) sort-key columns.
+fn page<T>(
+    conn: &Connection,
+    sql: &str,
+    params: Vec<Sql>,
+    limit: usize,
+    mut item: impl FnMut(&rusqlite::Row) -> Result<(T, Cursor)>,
+) -> Result<Page<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
+    let mut rows = stmt.query(params_from_iter(params)).map_err(sql_err)?;
+    let mut items = Vec::new();
+    let mut last = None;
+    let mut more = false;
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        if items.len() == limit {
+            more = true;
+            break;
+        }
+        let (v, c) = item(row)?;
+        items.push(v);
+        last = Some(c);
+    }
+    Ok(Page { items, next_cursor: if more { last.map(|c| c.encode()) } else { None } })
+}
+
+pub fn list_runs(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result<Page<Run>> {
+    let f = compile(&q.filter, Target::Runs)?;
+    let mut params = vec![Sql::Integer(project.0)];
+    params.extend(f.params);
+    let after = cursor_clause(q.cursor.as_ref(), "r.start_ns", "r.trace_id", &mut params)?;
+    let limit = limit(q);
+    params.push(Sql::Integer(limit as i64 + 1));
+    let sql = format!(
+        "SELECT r.summary, r.start_ns, r.trace_id FROM runs r
+         WHERE r.project_id = ? AND ({}) {after}
+         ORDER BY r.start_ns DESC, r.trace_id DESC LIMIT ?",
+        f.sql
+    );
+    page(conn, &sql, params, limit, |row| {
+        let run: Run = decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?;
+        let cursor = Cursor { time_unix_nano: run.start_time_unix_nano, id: run.run_id.clone() };
+        Ok((run, cursor))
+    })
+}
+
+/// `AND (time, id) < cursor` for a descending listing; ids are hex in cursors, blobs in rows.
+fn cursor_clause(cursor: Option<&Cursor>, time: &str, id: &str, params: &mut Vec<Sql>) -> Result<String> {
+    let Some(c) = cursor else { return Ok(String::new()) };
+    let id_value = hex::decode(&c.id)
+        .map(Sql::Blob)
+        .map_err(|_| crate::StoreError::Invalid("invalid cursor: pass back a next_cursor unchanged".into()))?;
+    params.extend([Sql::Integer(c.time_unix_nano as i64), Sql::Integer(c.time_unix_nano as i64), id_value]);
+    Ok(format!("AND ({time} < ? OR ({time} = ? AND {id} < ?))"))
+}
+
+pub fn get_run(conn: &Connection, project: ProjectId, run_id: &str) -> Result<Option<(Run, Vec<Span>)>> {
+    let Some(trace) = run_id_blob(run_id) else { return Ok(None) };
+    let summary: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT summary FROM runs WHERE project_id = ?1 AND trace_id = ?2",
+            rusqlite::params![project.0, trace],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql_err)?;
+    let Some(summary) = summary else { return Ok(None) };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT body FROM spans WHERE project_id = ?1 AND trace_id = ?2 ORDER BY start_ns, end_ns, span_id",
+        )
+        .map_err(sql_err)?;
+    let mut rows = stmt.query(rusqlite::params![project.0, trace]).map_err(sql_err)?;
+    let mut spans = Vec::new();
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        spans.push(decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?);
+    }
+    Ok(Some((decode(&summary)?, spans)))
+}
+
+pub fn search_spans(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result<Page<Span>> {
+    let f = compile(&q.filter, Target::Spans)?;
+    let mut params = vec![Sql::Integer(project.0)];
+    params.extend(f.params);
+    let after = cursor_clause(q.cursor.as_ref(), "s.start_ns", "s.span_id", &mut params)?;
+    let limit = limit(q);
+    params.push(Sql::Integer(limit as i64 + 1));
+    let sql = format!(
+        "SELECT s.body FROM spans s WHERE s.project_id = ? AND ({}) {after}
+         ORDER BY s.start_ns DESC, s.span_id DESC LIMIT ?",
+        f.sql
+    );
+    page(conn, &sql, params, limit, |row| {
+        let span: Span = decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?;
+        let cursor = Cursor { time_unix_nano: span.start_time_unix_nano, id: span.span_id.clone() };
+        Ok((span, cursor))
+    })
+}
+
+const THREAD_COLUMNS: &str = "r.thread_id, COUNT(*), SUM(r.status = 'error'), MIN(r.start_ns), MAX(r.end_ns),
+     MAX(r.start_ns), SUM(r.total_tokens), SUM(r.cost_usd), MAX(r.user_id),
+     json_group_array(DISTINCT r.agent_name)";
+
+fn thread_row(row: &rusqlite::Row) -> rusqlite::Result<ThreadSummary> {
+    let agents: String = row.get(9)?;
+    let agent_names: Vec<Option<String>> = serde_json::from_str(&agents).unwrap_or_default();
+    Ok(ThreadSummary {
+        thread_id: row.get(0)?,
+        run_count: row.get::<_, i64>(1)? as u64,
+        error_count: row.get::<_, i64>(2)? as u64,
+        start_time_unix_nano: row.get::<_, i64>(3)? as u64,
+        end_time_unix_nano: row.get::<_, i64>(4)? as u64,
+        last_start_time_unix_nano: row.get::<_, i64>(5)? as u64,
+        total_tokens: row.get::<_, i64>(6)? as u64,
+        cost_usd: row.get(7)?,
+        user_id: row.get(8)?,
+        agent_names: agent_names.into_iter().flatten().collect(),
+    })
+}
+
+pub fn list_threads(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result<Page<ThreadSummary>> {
+    let f = compile(&q.filter, Target::Runs)?;
+    let mut params = vec![Sql::Integer(project.0)];
+    params.extend(f.params);
+    let having = match &q.cursor {
+        Some(c) => {
+            params.extend([
+                Sql::Integer(c.time_unix_nano as i64),
+                Sql::Integer(c.time_unix_nano as i64),
+                Sql::Text(c.id.clone()),
+            ]);
+            "HAVING MAX(r.start_ns) < ? OR (MAX(r.start_ns) = ? AND r.thread_id < ?)"
+        }
+        None => "",
+    };
+    let limit = limit(q);
+    params.push(Sql::Integer(limit as i64 + 1));
+    let sql = format!(
+        "SELECT {THREAD_COLUMNS} FROM runs r
+         WHERE r.project_id = ? AND r.thread_id IS NOT NULL AND ({})
+         GROUP BY r.thread_id {having}
+         ORDER BY MAX(r.start_ns) DESC, r.thread_id DESC LIMIT ?",
+        f.sql
+    );
+    page(conn, &sql, params, limit, |row| {
+        let t = thread_row(row).map_err(sql_err)?;
+        let cursor = Cursor { time_unix_nano: t.last_start_time_unix_nano, id: t.thread_id.clone() };
+        Ok((t, cursor))
+    })
+}
+
+pub fn get_thread(
+    conn: &Connection,
+    project: ProjectId,
+    thread_id: &str,
+) -> Result<Option<(ThreadSummary, Vec<Run>)>> {
+    let summary = conn
+        .query_row(
+            &format!(
+                "SELECT {THREAD_COLUMNS} FROM runs r WHERE r.project_id = ?1 AND r.thread_id = ?2 GROUP BY r.thread_id"
+            ),
+            rusqlite::params![project.0, thread_id],
+            thread_row,
+        )
+        .optional()
+        .map_err(sql_err)?;
+    let Some(summary) = summary else { return Ok(None) };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT summary FROM runs WHERE project_id = ?1 AND thread_id = ?2 ORDER BY start_ns, trace_id",
+        )
+        .map_err(sql_err)?;
+    let mut rows = stmt.query(rusqlite::params![project.0, thread_id]).map_err(sql_err)?;
+    let mut runs = Vec::new();
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        runs.push(decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?);
+    }
+    Ok(Some((summary, runs)))
+}

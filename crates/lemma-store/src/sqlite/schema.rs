@@ -1,0 +1,104 @@
+//! The SQLite schema and its migrations, applied in order on open (`PRAGMA user_version`).
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE projects (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    created_ns  INTEGER NOT NULL
+);
+
+CREATE TABLE api_keys (
+    id          INTEGER PRIMARY KEY,
+    project_id  INTEGER NOT NULL REFERENCES projects(id),
+    public_key  TEXT NOT NULL UNIQUE,
+    secret_hash BLOB NOT NULL UNIQUE,
+    hint        TEXT NOT NULL,
+    created_ns  INTEGER NOT NULL,
+    revoked_ns  INTEGER
+);
+
+-- One row per span. Columns are what filters and summaries read; `digest` is the compact
+-- summary input, `body` the whole normalised span (zstd-compressed JSON).
+CREATE TABLE spans (
+    project_id     INTEGER NOT NULL,
+    trace_id       BLOB NOT NULL,
+    span_id        BLOB NOT NULL,
+    parent_span_id BLOB,
+    name           TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    start_ns       INTEGER NOT NULL,
+    end_ns         INTEGER NOT NULL,
+    status         TEXT NOT NULL,
+    model          TEXT,
+    provider       TEXT,
+    tool_name      TEXT,
+    agent_name     TEXT,
+    thread_id      TEXT,
+    user_id        TEXT,
+    session_id     TEXT,
+    environment    TEXT,
+    service_name   TEXT,
+    input_tokens   INTEGER,
+    output_tokens  INTEGER,
+    total_tokens   INTEGER,
+    cost_usd       REAL,
+    digest         BLOB NOT NULL,
+    body           BLOB NOT NULL
+);
+CREATE UNIQUE INDEX spans_id ON spans(project_id, trace_id, span_id);
+CREATE INDEX spans_time ON spans(project_id, start_ns DESC);
+
+-- Full-text index over span names, inputs and outputs; rowid = spans.rowid.
+CREATE VIRTUAL TABLE span_text USING fts5(
+    text, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2'
+);
+
+-- One row per run, rewritten in the same transaction as the spans that change it.
+CREATE TABLE runs (
+    project_id    INTEGER NOT NULL,
+    trace_id      BLOB NOT NULL,
+    name          TEXT NOT NULL,
+    agent_name    TEXT,
+    status        TEXT NOT NULL,
+    start_ns      INTEGER NOT NULL,
+    end_ns        INTEGER NOT NULL,
+    duration_ms   REAL NOT NULL,
+    span_count    INTEGER NOT NULL,
+    error_count   INTEGER NOT NULL,
+    input_tokens  INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    total_tokens  INTEGER NOT NULL,
+    cost_usd      REAL,
+    thread_id     TEXT,
+    user_id       TEXT,
+    session_id    TEXT,
+    environment   TEXT,
+    has_root      INTEGER NOT NULL,
+    agents        TEXT NOT NULL,
+    models        TEXT NOT NULL,
+    tools         TEXT NOT NULL,
+    tags          TEXT NOT NULL,
+    signals       TEXT NOT NULL,
+    kind_counts   TEXT NOT NULL,
+    metadata      TEXT NOT NULL,
+    summary       BLOB NOT NULL,
+    PRIMARY KEY (project_id, trace_id)
+) WITHOUT ROWID;
+CREATE INDEX runs_time ON runs(project_id, start_ns DESC, trace_id DESC);
+CREATE INDEX runs_thread ON runs(project_id, thread_id, start_ns);
+CREATE INDEX runs_agent ON runs(project_id, agent_name, start_ns DESC);
+CREATE INDEX runs_user ON runs(project_id, user_id, start_ns DESC);
+"#];
+
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

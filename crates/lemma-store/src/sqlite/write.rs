@@ -1,0 +1,208 @@
+//! The write path: one transaction per batch (group commit), spans deduplicated by id, and
+//! every affected run re-summarised from all its spans in the same transaction.
+
+use std::collections::{BTreeSet, HashMap};
+
+use lemma_core::run::{summarize, SpanDigest};
+use lemma_core::Span;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::Value;
+
+use super::codec::{decode, encode, id_blob};
+use super::sql_err;
+use crate::{ProjectId, Result, WriteStats};
+
+/// Longest text indexed per input or output; the full payload is still stored.
+const MAX_INDEXED_CHARS: usize = 32 * 1024;
+
+pub fn write_batch(conn: &mut Connection, batch: &[(ProjectId, Span)]) -> Result<WriteStats> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql_err)?;
+    let mut stats = WriteStats::default();
+    let mut touched: BTreeSet<(ProjectId, String)> = BTreeSet::new();
+    // The batch's own spans, so a root's payload need not be read back from disk.
+    let mut fresh: HashMap<(ProjectId, &str, &str), &Span> = HashMap::new();
+    {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO spans (project_id, trace_id, span_id, parent_span_id, name,
+                 kind, start_ns, end_ns, status, model, provider, tool_name, agent_name, thread_id,
+                 user_id, session_id, environment, service_name, input_tokens, output_tokens,
+                 total_tokens, cost_usd, digest, body)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)",
+            )
+            .map_err(sql_err)?;
+        let mut index = tx
+            .prepare_cached("INSERT INTO span_text (rowid, text) VALUES (?1, ?2)")
+            .map_err(sql_err)?;
+        for (project, span) in batch {
+            let digest = serde_json::to_vec(&SpanDigest::from(span))
+                .map_err(|e| crate::StoreError::Backend(e.to_string()))?;
+            let changed = insert
+                .execute(params![
+                    project.0,
+                    id_blob(&span.trace_id),
+                    id_blob(&span.span_id),
+                    span.parent_span_id.as_deref().map(id_blob),
+                    span.name,
+                    span.kind.as_str(),
+                    span.start_time_unix_nano as i64,
+                    span.end_time_unix_nano as i64,
+                    span.status.as_str(),
+                    span.model,
+                    span.provider,
+                    span.tool_name,
+                    span.agent_name,
+                    span.thread_id,
+                    span.user_id,
+                    span.session_id,
+                    span.environment,
+                    span.service_name(),
+                    span.usage.input_tokens.map(|v| v as i64),
+                    span.usage.output_tokens.map(|v| v as i64),
+                    span.usage.total_tokens.map(|v| v as i64),
+                    span.cost_usd,
+                    digest,
+                    encode(span)?,
+                ])
+                .map_err(sql_err)?;
+            if changed == 0 {
+                stats.duplicates += 1;
+                continue;
+            }
+            stats.inserted += 1;
+            index
+                .execute(params![tx.last_insert_rowid(), searchable_text(span)])
+                .map_err(sql_err)?;
+            touched.insert((*project, span.trace_id.clone()));
+            fresh.insert((*project, &span.trace_id, &span.span_id), span);
+        }
+    }
+    for (project, trace_id) in &touched {
+        update_run(&tx, *project, trace_id, &fresh)?;
+        stats.runs_updated += 1;
+    }
+    tx.commit().map_err(sql_err)?;
+    Ok(stats)
+}
+
+fn update_run(
+    tx: &Transaction,
+    project: ProjectId,
+    trace_id: &str,
+    fresh: &HashMap<(ProjectId, &str, &str), &Span>,
+) -> Result<()> {
+    let trace = id_blob(trace_id);
+    let digests: Vec<SpanDigest> = {
+        let mut stmt = tx
+            .prepare_cached("SELECT digest FROM spans WHERE project_id = ?1 AND trace_id = ?2")
+            .map_err(sql_err)?;
+        let rows = stmt
+            .query_map(params![project.0, trace], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(sql_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let bytes = row.map_err(sql_err)?;
+            out.push(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| crate::StoreError::Backend(format!("corrupt digest: {e}")))?,
+            );
+        }
+        out
+    };
+    let mut run = summarize(trace_id, &digests);
+    if let Some(root_id) = run.root_span_id.clone() {
+        let root: Option<Span> = match fresh.get(&(project, trace_id, root_id.as_str())) {
+            Some(span) => Some((*span).clone()),
+            None => tx
+                .query_row(
+                    "SELECT body FROM spans WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3",
+                    params![project.0, trace, id_blob(&root_id)],
+                    |r| r.get::<_, Vec<u8>>(0),
+                )
+                .optional()
+                .map_err(sql_err)?
+                .map(|b| decode(&b))
+                .transpose()?,
+        };
+        if let Some(root) = root {
+            run.input = root.input;
+            run.output = root.output;
+        }
+    }
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO runs (project_id, trace_id, name, agent_name, status, start_ns,
+         end_ns, duration_ms, span_count, error_count, input_tokens, output_tokens, total_tokens,
+         cost_usd, thread_id, user_id, session_id, environment, has_root, agents, models, tools,
+         tags, signals, kind_counts, metadata, summary)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)",
+    )
+    .map_err(sql_err)?
+    .execute(params![
+        project.0,
+        trace,
+        run.name,
+        run.agent_name,
+        run.status.as_str(),
+        run.start_time_unix_nano as i64,
+        run.end_time_unix_nano as i64,
+        run.duration_ms,
+        run.span_count as i64,
+        run.error_count as i64,
+        run.input_tokens as i64,
+        run.output_tokens as i64,
+        run.total_tokens as i64,
+        run.cost_usd,
+        run.thread_id,
+        run.user_id,
+        run.session_id,
+        run.environment,
+        run.has_root,
+        json(&run.agent_names),
+        json(&run.models),
+        json(&run.tools),
+        json(&run.tags),
+        json(&run.signals.iter().map(|s| s.kind.clone()).collect::<Vec<_>>()),
+        json(&run.kind_counts),
+        json(&run.metadata),
+        encode(&run)?,
+    ])
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+/// The text full-text search sees: the span name and the strings inside its input and output.
+fn searchable_text(span: &Span) -> String {
+    let mut text = span.name.clone();
+    for payload in [&span.input, &span.output].into_iter().flatten() {
+        let start = text.len();
+        collect_strings(payload, &mut text, start + MAX_INDEXED_CHARS);
+    }
+    text
+}
+
+fn collect_strings(value: &Value, out: &mut String, limit: usize) {
+    if out.len() >= limit {
+        return;
+    }
+    match value {
+        Value::String(s) => {
+            out.push('\n');
+            let room = limit.saturating_sub(out.len());
+            let cut = s.char_indices().map(|(i, _)| i).find(|&i| i > room).unwrap_or(s.len());
+            out.push_str(&s[..cut.min(s.len())]);
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out, limit)),
+        Value::Object(map) => map.values().for_each(|v| collect_strings(v, out, limit)),
+        Value::Number(n) => {
+            out.push('\n');
+            out.push_str(&n.to_string());
+        }
+        _ => {}
+    }
+}
