@@ -1,1 +1,107 @@
-fn main() {}
+//! `lemma`: run the server, manage projects and keys, and read runs from a terminal.
+
+mod admin;
+mod client;
+mod render;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "lemma", version, about = "Tracing for AI agents: OTLP in, runs out.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server with its embedded store.
+    Serve(serve::ServeArgs),
+    /// Manage projects (works on the data dir directly).
+    #[command(subcommand)]
+    Projects(admin::ProjectsCommand),
+    /// Manage API keys (works on the data dir directly).
+    #[command(subcommand)]
+    Keys(admin::KeysCommand),
+    /// List runs, newest first, optionally filtered by a query.
+    Runs {
+        /// A query, e.g. `agent:support status:error since:24h "refund"`.
+        query: Vec<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Show one run as a span tree.
+    Run {
+        run_id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List threads, most recently active first.
+    Threads {
+        query: Vec<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Show one thread's runs, turn by turn.
+    Thread {
+        thread_id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+/// Where the server is and how to authenticate.
+#[derive(Args, Clone)]
+pub struct Remote {
+    /// The Lemma server.
+    #[arg(long, env = "LEMMA_URL", default_value = "http://127.0.0.1:4318")]
+    pub url: String,
+    /// An API key of the project to read.
+    #[arg(long, env = "LEMMA_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Print the API's JSON answer instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The data dir flag shared by `serve` and the admin commands.
+#[derive(Args, Clone)]
+pub struct DataDir {
+    /// Where the embedded store keeps its files.
+    #[arg(long, env = "LEMMA_DATA_DIR", default_value = "lemma-data")]
+    pub data_dir: PathBuf,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Projects(cmd) => admin::projects(cmd),
+        Command::Keys(cmd) => admin::keys(cmd),
+        Command::Runs { query, limit, remote } => client::runs(&remote, &query.join(" "), limit),
+        Command::Run { run_id, remote } => client::run(&remote, &run_id),
+        Command::Threads { query, limit, remote } => client::threads(&remote, &query.join(" "), limit),
+        Command::Thread { thread_id, remote } => client::thread(&remote, &thread_id),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// Parses `host:port`, accepting `localhost`.
+pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    s.to_socket_addrs()
+        .map_err(|e| format!("{s:?} is not an address (host:port): {e}"))?
+        .next()
+        .ok_or_else(|| format!("{s:?} resolves to no address"))
+}

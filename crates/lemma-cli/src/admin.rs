@@ -1,0 +1,108 @@
+//! `lemma projects ...` and `lemma keys ...`: administration on the data dir itself, so only
+//! someone with access to the server's files can mint keys.
+
+use clap::Subcommand;
+use lemma_store::sqlite::SqliteStore;
+use lemma_store::Store;
+
+use crate::render::{time_ago, Table};
+use crate::DataDir;
+
+#[derive(Subcommand)]
+pub enum ProjectsCommand {
+    /// Create a project (then create a key for it with `lemma keys create`).
+    Create {
+        name: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// List projects.
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key for a project; the key is shown once.
+    Create {
+        #[arg(long, default_value = "default")]
+        project: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// List API keys (never their secrets).
+    List {
+        #[arg(long)]
+        project: Option<String>,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Revoke a key by its id or public key.
+    Revoke {
+        key: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+fn open(data: &DataDir) -> anyhow::Result<(SqliteStore, tokio::runtime::Runtime)> {
+    std::fs::create_dir_all(&data.data_dir)?;
+    let store = SqliteStore::open(data.data_dir.join("lemma.db"))?;
+    Ok((store, tokio::runtime::Builder::new_current_thread().enable_all().build()?))
+}
+
+pub fn projects(cmd: ProjectsCommand) -> anyhow::Result<()> {
+    match cmd {
+        ProjectsCommand::Create { name, data } => {
+            let (store, rt) = open(&data)?;
+            let p = rt.block_on(store.create_project(&name))?;
+            println!("Created project {:?}. Create a key for it: lemma keys create --project {:?}", p.name, p.name);
+        }
+        ProjectsCommand::List { data } => {
+            let (store, rt) = open(&data)?;
+            let mut t = Table::new(&["NAME", "CREATED"]);
+            for p in rt.block_on(store.list_projects())? {
+                t.row(vec![p.name, time_ago(p.created_at_unix_nano)]);
+            }
+            t.print();
+        }
+    }
+    Ok(())
+}
+
+pub fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
+    match cmd {
+        KeysCommand::Create { project, data } => {
+            let (store, rt) = open(&data)?;
+            let k = rt.block_on(store.create_key(&project, None))?;
+            println!("API key for project {:?} (shown once, keep it safe):\n\n    {}\n", k.info.project, k.secret);
+            println!("Public key (Basic auth user name, e.g. LANGFUSE_PUBLIC_KEY): {}", k.info.public_key);
+        }
+        KeysCommand::List { project, data } => {
+            let (store, rt) = open(&data)?;
+            let mut t = Table::new(&["ID", "PROJECT", "PUBLIC KEY", "KEY", "CREATED", "STATUS"]);
+            for k in rt.block_on(store.list_keys(project.as_deref()))? {
+                t.row(vec![
+                    k.id.to_string(),
+                    k.project,
+                    k.public_key,
+                    k.hint,
+                    time_ago(k.created_at_unix_nano),
+                    if k.revoked { "revoked".into() } else { "active".into() },
+                ]);
+            }
+            t.print();
+        }
+        KeysCommand::Revoke { key, data } => {
+            let (store, rt) = open(&data)?;
+            if rt.block_on(store.revoke_key(&key))? {
+                println!("Revoked key {key}.");
+            } else {
+                anyhow::bail!("no key with id or public key {key:?} (see `lemma keys list`)");
+            }
+        }
+    }
+    Ok(())
+}

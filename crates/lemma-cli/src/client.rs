@@ -1,0 +1,178 @@
+//! The read commands: call the REST API and print what it says.
+
+use anyhow::{bail, Context};
+use serde_json::Value;
+
+use crate::render::{self, Table};
+use crate::Remote;
+
+fn get(remote: &Remote, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
+    let Some(key) = remote.api_key.as_deref() else {
+        bail!("no API key: pass --api-key or set LEMMA_API_KEY (create one with `lemma keys create`)");
+    };
+    let url = format!("{}{}", remote.url.trim_end_matches('/'), path);
+    let resp = reqwest::blocking::Client::new()
+        .get(&url)
+        .bearer_auth(key)
+        .query(query)
+        .send()
+        .with_context(|| format!("could not reach Lemma at {} (is `lemma serve` running?)", remote.url))?;
+    let status = resp.status();
+    let body: Value = resp.json().with_context(|| format!("{url} did not answer JSON"))?;
+    if !status.is_success() {
+        let msg = body["error"]["message"].as_str().unwrap_or("no message");
+        bail!("{} ({status})", msg);
+    }
+    Ok(body)
+}
+
+fn print_json(v: &Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+pub fn runs(remote: &Remote, query: &str, limit: usize) -> anyhow::Result<()> {
+    let body = get(remote, "/api/v1/runs", &[("q", query.to_string()), ("limit", limit.to_string())])?;
+    if remote.json {
+        return print_json(&body);
+    }
+    let runs = body["runs"].as_array().cloned().unwrap_or_default();
+    if runs.is_empty() {
+        println!("No runs{}.", if query.is_empty() { String::new() } else { format!(" match {query:?}") });
+        return Ok(());
+    }
+    let mut t = Table::new(&["RUN", "STARTED", "AGENT", "STATUS", "DURATION", "SPANS", "TOKENS", "COST", "THREAD", "INPUT"]);
+    for r in &runs {
+        t.row(vec![
+            text(&r["run_id"]),
+            render::time_ago(r["start_time_unix_nano"].as_u64().unwrap_or(0)),
+            text(&r["agent_name"]).or_dash(),
+            render::status(r["status"].as_str().unwrap_or(""), r["error_count"].as_u64().unwrap_or(0)),
+            render::duration_ms(r["duration_ms"].as_f64().unwrap_or(0.0)),
+            text(&r["span_count"]),
+            render::count(r["total_tokens"].as_u64().unwrap_or(0)),
+            render::cost(r["cost_usd"].as_f64()),
+            text(&r["thread_id"]).or_dash(),
+            render::preview(&r["input"], 40),
+        ]);
+    }
+    t.print();
+    if let Some(c) = body["next_cursor"].as_str() {
+        println!("\nMore runs: --limit {} (next cursor {c})", limit * 2);
+    }
+    Ok(())
+}
+
+pub fn run(remote: &Remote, run_id: &str) -> anyhow::Result<()> {
+    let body = get(remote, &format!("/api/v1/runs/{run_id}"), &[])?;
+    if remote.json {
+        return print_json(&body);
+    }
+    let r = &body["run"];
+    println!("{}  {}", text(&r["name"]), text(&r["run_id"]));
+    println!(
+        "status {}  duration {}  spans {}  tokens {} (in {}, out {})  cost {}",
+        render::status(r["status"].as_str().unwrap_or(""), r["error_count"].as_u64().unwrap_or(0)),
+        render::duration_ms(r["duration_ms"].as_f64().unwrap_or(0.0)),
+        text(&r["span_count"]),
+        render::count(r["total_tokens"].as_u64().unwrap_or(0)),
+        render::count(r["input_tokens"].as_u64().unwrap_or(0)),
+        render::count(r["output_tokens"].as_u64().unwrap_or(0)),
+        render::cost(r["cost_usd"].as_f64()),
+    );
+    for (label, key) in [("agent", "agent_name"), ("thread", "thread_id"), ("user", "user_id"), ("env", "environment")] {
+        if let Some(v) = r[key].as_str() {
+            println!("{label} {v}");
+        }
+    }
+    if r["has_root"] == Value::Bool(false) {
+        println!("(the root span has not arrived yet; showing the top-most span present)");
+    }
+    println!();
+    let spans = body["spans"].as_array().cloned().unwrap_or_default();
+    print!("{}", render::span_tree(&spans));
+    Ok(())
+}
+
+pub fn threads(remote: &Remote, query: &str, limit: usize) -> anyhow::Result<()> {
+    let body = get(remote, "/api/v1/threads", &[("q", query.to_string()), ("limit", limit.to_string())])?;
+    if remote.json {
+        return print_json(&body);
+    }
+    let threads = body["threads"].as_array().cloned().unwrap_or_default();
+    if threads.is_empty() {
+        println!("No threads.");
+        return Ok(());
+    }
+    let mut t = Table::new(&["THREAD", "LAST ACTIVE", "RUNS", "ERRORS", "TOKENS", "COST", "USER", "AGENTS"]);
+    for th in &threads {
+        t.row(vec![
+            text(&th["thread_id"]),
+            render::time_ago(th["last_start_time_unix_nano"].as_u64().unwrap_or(0)),
+            text(&th["run_count"]),
+            text(&th["error_count"]),
+            render::count(th["total_tokens"].as_u64().unwrap_or(0)),
+            render::cost(th["cost_usd"].as_f64()),
+            text(&th["user_id"]).or_dash(),
+            th["agent_names"].as_array().map(|a| a.iter().map(text).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+        ]);
+    }
+    t.print();
+    Ok(())
+}
+
+pub fn thread(remote: &Remote, thread_id: &str) -> anyhow::Result<()> {
+    let path = format!("/api/v1/threads/{}", urlencode(thread_id));
+    let body = get(remote, &path, &[])?;
+    if remote.json {
+        return print_json(&body);
+    }
+    let th = &body["thread"];
+    println!(
+        "thread {}  runs {}  tokens {}  cost {}",
+        text(&th["thread_id"]),
+        text(&th["run_count"]),
+        render::count(th["total_tokens"].as_u64().unwrap_or(0)),
+        render::cost(th["cost_usd"].as_f64())
+    );
+    for (i, r) in body["runs"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+        println!(
+            "\n#{} {}  {}  {}  {}",
+            i + 1,
+            text(&r["run_id"]),
+            text(&r["start_time"]),
+            render::status(r["status"].as_str().unwrap_or(""), r["error_count"].as_u64().unwrap_or(0)),
+            render::duration_ms(r["duration_ms"].as_f64().unwrap_or(0.0)),
+        );
+        println!("   in:  {}", render::preview(&r["input"], 100));
+        println!("   out: {}", render::preview(&r["output"], 100));
+    }
+    Ok(())
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+trait OrDash {
+    fn or_dash(self) -> String;
+}
+
+impl OrDash for String {
+    fn or_dash(self) -> String {
+        if self.is_empty() { "-".into() } else { self }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

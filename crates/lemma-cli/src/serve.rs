@@ -1,0 +1,84 @@
+//! `lemma serve`.
+
+use std::net::SocketAddr;
+
+use clap::Args;
+use lemma_server::ServerConfig;
+
+use crate::DataDir;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// OTLP/HTTP, the REST API and the dashboard.
+    #[arg(long, env = "LEMMA_HTTP_ADDR", default_value = "127.0.0.1:4318", value_parser = crate::parse_addr)]
+    http_addr: SocketAddr,
+    /// OTLP/gRPC.
+    #[arg(long, env = "LEMMA_GRPC_ADDR", default_value = "127.0.0.1:4317", value_parser = crate::parse_addr)]
+    grpc_addr: SocketAddr,
+    #[command(flatten)]
+    data: DataDir,
+    /// Largest request body accepted, compressed or decompressed.
+    #[arg(long, env = "LEMMA_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Spans waiting for commit before requests are refused with 503 + Retry-After.
+    #[arg(long, env = "LEMMA_QUEUE_MAX_SPANS", default_value_t = 100_000)]
+    queue_max_spans: usize,
+    /// Most spans committed in one transaction.
+    #[arg(long, env = "LEMMA_BATCH_MAX_SPANS", default_value_t = 5_000)]
+    batch_max_spans: usize,
+    /// The API key created with project `default` on first start (else one is generated).
+    #[arg(long, env = "LEMMA_BOOTSTRAP_KEY", hide_env_values = true)]
+    bootstrap_key: Option<String>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LEMMA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = ServerConfig {
+        http_addr: args.http_addr,
+        grpc_addr: args.grpc_addr,
+        data_dir: args.data.data_dir,
+        max_body_bytes: args.max_body_bytes,
+        queue_max_spans: args.queue_max_spans,
+        batch_max_spans: args.batch_max_spans,
+        bootstrap_key: args.bootstrap_key,
+    };
+    let data_dir = config.data_dir.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(lemma_server::serve(config, shutdown_signal(), move |boot, http, grpc| {
+        if let Some(b) = boot {
+            println!("Created project {:?}.", b.project);
+            if b.generated {
+                println!("Its API key (shown once, keep it safe):\n\n    {}\n", b.key.secret);
+            } else {
+                println!("Its API key is the one given in LEMMA_BOOTSTRAP_KEY.");
+            }
+            println!("Public key (for Basic auth / Langfuse SDKs): {}", b.key.info.public_key);
+        }
+        println!(
+            "Lemma is listening: OTLP/HTTP and API on http://{http}, OTLP/gRPC on {grpc}, data in {}",
+            data_dir.display()
+        );
+    }))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: finishing in-flight requests and committing queued spans");
+}

@@ -1,0 +1,132 @@
+//! The REST API under `/api/v1`: JSON in and out, every route authenticated and scoped to the
+//! key's project.
+
+mod views;
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::{Json, Router};
+use lemma_core::query;
+use lemma_store::{Cursor, ListQuery, Project};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::server::AppState;
+use views::{RunView, ThreadView};
+
+pub const DEFAULT_LIMIT: usize = 50;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/project", get(project))
+        .route("/api/v1/runs", get(list_runs))
+        .route("/api/v1/runs/{run_id}", get(get_run))
+        .route("/api/v1/spans", get(search_spans))
+        .route("/api/v1/threads", get(list_threads))
+        .route("/api/v1/threads/{thread_id}", get(get_thread))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    q: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+impl ListParams {
+    fn to_query(&self) -> Result<ListQuery, ApiError> {
+        let text = self.q.as_deref().unwrap_or("");
+        let filter = query::parse(text, now_unix_nano()).map_err(|e| {
+            ApiError::bad_request(format!("invalid query at position {}: {}", e.position, e.message))
+        })?;
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if limit == 0 || limit > 1000 {
+            return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+        }
+        let cursor = self.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
+        Ok(ListQuery { filter, limit, cursor })
+    }
+}
+
+fn now_unix_nano() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+async fn auth(state: &AppState, headers: &HeaderMap) -> Result<Project, ApiError> {
+    crate::auth::from_headers(state.store.as_ref(), headers).await
+}
+
+async fn project(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let p = auth(&state, &headers).await?;
+    Ok(Json(json!({"project": {"name": p.name}})))
+}
+
+async fn list_runs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let p = auth(&state, &headers).await?;
+    let page = state.store.list_runs(p.id, params.to_query()?).await?;
+    let runs: Vec<RunView> = page.items.iter().map(RunView::from).collect();
+    Ok(Json(json!({"runs": runs, "next_cursor": page.next_cursor})))
+}
+
+async fn get_run(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(run_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let p = auth(&state, &headers).await?;
+    let run_id = run_id.to_ascii_lowercase();
+    if !lemma_core::otlp::is_trace_id(&run_id) {
+        return Err(ApiError::bad_request(format!("{run_id:?} is not a run ID: expected 32 hex characters")));
+    }
+    let (run, spans) = state
+        .store
+        .get_run(p.id, &run_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("run {run_id} not found in project {:?}", p.name)))?;
+    Ok(Json(json!({"run": RunView::from(&run), "spans": spans})))
+}
+
+async fn search_spans(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let p = auth(&state, &headers).await?;
+    let page = state.store.search_spans(p.id, params.to_query()?).await?;
+    Ok(Json(json!({"spans": page.items, "next_cursor": page.next_cursor})))
+}
+
+async fn list_threads(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let p = auth(&state, &headers).await?;
+    let page = state.store.list_threads(p.id, params.to_query()?).await?;
+    let threads: Vec<ThreadView> = page.items.iter().map(ThreadView::from).collect();
+    Ok(Json(json!({"threads": threads, "next_cursor": page.next_cursor})))
+}
+
+async fn get_thread(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(thread_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let p = auth(&state, &headers).await?;
+    let (thread, runs) = state
+        .store
+        .get_thread(p.id, &thread_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("thread {thread_id:?} not found in project {:?}", p.name)))?;
+    let runs: Vec<RunView> = runs.iter().map(RunView::from).collect();
+    Ok(Json(json!({"thread": ThreadView::from(&thread), "runs": runs})))
+}

@@ -1,0 +1,48 @@
+//! API shapes that differ from the stored model: runs and threads add ISO-8601 times.
+
+use lemma_core::Run;
+use lemma_store::ThreadSummary;
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+pub fn iso(unix_nano: u64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(unix_nano as i128)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+#[derive(Serialize)]
+pub struct RunView<'a> {
+    #[serde(flatten)]
+    run: &'a Run,
+    start_time: String,
+    end_time: String,
+}
+
+impl<'a> From<&'a Run> for RunView<'a> {
+    fn from(run: &'a Run) -> Self {
+        RunView { run, start_time: iso(run.start_time_unix_nano), end_time: iso(run.end_time_unix_nano) }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ThreadView<'a> {
+    #[serde(flatten)]
+    thread: &'a ThreadSummary,
+    start_time: String,
+    end_time: String,
+    last_start_time: String,
+}
+
+impl<'a> From<&'a ThreadSummary> for ThreadView<'a> {
+    fn from(thread: &'a ThreadSummary) -> Self {
+        ThreadView {
+            thread,
+            start_time: iso(thread.start_time_unix_nano),
+            end_time: iso(thread.end_time_unix_nano),
+            last_start_time: iso(thread.last_start_time_unix_nano),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! API-key authentication: `Authorization: Bearer KEY`, `x-api-key: KEY`, or
+//! `Authorization: Basic base64(public_key:secret)` as the Langfuse SDKs send.
+
+use axum::http::HeaderMap;
+use base64::Engine;
+use lemma_store::{Credential, Project, Store};
+
+use crate::error::ApiError;
+
+const HOW: &str = "send an API key as 'Authorization: Bearer <key>' or 'x-api-key: <key>' \
+                   (or Basic auth with the public key as user name and the key as password)";
+
+/// The credential a request presents, from HTTP headers or gRPC metadata values.
+pub fn credential(authorization: Option<&str>, api_key: Option<&str>) -> Result<Credential, ApiError> {
+    if let Some(key) = api_key.map(str::trim).filter(|k| !k.is_empty()) {
+        return Ok(Credential::Key(key.to_string()));
+    }
+    let Some(value) = authorization.map(str::trim) else {
+        return Err(ApiError::unauthorized(format!("missing API key: {HOW}")));
+    };
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+        return Ok(Credential::Key(rest.to_string()));
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
+        if let Some((public_key, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) {
+            return Ok(Credential::Basic { public_key: public_key.to_string(), secret: secret.to_string() });
+        }
+        return Err(ApiError::unauthorized(format!("malformed Basic credentials: {HOW}")));
+    }
+    Err(ApiError::unauthorized(format!("unsupported Authorization scheme: {HOW}")))
+}
+
+pub async fn authenticate(store: &dyn Store, credential: &Credential) -> Result<Project, ApiError> {
+    store
+        .authenticate(credential)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized(format!("invalid or revoked API key: {HOW}")))
+}
+
+pub async fn from_headers(store: &dyn Store, headers: &HeaderMap) -> Result<Project, ApiError> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let cred = credential(get("authorization"), get("x-api-key"))?;
+    authenticate(store, &cred).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_forms() {
+        assert_eq!(credential(Some("Bearer abc"), None).unwrap(), Credential::Key("abc".into()));
+        assert_eq!(credential(None, Some("k")).unwrap(), Credential::Key("k".into()));
+        let basic = base64::engine::general_purpose::STANDARD.encode("pk-lm-x:lm_secret");
+        assert_eq!(
+            credential(Some(&format!("Basic {basic}")), None).unwrap(),
+            Credential::Basic { public_key: "pk-lm-x".into(), secret: "lm_secret".into() }
+        );
+        assert!(credential(None, None).is_err());
+        assert!(credential(Some("Bearer "), None).is_err());
+        assert!(credential(Some("Basic !!!"), None).is_err());
+        assert!(credential(Some("Token x"), None).is_err());
+    }
+}

@@ -1,0 +1,98 @@
+//! OTLP/HTTP: `POST /v1/traces` (and the Langfuse path), protobuf or JSON, compressed or not.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use lemma_core::otlp::{decode_trace_request, Encoding};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::Message;
+
+use super::writer::SubmitError;
+use crate::error::ApiError;
+use crate::server::AppState;
+
+pub async fn export_traces(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    // Errors are answered in the request's encoding (a google.rpc.Status), as OTLP asks.
+    let encoding = match super::body::encoding(&headers) {
+        Ok(e) => e,
+        Err(e) => return e.into_response(),
+    };
+    match handle(&state, &headers, body, encoding).await {
+        Ok(resp) => resp,
+        Err(e) => otlp_error(e, encoding),
+    }
+}
+
+async fn handle(state: &AppState, headers: &HeaderMap, body: Body, encoding: Encoding) -> Result<Response, ApiError> {
+    let project = crate::auth::from_headers(state.store.as_ref(), headers).await?;
+    let bytes = super::body::read(headers, body, state.config.max_body_bytes).await?;
+    let request = decode_trace_request(&bytes, encoding).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let extracted = super::normalise(request);
+    let response = super::response(&extracted);
+    let spans = extracted.spans.into_iter().map(|s| (project.id, s)).collect();
+    state.ingest.submit(spans).await.map_err(submit_error)?;
+    Ok(match encoding {
+        Encoding::Protobuf => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/x-protobuf"))],
+            response.encode_to_vec(),
+        )
+            .into_response(),
+        Encoding::Json => axum::Json(json_response(&response)).into_response(),
+    })
+}
+
+/// OTLP/JSON response: `{}` on full success; 64-bit counts as strings, per the OTLP JSON mapping.
+fn json_response(r: &ExportTraceServiceResponse) -> serde_json::Value {
+    match &r.partial_success {
+        Some(p) => serde_json::json!({"partialSuccess": {
+            "rejectedSpans": p.rejected_spans.to_string(), "errorMessage": p.error_message,
+        }}),
+        None => serde_json::json!({}),
+    }
+}
+
+pub fn submit_error(e: SubmitError) -> ApiError {
+    match e {
+        SubmitError::Busy => ApiError::busy(),
+        SubmitError::ShuttingDown => ApiError {
+            retry_after: Some(5),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down; retry shortly")
+        },
+        SubmitError::Store(e) => e.into(),
+    }
+}
+
+/// `google.rpc.Status`, the body of an OTLP error response.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
+fn otlp_error(e: ApiError, encoding: Encoding) -> Response {
+    let status = RpcStatus { code: e.grpc_code(), message: e.message.clone() };
+    let mut resp = match encoding {
+        Encoding::Protobuf => (
+            e.status,
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/x-protobuf"))],
+            status.encode_to_vec(),
+        )
+            .into_response(),
+        // Both the OTLP Status fields and Lemma's error object, so either kind of client reads it.
+        Encoding::Json => (
+            e.status,
+            axum::Json(serde_json::json!({
+                "code": status.code, "message": status.message,
+                "error": {"code": e.code, "message": e.message},
+            })),
+        )
+            .into_response(),
+    };
+    if let Some(s) = e.retry_after {
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+    }
+    resp
+}

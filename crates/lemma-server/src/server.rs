@@ -1,0 +1,118 @@
+//! Wiring: the store, the writer, the HTTP and gRPC listeners, and an orderly shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use lemma_store::sqlite::SqliteStore;
+use lemma_store::{NewKey, Store};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tonic::codec::CompressionEncoding;
+
+use crate::config::ServerConfig;
+use crate::ingest::{self, writer::Ingest};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub ingest: Ingest,
+    pub config: Arc<ServerConfig>,
+}
+
+/// What the first start of an empty data dir created.
+pub struct Bootstrap {
+    pub project: String,
+    pub key: NewKey,
+    /// The key was generated (not given by `LEMMA_BOOTSTRAP_KEY`) and must be shown once.
+    pub generated: bool,
+}
+
+/// Creates project `default` and its first key when the store has no project yet.
+pub async fn bootstrap(store: &dyn Store, key: Option<String>) -> anyhow::Result<Option<Bootstrap>> {
+    if !store.list_projects().await?.is_empty() {
+        return Ok(None);
+    }
+    let project = store.create_project("default").await?;
+    let generated = key.is_none();
+    let key = store.create_key(&project.name, key).await?;
+    Ok(Some(Bootstrap { project: project.name, key, generated }))
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/traces", post(ingest::http::export_traces))
+        .route("/api/public/otel/v1/traces", post(ingest::http::export_traces))
+        .merge(crate::api::routes())
+        .route("/healthz", get(|| async { "ok" }))
+        // Bodies are read with our own limit, which also bounds decompression.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// Runs the server until `shutdown` resolves, then stops accepting, lets in-flight requests
+/// finish, commits everything queued, and returns. `on_ready` is called with the bootstrap
+/// result once both listeners are bound.
+pub async fn serve(
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_ready: impl FnOnce(Option<Bootstrap>, std::net::SocketAddr, std::net::SocketAddr),
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let store = SqliteStore::open(config.database_path())
+        .with_context(|| format!("opening {}", config.database_path().display()))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let boot = bootstrap(store.as_ref(), config.bootstrap_key.clone()).await?;
+
+    let (ingest, writer) = ingest::writer::start(store.clone(), config.queue_max_spans, config.batch_max_spans);
+    let state = AppState { store, ingest, config: Arc::new(config.clone()) };
+
+    let http = TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("binding HTTP on {}", config.http_addr))?;
+    let grpc = TcpListener::bind(config.grpc_addr)
+        .await
+        .with_context(|| format!("binding gRPC on {}", config.grpc_addr))?;
+    let (http_addr, grpc_addr) = (http.local_addr()?, grpc.local_addr()?);
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    let http_server = axum::serve(http, router(state.clone())).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let receiver = TraceServiceServer::new(ingest::grpc::TraceReceiver { state: state.clone() })
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(config.max_body_bytes);
+    let grpc_server = tonic::transport::Server::builder()
+        .add_service(receiver)
+        .serve_with_incoming_shutdown(tokio_stream_from(grpc), stopped(stop_rx));
+
+    on_ready(boot, http_addr, grpc_addr);
+    tracing::info!(%http_addr, %grpc_addr, "lemma is listening");
+    let (h, g) = tokio::join!(async { http_server.await }, grpc_server);
+    h.context("HTTP server")?;
+    g.context("gRPC server")?;
+    // Both listeners are closed and every request has had its answer; drop the last queue
+    // handle so the writer drains and stops.
+    drop(state);
+    writer.finish().await;
+    tracing::info!("lemma stopped cleanly");
+    Ok(())
+}
+
+fn tokio_stream_from(
+    listener: TcpListener,
+) -> impl futures_core::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    tokio_stream::wrappers::TcpListenerStream::new(listener)
+}
