@@ -50,7 +50,12 @@ pub enum KeysCommand {
 fn open(data: &DataDir) -> anyhow::Result<(SqliteStore, tokio::runtime::Runtime)> {
     std::fs::create_dir_all(&data.data_dir)?;
     let store = SqliteStore::open(data.data_dir.join("lemma.db"))?;
-    Ok((store, tokio::runtime::Builder::new_current_thread().enable_all().build()?))
+    Ok((
+        store,
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+    ))
 }
 
 pub fn projects(cmd: ProjectsCommand) -> anyhow::Result<()> {
@@ -58,7 +63,10 @@ pub fn projects(cmd: ProjectsCommand) -> anyhow::Result<()> {
         ProjectsCommand::Create { name, data } => {
             let (store, rt) = open(&data)?;
             let p = rt.block_on(store.create_project(&name))?;
-            println!("Created project {:?}. Create a key for it: lemma keys create --project {:?}", p.name, p.name);
+            println!(
+                "Created project {:?}. Create a key for it: lemma keys create --project {:?}",
+                p.name, p.name
+            );
         }
         ProjectsCommand::List { data } => {
             let (store, rt) = open(&data)?;
@@ -77,8 +85,14 @@ pub fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Create { project, data } => {
             let (store, rt) = open(&data)?;
             let k = rt.block_on(store.create_key(&project, None))?;
-            println!("API key for project {:?} (shown once, keep it safe):\n\n    {}\n", k.info.project, k.secret);
-            println!("Public key (Basic auth user name, e.g. LANGFUSE_PUBLIC_KEY): {}", k.info.public_key);
+            println!(
+                "API key for project {:?} (shown once, keep it safe):\n\n    {}\n",
+                k.info.project, k.secret
+            );
+            println!(
+                "Public key (Basic auth user name, e.g. LANGFUSE_PUBLIC_KEY): {}",
+                k.info.public_key
+            );
         }
         KeysCommand::List { project, data } => {
             let (store, rt) = open(&data)?;
@@ -90,7 +104,11 @@ pub fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
                     k.public_key,
                     k.hint,
                     time_ago(k.created_at_unix_nano),
-                    if k.revoked { "revoked".into() } else { "active".into() },
+                    if k.revoked {
+                        "revoked".into()
+                    } else {
+                        "active".into()
+                    },
                 ]);
             }
             t.print();

@@ -8,7 +8,9 @@ use crate::Remote;
 
 fn get(remote: &Remote, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
     let Some(key) = remote.api_key.as_deref() else {
-        bail!("no API key: pass --api-key or set LEMMA_API_KEY (create one with `lemma keys create`)");
+        bail!(
+            "no API key: pass --api-key or set LEMMA_API_KEY (create one with `lemma keys create`)"
+        );
     };
     let url = format!("{}{}", remote.url.trim_end_matches('/'), path);
     let resp = reqwest::blocking::Client::new()
@@ -16,9 +18,16 @@ fn get(remote: &Remote, path: &str, query: &[(&str, String)]) -> anyhow::Result<
         .bearer_auth(key)
         .query(query)
         .send()
-        .with_context(|| format!("could not reach Lemma at {} (is `lemma serve` running?)", remote.url))?;
+        .with_context(|| {
+            format!(
+                "could not reach Lemma at {} (is `lemma serve` running?)",
+                remote.url
+            )
+        })?;
     let status = resp.status();
-    let body: Value = resp.json().with_context(|| format!("{url} did not answer JSON"))?;
+    let body: Value = resp
+        .json()
+        .with_context(|| format!("{url} did not answer JSON"))?;
     if !status.is_success() {
         let msg = body["error"]["message"].as_str().unwrap_or("no message");
         bail!("{} ({status})", msg);
@@ -32,22 +41,39 @@ fn print_json(v: &Value) -> anyhow::Result<()> {
 }
 
 pub fn runs(remote: &Remote, query: &str, limit: usize) -> anyhow::Result<()> {
-    let body = get(remote, "/api/v1/runs", &[("q", query.to_string()), ("limit", limit.to_string())])?;
+    let body = get(
+        remote,
+        "/api/v1/runs",
+        &[("q", query.to_string()), ("limit", limit.to_string())],
+    )?;
     if remote.json {
         return print_json(&body);
     }
     let runs = body["runs"].as_array().cloned().unwrap_or_default();
     if runs.is_empty() {
-        println!("No runs{}.", if query.is_empty() { String::new() } else { format!(" match {query:?}") });
+        println!(
+            "No runs{}.",
+            if query.is_empty() {
+                String::new()
+            } else {
+                format!(" match {query:?}")
+            }
+        );
         return Ok(());
     }
-    let mut t = Table::new(&["RUN", "STARTED", "AGENT", "STATUS", "DURATION", "SPANS", "TOKENS", "COST", "THREAD", "INPUT"]);
+    let mut t = Table::new(&[
+        "RUN", "STARTED", "AGENT", "STATUS", "DURATION", "SPANS", "TOKENS", "COST", "THREAD",
+        "INPUT",
+    ]);
     for r in &runs {
         t.row(vec![
             text(&r["run_id"]),
             render::time_ago(r["start_time_unix_nano"].as_u64().unwrap_or(0)),
             text(&r["agent_name"]).or_dash(),
-            render::status(r["status"].as_str().unwrap_or(""), r["error_count"].as_u64().unwrap_or(0)),
+            render::status(
+                r["status"].as_str().unwrap_or(""),
+                r["error_count"].as_u64().unwrap_or(0),
+            ),
             render::duration_ms(r["duration_ms"].as_f64().unwrap_or(0.0)),
             text(&r["span_count"]),
             render::count(r["total_tokens"].as_u64().unwrap_or(0)),
@@ -72,7 +98,10 @@ pub fn run(remote: &Remote, run_id: &str) -> anyhow::Result<()> {
     println!("{}  {}", text(&r["name"]), text(&r["run_id"]));
     println!(
         "status {}  duration {}  spans {}  tokens {} (in {}, out {})  cost {}",
-        render::status(r["status"].as_str().unwrap_or(""), r["error_count"].as_u64().unwrap_or(0)),
+        render::status(
+            r["status"].as_str().unwrap_or(""),
+            r["error_count"].as_u64().unwrap_or(0)
+        ),
         render::duration_ms(r["duration_ms"].as_f64().unwrap_or(0.0)),
         text(&r["span_count"]),
         render::count(r["total_tokens"].as_u64().unwrap_or(0)),
@@ -80,7 +109,12 @@ pub fn run(remote: &Remote, run_id: &str) -> anyhow::Result<()> {
         render::count(r["output_tokens"].as_u64().unwrap_or(0)),
         render::cost(r["cost_usd"].as_f64()),
     );
-    for (label, key) in [("agent", "agent_name"), ("thread", "thread_id"), ("user", "user_id"), ("env", "environment")] {
+    for (label, key) in [
+        ("agent", "agent_name"),
+        ("thread", "thread_id"),
+        ("user", "user_id"),
+        ("env", "environment"),
+    ] {
         if let Some(v) = r[key].as_str() {
             println!("{label} {v}");
         }
@@ -95,7 +129,11 @@ pub fn run(remote: &Remote, run_id: &str) -> anyhow::Result<()> {
 }
 
 pub fn threads(remote: &Remote, query: &str, limit: usize) -> anyhow::Result<()> {
-    let body = get(remote, "/api/v1/threads", &[("q", query.to_string()), ("limit", limit.to_string())])?;
+    let body = get(
+        remote,
+        "/api/v1/threads",
+        &[("q", query.to_string()), ("limit", limit.to_string())],
+    )?;
     if remote.json {
         return print_json(&body);
     }
@@ -104,7 +142,16 @@ pub fn threads(remote: &Remote, query: &str, limit: usize) -> anyhow::Result<()>
         println!("No threads.");
         return Ok(());
     }
-    let mut t = Table::new(&["THREAD", "LAST ACTIVE", "RUNS", "ERRORS", "TOKENS", "COST", "USER", "AGENTS"]);
+    let mut t = Table::new(&[
+        "THREAD",
+        "LAST ACTIVE",
+        "RUNS",
+        "ERRORS",
+        "TOKENS",
+        "COST",
+        "USER",
+        "AGENTS",
+    ]);
     for th in &threads {
         t.row(vec![
             text(&th["thread_id"]),
@@ -114,7 +161,10 @@ pub fn threads(remote: &Remote, query: &str, limit: usize) -> anyhow::Result<()>
             render::count(th["total_tokens"].as_u64().unwrap_or(0)),
             render::cost(th["cost_usd"].as_f64()),
             text(&th["user_id"]).or_dash(),
-            th["agent_names"].as_array().map(|a| a.iter().map(text).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+            th["agent_names"]
+                .as_array()
+                .map(|a| a.iter().map(text).collect::<Vec<_>>().join(", "))
+                .unwrap_or_default(),
         ]);
     }
     t.print();
@@ -135,13 +185,22 @@ pub fn thread(remote: &Remote, thread_id: &str) -> anyhow::Result<()> {
         render::count(th["total_tokens"].as_u64().unwrap_or(0)),
         render::cost(th["cost_usd"].as_f64())
     );
-    for (i, r) in body["runs"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+    for (i, r) in body["runs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         println!(
             "\n#{} {}  {}  {}  {}",
             i + 1,
             text(&r["run_id"]),
             text(&r["start_time"]),
-            render::status(r["status"].as_str().unwrap_or(""), r["error_count"].as_u64().unwrap_or(0)),
+            render::status(
+                r["status"].as_str().unwrap_or(""),
+                r["error_count"].as_u64().unwrap_or(0)
+            ),
             render::duration_ms(r["duration_ms"].as_f64().unwrap_or(0.0)),
         );
         println!("   in:  {}", render::preview(&r["input"], 100));
@@ -164,14 +223,20 @@ trait OrDash {
 
 impl OrDash for String {
     fn or_dash(self) -> String {
-        if self.is_empty() { "-".into() } else { self }
+        if self.is_empty() {
+            "-".into()
+        } else {
+            self
+        }
     }
 }
 
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "lemma", version, about = "Tracing for AI agents: OTLP in, runs out.")]
+#[command(
+    name = "lemma",
+    version,
+    about = "Tracing for AI agents: OTLP in, runs out."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -86,9 +90,17 @@ fn main() {
         Command::Serve(args) => serve::run(args),
         Command::Projects(cmd) => admin::projects(cmd),
         Command::Keys(cmd) => admin::keys(cmd),
-        Command::Runs { query, limit, remote } => client::runs(&remote, &query.join(" "), limit),
+        Command::Runs {
+            query,
+            limit,
+            remote,
+        } => client::runs(&remote, &query.join(" "), limit),
         Command::Run { run_id, remote } => client::run(&remote, &run_id),
-        Command::Threads { query, limit, remote } => client::threads(&remote, &query.join(" "), limit),
+        Command::Threads {
+            query,
+            limit,
+            remote,
+        } => client::threads(&remote, &query.join(" "), limit),
         Command::Thread { thread_id, remote } => client::thread(&remote, &thread_id),
     };
     if let Err(e) = result {

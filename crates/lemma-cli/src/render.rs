@@ -11,7 +11,10 @@ pub struct Table {
 
 impl Table {
     pub fn new(header: &[&str]) -> Table {
-        Table { header: header.iter().map(|s| s.to_string()).collect(), rows: Vec::new() }
+        Table {
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+        }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -47,7 +50,11 @@ pub fn duration_ms(ms: f64) -> String {
     } else if ms < 60_000.0 {
         format!("{:.1}s", ms / 1000.0)
     } else {
-        format!("{:.0}m{:02.0}s", (ms / 60_000.0).floor(), (ms % 60_000.0) / 1000.0)
+        format!(
+            "{:.0}m{:02.0}s",
+            (ms / 60_000.0).floor(),
+            (ms % 60_000.0) / 1000.0
+        )
     }
 }
 
@@ -111,7 +118,11 @@ fn message_text(m: &Value) -> String {
             .iter()
             .map(|p| match p["type"].as_str() {
                 Some("text") => p["content"].as_str().unwrap_or("").to_string(),
-                Some("tool_call") => format!("→ {}({})", p["name"].as_str().unwrap_or("?"), p["arguments"]),
+                Some("tool_call") => format!(
+                    "→ {}({})",
+                    p["name"].as_str().unwrap_or("?"),
+                    p["arguments"]
+                ),
                 _ => String::new(),
             })
             .collect();
@@ -126,8 +137,11 @@ fn message_text(m: &Value) -> String {
 
 /// The spans as an indented tree: kind, name, duration, tokens, errors.
 pub fn span_tree(spans: &[Value]) -> String {
-    let ids: HashMap<&str, usize> =
-        spans.iter().enumerate().filter_map(|(i, s)| Some((s["span_id"].as_str()?, i))).collect();
+    let ids: HashMap<&str, usize> = spans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| Some((s["span_id"].as_str()?, i)))
+        .collect();
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
     let mut roots = Vec::new();
     for (i, s) in spans.iter().enumerate() {
@@ -139,7 +153,16 @@ pub fn span_tree(spans: &[Value]) -> String {
     let mut out = String::new();
     let mut seen = vec![false; spans.len()];
     for (n, &r) in roots.iter().enumerate() {
-        walk(spans, &children, r, "", n + 1 == roots.len(), true, &mut seen, &mut out);
+        walk(
+            spans,
+            &children,
+            r,
+            "",
+            n + 1 == roots.len(),
+            true,
+            &mut seen,
+            &mut out,
+        );
     }
     out
 }
@@ -159,7 +182,8 @@ fn walk(
         return;
     }
     let s = &spans[i];
-    let dur = (s["end_time_unix_nano"].as_u64().unwrap_or(0)).saturating_sub(s["start_time_unix_nano"].as_u64().unwrap_or(0));
+    let dur = (s["end_time_unix_nano"].as_u64().unwrap_or(0))
+        .saturating_sub(s["start_time_unix_nano"].as_u64().unwrap_or(0));
     let mut line = format!(
         "{:<9} {}  {}",
         s["kind"].as_str().unwrap_or("span"),
@@ -180,12 +204,31 @@ fn walk(
     if s["status"] == "error" {
         line += &format!("  ✗ {}", s["status_message"].as_str().unwrap_or("error"));
     }
-    let branch = if top { "" } else if last { "└─ " } else { "├─ " };
+    let branch = if top {
+        ""
+    } else if last {
+        "└─ "
+    } else {
+        "├─ "
+    };
     out.push_str(&format!("{prefix}{branch}{line}\n"));
-    let child_prefix = if top { prefix.to_string() } else { format!("{prefix}{}", if last { "   " } else { "│  " }) };
+    let child_prefix = if top {
+        prefix.to_string()
+    } else {
+        format!("{prefix}{}", if last { "   " } else { "│  " })
+    };
     let kids = &children[i];
     for (n, &c) in kids.iter().enumerate() {
-        walk(spans, children, c, &child_prefix, n + 1 == kids.len(), false, seen, out);
+        walk(
+            spans,
+            children,
+            c,
+            &child_prefix,
+            n + 1 == kids.len(),
+            false,
+            seen,
+            out,
+        );
     }
 }
 
@@ -215,6 +258,12 @@ mod tests {
         assert_eq!(duration_ms(1500.0), "1.5s");
         assert_eq!(duration_ms(0.5), "500µs");
         assert_eq!(count(12_345), "12.3k");
-        assert_eq!(preview(&json!([{"role": "user", "parts": [{"type": "text", "content": "hi  there"}]}]), 40), "hi there");
+        assert_eq!(
+            preview(
+                &json!([{"role": "user", "parts": [{"type": "text", "content": "hi  there"}]}]),
+                40
+            ),
+            "hi there"
+        );
     }
 }

@@ -49,7 +49,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         bootstrap_key: args.bootstrap_key,
     };
     let data_dir = config.data_dir.clone();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(lemma_server::serve(config, shutdown_signal(), move |boot, http, grpc| {
         if let Some(b) = boot {
             println!("Created project {:?}.", b.project);

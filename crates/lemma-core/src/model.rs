@@ -104,10 +104,11 @@ impl Usage {
 
     /// Total as reported, else input + output.
     pub fn total(&self) -> Option<u64> {
-        self.total_tokens.or(match (self.input_tokens, self.output_tokens) {
-            (None, None) => None,
-            (i, o) => Some(i.unwrap_or(0) + o.unwrap_or(0)),
-        })
+        self.total_tokens
+            .or(match (self.input_tokens, self.output_tokens) {
+                (None, None) => None,
+                (i, o) => Some(i.unwrap_or(0) + o.unwrap_or(0)),
+            })
     }
 
     pub fn add(&mut self, other: &Usage) {

@@ -175,7 +175,9 @@ fn otel_kind_name(kind: i32) -> &'static str {
 
 /// Whether a string is a valid run ID: 32 lowercase hex characters.
 pub fn is_trace_id(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]

@@ -137,12 +137,22 @@ pub fn summarize(run_id: &str, spans: &[SpanDigest]) -> Run {
         has_root: spans.iter().any(|s| s.parent_span_id.is_none()),
         root_span_id: top.map(|s| s.span_id.clone()),
         name: top.map(|s| s.name.clone()).unwrap_or_default(),
-        start_time_unix_nano: spans.iter().map(|s| s.start_time_unix_nano).min().unwrap_or(0),
-        end_time_unix_nano: spans.iter().map(|s| s.end_time_unix_nano).max().unwrap_or(0),
+        start_time_unix_nano: spans
+            .iter()
+            .map(|s| s.start_time_unix_nano)
+            .min()
+            .unwrap_or(0),
+        end_time_unix_nano: spans
+            .iter()
+            .map(|s| s.end_time_unix_nano)
+            .max()
+            .unwrap_or(0),
         ..Run::default()
     };
-    run.duration_ms =
-        run.end_time_unix_nano.saturating_sub(run.start_time_unix_nano) as f64 / 1e6;
+    run.duration_ms = run
+        .end_time_unix_nano
+        .saturating_sub(run.start_time_unix_nano) as f64
+        / 1e6;
 
     let mut agents = Vec::new();
     let mut models = Vec::new();
@@ -150,7 +160,9 @@ pub fn summarize(run_id: &str, spans: &[SpanDigest]) -> Run {
     let mut tags = Vec::new();
     for &i in &order {
         let s = &spans[i];
-        *run.kind_counts.entry(s.kind.as_str().to_string()).or_default() += 1;
+        *run.kind_counts
+            .entry(s.kind.as_str().to_string())
+            .or_default() += 1;
         if s.status == StatusCode::Error {
             run.error_count += 1;
         }
@@ -297,7 +309,9 @@ impl Tree {
                 Some(r) => {
                     let e = by_response.entry(r).or_insert(i);
                     let cur = &spans[*e];
-                    if (s.start_time_unix_nano, &s.span_id) > (cur.start_time_unix_nano, &cur.span_id) {
+                    if (s.start_time_unix_nano, &s.span_id)
+                        > (cur.start_time_unix_nano, &cur.span_id)
+                    {
                         *e = i;
                     }
                 }
@@ -314,7 +328,13 @@ impl Tree {
 /// in start order.
 fn loops(spans: &[SpanDigest]) -> Vec<RunSignal> {
     let mut tools: Vec<&SpanDigest> = spans.iter().filter(|s| s.kind == SpanKind::Tool).collect();
-    tools.sort_by_key(|s| (s.start_time_unix_nano, s.end_time_unix_nano, s.span_id.clone()));
+    tools.sort_by_key(|s| {
+        (
+            s.start_time_unix_nano,
+            s.end_time_unix_nano,
+            s.span_id.clone(),
+        )
+    });
     let mut out = Vec::new();
     let mut i = 0;
     while i < tools.len() {
@@ -409,7 +429,10 @@ mod tests {
         spans[1].usage = usage(10, 1);
         spans[2].usage = usage(20, 2);
         let run = summarize("t", &spans);
-        assert_eq!((run.input_tokens, run.output_tokens, run.total_tokens), (30, 3, 33));
+        assert_eq!(
+            (run.input_tokens, run.output_tokens, run.total_tokens),
+            (30, 3, 33)
+        );
     }
 
     #[test]
@@ -436,10 +459,17 @@ mod tests {
 
     #[test]
     fn error_status_and_counts() {
-        let mut spans = vec![d("r", None, SpanKind::Agent, 1), d("a", Some("r"), SpanKind::Tool, 2)];
+        let mut spans = vec![
+            d("r", None, SpanKind::Agent, 1),
+            d("a", Some("r"), SpanKind::Tool, 2),
+        ];
         spans[1].status = StatusCode::Error;
         let run = summarize("t", &spans);
-        assert_eq!(run.status, StatusCode::Ok, "the root decides the run's status");
+        assert_eq!(
+            run.status,
+            StatusCode::Ok,
+            "the root decides the run's status"
+        );
         assert_eq!(run.error_count, 1);
         spans[0].status = StatusCode::Error;
         spans[0].status_message = Some("boom".into());
@@ -467,7 +497,15 @@ mod tests {
     #[test]
     fn loops_of_identical_tool_calls() {
         let mut spans = vec![d("r", None, SpanKind::Agent, 0)];
-        let calls = [("a", "1"), ("b", "1"), ("b", "1"), ("b", "1"), ("b", "2"), ("c", "1"), ("c", "1")];
+        let calls = [
+            ("a", "1"),
+            ("b", "1"),
+            ("b", "1"),
+            ("b", "1"),
+            ("b", "2"),
+            ("c", "1"),
+            ("c", "1"),
+        ];
         for (n, (tool, arg)) in calls.iter().enumerate() {
             let mut s = d(&format!("s{n}"), Some("r"), SpanKind::Tool, 10 + n as u64);
             s.tool_name = Some(tool.to_string());
@@ -477,14 +515,20 @@ mod tests {
         let run = summarize("t", &spans);
         assert_eq!(run.signals.len(), 1);
         let l = &run.signals[0];
-        assert_eq!((l.tool_name.as_deref(), l.repeats, l.first_tool_index), (Some("b"), 3, 1));
+        assert_eq!(
+            (l.tool_name.as_deref(), l.repeats, l.first_tool_index),
+            (Some("b"), 3, 1)
+        );
         assert_eq!(l.tool_args, Some(serde_json::json!({"x": 1})));
         assert_eq!(run.tools, vec!["a", "b", "c"]);
     }
 
     #[test]
     fn parent_cycles_do_not_hang() {
-        let spans = vec![d("a", Some("b"), SpanKind::Span, 1), d("b", Some("a"), SpanKind::Span, 2)];
+        let spans = vec![
+            d("a", Some("b"), SpanKind::Span, 1),
+            d("b", Some("a"), SpanKind::Span, 2),
+        ];
         let run = summarize("t", &spans);
         assert_eq!(run.span_count, 2);
     }

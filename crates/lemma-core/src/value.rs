@@ -32,7 +32,11 @@ pub fn any_value_to_json(value: &AnyValue) -> Value {
 pub fn key_values_to_map(kvs: &[KeyValue]) -> Map<String, Value> {
     let mut map = Map::with_capacity(kvs.len());
     for kv in kvs {
-        let v = kv.value.as_ref().map(any_value_to_json).unwrap_or(Value::Null);
+        let v = kv
+            .value
+            .as_ref()
+            .map(any_value_to_json)
+            .unwrap_or(Value::Null);
         map.insert(kv.key.clone(), v);
     }
     map
@@ -72,9 +76,11 @@ pub fn as_text(value: &Value) -> Option<String> {
 /// numeric string.
 pub fn as_u64(value: &Value) -> Option<u64> {
     match value {
-        Value::Number(n) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64)),
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+                .map(|f| f as u64)
+        }),
         Value::String(s) => s.trim().parse::<u64>().ok(),
         _ => None,
     }

@@ -11,7 +11,10 @@ const HOW: &str = "send an API key as 'Authorization: Bearer <key>' or 'x-api-ke
                    (or Basic auth with the public key as user name and the key as password)";
 
 /// The credential a request presents, from HTTP headers or gRPC metadata values.
-pub fn credential(authorization: Option<&str>, api_key: Option<&str>) -> Result<Credential, ApiError> {
+pub fn credential(
+    authorization: Option<&str>,
+    api_key: Option<&str>,
+) -> Result<Credential, ApiError> {
     if let Some(key) = api_key.map(str::trim).filter(|k| !k.is_empty()) {
         return Ok(Credential::Key(key.to_string()));
     }
@@ -29,11 +32,18 @@ pub fn credential(authorization: Option<&str>, api_key: Option<&str>) -> Result<
             .ok()
             .and_then(|b| String::from_utf8(b).ok());
         if let Some((public_key, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) {
-            return Ok(Credential::Basic { public_key: public_key.to_string(), secret: secret.to_string() });
+            return Ok(Credential::Basic {
+                public_key: public_key.to_string(),
+                secret: secret.to_string(),
+            });
         }
-        return Err(ApiError::unauthorized(format!("malformed Basic credentials: {HOW}")));
+        return Err(ApiError::unauthorized(format!(
+            "malformed Basic credentials: {HOW}"
+        )));
     }
-    Err(ApiError::unauthorized(format!("unsupported Authorization scheme: {HOW}")))
+    Err(ApiError::unauthorized(format!(
+        "unsupported Authorization scheme: {HOW}"
+    )))
 }
 
 pub async fn authenticate(store: &dyn Store, credential: &Credential) -> Result<Project, ApiError> {
@@ -55,12 +65,21 @@ mod tests {
 
     #[test]
     fn credential_forms() {
-        assert_eq!(credential(Some("Bearer abc"), None).unwrap(), Credential::Key("abc".into()));
-        assert_eq!(credential(None, Some("k")).unwrap(), Credential::Key("k".into()));
+        assert_eq!(
+            credential(Some("Bearer abc"), None).unwrap(),
+            Credential::Key("abc".into())
+        );
+        assert_eq!(
+            credential(None, Some("k")).unwrap(),
+            Credential::Key("k".into())
+        );
         let basic = base64::engine::general_purpose::STANDARD.encode("pk-lm-x:lm_secret");
         assert_eq!(
             credential(Some(&format!("Basic {basic}")), None).unwrap(),
-            Credential::Basic { public_key: "pk-lm-x".into(), secret: "lm_secret".into() }
+            Credential::Basic {
+                public_key: "pk-lm-x".into(),
+                secret: "lm_secret".into()
+            }
         );
         assert!(credential(None, None).is_err());
         assert!(credential(Some("Bearer "), None).is_err());

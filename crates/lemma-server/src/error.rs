@@ -17,7 +17,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), retry_after: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -50,7 +55,9 @@ impl ApiError {
     /// The gRPC status code OTLP clients read in error bodies.
     pub fn grpc_code(&self) -> i32 {
         match self.status {
-            StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE => 3,
+            StatusCode::BAD_REQUEST
+            | StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::UNSUPPORTED_MEDIA_TYPE => 3,
             StatusCode::UNAUTHORIZED => 16,
             StatusCode::NOT_FOUND => 5,
             StatusCode::SERVICE_UNAVAILABLE => 14,
@@ -64,7 +71,11 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Invalid(m) => ApiError::bad_request(m),
             StoreError::NotFound(m) => ApiError::not_found(format!("{m} not found")),
-            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", format!("{m} already exists")),
+            StoreError::Conflict(m) => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{m} already exists"),
+            ),
             StoreError::Backend(m) => {
                 tracing::error!(error = %m, "store error");
                 ApiError::internal("the store failed; see the server log")
@@ -78,7 +89,8 @@ impl IntoResponse for ApiError {
         let body = json!({"error": {"code": self.code, "message": self.message}});
         let mut resp = (self.status, Json(body)).into_response();
         if let Some(s) = self.retry_after {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         resp
     }

@@ -33,20 +33,30 @@ pub struct Bootstrap {
 }
 
 /// Creates project `default` and its first key when the store has no project yet.
-pub async fn bootstrap(store: &dyn Store, key: Option<String>) -> anyhow::Result<Option<Bootstrap>> {
+pub async fn bootstrap(
+    store: &dyn Store,
+    key: Option<String>,
+) -> anyhow::Result<Option<Bootstrap>> {
     if !store.list_projects().await?.is_empty() {
         return Ok(None);
     }
     let project = store.create_project("default").await?;
     let generated = key.is_none();
     let key = store.create_key(&project.name, key).await?;
-    Ok(Some(Bootstrap { project: project.name, key, generated }))
+    Ok(Some(Bootstrap {
+        project: project.name,
+        key,
+        generated,
+    }))
 }
 
 fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/traces", post(ingest::http::export_traces))
-        .route("/api/public/otel/v1/traces", post(ingest::http::export_traces))
+        .route(
+            "/api/public/otel/v1/traces",
+            post(ingest::http::export_traces),
+        )
         .merge(crate::api::routes())
         .route("/healthz", get(|| async { "ok" }))
         // Bodies are read with our own limit, which also bounds decompression.
@@ -69,8 +79,16 @@ pub async fn serve(
     let store: Arc<dyn Store> = Arc::new(store);
     let boot = bootstrap(store.as_ref(), config.bootstrap_key.clone()).await?;
 
-    let (ingest, writer) = ingest::writer::start(store.clone(), config.queue_max_spans, config.batch_max_spans);
-    let state = AppState { store, ingest, config: Arc::new(config.clone()) };
+    let (ingest, writer) = ingest::writer::start(
+        store.clone(),
+        config.queue_max_spans,
+        config.batch_max_spans,
+    );
+    let state = AppState {
+        store,
+        ingest,
+        config: Arc::new(config.clone()),
+    };
 
     let http = TcpListener::bind(config.http_addr)
         .await
@@ -89,11 +107,14 @@ pub async fn serve(
         let _ = rx.wait_for(|s| *s).await;
     };
 
-    let http_server = axum::serve(http, router(state.clone())).with_graceful_shutdown(stopped(stop_rx.clone()));
-    let receiver = TraceServiceServer::new(ingest::grpc::TraceReceiver { state: state.clone() })
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(config.max_body_bytes);
+    let http_server =
+        axum::serve(http, router(state.clone())).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let receiver = TraceServiceServer::new(ingest::grpc::TraceReceiver {
+        state: state.clone(),
+    })
+    .accept_compressed(CompressionEncoding::Gzip)
+    .send_compressed(CompressionEncoding::Gzip)
+    .max_decoding_message_size(config.max_body_bytes);
     let grpc_server = tonic::transport::Server::builder()
         .add_service(receiver)
         .serve_with_incoming_shutdown(tokio_stream_from(grpc), stopped(stop_rx));

@@ -6,7 +6,14 @@ use serde_json::json;
 
 use crate::{Credential, ListQuery, ProjectId, Store, StoreError};
 
-fn span(trace: u8, id: u8, parent: Option<u8>, name: &str, start: u64, attrs: serde_json::Value) -> Span {
+fn span(
+    trace: u8,
+    id: u8,
+    parent: Option<u8>,
+    name: &str,
+    start: u64,
+    attrs: serde_json::Value,
+) -> Span {
     let mut s = Span {
         trace_id: format!("{trace:032x}"),
         span_id: format!("{id:016x}"),
@@ -22,14 +29,21 @@ fn span(trace: u8, id: u8, parent: Option<u8>, name: &str, start: u64, attrs: se
 }
 
 fn query(q: &str, limit: usize) -> ListQuery {
-    ListQuery { filter: parse(q, u64::MAX / 2).expect("valid query"), limit, cursor: None }
+    ListQuery {
+        filter: parse(q, u64::MAX / 2).expect("valid query"),
+        limit,
+        cursor: None,
+    }
 }
 
 /// Runs every check against a fresh, empty store.
 pub async fn run_all<S: Store>(store: &S) {
     let a = store.create_project("alpha").await.expect("create project");
     let b = store.create_project("beta").await.expect("create project");
-    assert!(matches!(store.create_project("alpha").await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.create_project("alpha").await,
+        Err(StoreError::Conflict(_))
+    ));
     keys(store).await;
     out_of_order_and_dedup(store, a.id).await;
     isolation(store, a.id, b.id).await;
@@ -39,19 +53,45 @@ pub async fn run_all<S: Store>(store: &S) {
 
 async fn keys<S: Store>(store: &S) {
     let k = store.create_key("alpha", None).await.unwrap();
-    let found = store.authenticate(&Credential::Key(k.secret.clone())).await.unwrap();
+    let found = store
+        .authenticate(&Credential::Key(k.secret.clone()))
+        .await
+        .unwrap();
     assert_eq!(found.map(|p| p.name), Some("alpha".into()));
-    let basic = Credential::Basic { public_key: k.info.public_key.clone(), secret: k.secret.clone() };
+    let basic = Credential::Basic {
+        public_key: k.info.public_key.clone(),
+        secret: k.secret.clone(),
+    };
     assert!(store.authenticate(&basic).await.unwrap().is_some());
-    let wrong = Credential::Basic { public_key: k.info.public_key.clone(), secret: "lm_wrong-secret".into() };
+    let wrong = Credential::Basic {
+        public_key: k.info.public_key.clone(),
+        secret: "lm_wrong-secret".into(),
+    };
     assert!(store.authenticate(&wrong).await.unwrap().is_none());
-    assert!(store.authenticate(&Credential::Key("nope-nope".into())).await.unwrap().is_none());
-    let fixed = store.create_key("beta", Some("fixed-key-123".into())).await.unwrap();
+    assert!(store
+        .authenticate(&Credential::Key("nope-nope".into()))
+        .await
+        .unwrap()
+        .is_none());
+    let fixed = store
+        .create_key("beta", Some("fixed-key-123".into()))
+        .await
+        .unwrap();
     assert_eq!(fixed.secret, "fixed-key-123");
-    assert!(matches!(store.create_key("beta", Some("fixed-key-123".into())).await, Err(StoreError::Conflict(_))));
-    assert!(matches!(store.create_key("nope", None).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.create_key("beta", Some("fixed-key-123".into())).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.create_key("nope", None).await,
+        Err(StoreError::NotFound(_))
+    ));
     assert!(store.revoke_key(&k.info.public_key).await.unwrap());
-    assert!(store.authenticate(&Credential::Key(k.secret)).await.unwrap().is_none());
+    assert!(store
+        .authenticate(&Credential::Key(k.secret))
+        .await
+        .unwrap()
+        .is_none());
     assert!(!store.revoke_key("pk-lm-missing").await.unwrap());
     let listed = store.list_keys(Some("alpha")).await.unwrap();
     assert_eq!(listed.len(), 1);
@@ -59,25 +99,56 @@ async fn keys<S: Store>(store: &S) {
 }
 
 async fn out_of_order_and_dedup<S: Store>(store: &S, p: ProjectId) {
-    let root = span(1, 1, None, "invoke_agent bot", 1_000, json!({
-        "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "bot",
-        "lemma.thread_id": "t-1", "gen_ai.input.messages": "[{\"role\":\"user\",\"content\":\"hello refund\"}]",
-    }));
-    let llm = span(1, 2, Some(1), "chat m", 2_000, json!({
-        "gen_ai.operation.name": "chat", "gen_ai.request.model": "m",
-        "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 2,
-    }));
-    let tool = span(1, 3, Some(1), "execute_tool search", 3_000, json!({
-        "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search",
-    }));
+    let root = span(
+        1,
+        1,
+        None,
+        "invoke_agent bot",
+        1_000,
+        json!({
+            "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "bot",
+            "lemma.thread_id": "t-1", "gen_ai.input.messages": "[{\"role\":\"user\",\"content\":\"hello refund\"}]",
+        }),
+    );
+    let llm = span(
+        1,
+        2,
+        Some(1),
+        "chat m",
+        2_000,
+        json!({
+            "gen_ai.operation.name": "chat", "gen_ai.request.model": "m",
+            "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 2,
+        }),
+    );
+    let tool = span(
+        1,
+        3,
+        Some(1),
+        "execute_tool search",
+        3_000,
+        json!({
+            "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search",
+        }),
+    );
     // Children first, root later, in two writes.
-    let w1 = store.write_spans(vec![(p, tool.clone()), (p, llm.clone())]).await.unwrap();
+    let w1 = store
+        .write_spans(vec![(p, tool.clone()), (p, llm.clone())])
+        .await
+        .unwrap();
     assert_eq!(w1.inserted, 2);
-    let (run, _) = store.get_run(p, &root.trace_id).await.unwrap().expect("run exists before its root");
+    let (run, _) = store
+        .get_run(p, &root.trace_id)
+        .await
+        .unwrap()
+        .expect("run exists before its root");
     assert!(!run.has_root);
     store.write_spans(vec![(p, root.clone())]).await.unwrap();
     // A retry re-sends everything.
-    let w3 = store.write_spans(vec![(p, root.clone()), (p, llm), (p, tool)]).await.unwrap();
+    let w3 = store
+        .write_spans(vec![(p, root.clone()), (p, llm), (p, tool)])
+        .await
+        .unwrap();
     assert_eq!((w3.inserted, w3.duplicates), (0, 3));
     let (run, spans) = store.get_run(p, &root.trace_id).await.unwrap().unwrap();
     assert!(run.has_root);
@@ -88,29 +159,58 @@ async fn out_of_order_and_dedup<S: Store>(store: &S, p: ProjectId) {
     assert_eq!(run.total_tokens, 12);
     assert_eq!(run.status, StatusCode::Ok);
     assert_eq!(run.input, root.input);
-    assert!(store.get_run(p, &format!("{:032x}", 99)).await.unwrap().is_none());
+    assert!(store
+        .get_run(p, &format!("{:032x}", 99))
+        .await
+        .unwrap()
+        .is_none());
     assert!(store.get_run(p, "not-a-run-id").await.unwrap().is_none());
 }
 
 async fn isolation<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
     let trace = format!("{:032x}", 1);
     assert!(store.get_run(b, &trace).await.unwrap().is_none());
-    assert!(store.list_runs(b, query("", 10)).await.unwrap().items.is_empty());
-    assert!(store.search_spans(b, query("", 10)).await.unwrap().items.is_empty());
-    assert!(store.list_threads(b, query("", 10)).await.unwrap().items.is_empty());
+    assert!(store
+        .list_runs(b, query("", 10))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(store
+        .search_spans(b, query("", 10))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(store
+        .list_threads(b, query("", 10))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
     assert!(store.get_thread(b, "t-1").await.unwrap().is_none());
-    assert_eq!(store.list_runs(a, query("", 10)).await.unwrap().items.len(), 1);
+    assert_eq!(
+        store.list_runs(a, query("", 10)).await.unwrap().items.len(),
+        1
+    );
 }
 
 async fn filters_and_paging<S: Store>(store: &S, p: ProjectId) {
     let mut batch = Vec::new();
     for t in 10..20u8 {
-        let mut root = span(t, 1, None, "invoke_agent", t as u64 * 1_000_000_000, json!({
-            "gen_ai.operation.name": "invoke_agent",
-            "gen_ai.agent.name": if t % 2 == 0 { "even" } else { "odd" },
-            "lemma.thread_id": "t-2",
-            "lemma.metadata.tier": if t == 13 { "gold" } else { "free" },
-        }));
+        let mut root = span(
+            t,
+            1,
+            None,
+            "invoke_agent",
+            t as u64 * 1_000_000_000,
+            json!({
+                "gen_ai.operation.name": "invoke_agent",
+                "gen_ai.agent.name": if t % 2 == 0 { "even" } else { "odd" },
+                "lemma.thread_id": "t-2",
+                "lemma.metadata.tier": if t == 13 { "gold" } else { "free" },
+            }),
+        );
         if t == 15 {
             root.status = StatusCode::Error;
         }
@@ -119,13 +219,53 @@ async fn filters_and_paging<S: Store>(store: &S, p: ProjectId) {
     store.write_spans(batch).await.unwrap();
     let even = store.list_runs(p, query("agent:even", 100)).await.unwrap();
     assert_eq!(even.items.len(), 5);
-    assert!(even.items.windows(2).all(|w| w[0].start_time_unix_nano >= w[1].start_time_unix_nano), "newest first");
-    let err = store.list_runs(p, query("status:error", 100)).await.unwrap();
+    assert!(
+        even.items
+            .windows(2)
+            .all(|w| w[0].start_time_unix_nano >= w[1].start_time_unix_nano),
+        "newest first"
+    );
+    let err = store
+        .list_runs(p, query("status:error", 100))
+        .await
+        .unwrap();
     assert_eq!(err.items.len(), 1);
-    assert_eq!(store.list_runs(p, query("meta.tier=gold", 100)).await.unwrap().items.len(), 1);
-    assert_eq!(store.list_runs(p, query("refund", 100)).await.unwrap().items.len(), 1);
-    assert_eq!(store.list_runs(p, query("-agent:even agent:*d*", 100)).await.unwrap().items.len(), 5);
-    assert_eq!(store.search_spans(p, query("kind:tool", 100)).await.unwrap().items.len(), 1);
+    assert_eq!(
+        store
+            .list_runs(p, query("meta.tier=gold", 100))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .list_runs(p, query("refund", 100))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .list_runs(p, query("-agent:even agent:*d*", 100))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        5
+    );
+    assert_eq!(
+        store
+            .search_spans(p, query("kind:tool", 100))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
     // Paging: every run once, in order, with no repeats.
     let mut seen = Vec::new();
     let mut q = query("", 3);
@@ -150,6 +290,18 @@ async fn threads<S: Store>(store: &S, p: ProjectId) {
     let (t, runs) = store.get_thread(p, "t-2").await.unwrap().unwrap();
     assert_eq!(t.run_count, 10);
     assert_eq!(t.error_count, 1);
-    assert!(runs.windows(2).all(|w| w[0].start_time_unix_nano <= w[1].start_time_unix_nano), "oldest first");
-    assert_eq!(store.list_threads(p, query("agent:odd", 10)).await.unwrap().items[0].run_count, 5);
+    assert!(
+        runs.windows(2)
+            .all(|w| w[0].start_time_unix_nano <= w[1].start_time_unix_nano),
+        "oldest first"
+    );
+    assert_eq!(
+        store
+            .list_threads(p, query("agent:odd", 10))
+            .await
+            .unwrap()
+            .items[0]
+            .run_count,
+        5
+    );
 }

@@ -18,7 +18,11 @@ impl Cursor {
     }
 
     pub fn decode(s: &str) -> Result<Cursor, StoreError> {
-        let bad = || StoreError::Invalid(format!("invalid cursor {s:?}: pass back the next_cursor of a previous page"));
+        let bad = || {
+            StoreError::Invalid(format!(
+                "invalid cursor {s:?}: pass back the next_cursor of a previous page"
+            ))
+        };
         let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(s)
             .map_err(|_| bad())?;
@@ -37,7 +41,10 @@ mod tests {
 
     #[test]
     fn round_trip_and_garbage() {
-        let c = Cursor { time_unix_nano: 42, id: "abc".into() };
+        let c = Cursor {
+            time_unix_nano: 42,
+            id: "abc".into(),
+        };
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         assert!(Cursor::decode("!!").is_err());
         assert!(Cursor::decode("Zm9v").is_err());

@@ -11,11 +11,19 @@ pub const SECRET_PREFIX: &str = "lm_";
 pub const PUBLIC_PREFIX: &str = "pk-lm-";
 
 pub fn generate_secret() -> String {
-    format!("{SECRET_PREFIX}{}", Alphanumeric.sample_string(&mut rand::rng(), 40))
+    format!(
+        "{SECRET_PREFIX}{}",
+        Alphanumeric.sample_string(&mut rand::rng(), 40)
+    )
 }
 
 pub fn generate_public_key() -> String {
-    format!("{PUBLIC_PREFIX}{}", Alphanumeric.sample_string(&mut rand::rng(), 16).to_lowercase())
+    format!(
+        "{PUBLIC_PREFIX}{}",
+        Alphanumeric
+            .sample_string(&mut rand::rng(), 16)
+            .to_lowercase()
+    )
 }
 
 pub fn hash_secret(secret: &str) -> Vec<u8> {

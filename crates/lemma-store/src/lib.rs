@@ -129,7 +129,11 @@ pub trait Store: Send + Sync + 'static {
     async fn search_spans(&self, project: ProjectId, query: ListQuery) -> Result<Page<Span>>;
 
     /// Threads whose runs match the filter, most recently active first.
-    async fn list_threads(&self, project: ProjectId, query: ListQuery) -> Result<Page<ThreadSummary>>;
+    async fn list_threads(
+        &self,
+        project: ProjectId,
+        query: ListQuery,
+    ) -> Result<Page<ThreadSummary>>;
 
     /// A thread and its runs, oldest first (the conversation's turn order).
     async fn get_thread(

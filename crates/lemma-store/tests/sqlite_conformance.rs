@@ -19,6 +19,9 @@ async fn data_survives_reopening() {
     use lemma_store::Store;
     assert_eq!(store.list_projects().await.unwrap().len(), 2);
     let alpha = store.project_by_name("alpha").await.unwrap().unwrap();
-    let run = store.get_run(alpha.id, &format!("{:032x}", 1)).await.unwrap();
+    let run = store
+        .get_run(alpha.id, &format!("{:032x}", 1))
+        .await
+        .unwrap();
     assert_eq!(run.unwrap().1.len(), 3);
 }

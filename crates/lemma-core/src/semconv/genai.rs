@@ -5,7 +5,9 @@ use super::{Attrs, Fields};
 use crate::model::{SpanKind, Usage};
 
 pub fn read(a: &Attrs) -> Fields {
-    let kind = a.text("gen_ai.operation.name").and_then(|op| operation_kind(&op));
+    let kind = a
+        .text("gen_ai.operation.name")
+        .and_then(|op| operation_kind(&op));
     let tool_args = a.json("gen_ai.tool.call.arguments");
     let (input, output) = match kind {
         Some(SpanKind::Tool) => (tool_args.clone(), a.json("gen_ai.tool.call.result")),

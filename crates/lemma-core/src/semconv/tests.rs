@@ -104,9 +104,16 @@ fn operation_names_map_to_kinds() {
         ("agent_step", SpanKind::Chain),
         ("rerank", SpanKind::Reranker),
     ] {
-        assert_eq!(span("x", json!({"gen_ai.operation.name": op})).kind, kind, "{op}");
+        assert_eq!(
+            span("x", json!({"gen_ai.operation.name": op})).kind,
+            kind,
+            "{op}"
+        );
     }
-    assert_eq!(span("x", json!({"gen_ai.operation.name": "something_new"})).kind, SpanKind::Span);
+    assert_eq!(
+        span("x", json!({"gen_ai.operation.name": "something_new"})).kind,
+        SpanKind::Span
+    );
 }
 
 #[test]
@@ -150,7 +157,10 @@ fn lemma_run_span_name_alone_is_an_agent() {
 
 #[test]
 fn thread_falls_back_to_conversation_then_session() {
-    let s = span("x", json!({"gen_ai.conversation.id": "c", "session.id": "s"}));
+    let s = span(
+        "x",
+        json!({"gen_ai.conversation.id": "c", "session.id": "s"}),
+    );
     assert_eq!(s.thread_id.as_deref(), Some("c"));
     assert_eq!(s.session_id.as_deref(), Some("s"));
     let s = span("x", json!({"session.id": "s"}));

@@ -39,14 +39,26 @@ impl ListParams {
     fn to_query(&self) -> Result<ListQuery, ApiError> {
         let text = self.q.as_deref().unwrap_or("");
         let filter = query::parse(text, now_unix_nano()).map_err(|e| {
-            ApiError::bad_request(format!("invalid query at position {}: {}", e.position, e.message))
+            ApiError::bad_request(format!(
+                "invalid query at position {}: {}",
+                e.position, e.message
+            ))
         })?;
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if limit == 0 || limit > 1000 {
             return Err(ApiError::bad_request("limit must be between 1 and 1000"));
         }
-        let cursor = self.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
-        Ok(ListQuery { filter, limit, cursor })
+        let cursor = self
+            .cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(Cursor::decode)
+            .transpose()?;
+        Ok(ListQuery {
+            filter,
+            limit,
+            cursor,
+        })
     }
 }
 
@@ -61,7 +73,10 @@ async fn auth(state: &AppState, headers: &HeaderMap) -> Result<Project, ApiError
     crate::auth::from_headers(state.store.as_ref(), headers).await
 }
 
-async fn project(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+async fn project(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let p = auth(&state, &headers).await?;
     Ok(Json(json!({"project": {"name": p.name}})))
 }
@@ -85,13 +100,13 @@ async fn get_run(
     let p = auth(&state, &headers).await?;
     let run_id = run_id.to_ascii_lowercase();
     if !lemma_core::otlp::is_trace_id(&run_id) {
-        return Err(ApiError::bad_request(format!("{run_id:?} is not a run ID: expected 32 hex characters")));
+        return Err(ApiError::bad_request(format!(
+            "{run_id:?} is not a run ID: expected 32 hex characters"
+        )));
     }
-    let (run, spans) = state
-        .store
-        .get_run(p.id, &run_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("run {run_id} not found in project {:?}", p.name)))?;
+    let (run, spans) = state.store.get_run(p.id, &run_id).await?.ok_or_else(|| {
+        ApiError::not_found(format!("run {run_id} not found in project {:?}", p.name))
+    })?;
     Ok(Json(json!({"run": RunView::from(&run), "spans": spans})))
 }
 
@@ -102,7 +117,9 @@ async fn search_spans(
 ) -> Result<Json<Value>, ApiError> {
     let p = auth(&state, &headers).await?;
     let page = state.store.search_spans(p.id, params.to_query()?).await?;
-    Ok(Json(json!({"spans": page.items, "next_cursor": page.next_cursor})))
+    Ok(Json(
+        json!({"spans": page.items, "next_cursor": page.next_cursor}),
+    ))
 }
 
 async fn list_threads(
@@ -113,7 +130,9 @@ async fn list_threads(
     let p = auth(&state, &headers).await?;
     let page = state.store.list_threads(p.id, params.to_query()?).await?;
     let threads: Vec<ThreadView> = page.items.iter().map(ThreadView::from).collect();
-    Ok(Json(json!({"threads": threads, "next_cursor": page.next_cursor})))
+    Ok(Json(
+        json!({"threads": threads, "next_cursor": page.next_cursor}),
+    ))
 }
 
 async fn get_thread(
@@ -126,7 +145,14 @@ async fn get_thread(
         .store
         .get_thread(p.id, &thread_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("thread {thread_id:?} not found in project {:?}", p.name)))?;
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "thread {thread_id:?} not found in project {:?}",
+                p.name
+            ))
+        })?;
     let runs: Vec<RunView> = runs.iter().map(RunView::from).collect();
-    Ok(Json(json!({"thread": ThreadView::from(&thread), "runs": runs})))
+    Ok(Json(
+        json!({"thread": ThreadView::from(&thread), "runs": runs}),
+    ))
 }

@@ -23,7 +23,11 @@ pub struct RunView<'a> {
 
 impl<'a> From<&'a Run> for RunView<'a> {
     fn from(run: &'a Run) -> Self {
-        RunView { run, start_time: iso(run.start_time_unix_nano), end_time: iso(run.end_time_unix_nano) }
+        RunView {
+            run,
+            start_time: iso(run.start_time_unix_nano),
+            end_time: iso(run.end_time_unix_nano),
+        }
     }
 }
 

@@ -11,8 +11,16 @@ use crate::error::ApiError;
 
 /// The request's encoding from its Content-Type, or 415.
 pub fn encoding(headers: &HeaderMap) -> Result<Encoding, ApiError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match mime.as_str() {
         "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
         "application/json" => Ok(Encoding::Json),
@@ -43,7 +51,10 @@ pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u
         .unwrap_or("identity")
         .trim()
         .to_ascii_lowercase();
-    if !matches!(coding.as_str(), "identity" | "" | "gzip" | "x-gzip" | "deflate") {
+    if !matches!(
+        coding.as_str(),
+        "identity" | "" | "gzip" | "x-gzip" | "deflate"
+    ) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_encoding",
@@ -60,8 +71,12 @@ pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u
     let raw = raw.to_bytes();
     let mut out = Vec::new();
     let read = match coding.as_str() {
-        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&raw[..]).take(limit as u64 + 1).read_to_end(&mut out),
-        "deflate" => flate2::read::ZlibDecoder::new(&raw[..]).take(limit as u64 + 1).read_to_end(&mut out),
+        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&raw[..])
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out),
+        "deflate" => flate2::read::ZlibDecoder::new(&raw[..])
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out),
         _ => return Ok(raw.to_vec()),
     };
     read.map_err(|e| ApiError::bad_request(format!("invalid {coding} body: {e}")))?;

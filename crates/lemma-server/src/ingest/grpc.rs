@@ -1,7 +1,9 @@
 //! OTLP/gRPC `TraceService/Export`.
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceService;
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use tonic::{Request, Response, Status};
 
 use super::writer::SubmitError;
@@ -26,12 +28,20 @@ impl TraceService for TraceReceiver {
             .map_err(|e| Status::unauthenticated(e.message))?;
         let extracted = super::normalise(request.into_inner());
         let response = super::response(&extracted);
-        let spans = extracted.spans.into_iter().map(|s| (project.id, s)).collect();
+        let spans = extracted
+            .spans
+            .into_iter()
+            .map(|s| (project.id, s))
+            .collect();
         match self.state.ingest.submit(spans).await {
             Ok(()) => Ok(Response::new(response)),
             // UNAVAILABLE is retryable for OTLP exporters.
-            Err(SubmitError::Busy) => Err(Status::unavailable("the ingest queue is full; retry with backoff")),
-            Err(SubmitError::ShuttingDown) => Err(Status::unavailable("the server is shutting down; retry shortly")),
+            Err(SubmitError::Busy) => Err(Status::unavailable(
+                "the ingest queue is full; retry with backoff",
+            )),
+            Err(SubmitError::ShuttingDown) => Err(Status::unavailable(
+                "the server is shutting down; retry shortly",
+            )),
             Err(SubmitError::Store(e)) => {
                 tracing::error!(error = %e, "commit failed");
                 Err(Status::internal("the store failed; see the server log"))

@@ -12,7 +12,11 @@ use super::writer::SubmitError;
 use crate::error::ApiError;
 use crate::server::AppState;
 
-pub async fn export_traces(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn export_traces(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     // Errors are answered in the request's encoding (a google.rpc.Status), as OTLP asks.
     let encoding = match super::body::encoding(&headers) {
         Ok(e) => e,
@@ -24,17 +28,30 @@ pub async fn export_traces(State(state): State<AppState>, headers: HeaderMap, bo
     }
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: Body, encoding: Encoding) -> Result<Response, ApiError> {
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    encoding: Encoding,
+) -> Result<Response, ApiError> {
     let project = crate::auth::from_headers(state.store.as_ref(), headers).await?;
     let bytes = super::body::read(headers, body, state.config.max_body_bytes).await?;
-    let request = decode_trace_request(&bytes, encoding).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let request =
+        decode_trace_request(&bytes, encoding).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let extracted = super::normalise(request);
     let response = super::response(&extracted);
-    let spans = extracted.spans.into_iter().map(|s| (project.id, s)).collect();
+    let spans = extracted
+        .spans
+        .into_iter()
+        .map(|s| (project.id, s))
+        .collect();
     state.ingest.submit(spans).await.map_err(submit_error)?;
     Ok(match encoding {
         Encoding::Protobuf => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/x-protobuf"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-protobuf"),
+            )],
             response.encode_to_vec(),
         )
             .into_response(),
@@ -57,7 +74,11 @@ pub fn submit_error(e: SubmitError) -> ApiError {
         SubmitError::Busy => ApiError::busy(),
         SubmitError::ShuttingDown => ApiError {
             retry_after: Some(5),
-            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down; retry shortly")
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the server is shutting down; retry shortly",
+            )
         },
         SubmitError::Store(e) => e.into(),
     }
@@ -73,11 +94,17 @@ struct RpcStatus {
 }
 
 fn otlp_error(e: ApiError, encoding: Encoding) -> Response {
-    let status = RpcStatus { code: e.grpc_code(), message: e.message.clone() };
+    let status = RpcStatus {
+        code: e.grpc_code(),
+        message: e.message.clone(),
+    };
     let mut resp = match encoding {
         Encoding::Protobuf => (
             e.status,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/x-protobuf"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-protobuf"),
+            )],
             status.encode_to_vec(),
         )
             .into_response(),
@@ -92,7 +119,8 @@ fn otlp_error(e: ApiError, encoding: Encoding) -> Response {
             .into_response(),
     };
     if let Some(s) = e.retry_after {
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(s));
     }
     resp
 }

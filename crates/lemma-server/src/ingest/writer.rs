@@ -46,10 +46,18 @@ impl WriterTask {
     }
 }
 
-pub fn start(store: Arc<dyn Store>, queue_max_spans: usize, batch_max_spans: usize) -> (Ingest, WriterTask) {
+pub fn start(
+    store: Arc<dyn Store>,
+    queue_max_spans: usize,
+    batch_max_spans: usize,
+) -> (Ingest, WriterTask) {
     let (tx, rx) = mpsc::unbounded_channel();
     let max_spans = queue_max_spans.clamp(1, u32::MAX as usize) as u32;
-    let ingest = Ingest { tx, capacity: Arc::new(Semaphore::new(max_spans as usize)), max_spans };
+    let ingest = Ingest {
+        tx,
+        capacity: Arc::new(Semaphore::new(max_spans as usize)),
+        max_spans,
+    };
     let handle = tokio::spawn(run(store, rx, batch_max_spans.max(1)));
     (ingest, WriterTask { handle })
 }
@@ -63,13 +71,21 @@ impl Ingest {
             return Ok(());
         }
         let want = (spans.len().min(self.max_spans as usize)) as u32;
-        let permit = self.capacity.clone().try_acquire_many_owned(want).map_err(|e| match e {
-            tokio::sync::TryAcquireError::Closed => SubmitError::ShuttingDown,
-            tokio::sync::TryAcquireError::NoPermits => SubmitError::Busy,
-        })?;
+        let permit = self
+            .capacity
+            .clone()
+            .try_acquire_many_owned(want)
+            .map_err(|e| match e {
+                tokio::sync::TryAcquireError::Closed => SubmitError::ShuttingDown,
+                tokio::sync::TryAcquireError::NoPermits => SubmitError::Busy,
+            })?;
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(Job { spans, done, _permit: permit })
+            .send(Job {
+                spans,
+                done,
+                _permit: permit,
+            })
             .map_err(|_| SubmitError::ShuttingDown)?;
         match wait.await {
             Ok(Ok(())) => Ok(()),

@@ -14,33 +14,52 @@ fn now_ns() -> u64 {
 }
 
 fn project_row(r: &Row) -> rusqlite::Result<Project> {
-    Ok(Project { id: ProjectId(r.get(0)?), name: r.get(1)?, created_at_unix_nano: r.get::<_, i64>(2)? as u64 })
+    Ok(Project {
+        id: ProjectId(r.get(0)?),
+        name: r.get(1)?,
+        created_at_unix_nano: r.get::<_, i64>(2)? as u64,
+    })
 }
 
 pub fn create_project(conn: &mut Connection, name: &str) -> Result<Project> {
     let name = name.trim();
     if name.is_empty() || name.len() > 100 || name.chars().any(|c| c.is_control()) {
-        return Err(StoreError::Invalid("a project name is 1 to 100 printable characters".into()));
+        return Err(StoreError::Invalid(
+            "a project name is 1 to 100 printable characters".into(),
+        ));
     }
     if project_by_name(conn, name)?.is_some() {
         return Err(StoreError::Conflict(format!("project {name:?}")));
     }
     let created = now_ns();
-    conn.execute("INSERT INTO projects (name, created_ns) VALUES (?1, ?2)", params![name, created as i64])
-        .map_err(sql_err)?;
-    Ok(Project { id: ProjectId(conn.last_insert_rowid()), name: name.to_string(), created_at_unix_nano: created })
+    conn.execute(
+        "INSERT INTO projects (name, created_ns) VALUES (?1, ?2)",
+        params![name, created as i64],
+    )
+    .map_err(sql_err)?;
+    Ok(Project {
+        id: ProjectId(conn.last_insert_rowid()),
+        name: name.to_string(),
+        created_at_unix_nano: created,
+    })
 }
 
 pub fn list_projects(conn: &Connection) -> Result<Vec<Project>> {
-    let mut stmt = conn.prepare("SELECT id, name, created_ns FROM projects ORDER BY id").map_err(sql_err)?;
+    let mut stmt = conn
+        .prepare("SELECT id, name, created_ns FROM projects ORDER BY id")
+        .map_err(sql_err)?;
     let rows = stmt.query_map([], project_row).map_err(sql_err)?;
     rows.collect::<rusqlite::Result<_>>().map_err(sql_err)
 }
 
 pub fn project_by_name(conn: &Connection, name: &str) -> Result<Option<Project>> {
-    conn.query_row("SELECT id, name, created_ns FROM projects WHERE name = ?1", [name], project_row)
-        .optional()
-        .map_err(sql_err)
+    conn.query_row(
+        "SELECT id, name, created_ns FROM projects WHERE name = ?1",
+        [name],
+        project_row,
+    )
+    .optional()
+    .map_err(sql_err)
 }
 
 pub fn create_key(conn: &mut Connection, project: &str, secret: Option<String>) -> Result<NewKey> {
@@ -48,11 +67,17 @@ pub fn create_key(conn: &mut Connection, project: &str, secret: Option<String>) 
         .ok_or_else(|| StoreError::NotFound(format!("project {project:?}")))?;
     let secret = secret.unwrap_or_else(generate_secret);
     if secret.len() < 8 || secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(StoreError::Invalid("an API key is at least 8 characters with no spaces".into()));
+        return Err(StoreError::Invalid(
+            "an API key is at least 8 characters with no spaces".into(),
+        ));
     }
     let hash = hash_secret(&secret);
     let exists: bool = conn
-        .query_row("SELECT 1 FROM api_keys WHERE secret_hash = ?1", [&hash], |_| Ok(true))
+        .query_row(
+            "SELECT 1 FROM api_keys WHERE secret_hash = ?1",
+            [&hash],
+            |_| Ok(true),
+        )
         .optional()
         .map_err(sql_err)?
         .is_some();
@@ -115,7 +140,11 @@ pub fn revoke_key(conn: &mut Connection, key: &str) -> Result<bool> {
     }
     // Already revoked counts as found.
     let exists = conn
-        .query_row("SELECT 1 FROM api_keys WHERE id = ?1 OR public_key = ?2", params![id, key], |_| Ok(()))
+        .query_row(
+            "SELECT 1 FROM api_keys WHERE id = ?1 OR public_key = ?2",
+            params![id, key],
+            |_| Ok(()),
+        )
         .optional()
         .map_err(sql_err)?;
     Ok(exists.is_some())
@@ -127,12 +156,17 @@ pub fn authenticate(conn: &Connection, credential: &Credential) -> Result<Option
     let row = |r: &Row| Ok((project_row(r)?, r.get::<_, Vec<u8>>(3)?));
     let (found, secret) = match credential {
         Credential::Key(secret) => (
-            conn.query_row(&format!("{LIVE} k.secret_hash = ?1"), [hash_secret(secret)], row),
+            conn.query_row(
+                &format!("{LIVE} k.secret_hash = ?1"),
+                [hash_secret(secret)],
+                row,
+            ),
             secret,
         ),
-        Credential::Basic { public_key, secret } => {
-            (conn.query_row(&format!("{LIVE} k.public_key = ?1"), [public_key], row), secret)
-        }
+        Credential::Basic { public_key, secret } => (
+            conn.query_row(&format!("{LIVE} k.public_key = ?1"), [public_key], row),
+            secret,
+        ),
     };
     match found.optional().map_err(sql_err)? {
         Some((project, hash)) if hashes_equal(&hash, &hash_secret(secret)) => Ok(Some(project)),

@@ -22,13 +22,23 @@ pub struct Compiled {
 }
 
 pub fn compile(filter: &Filter, target: Target) -> Result<Compiled, StoreError> {
-    let mut c = Compiler { target, params: Vec::new() };
+    let mut c = Compiler {
+        target,
+        params: Vec::new(),
+    };
     let mut parts = Vec::new();
     for clause in &filter.clauses {
         parts.push(c.clause(clause)?);
     }
-    let sql = if parts.is_empty() { "1".to_string() } else { parts.join(" AND ") };
-    Ok(Compiled { sql, params: c.params })
+    let sql = if parts.is_empty() {
+        "1".to_string()
+    } else {
+        parts.join(" AND ")
+    };
+    Ok(Compiled {
+        sql,
+        params: c.params,
+    })
 }
 
 struct Compiler {
@@ -50,7 +60,11 @@ impl Compiler {
             Condition::Has(field) => self.has(field)?,
         };
         // COALESCE: a negated test on a missing value (NULL) holds.
-        Ok(if clause.negated { format!("NOT COALESCE(({sql}), 0)") } else { format!("({sql})") })
+        Ok(if clause.negated {
+            format!("NOT COALESCE(({sql}), 0)")
+        } else {
+            format!("({sql})")
+        })
     }
 
     fn text(&mut self, text: &str) -> String {
@@ -85,14 +99,22 @@ impl Compiler {
         format!("EXISTS (SELECT 1 FROM json_each({column}) WHERE {m})")
     }
 
-    fn ids(&mut self, column: &str, values: &[String], len: usize, what: &str) -> Result<String, StoreError> {
+    fn ids(
+        &mut self,
+        column: &str,
+        values: &[String],
+        len: usize,
+        what: &str,
+    ) -> Result<String, StoreError> {
         let mut binds = Vec::new();
         for v in values {
             let v = v.to_ascii_lowercase();
             let bytes = hex::decode(&v)
                 .ok()
                 .filter(|b| b.len() == len)
-                .ok_or_else(|| StoreError::Invalid(format!("{what} {v:?} is not {} hex characters", len * 2)))?;
+                .ok_or_else(|| {
+                    StoreError::Invalid(format!("{what} {v:?} is not {} hex characters", len * 2))
+                })?;
             binds.push(self.bind(bytes));
         }
         Ok(format!("{column} IN ({})", binds.join(",")))
@@ -135,11 +157,22 @@ impl Compiler {
             (Field::Signal, Runs) => self.json_list("r.signals", values),
             (Field::Meta(key), Runs) => {
                 let path = self.bind(json_path(key)?);
-                self.matches(&format!("CAST(json_extract(r.metadata, {path}) AS TEXT)"), values)
+                self.matches(
+                    &format!("CAST(json_extract(r.metadata, {path}) AS TEXT)"),
+                    values,
+                )
             }
-            (Field::Attr(_), _) => return Err(StoreError::Invalid("attr.* filters are not supported yet; use meta.<key> for metadata".into())),
+            (Field::Attr(_), _) => {
+                return Err(StoreError::Invalid(
+                    "attr.* filters are not supported yet; use meta.<key> for metadata".into(),
+                ))
+            }
             (f, Spans) => return Err(runs_only(f)),
-            (f, Runs) => return Err(StoreError::Invalid(format!("{f:?} cannot be matched against text values"))),
+            (f, Runs) => {
+                return Err(StoreError::Invalid(format!(
+                    "{f:?} cannot be matched against text values"
+                )))
+            }
         })
     }
 
@@ -161,7 +194,11 @@ impl Compiler {
             (Field::Spans, Runs) => "r.span_count",
             (Field::Errors, Runs) => "r.error_count",
             (f @ (Field::Spans | Field::Errors), Spans) => return Err(runs_only(f)),
-            (f, _) => return Err(StoreError::Invalid(format!("{f:?} cannot be compared with a number"))),
+            (f, _) => {
+                return Err(StoreError::Invalid(format!(
+                    "{f:?} cannot be compared with a number"
+                )))
+            }
         };
         let op = match op {
             CmpOp::Gt => ">",
@@ -172,7 +209,11 @@ impl Compiler {
             CmpOp::Ne => "!=",
         };
         // Times are integers; binding them as integers keeps index range scans exact.
-        let p = if matches!(field, Field::Start) { self.bind(value as i64) } else { self.bind(value) };
+        let p = if matches!(field, Field::Start) {
+            self.bind(value as i64)
+        } else {
+            self.bind(value)
+        };
         Ok(format!("{expr} {op} {p}"))
     }
 
@@ -200,7 +241,9 @@ impl Compiler {
                 let p = self.bind(json_path(key)?);
                 format!("json_type(r.metadata, {p}) IS NOT NULL")
             }
-            (f, Spans) if matches!(f, Field::Tag | Field::Signal | Field::Meta(_)) => return Err(runs_only(f)),
+            (f, Spans) if matches!(f, Field::Tag | Field::Signal | Field::Meta(_)) => {
+                return Err(runs_only(f))
+            }
             (f, _) => return Err(StoreError::Invalid(format!("has:{f:?} is not supported"))),
         })
     }
@@ -216,7 +259,17 @@ fn col(target: Target, name: &'static str) -> &'static str {
             }
         };
     }
-    pick!("thread_id", "user_id", "session_id", "environment", "total_tokens", "input_tokens", "output_tokens", "cost_usd", "start_ns")
+    pick!(
+        "thread_id",
+        "user_id",
+        "session_id",
+        "environment",
+        "total_tokens",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "start_ns"
+    )
 }
 
 fn runs_only(field: &Field) -> StoreError {
@@ -228,7 +281,9 @@ fn runs_only(field: &Field) -> StoreError {
 /// A JSON path selecting one top-level key, whatever characters it holds.
 fn json_path(key: &str) -> Result<String, StoreError> {
     if key.contains('"') || key.contains('\\') {
-        return Err(StoreError::Invalid(format!("metadata key {key:?} may not contain quotes or backslashes")));
+        return Err(StoreError::Invalid(format!(
+            "metadata key {key:?} may not contain quotes or backslashes"
+        )));
     }
     Ok(format!("$.\"{key}\""))
 }
@@ -256,12 +311,20 @@ mod tests {
     use lemma_core::query::{Clause, Condition};
 
     fn one(negated: bool, condition: Condition) -> Filter {
-        Filter { clauses: vec![Clause { negated, condition }] }
+        Filter {
+            clauses: vec![Clause { negated, condition }],
+        }
     }
 
     #[test]
     fn values_are_bound_never_spliced() {
-        let f = one(false, Condition::OneOf { field: Field::Agent, values: vec!["x'); DROP TABLE runs; --".into()] });
+        let f = one(
+            false,
+            Condition::OneOf {
+                field: Field::Agent,
+                values: vec!["x'); DROP TABLE runs; --".into()],
+            },
+        );
         let c = compile(&f, Target::Runs).unwrap();
         assert!(!c.sql.contains("DROP"));
         assert_eq!(c.params.len(), 1);
@@ -269,8 +332,17 @@ mod tests {
 
     #[test]
     fn negation_holds_for_missing_values() {
-        let f = one(true, Condition::OneOf { field: Field::Thread, values: vec!["t".into()] });
-        assert_eq!(compile(&f, Target::Runs).unwrap().sql, "NOT COALESCE((r.thread_id = ?), 0)");
+        let f = one(
+            true,
+            Condition::OneOf {
+                field: Field::Thread,
+                values: vec!["t".into()],
+            },
+        );
+        assert_eq!(
+            compile(&f, Target::Runs).unwrap().sql,
+            "NOT COALESCE((r.thread_id = ?), 0)"
+        );
     }
 
     #[test]
@@ -282,8 +354,20 @@ mod tests {
     #[test]
     fn run_only_fields_are_refused_on_spans() {
         let f = one(false, Condition::Has(Field::Signal));
-        assert!(matches!(compile(&f, Target::Spans), Err(StoreError::Invalid(_))));
-        let f = one(false, Condition::OneOf { field: Field::Run, values: vec!["zz".into()] });
-        assert!(matches!(compile(&f, Target::Runs), Err(StoreError::Invalid(_))));
+        assert!(matches!(
+            compile(&f, Target::Spans),
+            Err(StoreError::Invalid(_))
+        ));
+        let f = one(
+            false,
+            Condition::OneOf {
+                field: Field::Run,
+                values: vec!["zz".into()],
+            },
+        );
+        assert!(matches!(
+            compile(&f, Target::Runs),
+            Err(StoreError::Invalid(_))
+        ));
     }
 }

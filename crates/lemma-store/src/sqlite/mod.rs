@@ -46,10 +46,16 @@ impl SqliteStore {
         let mut writer = Connection::open(&path).map_err(sql_err)?;
         configure(&writer)?;
         // Durable on commit: an acknowledged span survives a crash or power loss.
-        writer.pragma_update(None, "synchronous", "FULL").map_err(sql_err)?;
+        writer
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(sql_err)?;
         schema::migrate(&mut writer).map_err(sql_err)?;
         Ok(SqliteStore {
-            inner: Arc::new(Inner { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) }),
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
         })
     }
 
@@ -74,7 +80,11 @@ impl SqliteStore {
     ) -> Result<T> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let pooled = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let pooled = inner
+                .readers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop();
             let conn = match pooled {
                 Some(c) => c,
                 None => {
@@ -100,34 +110,47 @@ impl SqliteStore {
 }
 
 fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(Duration::from_secs(10)).map_err(sql_err)?;
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(sql_err)?;
-    conn.pragma_update(None, "foreign_keys", "ON").map_err(sql_err)?;
-    conn.pragma_update(None, "cache_size", -32_000).map_err(sql_err)?;
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(sql_err)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sql_err)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(sql_err)?;
+    conn.pragma_update(None, "cache_size", -32_000)
+        .map_err(sql_err)?;
     Ok(())
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn write_spans(&self, batch: Vec<(ProjectId, Span)>) -> Result<WriteStats> {
-        self.write(move |conn| write::write_batch(conn, &batch)).await
+        self.write(move |conn| write::write_batch(conn, &batch))
+            .await
     }
 
     async fn list_runs(&self, project: ProjectId, query: ListQuery) -> Result<Page<Run>> {
-        self.read(move |conn| read::list_runs(conn, project, &query)).await
+        self.read(move |conn| read::list_runs(conn, project, &query))
+            .await
     }
 
     async fn get_run(&self, project: ProjectId, run_id: &str) -> Result<Option<(Run, Vec<Span>)>> {
         let run_id = run_id.to_string();
-        self.read(move |conn| read::get_run(conn, project, &run_id)).await
+        self.read(move |conn| read::get_run(conn, project, &run_id))
+            .await
     }
 
     async fn search_spans(&self, project: ProjectId, query: ListQuery) -> Result<Page<Span>> {
-        self.read(move |conn| read::search_spans(conn, project, &query)).await
+        self.read(move |conn| read::search_spans(conn, project, &query))
+            .await
     }
 
-    async fn list_threads(&self, project: ProjectId, query: ListQuery) -> Result<Page<ThreadSummary>> {
-        self.read(move |conn| read::list_threads(conn, project, &query)).await
+    async fn list_threads(
+        &self,
+        project: ProjectId,
+        query: ListQuery,
+    ) -> Result<Page<ThreadSummary>> {
+        self.read(move |conn| read::list_threads(conn, project, &query))
+            .await
     }
 
     async fn get_thread(
@@ -136,12 +159,14 @@ impl Store for SqliteStore {
         thread_id: &str,
     ) -> Result<Option<(ThreadSummary, Vec<Run>)>> {
         let thread_id = thread_id.to_string();
-        self.read(move |conn| read::get_thread(conn, project, &thread_id)).await
+        self.read(move |conn| read::get_thread(conn, project, &thread_id))
+            .await
     }
 
     async fn create_project(&self, name: &str) -> Result<Project> {
         let name = name.to_string();
-        self.write(move |conn| admin::create_project(conn, &name)).await
+        self.write(move |conn| admin::create_project(conn, &name))
+            .await
     }
 
     async fn list_projects(&self) -> Result<Vec<Project>> {
@@ -150,17 +175,20 @@ impl Store for SqliteStore {
 
     async fn project_by_name(&self, name: &str) -> Result<Option<Project>> {
         let name = name.to_string();
-        self.read(move |conn| admin::project_by_name(conn, &name)).await
+        self.read(move |conn| admin::project_by_name(conn, &name))
+            .await
     }
 
     async fn create_key(&self, project: &str, secret: Option<String>) -> Result<NewKey> {
         let project = project.to_string();
-        self.write(move |conn| admin::create_key(conn, &project, secret)).await
+        self.write(move |conn| admin::create_key(conn, &project, secret))
+            .await
     }
 
     async fn list_keys(&self, project: Option<&str>) -> Result<Vec<KeyInfo>> {
         let project = project.map(str::to_string);
-        self.read(move |conn| admin::list_keys(conn, project.as_deref())).await
+        self.read(move |conn| admin::list_keys(conn, project.as_deref()))
+            .await
     }
 
     async fn revoke_key(&self, id_or_public_key: &str) -> Result<bool> {
@@ -170,6 +198,7 @@ impl Store for SqliteStore {
 
     async fn authenticate(&self, credential: &Credential) -> Result<Option<Project>> {
         let credential = credential.clone();
-        self.read(move |conn| admin::authenticate(conn, &credential)).await
+        self.read(move |conn| admin::authenticate(conn, &credential))
+            .await
     }
 }

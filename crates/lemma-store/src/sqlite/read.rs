@@ -39,7 +39,10 @@ fn page<T>(
         items.push(v);
         last = Some(c);
     }
-    Ok(Page { items, next_cursor: if more { last.map(|c| c.encode()) } else { None } })
+    Ok(Page {
+        items,
+        next_cursor: if more { last.map(|c| c.encode()) } else { None },
+    })
 }
 
 pub fn list_runs(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result<Page<Run>> {
@@ -57,23 +60,43 @@ pub fn list_runs(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result
     );
     page(conn, &sql, params, limit, |row| {
         let run: Run = decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?;
-        let cursor = Cursor { time_unix_nano: run.start_time_unix_nano, id: run.run_id.clone() };
+        let cursor = Cursor {
+            time_unix_nano: run.start_time_unix_nano,
+            id: run.run_id.clone(),
+        };
         Ok((run, cursor))
     })
 }
 
 /// `AND (time, id) < cursor` for a descending listing; ids are hex in cursors, blobs in rows.
-fn cursor_clause(cursor: Option<&Cursor>, time: &str, id: &str, params: &mut Vec<Sql>) -> Result<String> {
-    let Some(c) = cursor else { return Ok(String::new()) };
-    let id_value = hex::decode(&c.id)
-        .map(Sql::Blob)
-        .map_err(|_| crate::StoreError::Invalid("invalid cursor: pass back a next_cursor unchanged".into()))?;
-    params.extend([Sql::Integer(c.time_unix_nano as i64), Sql::Integer(c.time_unix_nano as i64), id_value]);
+fn cursor_clause(
+    cursor: Option<&Cursor>,
+    time: &str,
+    id: &str,
+    params: &mut Vec<Sql>,
+) -> Result<String> {
+    let Some(c) = cursor else {
+        return Ok(String::new());
+    };
+    let id_value = hex::decode(&c.id).map(Sql::Blob).map_err(|_| {
+        crate::StoreError::Invalid("invalid cursor: pass back a next_cursor unchanged".into())
+    })?;
+    params.extend([
+        Sql::Integer(c.time_unix_nano as i64),
+        Sql::Integer(c.time_unix_nano as i64),
+        id_value,
+    ]);
     Ok(format!("AND ({time} < ? OR ({time} = ? AND {id} < ?))"))
 }
 
-pub fn get_run(conn: &Connection, project: ProjectId, run_id: &str) -> Result<Option<(Run, Vec<Span>)>> {
-    let Some(trace) = run_id_blob(run_id) else { return Ok(None) };
+pub fn get_run(
+    conn: &Connection,
+    project: ProjectId,
+    run_id: &str,
+) -> Result<Option<(Run, Vec<Span>)>> {
+    let Some(trace) = run_id_blob(run_id) else {
+        return Ok(None);
+    };
     let summary: Option<Vec<u8>> = conn
         .query_row(
             "SELECT summary FROM runs WHERE project_id = ?1 AND trace_id = ?2",
@@ -82,13 +105,17 @@ pub fn get_run(conn: &Connection, project: ProjectId, run_id: &str) -> Result<Op
         )
         .optional()
         .map_err(sql_err)?;
-    let Some(summary) = summary else { return Ok(None) };
+    let Some(summary) = summary else {
+        return Ok(None);
+    };
     let mut stmt = conn
         .prepare_cached(
             "SELECT body FROM spans WHERE project_id = ?1 AND trace_id = ?2 ORDER BY start_ns, end_ns, span_id",
         )
         .map_err(sql_err)?;
-    let mut rows = stmt.query(rusqlite::params![project.0, trace]).map_err(sql_err)?;
+    let mut rows = stmt
+        .query(rusqlite::params![project.0, trace])
+        .map_err(sql_err)?;
     let mut spans = Vec::new();
     while let Some(row) = rows.next().map_err(sql_err)? {
         spans.push(decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?);
@@ -110,12 +137,16 @@ pub fn search_spans(conn: &Connection, project: ProjectId, q: &ListQuery) -> Res
     );
     page(conn, &sql, params, limit, |row| {
         let span: Span = decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?;
-        let cursor = Cursor { time_unix_nano: span.start_time_unix_nano, id: span.span_id.clone() };
+        let cursor = Cursor {
+            time_unix_nano: span.start_time_unix_nano,
+            id: span.span_id.clone(),
+        };
         Ok((span, cursor))
     })
 }
 
-const THREAD_COLUMNS: &str = "r.thread_id, COUNT(*), SUM(r.status = 'error'), MIN(r.start_ns), MAX(r.end_ns),
+const THREAD_COLUMNS: &str =
+    "r.thread_id, COUNT(*), SUM(r.status = 'error'), MIN(r.start_ns), MAX(r.end_ns),
      MAX(r.start_ns), SUM(r.total_tokens), SUM(r.cost_usd), MAX(r.user_id),
      json_group_array(DISTINCT r.agent_name)";
 
@@ -136,7 +167,11 @@ fn thread_row(row: &rusqlite::Row) -> rusqlite::Result<ThreadSummary> {
     })
 }
 
-pub fn list_threads(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result<Page<ThreadSummary>> {
+pub fn list_threads(
+    conn: &Connection,
+    project: ProjectId,
+    q: &ListQuery,
+) -> Result<Page<ThreadSummary>> {
     let f = compile(&q.filter, Target::Runs)?;
     let mut params = vec![Sql::Integer(project.0)];
     params.extend(f.params);
@@ -162,7 +197,10 @@ pub fn list_threads(conn: &Connection, project: ProjectId, q: &ListQuery) -> Res
     );
     page(conn, &sql, params, limit, |row| {
         let t = thread_row(row).map_err(sql_err)?;
-        let cursor = Cursor { time_unix_nano: t.last_start_time_unix_nano, id: t.thread_id.clone() };
+        let cursor = Cursor {
+            time_unix_nano: t.last_start_time_unix_nano,
+            id: t.thread_id.clone(),
+        };
         Ok((t, cursor))
     })
 }
@@ -182,13 +220,17 @@ pub fn get_thread(
         )
         .optional()
         .map_err(sql_err)?;
-    let Some(summary) = summary else { return Ok(None) };
+    let Some(summary) = summary else {
+        return Ok(None);
+    };
     let mut stmt = conn
         .prepare_cached(
             "SELECT summary FROM runs WHERE project_id = ?1 AND thread_id = ?2 ORDER BY start_ns, trace_id",
         )
         .map_err(sql_err)?;
-    let mut rows = stmt.query(rusqlite::params![project.0, thread_id]).map_err(sql_err)?;
+    let mut rows = stmt
+        .query(rusqlite::params![project.0, thread_id])
+        .map_err(sql_err)?;
     let mut runs = Vec::new();
     while let Some(row) = rows.next().map_err(sql_err)? {
         runs.push(decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?);

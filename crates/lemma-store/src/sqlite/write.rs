@@ -194,7 +194,11 @@ fn collect_strings(value: &Value, out: &mut String, limit: usize) {
         Value::String(s) => {
             out.push('\n');
             let room = limit.saturating_sub(out.len());
-            let cut = s.char_indices().map(|(i, _)| i).find(|&i| i > room).unwrap_or(s.len());
+            let cut = s
+                .char_indices()
+                .map(|(i, _)| i)
+                .find(|&i| i > room)
+                .unwrap_or(s.len());
             out.push_str(&s[..cut.min(s.len())]);
         }
         Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out, limit)),

@@ -1,0 +1,207 @@
+//! Test harness: a real `lemma serve` process on free ports with a temporary data dir, the
+//! recorded fixtures, and the comparison of API answers with `expected/*.json`.
+#![allow(dead_code)]
+
+pub mod expected;
+pub mod fixtures;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub const KEY: &str = "conformance-token";
+
+pub fn lemma_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_lemma")
+}
+
+/// A running server. Stopped (SIGTERM, then waited for) on drop.
+pub struct Server {
+    child: Option<Child>,
+    pub http: String,
+    pub grpc: String,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    pub fn start_with(args: &[&str]) -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let mut s = Server::start_in(&dir, args);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Starts on an existing (or new) data dir, which the caller owns.
+    pub fn start_in(data_dir: &Path, args: &[&str]) -> Server {
+        let mut child = Command::new(lemma_bin())
+            .args([
+                "serve",
+                "--http-addr",
+                "127.0.0.1:0",
+                "--grpc-addr",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .args(args)
+            .env("LEMMA_BOOTSTRAP_KEY", KEY)
+            .env("LEMMA_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting lemma serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+                .expect("lemma serve did not report that it is listening");
+            if let Some(rest) = line.strip_prefix("Lemma is listening: OTLP/HTTP and API on ") {
+                let http = rest.split(',').next().unwrap().to_string();
+                let grpc = rest
+                    .split("OTLP/gRPC on ")
+                    .nth(1)
+                    .unwrap()
+                    .split(',')
+                    .next()
+                    .unwrap()
+                    .to_string();
+                return Server {
+                    child: Some(child),
+                    http,
+                    grpc: format!("http://{grpc}"),
+                    data_dir: data_dir.to_path_buf(),
+                    _tmp: None,
+                };
+            }
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// SIGTERM and wait; returns whether the process exited successfully.
+    pub fn stop(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.success();
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("lemma serve did not stop within 30 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.http, path)
+    }
+
+    /// GET with the bootstrap key; returns status and JSON body.
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        self.get_with(path, KEY)
+    }
+
+    pub fn get_with(&self, path: &str, key: &str) -> (u16, Value) {
+        let resp = client()
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().unwrap_or(Value::Null))
+    }
+
+    pub fn api(&self, path: &str) -> Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    /// Every run, following cursors.
+    pub fn all_runs(&self, q: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let resp = client()
+                .get(self.url("/api/v1/runs"))
+                .bearer_auth(KEY)
+                .query(&[("q", q), ("limit", "100"), ("cursor", &cursor)])
+                .send()
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            let body: Value = resp.json().unwrap();
+            out.extend(body["runs"].as_array().unwrap().iter().cloned());
+            match body["next_cursor"].as_str() {
+                Some(c) => cursor = c.to_string(),
+                None => return out,
+            }
+        }
+    }
+
+    /// Runs a `lemma` subcommand against this server's data dir or URL; returns stdout.
+    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(lemma_bin())
+            .args(args)
+            .env("LEMMA_URL", &self.http)
+            .env("LEMMA_API_KEY", KEY)
+            .env("LEMMA_DATA_DIR", &self.data_dir)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// A key printed by `lemma keys create`.
+pub fn key_from_output(stdout: &str) -> String {
+    stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("lm_"))
+        .expect("a key in the output")
+        .to_string()
+}
