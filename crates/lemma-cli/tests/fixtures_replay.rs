@@ -33,6 +33,24 @@ fn long_run_in_four_requests_root_last() {
     expected::check(&server, "long_run");
 }
 
+/// Every recorded scenario, sent as its library sent it (gzip, chunked JSON, the Langfuse path),
+/// is accepted and stored with its tree intact.
+#[test]
+fn every_recorded_transport_is_accepted() {
+    for scenario in [
+        "langfuse_sdk",
+        "openinference_openai",
+        "openllmetry",
+        "vercel_ai",
+        "otel_manual",
+        "long_run",
+    ] {
+        let server = Server::start();
+        replay_all_http(&server, scenario);
+        expected::check_shape(&server, scenario);
+    }
+}
+
 #[test]
 fn otel_manual_over_grpc() {
     let server = Server::start();

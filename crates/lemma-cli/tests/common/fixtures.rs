@@ -91,7 +91,18 @@ pub fn replay_http(server: &Server, r: &Recorded) -> reqwest::blocking::Response
         }
         req = req.header(name, value.as_str().unwrap());
     }
-    req.bearer_auth(KEY).body(r.body.clone()).send().unwrap()
+    let chunked = r.meta["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v == "chunked");
+    let body = if chunked {
+        // A reader of unknown length goes out chunked, with no Content-Length, as JS exporters send.
+        reqwest::blocking::Body::new(std::io::Cursor::new(r.body.clone()))
+    } else {
+        reqwest::blocking::Body::from(r.body.clone())
+    };
+    req.bearer_auth(KEY).body(body).send().unwrap()
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {
