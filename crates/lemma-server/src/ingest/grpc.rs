@@ -26,15 +26,8 @@ impl TraceService for TraceReceiver {
         let project = crate::auth::authenticate(self.state.store.as_ref(), &credential)
             .await
             .map_err(|e| Status::unauthenticated(e.message))?;
-        let extracted = super::normalise(request.into_inner());
-        let response = super::response(&extracted);
-        let spans = extracted
-            .spans
-            .into_iter()
-            .map(|s| (project.id, s))
-            .collect();
-        match self.state.ingest.submit(spans).await {
-            Ok(()) => Ok(Response::new(response)),
+        match super::accept(&self.state.ingest, project.id, request.into_inner()).await {
+            Ok(response) => Ok(Response::new(response)),
             // UNAVAILABLE is retryable for OTLP exporters.
             Err(SubmitError::Busy) => Err(Status::unavailable(
                 "the ingest queue is full; retry with backoff",

@@ -38,14 +38,9 @@ async fn handle(
     let bytes = super::body::read(headers, body, state.config.max_body_bytes).await?;
     let request =
         decode_trace_request(&bytes, encoding).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let extracted = super::normalise(request);
-    let response = super::response(&extracted);
-    let spans = extracted
-        .spans
-        .into_iter()
-        .map(|s| (project.id, s))
-        .collect();
-    state.ingest.submit(spans).await.map_err(submit_error)?;
+    let response = super::accept(&state.ingest, project.id, request)
+        .await
+        .map_err(submit_error)?;
     Ok(match encoding {
         Encoding::Protobuf => (
             [(

@@ -108,18 +108,11 @@ pub fn get_run(
     let Some(summary) = summary else {
         return Ok(None);
     };
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT body FROM spans WHERE project_id = ?1 AND trace_id = ?2 ORDER BY start_ns, end_ns, span_id",
-        )
-        .map_err(sql_err)?;
-    let mut rows = stmt
-        .query(rusqlite::params![project.0, trace])
-        .map_err(sql_err)?;
-    let mut spans = Vec::new();
-    while let Some(row) = rows.next().map_err(sql_err)? {
-        spans.push(decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?);
-    }
+    let spans = decode_all(
+        conn,
+        "SELECT body FROM spans WHERE project_id = ?1 AND trace_id = ?2 ORDER BY start_ns, end_ns, span_id",
+        rusqlite::params![project.0, trace],
+    )?;
     Ok(Some((decode(&summary)?, spans)))
 }
 
@@ -223,17 +216,25 @@ pub fn get_thread(
     let Some(summary) = summary else {
         return Ok(None);
     };
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT summary FROM runs WHERE project_id = ?1 AND thread_id = ?2 ORDER BY start_ns, trace_id",
-        )
-        .map_err(sql_err)?;
-    let mut rows = stmt
-        .query(rusqlite::params![project.0, thread_id])
-        .map_err(sql_err)?;
-    let mut runs = Vec::new();
-    while let Some(row) = rows.next().map_err(sql_err)? {
-        runs.push(decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?);
-    }
+    let runs = decode_all(
+        conn,
+        "SELECT summary FROM runs WHERE project_id = ?1 AND thread_id = ?2 ORDER BY start_ns, trace_id",
+        rusqlite::params![project.0, thread_id],
+    )?;
     Ok(Some((summary, runs)))
+}
+
+/// Every row's first column, a compressed payload, decoded.
+fn decode_all<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
+    let mut rows = stmt.query(params).map_err(sql_err)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        out.push(decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?);
+    }
+    Ok(out)
 }
