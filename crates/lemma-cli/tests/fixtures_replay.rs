@@ -140,22 +140,14 @@ fn shuffled_split_and_replayed_twice_gives_the_same_runs() {
 #[test]
 fn a_run_without_its_root_says_so_then_completes() {
     let server = Server::start();
-    let mut singles = single_span_requests("otel_manual");
     // Hold back the roots.
-    let roots: Vec<_> = singles
-        .iter()
-        .cloned()
-        .filter(|r| {
+    let (roots, singles): (Vec<_>, Vec<_>) = single_span_requests("otel_manual")
+        .into_iter()
+        .partition(|r| {
             r.resource_spans[0].scope_spans[0].spans[0]
                 .parent_span_id
                 .is_empty()
-        })
-        .collect();
-    singles.retain(|r| {
-        !r.resource_spans[0].scope_spans[0].spans[0]
-            .parent_span_id
-            .is_empty()
-    });
+        });
     assert_eq!(roots.len(), 2);
     for r in &singles {
         assert_eq!(fixtures::send_protobuf(&server, r).status(), 200);

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tonic::codec::CompressionEncoding;
 
 use crate::config::ServerConfig;
+use crate::error::ApiError;
 use crate::ingest::{self, writer::Ingest};
 
 #[derive(Clone)]
@@ -59,6 +60,21 @@ fn router(state: AppState) -> Router {
         )
         .merge(crate::api::routes())
         .route("/healthz", get(|| async { "ok" }))
+        .fallback(|uri: axum::http::Uri| async move {
+            ApiError::not_found(format!(
+                "no route {}: see the API routes in the README",
+                uri.path()
+            ))
+        })
+        .method_not_allowed_fallback(
+            |method: axum::http::Method, uri: axum::http::Uri| async move {
+                ApiError::new(
+                    axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    format!("{method} is not allowed on {}", uri.path()),
+                )
+            },
+        )
         // Bodies are read with our own limit, which also bounds decompression.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)

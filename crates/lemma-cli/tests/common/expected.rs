@@ -165,24 +165,17 @@ pub fn build_tree(spans: &[Value]) -> Vec<Node<'_>> {
             spans[i]["end_time_unix_nano"].as_u64(),
         )
     };
-    fn build<'a>(
-        i: usize,
-        spans: &'a [Value],
-        kids: &[Vec<usize>],
-        key: &dyn Fn(&usize) -> (Option<u64>, Option<u64>),
-    ) -> Node<'a> {
-        let mut c = kids[i].clone();
-        c.sort_by_key(key);
-        Node {
-            span: &spans[i],
-            children: c.into_iter().map(|j| build(j, spans, kids, key)).collect(),
-        }
+    for k in &mut kids {
+        k.sort_by_key(key);
     }
     roots.sort_by_key(key);
-    roots
-        .into_iter()
-        .map(|r| build(r, spans, &kids, &key))
-        .collect()
+    fn build<'a>(i: usize, spans: &'a [Value], kids: &[Vec<usize>]) -> Node<'a> {
+        Node {
+            span: &spans[i],
+            children: kids[i].iter().map(|&j| build(j, spans, kids)).collect(),
+        }
+    }
+    roots.into_iter().map(|r| build(r, spans, &kids)).collect()
 }
 
 fn present(v: &Value) -> bool {

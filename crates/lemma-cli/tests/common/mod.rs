@@ -68,9 +68,12 @@ impl Server {
         });
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let line = rx
-                .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
-                .expect("lemma serve did not report that it is listening");
+            let wait = deadline.saturating_duration_since(std::time::Instant::now());
+            let Ok(line) = rx.recv_timeout(wait) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("lemma serve did not report that it is listening");
+            };
             if let Some(rest) = line.strip_prefix("Lemma is listening: OTLP/HTTP and API on ") {
                 let http = rest.split(',').next().unwrap().to_string();
                 let grpc = rest

@@ -3,6 +3,7 @@
 
 mod views;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
@@ -31,7 +32,9 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, Deserialize)]
 pub struct ListParams {
     q: Option<String>,
-    limit: Option<usize>,
+    /// Parsed by `to_query`, so a non-number gets the API's JSON error rather than axum's
+    /// plain-text query rejection.
+    limit: Option<String>,
     cursor: Option<String>,
 }
 
@@ -44,7 +47,14 @@ impl ListParams {
                 e.position, e.message
             ))
         })?;
-        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        let limit = match self.limit.as_deref().map(str::trim) {
+            None | Some("") => DEFAULT_LIMIT,
+            Some(l) => l.parse().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "limit must be a number between 1 and 1000, not {l:?}"
+                ))
+            })?,
+        };
         if limit == 0 || limit > 1000 {
             return Err(ApiError::bad_request("limit must be between 1 and 1000"));
         }
@@ -95,9 +105,10 @@ async fn list_runs(
 async fn get_run(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(run_id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let p = auth(&state, &headers).await?;
+    let Path(run_id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let run_id = run_id.to_ascii_lowercase();
     if !lemma_core::otlp::is_trace_id(&run_id) {
         return Err(ApiError::bad_request(format!(
@@ -138,9 +149,10 @@ async fn list_threads(
 async fn get_thread(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(thread_id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let p = auth(&state, &headers).await?;
+    let Path(thread_id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (thread, runs) = state
         .store
         .get_thread(p.id, &thread_id)

@@ -1,0 +1,635 @@
+//! Malformed, oversized and hostile input: each gets the right status and an error that says
+//! what to do, and the server keeps serving afterwards.
+
+mod common;
+
+use std::io::Write;
+
+use common::{client, fixtures, Server, KEY};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use prost::Message;
+use serde_json::Value;
+
+const LIMIT: &str = "65536";
+
+fn start() -> Server {
+    Server::start_with(&["--max-body-bytes", LIMIT])
+}
+
+/// `google.rpc.Status`, the body of an OTLP/HTTP protobuf error.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
+/// An answer from `/v1/traces`.
+struct Answer {
+    status: u16,
+    content_type: String,
+    retry_after: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn from(resp: reqwest::blocking::Response) -> Answer {
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        let content_type = header("content-type").unwrap_or_default();
+        let retry_after = header("retry-after");
+        Answer {
+            status: resp.status().as_u16(),
+            content_type,
+            retry_after,
+            body: resp.bytes().unwrap().to_vec(),
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as a `google.rpc.Status` (protobuf requests).
+    fn rpc_status(&self) -> RpcStatus {
+        assert_eq!(
+            self.content_type,
+            "application/x-protobuf",
+            "{}",
+            self.text()
+        );
+        RpcStatus::decode(&self.body[..])
+            .unwrap_or_else(|e| panic!("not a google.rpc.Status ({e}): {:?}", self.body))
+    }
+
+    fn json(&self) -> Value {
+        assert!(
+            self.content_type.starts_with("application/json"),
+            "{}: {}",
+            self.content_type,
+            self.text()
+        );
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+fn post(
+    server: &Server,
+    headers: &[(&str, &str)],
+    body: impl Into<reqwest::blocking::Body>,
+) -> Answer {
+    let mut req = client().post(server.url("/v1/traces")).bearer_auth(KEY);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    Answer::from(req.body(body).send().unwrap())
+}
+
+const PROTOBUF: (&str, &str) = ("content-type", "application/x-protobuf");
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+fn string_attr(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.into())),
+        }),
+        ..Default::default()
+    }
+}
+
+fn request(spans: Vec<Span>) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: None,
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn agent_span(trace_id: Vec<u8>, span_id: Vec<u8>, name: &str, attrs: Vec<KeyValue>) -> Span {
+    let mut attributes = vec![string_attr("gen_ai.operation.name", "invoke_agent")];
+    attributes.extend(attrs);
+    Span {
+        trace_id,
+        span_id,
+        name: name.into(),
+        kind: 1,
+        start_time_unix_nano: 1_700_000_000_000_000_000,
+        end_time_unix_nano: 1_700_000_002_000_000_000,
+        attributes,
+        ..Default::default()
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The run ids `otel_manual` produces.
+fn otel_manual_run_ids() -> Vec<String> {
+    let mut ids: Vec<String> = fixtures::load("otel_manual")
+        .iter()
+        .flat_map(|r| r.message().resource_spans)
+        .flat_map(|rs| rs.scope_spans)
+        .flat_map(|ss| ss.spans)
+        .map(|s| hex(&s.trace_id))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2);
+    ids
+}
+
+fn run_ids(server: &Server) -> Vec<String> {
+    server
+        .all_runs("")
+        .iter()
+        .map(|r| r["run_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// After whatever came before, the server is healthy and a valid export still lands.
+fn assert_still_serving(server: &Server) {
+    let resp = client().get(server.url("/healthz")).send().unwrap();
+    assert_eq!(resp.status(), 200);
+    for r in fixtures::load("otel_manual") {
+        let resp = fixtures::replay_http(server, &r);
+        assert_eq!(resp.status(), 200, "{:?}", resp.text());
+    }
+    let ids = run_ids(server);
+    for id in otel_manual_run_ids() {
+        assert!(
+            ids.contains(&id),
+            "run {id} of a valid export is not listed: {ids:?}"
+        );
+    }
+    let run = server.api(&format!("/api/v1/runs/{}", otel_manual_run_ids()[0]));
+    assert!(run["run"]["span_count"].as_u64().unwrap() >= 3, "{run}");
+}
+
+#[test]
+fn refused_otlp_bodies_get_the_right_status_and_an_actionable_error() {
+    let server = start();
+    let valid = std::fs::read(fixtures::dir().join("otel_manual/0001.body.pb")).unwrap();
+    assert!(ExportTraceServiceRequest::decode(&valid[..]).is_ok());
+
+    // Truncated protobuf: 400, answered as protobuf.
+    let a = post(&server, &[PROTOBUF], valid[..valid.len() / 2].to_vec());
+    assert_eq!(a.status, 400, "{}", a.text());
+    let s = a.rpc_status();
+    assert_eq!(s.code, 3, "INVALID_ARGUMENT");
+    assert!(s.message.contains("protobuf"), "{}", s.message);
+
+    // Content types: 415 saying what to send.
+    for (what, headers) in [
+        ("text/plain", vec![("content-type", "text/plain")]),
+        (
+            "form",
+            vec![("content-type", "application/x-www-form-urlencoded")],
+        ),
+        ("missing", vec![]),
+    ] {
+        let a = post(&server, &headers, valid.clone());
+        assert_eq!(a.status, 415, "{what}: {}", a.text());
+        let v = a.json();
+        assert_eq!(v["error"]["code"], "unsupported_media_type", "{what}: {v}");
+        let m = v["error"]["message"].as_str().unwrap();
+        assert!(
+            m.contains("application/x-protobuf") && m.contains("application/json"),
+            "{what}: {m}"
+        );
+    }
+
+    // A valid request that is too large, with Content-Length and chunked.
+    let big = request(vec![agent_span(
+        vec![7; 16],
+        vec![7; 8],
+        "invoke_agent big",
+        vec![string_attr("payload", &"x".repeat(70_000))],
+    )])
+    .encode_to_vec();
+    assert!(big.len() >= 70_000);
+    let chunked = || reqwest::blocking::Body::new(std::io::Cursor::new(big.clone()));
+    for (what, a) in [
+        ("content-length", post(&server, &[PROTOBUF], big.clone())),
+        ("chunked", post(&server, &[PROTOBUF], chunked())),
+    ] {
+        assert_eq!(a.status, 413, "{what}: {}", a.text());
+        let s = a.rpc_status();
+        assert_eq!(s.code, 3, "{what}");
+        assert!(
+            s.message.contains(LIMIT) && s.message.contains("--max-body-bytes"),
+            "{what}: {}",
+            s.message
+        );
+    }
+    let (status, _) = server.get(&format!("/api/v1/runs/{}", hex(&[7; 16])));
+    assert_eq!(status, 404, "an oversized request must not be stored");
+
+    // Invalid JSON: 400, answered as JSON with both the OTLP and Lemma fields.
+    let a = post(
+        &server,
+        &[JSON],
+        br#"{"resourceSpans": [ {"scopeSpans": "#.to_vec(),
+    );
+    assert_eq!(a.status, 400, "{}", a.text());
+    let v = a.json();
+    assert_eq!(v["code"], 3, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("JSON"), "{v}");
+    assert_eq!(v["error"]["code"], "bad_request", "{v}");
+    // Valid JSON that is not an OTLP request.
+    let a = post(&server, &[JSON], br#"{"resourceSpans": 42}"#.to_vec());
+    assert_eq!(a.status, 400, "{}", a.text());
+    assert!(a.json()["message"].as_str().unwrap().contains("JSON"));
+
+    // A gzip bomb: small on the wire, 64 MiB inflated.
+    let bomb = gzip(&vec![0u8; 64 << 20]);
+    assert!(
+        bomb.len() < 65_536,
+        "the bomb itself must fit under the limit ({} bytes)",
+        bomb.len()
+    );
+    let a = post(&server, &[PROTOBUF, ("content-encoding", "gzip")], bomb);
+    assert_eq!(a.status, 413, "{}", a.text());
+    let s = a.rpc_status();
+    assert!(s.message.contains("decompressed"), "{}", s.message);
+    assert!(s.message.contains(LIMIT), "{}", s.message);
+
+    // The same valid body gzipped is fine; corrupted or cut short it is a 400.
+    let good_gz = gzip(&valid);
+    let a = post(
+        &server,
+        &[PROTOBUF, ("content-encoding", "gzip")],
+        good_gz.clone(),
+    );
+    assert_eq!(a.status, 200, "{}", a.text());
+    let mut flipped = good_gz.clone();
+    let mid = flipped.len() / 2;
+    for b in &mut flipped[mid..mid + 16] {
+        *b ^= 0x5a;
+    }
+    let cut = good_gz[..good_gz.len() / 2].to_vec();
+    let not_gzip = b"this is not gzip at all".to_vec();
+    for (what, body) in [("flipped", flipped), ("cut", cut), ("not gzip", not_gzip)] {
+        let a = post(&server, &[PROTOBUF, ("content-encoding", "gzip")], body);
+        assert_eq!(a.status, 400, "{what}: {}", a.text());
+        let s = a.rpc_status();
+        assert!(s.message.contains("gzip"), "{what}: {}", s.message);
+    }
+
+    // Unsupported Content-Encoding: 415 naming what is supported.
+    let a = post(
+        &server,
+        &[PROTOBUF, ("content-encoding", "br")],
+        valid.clone(),
+    );
+    assert_eq!(a.status, 415, "{}", a.text());
+    let s = a.rpc_status();
+    assert!(
+        s.message.contains("br") && s.message.contains("gzip"),
+        "{}",
+        s.message
+    );
+    let a = post(&server, &[JSON, ("content-encoding", "br")], b"{}".to_vec());
+    assert_eq!(a.status, 415, "{}", a.text());
+    assert!(a.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("Content-Encoding"));
+
+    // Only the gzipped valid body (both otel_manual traces) was stored.
+    let mut ids = run_ids(&server);
+    ids.sort();
+    assert_eq!(ids, otel_manual_run_ids());
+    assert_still_serving(&server);
+}
+
+fn bad_ids_spans() -> (Vec<Span>, String, String) {
+    let good_trace = vec![0xabu8; 16];
+    let zero_span_trace = vec![0xcdu8; 16];
+    let spans = vec![
+        agent_span(vec![0x12; 15], vec![0x34; 8], "short trace id", vec![]),
+        agent_span(zero_span_trace.clone(), vec![0; 8], "zero span id", vec![]),
+        agent_span(
+            good_trace.clone(),
+            vec![0x56; 8],
+            "invoke_agent good_agent",
+            vec![string_attr("gen_ai.agent.name", "good_agent")],
+        ),
+    ];
+    (spans, hex(&good_trace), hex(&zero_span_trace))
+}
+
+fn assert_only_the_good_span_is_stored(server: &Server, good: &str, zero_span: &str) {
+    let runs = server.all_runs("");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["run_id"], good);
+    assert_eq!(runs[0]["agent_name"], "good_agent");
+    assert_eq!(runs[0]["span_count"], 1);
+    let (status, _) = server.get(&format!("/api/v1/runs/{zero_span}"));
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn spans_with_bad_ids_are_rejected_one_by_one_over_json() {
+    let server = start();
+    let (spans, good, zero_span) = bad_ids_spans();
+    let body = serde_json::to_vec(&request(spans)).unwrap();
+    // The JSON carries the ids as hex, 30 characters for the short one.
+    let text = String::from_utf8(body.clone()).unwrap();
+    assert!(text.contains(&format!("\"{}\"", "12".repeat(15))), "{text}");
+    assert!(text.contains("\"0000000000000000\""), "{text}");
+
+    let a = post(&server, &[JSON], body);
+    assert_eq!(a.status, 200, "{}", a.text());
+    let v = a.json();
+    assert_eq!(v["partialSuccess"]["rejectedSpans"], "2", "{v}");
+    let msg = v["partialSuccess"]["errorMessage"].as_str().unwrap();
+    assert!(msg.contains("trace_id") && msg.contains("span_id"), "{msg}");
+    assert!(
+        msg.contains("short trace id") && msg.contains("zero span id"),
+        "{msg}"
+    );
+
+    assert_only_the_good_span_is_stored(&server, &good, &zero_span);
+    assert_still_serving(&server);
+}
+
+#[test]
+fn spans_with_bad_ids_are_rejected_one_by_one_over_protobuf() {
+    let server = start();
+    let (spans, good, zero_span) = bad_ids_spans();
+    let a = post(&server, &[PROTOBUF], request(spans).encode_to_vec());
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(a.content_type, "application/x-protobuf");
+    let resp = ExportTraceServiceResponse::decode(&a.body[..]).unwrap();
+    let partial = resp.partial_success.expect("a partial_success");
+    assert_eq!(partial.rejected_spans, 2);
+    assert!(
+        partial.error_message.contains("trace_id") && partial.error_message.contains("span_id"),
+        "{}",
+        partial.error_message
+    );
+
+    assert_only_the_good_span_is_stored(&server, &good, &zero_span);
+    // A fully valid export has no partial_success.
+    let a = post(
+        &server,
+        &[PROTOBUF],
+        std::fs::read(fixtures::dir().join("otel_manual/0001.body.pb")).unwrap(),
+    );
+    assert_eq!(a.status, 200);
+    assert!(ExportTraceServiceResponse::decode(&a.body[..])
+        .unwrap()
+        .partial_success
+        .is_none());
+    assert_eq!(a.retry_after, None);
+    assert_still_serving(&server);
+}
+
+fn api(server: &Server, path: &str, params: &[(&str, &str)]) -> (u16, Value) {
+    let resp = client()
+        .get(server.url(path))
+        .bearer_auth(KEY)
+        .query(params)
+        .send()
+        .unwrap();
+    let status = resp.status().as_u16();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let text = resp.text().unwrap();
+    let body = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!("GET {path} {params:?}: {status} answered {ct} that is not JSON ({e}): {text}")
+    });
+    (status, body)
+}
+
+fn assert_bad_request(status: u16, body: &Value, what: &str, needles: &[&str]) {
+    assert_eq!(status, 400, "{what}: {body}");
+    assert_eq!(body["error"]["code"], "bad_request", "{what}: {body}");
+    let m = body["error"]["message"].as_str().unwrap();
+    for n in needles {
+        assert!(m.contains(n), "{what}: {m:?} lacks {n:?}");
+    }
+}
+
+#[test]
+fn bad_api_requests_get_400_with_the_reason() {
+    let server = start();
+    for r in fixtures::load("otel_manual") {
+        assert_eq!(fixtures::replay_http(&server, &r).status(), 200);
+    }
+    for path in ["/api/v1/runs", "/api/v1/spans", "/api/v1/threads"] {
+        let (s, b) = api(&server, path, &[("q", "status:bogus")]);
+        assert_bad_request(s, &b, path, &["position 7", "bogus", "ok, error or unset"]);
+        let (s, b) = api(&server, path, &[("q", "tokens>abc")]);
+        assert_bad_request(s, &b, path, &["position", "tokens>"]);
+        let (s, b) = api(&server, path, &[("q", "\"unterminated")]);
+        assert_bad_request(s, &b, path, &["position 0", "closing"]);
+        let (s, b) = api(&server, path, &[("cursor", "!!not-a-cursor")]);
+        assert_bad_request(s, &b, path, &["cursor", "next_cursor"]);
+        let (s, b) = api(&server, path, &[("cursor", "Zm9v")]);
+        assert_bad_request(s, &b, path, &["cursor"]);
+        for limit in ["0", "1001"] {
+            let (s, b) = api(&server, path, &[("limit", limit)]);
+            assert_bad_request(s, &b, &format!("{path} limit={limit}"), &["limit", "1000"]);
+        }
+        // Not a number at all: still a JSON error the CLI and SDKs can read.
+        for limit in ["abc", "-1"] {
+            let (s, b) = api(&server, path, &[("limit", limit)]);
+            assert_bad_request(s, &b, &format!("{path} limit={limit}"), &["limit"]);
+        }
+        // The edges of the range are fine.
+        for limit in ["1", "1000"] {
+            let (s, b) = api(&server, path, &[("limit", limit)]);
+            assert_eq!(s, 200, "{path} limit={limit}: {b}");
+        }
+    }
+
+    for id in [
+        "not-a-run-id",
+        "0123456789abcdef0123456789abcde",   // 31
+        "0123456789abcdef0123456789abcdef0", // 33
+        "g123456789abcdef0123456789abcdef",
+    ] {
+        let (s, b) = api(&server, &format!("/api/v1/runs/{id}"), &[]);
+        assert_bad_request(s, &b, id, &["not a run ID", "32 hex"]);
+    }
+    let unknown = "0123456789abcdef0123456789abcdef";
+    let (s, b) = api(&server, &format!("/api/v1/runs/{unknown}"), &[]);
+    assert_eq!(s, 404, "{b}");
+    assert_eq!(b["error"]["code"], "not_found");
+    assert!(
+        b["error"]["message"].as_str().unwrap().contains(unknown),
+        "{b}"
+    );
+    let (s, b) = api(&server, "/api/v1/threads/no-such-thread", &[]);
+    assert_eq!(s, 404, "{b}");
+    assert!(b["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no-such-thread"));
+    // Run ids are case-insensitive.
+    let id = otel_manual_run_ids()[0].to_ascii_uppercase();
+    let (s, b) = api(&server, &format!("/api/v1/runs/{id}"), &[]);
+    assert_eq!(s, 200, "{b}");
+
+    assert_still_serving(&server);
+}
+
+#[test]
+fn hostile_strings_are_stored_and_returned_verbatim() {
+    let server = start();
+    let sql = "'); DROP TABLE runs; --";
+    let name = format!("{sql} <script>alert(\"name\")</script>");
+    let agent = "<script>alert(1)</script>";
+    let user = "'; DELETE FROM spans WHERE '1'='1";
+    let thread = "thread'); DROP TABLE threads; --/../%2e";
+    let note =
+        "quote \" backslash \\ nul \u{0} bidi \u{202e} emoji 🦀 <img src=x onerror=alert(1)>";
+    let trace_id = vec![0x42u8; 16];
+    let span = agent_span(
+        trace_id.clone(),
+        vec![0x24; 8],
+        &name,
+        vec![
+            string_attr("gen_ai.agent.name", agent),
+            string_attr("user.id", user),
+            string_attr("gen_ai.conversation.id", thread),
+            string_attr("note", note),
+            string_attr(sql, "a key that is SQL"),
+        ],
+    );
+    let a = post(&server, &[PROTOBUF], request(vec![span]).encode_to_vec());
+    assert_eq!(a.status, 200, "{}", a.text());
+    let id = hex(&trace_id);
+
+    let runs = server.all_runs("");
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert_eq!(run["run_id"], id.as_str());
+    assert_eq!(run["name"], name.as_str());
+    assert_eq!(run["agent_name"], agent);
+    assert_eq!(run["user_id"], user);
+    assert_eq!(run["thread_id"], thread);
+
+    let body = server.api(&format!("/api/v1/runs/{id}"));
+    let span = &body["spans"][0];
+    assert_eq!(span["name"], name.as_str());
+    assert_eq!(span["attributes"]["note"], note);
+    assert_eq!(span["attributes"][sql], "a key that is SQL");
+    assert_eq!(span["attributes"]["gen_ai.agent.name"], agent);
+
+    // Searching with the same strings finds the run, and only by its values.
+    for q in [
+        format!("user:\"{user}\""),
+        format!("agent:\"{agent}\""),
+        "\"DROP TABLE runs\"".to_string(),
+        format!("\"{sql}\""),
+    ] {
+        let found = server.all_runs(&q);
+        assert_eq!(found.len(), 1, "query {q:?}: {found:?}");
+        assert_eq!(found[0]["run_id"], id.as_str(), "query {q:?}");
+    }
+    assert!(server.all_runs("user:\"' OR '1'='1\"").is_empty());
+
+    // The thread is reachable by its id, percent-encoded.
+    let path = format!("/api/v1/threads/{}", urlencode(thread));
+    let resp = client()
+        .get(server.url(&path))
+        .bearer_auth(KEY)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let t: Value = resp.json().unwrap();
+    assert_eq!(t["thread"]["thread_id"], thread);
+    assert_eq!(t["runs"][0]["run_id"], id.as_str());
+
+    // The tables are all still there.
+    assert_still_serving(&server);
+    assert_eq!(server.all_runs("").len(), 3);
+    let threads = server.api("/api/v1/threads");
+    assert_eq!(threads["threads"].as_array().unwrap().len(), 2, "{threads}");
+}
+
+#[test]
+fn a_deflate_bomb_is_refused_too() {
+    let server = start();
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&vec![0u8; 16 << 20]).unwrap();
+    let bomb = enc.finish().unwrap();
+    assert!(bomb.len() < 65_536);
+    let a = post(&server, &[PROTOBUF, ("content-encoding", "deflate")], bomb);
+    assert_eq!(a.status, 413, "{}", a.text());
+    assert!(a.rpc_status().message.contains("decompressed"));
+    // And a small deflate body decodes.
+    let valid = std::fs::read(fixtures::dir().join("otel_manual/0001.body.pb")).unwrap();
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&valid).unwrap();
+    let a = post(
+        &server,
+        &[PROTOBUF, ("content-encoding", "deflate")],
+        enc.finish().unwrap(),
+    );
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_still_serving(&server);
+}
+
+#[test]
+fn unknown_routes_wrong_methods_and_bad_paths_answer_json_errors() {
+    let server = start();
+    let cases = [
+        ("GET", "/api/v1/nope", 404, "not_found"),
+        ("DELETE", "/api/v1/runs", 405, "method_not_allowed"),
+        ("GET", "/v1/traces", 405, "method_not_allowed"),
+        ("GET", "/api/v1/runs/%FF", 400, "bad_request"),
+        ("GET", "/api/v1/threads/%FF%FE", 400, "bad_request"),
+    ];
+    for (method, path, status, code) in cases {
+        let resp = client()
+            .request(method.parse().unwrap(), server.url(path))
+            .bearer_auth(KEY)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{method} {path}");
+        let body: Value = resp
+            .json()
+            .unwrap_or_else(|e| panic!("{method} {path}: not JSON: {e}"));
+        assert_eq!(body["error"]["code"], code, "{method} {path}: {body}");
+        assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+    }
+    assert_still_serving(&server);
+}

@@ -1,0 +1,454 @@
+//! Starting, stopping and restarting `lemma serve` on the same data dir.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{client, fixtures, Server, KEY};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use prost::Message;
+use serde_json::Value;
+
+/// A `lemma serve` this file starts itself, to control its environment and read its stdout.
+struct Proc {
+    child: Option<Child>,
+    /// What it printed before "Lemma is listening".
+    banner: Vec<String>,
+    http: String,
+    lines: Receiver<String>,
+}
+
+impl Proc {
+    fn spawn(data_dir: &Path, bootstrap_key: Option<&str>) -> Proc {
+        let mut cmd = Command::new(common::lemma_bin());
+        cmd.args([
+            "serve",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .env_remove("LEMMA_BOOTSTRAP_KEY")
+        .env("LEMMA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+        if let Some(k) = bootstrap_key {
+            cmd.env("LEMMA_BOOTSTRAP_KEY", k);
+        }
+        let mut child = cmd.spawn().expect("starting lemma serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        // Owned from here on, so a panic below still kills it (Drop).
+        let mut proc = Proc {
+            child: Some(child),
+            banner: Vec::new(),
+            http: String::new(),
+            lines: rx,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let line = proc
+                .lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "lemma serve did not say it is listening; it printed {:?}",
+                        proc.banner
+                    )
+                });
+            if let Some(rest) = line.strip_prefix("Lemma is listening: OTLP/HTTP and API on ") {
+                proc.http = rest.split(',').next().unwrap().to_string();
+                return proc;
+            }
+            proc.banner.push(line);
+        }
+    }
+
+    fn get(&self, path: &str, key: &str) -> (u16, Value) {
+        let resp = client()
+            .get(format!("{}{path}", self.http))
+            .bearer_auth(key)
+            .send()
+            .unwrap();
+        (resp.status().as_u16(), resp.json().unwrap_or(Value::Null))
+    }
+
+    /// SIGTERM this process (by its id) and wait for it.
+    fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("still running");
+        let ok = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("lemma serve did not stop within 30 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `lemma <args>` on a data dir, without a server.
+fn admin(data_dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(common::lemma_bin())
+        .args(args)
+        .env("LEMMA_DATA_DIR", data_dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "lemma {args:?}: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The data rows of a `lemma ... list` table.
+fn table_rows(out: &str) -> Vec<Vec<String>> {
+    out.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+fn assert_one_project_one_key(data_dir: &Path) {
+    let projects = table_rows(&admin(data_dir, &["projects", "list"]));
+    assert_eq!(projects.len(), 1, "{projects:?}");
+    assert_eq!(projects[0][0], "default");
+    let keys = table_rows(&admin(data_dir, &["keys", "list"]));
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0][1], "default");
+    assert_eq!(keys[0].last().unwrap(), "active");
+}
+
+fn replay(server: &Server, scenario: &str) {
+    for r in fixtures::load(scenario) {
+        let resp = fixtures::replay_http(server, &r);
+        assert_eq!(resp.status(), 200, "{scenario}: {:?}", resp.text());
+    }
+}
+
+/// Everything the API says about the data: runs, each run with its spans, threads.
+fn snapshot(server: &Server) -> Value {
+    let runs = server.all_runs("");
+    let details: Vec<Value> = runs
+        .iter()
+        .map(|r| server.api(&format!("/api/v1/runs/{}", r["run_id"].as_str().unwrap())))
+        .collect();
+    serde_json::json!({
+        "runs": runs,
+        "details": details,
+        "threads": server.api("/api/v1/threads"),
+        "thread-42": server.api("/api/v1/threads/thread-42"),
+        "errors": server.all_runs("status:error"),
+    })
+}
+
+#[test]
+fn a_restart_keeps_everything_and_sigterm_exits_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut server = Server::start_in(&dir, &[]);
+    replay(&server, "otel_manual");
+    replay(&server, "long_run");
+    let before = snapshot(&server);
+    assert_eq!(before["runs"].as_array().unwrap().len(), 3);
+    let spans: usize = before["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["spans"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(spans, 4 + 3 + 222);
+    assert!(server.stop(), "lemma serve must exit 0 on SIGTERM");
+
+    let mut again = Server::start_in(&dir, &[]);
+    let after = snapshot(&again);
+    assert_eq!(after, before, "the API answers differently after a restart");
+    assert_one_project_one_key(&dir);
+    // Still writable, and a replay of what is there changes nothing.
+    replay(&again, "otel_manual");
+    assert_eq!(snapshot(&again), before);
+    assert!(again.stop());
+
+    // A later start with another bootstrap key neither adds a project nor that key.
+    let mut other = Proc::spawn(&dir, Some("lm_a-different-bootstrap-key"));
+    assert!(
+        !other.banner.iter().any(|l| l.contains("Created project")),
+        "{:?}",
+        other.banner
+    );
+    let (status, body) = other.get("/api/v1/project", "lm_a-different-bootstrap-key");
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = other.get("/api/v1/project", KEY);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = other.get("/api/v1/runs", KEY);
+    assert_eq!(status, 200);
+    assert_eq!(body["runs"].as_array().unwrap().len(), 3);
+    assert_one_project_one_key(&dir);
+    assert!(other.terminate().success());
+}
+
+fn attr(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.into())),
+        }),
+        ..Default::default()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+const SPANS: usize = 5;
+
+/// Run `i`: a root and four children in one request.
+fn run_request(i: usize) -> (Vec<u8>, String) {
+    let mut trace_id = vec![0x1f, 0xe0, 0xc7, 0xc1];
+    trace_id.extend_from_slice(&(i as u64 + 1).to_be_bytes());
+    trace_id.extend_from_slice(&[9, 9, 9, 9]);
+    let span_id = |j: usize| {
+        let mut id = (i as u32 + 1).to_be_bytes().to_vec();
+        id.extend_from_slice(&[0, 0, 0, j as u8 + 1]);
+        id
+    };
+    let t0 = 1_700_000_000_000_000_000 + i as u64 * 1_000_000_000;
+    let spans = (0..SPANS)
+        .map(|j| Span {
+            trace_id: trace_id.clone(),
+            span_id: span_id(j),
+            parent_span_id: if j == 0 { Vec::new() } else { span_id(0) },
+            name: if j == 0 {
+                "invoke_agent shutdown_agent".into()
+            } else {
+                format!("chat {j}")
+            },
+            kind: 1,
+            start_time_unix_nano: t0 + j as u64,
+            end_time_unix_nano: t0 + 100_000_000,
+            attributes: if j == 0 {
+                vec![
+                    attr("gen_ai.operation.name", "invoke_agent"),
+                    attr("gen_ai.agent.name", "shutdown_agent"),
+                ]
+            } else {
+                vec![
+                    attr("gen_ai.operation.name", "chat"),
+                    attr("gen_ai.input.messages", &"x".repeat(500)),
+                ]
+            },
+            ..Default::default()
+        })
+        .collect();
+    let request = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    (request.encode_to_vec(), hex(&trace_id))
+}
+
+#[test]
+fn sigterm_under_load_keeps_every_acknowledged_request() {
+    const SENDERS: usize = 4;
+    const MAX: usize = 20_000;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut server = Server::start_in(&dir, &[]);
+    let url = server.url("/v1/traces");
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
+    let unexpected: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sigterm_sent = Arc::new(AtomicBool::new(false));
+    let after_sigterm = Arc::new(AtomicUsize::new(0));
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|_| {
+            let (next, acknowledged, unexpected, url) = (
+                next.clone(),
+                acknowledged.clone(),
+                unexpected.clone(),
+                url.clone(),
+            );
+            let (sigterm_sent, after_sigterm) = (sigterm_sent.clone(), after_sigterm.clone());
+            std::thread::spawn(move || {
+                let http = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .unwrap();
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= MAX {
+                        return;
+                    }
+                    let (body, id) = run_request(i);
+                    let sent_after_sigterm = sigterm_sent.load(Ordering::SeqCst);
+                    let resp = http
+                        .post(&url)
+                        .header("content-type", "application/x-protobuf")
+                        .bearer_auth(KEY)
+                        .body(body)
+                        .send();
+                    match resp {
+                        Ok(r) if r.status() == 200 => {
+                            acknowledged.lock().unwrap().push(id);
+                            if sent_after_sigterm {
+                                after_sigterm.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
+                        // Refused while shutting down: the exporter retries later.
+                        Ok(r) if r.status() == 503 && r.headers().contains_key("retry-after") => {}
+                        Ok(r) => unexpected.lock().unwrap().push(format!(
+                            "request {i}: {} {:?}",
+                            r.status(),
+                            r.text()
+                        )),
+                        // The listener is closed: this sender is done.
+                        Err(_) => return,
+                    }
+                }
+            })
+        })
+        .collect();
+
+    // SIGTERM once the load is well under way.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acknowledged.lock().unwrap().len() < 100 {
+        assert!(Instant::now() < deadline, "the load never got going");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    sigterm_sent.store(true, Ordering::SeqCst);
+    assert!(
+        server.stop(),
+        "lemma serve must exit 0 on SIGTERM under load"
+    );
+    for s in senders {
+        s.join().unwrap();
+    }
+    let unexpected = unexpected.lock().unwrap();
+    assert!(unexpected.is_empty(), "{unexpected:?}");
+    assert!(
+        next.load(Ordering::SeqCst) < MAX,
+        "the senders ran out of requests before the server stopped"
+    );
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    eprintln!(
+        "{} requests acknowledged, {} of them sent after SIGTERM",
+        acknowledged.len(),
+        after_sigterm.load(Ordering::SeqCst)
+    );
+
+    let again = Server::start_in(&dir, &[]);
+    let stored: std::collections::HashMap<String, Value> = again
+        .all_runs("")
+        .into_iter()
+        .map(|r| (r["run_id"].as_str().unwrap().to_string(), r))
+        .collect();
+    for id in &acknowledged {
+        let run = stored
+            .get(id)
+            .unwrap_or_else(|| panic!("run {id} was acknowledged but is gone after restart"));
+        assert_eq!(run["span_count"], SPANS as u64, "{run}");
+        assert_eq!(run["agent_name"], "shutdown_agent");
+    }
+}
+
+#[test]
+fn the_first_start_without_a_bootstrap_key_prints_a_generated_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut first = Proc::spawn(&dir, None);
+    let banner = first.banner.join("\n");
+    assert!(banner.contains("Created project \"default\""), "{banner}");
+    assert!(banner.contains("shown once"), "{banner}");
+    let key = first
+        .banner
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with("lm_"))
+        .unwrap_or_else(|| panic!("no generated key in {banner}"))
+        .to_string();
+    assert!(key.len() >= 40 && !key.contains(' '), "{key:?}");
+    let public_key = first
+        .banner
+        .iter()
+        .find(|l| l.starts_with("Public key"))
+        .and_then(|l| l.split_whitespace().last())
+        .expect("a public key line")
+        .to_string();
+    assert!(public_key.starts_with("pk-lm-"), "{public_key}");
+
+    let (status, body) = first.get("/api/v1/project", &key);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["project"]["name"], "default");
+    let resp = client()
+        .get(format!("{}/api/v1/project", first.http))
+        .basic_auth(&public_key, Some(&key))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200, "Basic auth with the printed public key");
+    let (status, _) = first.get("/api/v1/project", KEY);
+    assert_eq!(status, 401, "no key but the generated one exists");
+    let keys = table_rows(&admin(&dir, &["keys", "list"]));
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0][2], public_key);
+    assert!(
+        keys[0][3].starts_with(&key[..7]),
+        "the hint {} is not the key's start",
+        keys[0][3]
+    );
+    assert!(first.terminate().success());
+
+    // The key is shown once: a second start prints none, and the key still works.
+    let mut second = Proc::spawn(&dir, None);
+    assert!(
+        !second.banner.iter().any(|l| l.trim().starts_with("lm_")),
+        "{:?}",
+        second.banner
+    );
+    assert!(!second.banner.iter().any(|l| l.contains("Created project")));
+    let (status, _) = second.get("/api/v1/project", &key);
+    assert_eq!(status, 200);
+    assert_one_project_one_key(&dir);
+    assert!(second.terminate().success());
+}
