@@ -2,12 +2,12 @@
 
 mod common;
 
+use common::otlp::{hex, string_attr, RpcStatus};
 use common::{client, fixtures, Server, KEY};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use serde_json::Value;
@@ -88,25 +88,6 @@ fn otlp_post(
     (status, ct, resp.bytes().unwrap().to_vec())
 }
 
-/// `google.rpc.Status`, the body of an OTLP/HTTP protobuf error.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-}
-
-fn string_attr(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
-}
-
 /// A one-span agent run with its own trace id, so whether it was stored is observable.
 fn one_span_run(seed: u8, agent: &str) -> (ExportTraceServiceRequest, String) {
     let mut trace_id = [0x5au8; 16];
@@ -134,10 +115,6 @@ fn one_span_run(seed: u8, agent: &str) -> (ExportTraceServiceRequest, String) {
         }],
     };
     (request, hex(&trace_id))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn replay(server: &Server, scenario: &str) {

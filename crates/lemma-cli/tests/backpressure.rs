@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::otlp::{hex, string_attr, RpcStatus};
 use common::{client, Server, KEY};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
@@ -21,34 +21,11 @@ const SPANS_PER_REQUEST: usize = 7;
 const THREADS: usize = 16;
 const RSS_LIMIT_KB: u64 = 300 * 1024;
 
-/// `google.rpc.Status`, the body of an OTLP/HTTP protobuf error.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-}
-
-fn attr(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
-}
-
 fn trace_id(i: usize) -> Vec<u8> {
     let mut id = vec![0xb7, 0x0c, 0x4e, 0x55];
     id.extend_from_slice(&(i as u64 + 1).to_be_bytes());
     id.extend_from_slice(&[0x5e, 0x4d, 0x11, 0x01]);
     id
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Request `i`: one agent run of a root and six children, each with ~2 KB of payload.
@@ -72,24 +49,24 @@ fn synthetic_request(i: usize) -> ExportTraceServiceRequest {
         start_time_unix_nano: t0,
         end_time_unix_nano: t0 + 7_000_000_000,
         attributes: vec![
-            attr("gen_ai.operation.name", "invoke_agent"),
-            attr("gen_ai.agent.name", "burst_agent"),
-            attr("payload", &payload(0)),
+            string_attr("gen_ai.operation.name", "invoke_agent"),
+            string_attr("gen_ai.agent.name", "burst_agent"),
+            string_attr("payload", &payload(0)),
         ],
         ..Default::default()
     }];
     for j in 1..SPANS_PER_REQUEST {
         let attributes = if j % 2 == 1 {
             vec![
-                attr("gen_ai.operation.name", "chat"),
-                attr("gen_ai.request.model", "gpt-4.1"),
-                attr("payload", &payload(j)),
+                string_attr("gen_ai.operation.name", "chat"),
+                string_attr("gen_ai.request.model", "gpt-4.1"),
+                string_attr("payload", &payload(j)),
             ]
         } else {
             vec![
-                attr("gen_ai.operation.name", "execute_tool"),
-                attr("gen_ai.tool.name", "read_file"),
-                attr("payload", &payload(j)),
+                string_attr("gen_ai.operation.name", "execute_tool"),
+                string_attr("gen_ai.tool.name", "read_file"),
+                string_attr("payload", &payload(j)),
             ]
         };
         spans.push(Span {
@@ -107,7 +84,7 @@ fn synthetic_request(i: usize) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(Resource {
-                attributes: vec![attr("service.name", "burst")],
+                attributes: vec![string_attr("service.name", "burst")],
                 ..Default::default()
             }),
             scope_spans: vec![ScopeSpans {

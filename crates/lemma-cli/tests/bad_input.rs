@@ -5,12 +5,13 @@ mod common;
 
 use std::io::Write;
 
+use common::otlp::{hex, request, string_attr, RpcStatus};
 use common::{client, fixtures, Server, KEY};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde_json::Value;
 
@@ -18,15 +19,6 @@ const LIMIT: &str = "65536";
 
 fn start() -> Server {
     Server::start_with(&["--max-body-bytes", LIMIT])
-}
-
-/// `google.rpc.Status`, the body of an OTLP/HTTP protobuf error.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
 }
 
 /// An answer from `/v1/traces`.
@@ -102,29 +94,6 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
-fn string_attr(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
-}
-
-fn request(spans: Vec<Span>) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: None,
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
-}
-
 fn agent_span(trace_id: Vec<u8>, span_id: Vec<u8>, name: &str, attrs: Vec<KeyValue>) -> Span {
     let mut attributes = vec![string_attr("gen_ai.operation.name", "invoke_agent")];
     attributes.extend(attrs);
@@ -149,10 +118,6 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The run ids `otel_manual` produces.

@@ -4,6 +4,7 @@
 
 pub mod expected;
 pub mod fixtures;
+pub mod otlp;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
