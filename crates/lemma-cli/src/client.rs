@@ -6,15 +6,22 @@ use serde_json::Value;
 use crate::render::{self, Table};
 use crate::Remote;
 
-fn get(remote: &Remote, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
+/// GET `/api/v1/<segments...>`, each segment percent-encoded.
+fn get(remote: &Remote, segments: &[&str], query: &[(&str, String)]) -> anyhow::Result<Value> {
     let Some(key) = remote.api_key.as_deref() else {
         bail!(
             "no API key: pass --api-key or set LEMMA_API_KEY (create one with `lemma keys create`)"
         );
     };
-    let url = format!("{}{}", remote.url.trim_end_matches('/'), path);
+    let mut url = reqwest::Url::parse(&remote.url)
+        .with_context(|| format!("{:?} is not a URL (e.g. http://127.0.0.1:4318)", remote.url))?;
+    url.path_segments_mut()
+        .map_err(|_| anyhow::anyhow!("{:?} cannot be a base URL", remote.url))?
+        .pop_if_empty()
+        .extend(["api", "v1"])
+        .extend(segments);
     let resp = reqwest::blocking::Client::new()
-        .get(&url)
+        .get(url.clone())
         .bearer_auth(key)
         .query(query)
         .send()
@@ -43,7 +50,7 @@ fn print_json(v: &Value) -> anyhow::Result<()> {
 pub fn runs(remote: &Remote, query: &str, limit: usize) -> anyhow::Result<()> {
     let body = get(
         remote,
-        "/api/v1/runs",
+        &["runs"],
         &[("q", query.to_string()), ("limit", limit.to_string())],
     )?;
     if remote.json {
@@ -90,7 +97,7 @@ pub fn runs(remote: &Remote, query: &str, limit: usize) -> anyhow::Result<()> {
 }
 
 pub fn run(remote: &Remote, run_id: &str) -> anyhow::Result<()> {
-    let body = get(remote, &format!("/api/v1/runs/{run_id}"), &[])?;
+    let body = get(remote, &["runs", run_id], &[])?;
     if remote.json {
         return print_json(&body);
     }
@@ -131,7 +138,7 @@ pub fn run(remote: &Remote, run_id: &str) -> anyhow::Result<()> {
 pub fn threads(remote: &Remote, query: &str, limit: usize) -> anyhow::Result<()> {
     let body = get(
         remote,
-        "/api/v1/threads",
+        &["threads"],
         &[("q", query.to_string()), ("limit", limit.to_string())],
     )?;
     if remote.json {
@@ -172,8 +179,7 @@ pub fn threads(remote: &Remote, query: &str, limit: usize) -> anyhow::Result<()>
 }
 
 pub fn thread(remote: &Remote, thread_id: &str) -> anyhow::Result<()> {
-    let path = format!("/api/v1/threads/{}", urlencode(thread_id));
-    let body = get(remote, &path, &[])?;
+    let body = get(remote, &["threads", thread_id], &[])?;
     if remote.json {
         return print_json(&body);
     }
@@ -229,15 +235,4 @@ impl OrDash for String {
             self
         }
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -2,11 +2,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,108 +15,6 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use serde_json::Value;
-
-/// A `lemma serve` this file starts itself, to control its environment and read its stdout.
-struct Proc {
-    child: Option<Child>,
-    /// What it printed before "Lemma is listening".
-    banner: Vec<String>,
-    http: String,
-    lines: Receiver<String>,
-}
-
-impl Proc {
-    fn spawn(data_dir: &Path, bootstrap_key: Option<&str>) -> Proc {
-        let mut cmd = Command::new(common::lemma_bin());
-        cmd.args([
-            "serve",
-            "--http-addr",
-            "127.0.0.1:0",
-            "--grpc-addr",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .env_remove("LEMMA_BOOTSTRAP_KEY")
-        .env("LEMMA_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-        if let Some(k) = bootstrap_key {
-            cmd.env("LEMMA_BOOTSTRAP_KEY", k);
-        }
-        let mut child = cmd.spawn().expect("starting lemma serve");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        // Owned from here on, so a panic below still kills it (Drop).
-        let mut proc = Proc {
-            child: Some(child),
-            banner: Vec::new(),
-            http: String::new(),
-            lines: rx,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let line = proc
-                .lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| {
-                    panic!(
-                        "lemma serve did not say it is listening; it printed {:?}",
-                        proc.banner
-                    )
-                });
-            if let Some(rest) = line.strip_prefix("Lemma is listening: OTLP/HTTP and API on ") {
-                proc.http = rest.split(',').next().unwrap().to_string();
-                return proc;
-            }
-            proc.banner.push(line);
-        }
-    }
-
-    fn get(&self, path: &str, key: &str) -> (u16, Value) {
-        let resp = client()
-            .get(format!("{}{path}", self.http))
-            .bearer_auth(key)
-            .send()
-            .unwrap();
-        (resp.status().as_u16(), resp.json().unwrap_or(Value::Null))
-    }
-
-    /// SIGTERM this process (by its id) and wait for it.
-    fn terminate(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("still running");
-        let ok = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("lemma serve did not stop within 30 s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 /// `lemma <args>` on a data dir, without a server.
 fn admin(data_dir: &Path, args: &[&str]) -> String {
@@ -206,21 +102,21 @@ fn a_restart_keeps_everything_and_sigterm_exits_cleanly() {
     assert!(again.stop());
 
     // A later start with another bootstrap key neither adds a project nor that key.
-    let mut other = Proc::spawn(&dir, Some("lm_a-different-bootstrap-key"));
+    let mut other = Server::start_with_key(&dir, Some("lm_a-different-bootstrap-key"), &[]);
     assert!(
         !other.banner.iter().any(|l| l.contains("Created project")),
         "{:?}",
         other.banner
     );
-    let (status, body) = other.get("/api/v1/project", "lm_a-different-bootstrap-key");
+    let (status, body) = other.get_with("/api/v1/project", "lm_a-different-bootstrap-key");
     assert_eq!(status, 401, "{body}");
-    let (status, body) = other.get("/api/v1/project", KEY);
+    let (status, body) = other.get_with("/api/v1/project", KEY);
     assert_eq!(status, 200, "{body}");
-    let (status, body) = other.get("/api/v1/runs", KEY);
+    let (status, body) = other.get_with("/api/v1/runs", KEY);
     assert_eq!(status, 200);
     assert_eq!(body["runs"].as_array().unwrap().len(), 3);
     assert_one_project_one_key(&dir);
-    assert!(other.terminate().success());
+    assert!(other.stop());
 }
 
 fn attr(key: &str, value: &str) -> KeyValue {
@@ -394,7 +290,7 @@ fn sigterm_under_load_keeps_every_acknowledged_request() {
 fn the_first_start_without_a_bootstrap_key_prints_a_generated_one() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
-    let mut first = Proc::spawn(&dir, None);
+    let mut first = Server::start_with_key(&dir, None, &[]);
     let banner = first.banner.join("\n");
     assert!(banner.contains("Created project \"default\""), "{banner}");
     assert!(banner.contains("shown once"), "{banner}");
@@ -415,7 +311,7 @@ fn the_first_start_without_a_bootstrap_key_prints_a_generated_one() {
         .to_string();
     assert!(public_key.starts_with("pk-lm-"), "{public_key}");
 
-    let (status, body) = first.get("/api/v1/project", &key);
+    let (status, body) = first.get_with("/api/v1/project", &key);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["project"]["name"], "default");
     let resp = client()
@@ -424,7 +320,7 @@ fn the_first_start_without_a_bootstrap_key_prints_a_generated_one() {
         .send()
         .unwrap();
     assert_eq!(resp.status(), 200, "Basic auth with the printed public key");
-    let (status, _) = first.get("/api/v1/project", KEY);
+    let (status, _) = first.get_with("/api/v1/project", KEY);
     assert_eq!(status, 401, "no key but the generated one exists");
     let keys = table_rows(&admin(&dir, &["keys", "list"]));
     assert_eq!(keys.len(), 1, "{keys:?}");
@@ -434,18 +330,18 @@ fn the_first_start_without_a_bootstrap_key_prints_a_generated_one() {
         "the hint {} is not the key's start",
         keys[0][3]
     );
-    assert!(first.terminate().success());
+    assert!(first.stop());
 
     // The key is shown once: a second start prints none, and the key still works.
-    let mut second = Proc::spawn(&dir, None);
+    let mut second = Server::start_with_key(&dir, None, &[]);
     assert!(
         !second.banner.iter().any(|l| l.trim().starts_with("lm_")),
         "{:?}",
         second.banner
     );
     assert!(!second.banner.iter().any(|l| l.contains("Created project")));
-    let (status, _) = second.get("/api/v1/project", &key);
+    let (status, _) = second.get_with("/api/v1/project", &key);
     assert_eq!(status, 200);
     assert_one_project_one_key(&dir);
-    assert!(second.terminate().success());
+    assert!(second.stop());
 }

@@ -25,6 +25,8 @@ pub struct Server {
     pub http: String,
     pub grpc: String,
     pub data_dir: PathBuf,
+    /// What it printed before saying it is listening (the bootstrap key, on a first start).
+    pub banner: Vec<String>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -43,7 +45,13 @@ impl Server {
 
     /// Starts on an existing (or new) data dir, which the caller owns.
     pub fn start_in(data_dir: &Path, args: &[&str]) -> Server {
-        let mut child = Command::new(lemma_bin())
+        Server::start_with_key(data_dir, Some(KEY), args)
+    }
+
+    /// Starts with `LEMMA_BOOTSTRAP_KEY` set to `key`, or unset.
+    pub fn start_with_key(data_dir: &Path, key: Option<&str>, args: &[&str]) -> Server {
+        let mut command = Command::new(lemma_bin());
+        command
             .args([
                 "serve",
                 "--http-addr",
@@ -54,12 +62,14 @@ impl Server {
             ])
             .arg(data_dir)
             .args(args)
-            .env("LEMMA_BOOTSTRAP_KEY", KEY)
+            .env_remove("LEMMA_BOOTSTRAP_KEY")
             .env("LEMMA_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting lemma serve");
+            .stderr(Stdio::inherit());
+        if let Some(key) = key {
+            command.env("LEMMA_BOOTSTRAP_KEY", key);
+        }
+        let mut child = command.spawn().expect("starting lemma serve");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -68,12 +78,13 @@ impl Server {
             }
         });
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut banner = Vec::new();
         loop {
             let wait = deadline.saturating_duration_since(std::time::Instant::now());
             let Ok(line) = rx.recv_timeout(wait) else {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("lemma serve did not report that it is listening");
+                panic!("lemma serve did not report that it is listening; it printed {banner:?}");
             };
             if let Some(rest) = line.strip_prefix("Lemma is listening: OTLP/HTTP and API on ") {
                 let http = rest.split(',').next().unwrap().to_string();
@@ -90,9 +101,11 @@ impl Server {
                     http,
                     grpc: format!("http://{grpc}"),
                     data_dir: data_dir.to_path_buf(),
+                    banner,
                     _tmp: None,
                 };
             }
+            banner.push(line);
         }
     }
 
