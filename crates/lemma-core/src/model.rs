@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use crate::messages::{Message, Part};
+
 /// What a span does in an agent run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -126,6 +128,16 @@ impl Usage {
     }
 }
 
+/// Where a span's cost comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CostSource {
+    /// The emitter recorded it (`lemma.cost_usd`, `llm.cost.total`, Langfuse cost details, ...).
+    Provided,
+    /// Lemma computed it from the token counts and a price table.
+    Computed,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpanEvent {
     pub name: String,
@@ -164,6 +176,12 @@ pub struct Span {
     pub parent_span_id: Option<String>,
     pub name: String,
     pub kind: SpanKind,
+    /// The operation as the emitter named it (`chat`, `execute_tool`, `agent_step`, `handoff`,
+    /// `LLM`, `ai.generateText.doGenerate`, ...), kept raw so unknown values are not lost.
+    pub operation: Option<String>,
+    /// The trace's name when the emitter sets one apart from the span name
+    /// (`langfuse.trace.name`).
+    pub trace_name: Option<String>,
     /// The OTel span kind (`internal`, `server`, `client`, `producer`, `consumer`).
     pub otel_kind: String,
     pub start_time_unix_nano: u64,
@@ -178,11 +196,18 @@ pub struct Span {
     #[serde(flatten)]
     pub usage: Usage,
     pub cost_usd: Option<f64>,
+    /// Where `cost_usd` came from; `None` when there is no cost.
+    pub cost_source: Option<CostSource>,
     pub tool_name: Option<String>,
     pub tool_call_id: Option<String>,
     pub tool_args: Option<Value>,
     pub input: Option<Value>,
     pub output: Option<Value>,
+    /// The input as one canonical message list, whatever shape the emitter used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_messages: Option<Vec<Message>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_messages: Option<Vec<Message>>,
     pub agent_name: Option<String>,
     pub thread_id: Option<String>,
     pub user_id: Option<String>,

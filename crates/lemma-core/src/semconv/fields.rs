@@ -2,12 +2,16 @@
 
 use serde_json::{Map, Value};
 
-use crate::model::{Span, SpanKind, Usage};
+use crate::model::{CostSource, Span, SpanKind, Usage};
 
 /// One convention's reading of a span. `None` means "this convention does not say".
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Fields {
     pub kind: Option<SpanKind>,
+    /// The operation as the emitter named it, kept raw (see `Span::operation`).
+    pub operation: Option<String>,
+    /// `langfuse.trace.name` and the like: a name for the whole run.
+    pub trace_name: Option<String>,
     pub model: Option<String>,
     pub provider: Option<String>,
     pub response_id: Option<String>,
@@ -39,6 +43,8 @@ impl Fields {
             ($($f:ident).+) => { if self.$($f).+.is_none() { self.$($f).+ = weaker.$($f).+; } };
         }
         fill!(kind);
+        fill!(operation);
+        fill!(trace_name);
         fill!(model);
         fill!(provider);
         fill!(response_id);
@@ -76,6 +82,9 @@ impl Fields {
         if span.usage.total_tokens.is_none() && !span.usage.is_empty() {
             span.usage.total_tokens = span.usage.total();
         }
+        span.operation = self.operation;
+        span.trace_name = self.trace_name;
+        span.cost_source = self.cost_usd.map(|_| CostSource::Provided);
         span.cost_usd = self.cost_usd;
         span.tool_name = self.tool_name;
         span.tool_call_id = self.tool_call_id;

@@ -5,9 +5,8 @@ use super::{Attrs, Fields};
 use crate::model::{SpanKind, Usage};
 
 pub fn read(a: &Attrs) -> Fields {
-    let kind = a
-        .text("gen_ai.operation.name")
-        .and_then(|op| operation_kind(&op));
+    let operation = a.text("gen_ai.operation.name");
+    let kind = operation.as_deref().and_then(operation_kind);
     let tool_args = a.json("gen_ai.tool.call.arguments");
     let (input, output) = match kind {
         Some(SpanKind::Tool) => (tool_args.clone(), a.json("gen_ai.tool.call.result")),
@@ -22,6 +21,7 @@ pub fn read(a: &Attrs) -> Fields {
     };
     Fields {
         kind,
+        operation,
         model: a.text_any(&["gen_ai.response.model", "gen_ai.request.model"]),
         provider: a.text("gen_ai.provider.name"),
         response_id: a.text("gen_ai.response.id"),

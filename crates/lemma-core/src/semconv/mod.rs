@@ -9,8 +9,13 @@ mod attrs;
 mod fields;
 mod genai;
 mod genai_legacy;
+mod langfuse;
 mod lemma;
+mod logfire;
+mod openinference;
+mod openllmetry;
 mod otel;
+mod vercel;
 mod unflatten;
 
 pub use attrs::Attrs;
@@ -28,8 +33,13 @@ pub type Reader = fn(&Attrs) -> Fields;
 /// `deployment.environment`) come last as the fallback of every convention.
 pub const CONVENTIONS: &[(&str, Reader)] = &[
     ("lemma", lemma::read),
+    ("langfuse", langfuse::read),
     ("gen_ai", genai::read),
+    ("openinference", openinference::read),
+    ("vercel", vercel::read),
+    ("openllmetry", openllmetry::read),
     ("gen_ai_legacy", genai_legacy::read),
+    ("logfire", logfire::read),
     ("otel", otel::read),
 ];
 
@@ -41,6 +51,9 @@ pub fn normalize(span: &mut Span) {
         .iter()
         .fold(Fields::default(), |acc, (_, read)| acc.or(read(&attrs)));
     fields.apply(span);
+    let (input, output) = crate::messages::derive(span);
+    span.input_messages = input;
+    span.output_messages = output;
 }
 
 /// Kind for spans no convention claimed, from what they carry.

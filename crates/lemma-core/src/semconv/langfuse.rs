@@ -1,0 +1,7 @@
+//! TODO
+
+use super::{Attrs, Fields};
+
+pub fn read(_a: &Attrs) -> Fields {
+    Fields::default()
+}
