@@ -1,4 +1,4 @@
-//! The read commands: call the REST API and print what it says.
+//! The remote commands: call the REST API and print what it says.
 
 use anyhow::{bail, Context};
 use serde_json::Value;
@@ -8,6 +8,18 @@ use crate::Remote;
 
 /// GET `/api/v1/<segments...>`, each segment percent-encoded.
 fn get(remote: &Remote, segments: &[&str], query: &[(&str, String)]) -> anyhow::Result<Value> {
+    call(remote, reqwest::Method::GET, segments, query, None)
+}
+
+/// `/api/v1/<segments...>` with a method and an optional JSON body; the answer's JSON, or its
+/// error message as the error.
+pub fn call(
+    remote: &Remote,
+    method: reqwest::Method,
+    segments: &[&str],
+    query: &[(&str, String)],
+    body: Option<&Value>,
+) -> anyhow::Result<Value> {
     let Some(key) = remote.api_key.as_deref() else {
         bail!(
             "no API key: pass --api-key or set LEMMA_API_KEY (create one with `lemma keys create`)"
@@ -20,17 +32,19 @@ fn get(remote: &Remote, segments: &[&str], query: &[(&str, String)]) -> anyhow::
         .pop_if_empty()
         .extend(["api", "v1"])
         .extend(segments);
-    let resp = reqwest::blocking::Client::new()
-        .get(url.clone())
+    let mut request = reqwest::blocking::Client::new()
+        .request(method, url.clone())
         .bearer_auth(key)
-        .query(query)
-        .send()
-        .with_context(|| {
-            format!(
-                "could not reach Lemma at {} (is `lemma serve` running?)",
-                remote.url
-            )
-        })?;
+        .query(query);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let resp = request.send().with_context(|| {
+        format!(
+            "could not reach Lemma at {} (is `lemma serve` running?)",
+            remote.url
+        )
+    })?;
     let status = resp.status();
     let body: Value = resp
         .json()
@@ -42,7 +56,7 @@ fn get(remote: &Remote, segments: &[&str], query: &[(&str, String)]) -> anyhow::
     Ok(body)
 }
 
-fn print_json(v: &Value) -> anyhow::Result<()> {
+pub fn print_json(v: &Value) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }

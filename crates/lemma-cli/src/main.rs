@@ -2,6 +2,7 @@
 
 mod admin;
 mod client;
+mod prices;
 mod render;
 mod serve;
 
@@ -60,6 +61,9 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Model prices that costs are computed with (built-in, and the project's own).
+    #[command(subcommand)]
+    Prices(prices::PricesCommand),
 }
 
 /// Where the server is and how to authenticate.
@@ -102,6 +106,7 @@ fn main() {
             remote,
         } => client::threads(&remote, &query.join(" "), limit),
         Command::Thread { thread_id, remote } => client::thread(&remote, &thread_id),
+        Command::Prices(cmd) => prices::run(cmd),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

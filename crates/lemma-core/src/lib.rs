@@ -4,14 +4,18 @@
 //! Everything here is pure: no I/O, no async. The server decodes and normalises with it, the
 //! stores summarise runs with it, and the query language is parsed here once for every store.
 
+pub mod logs;
 pub mod messages;
 pub mod model;
 pub mod otlp;
+pub mod pricing;
 pub mod query;
 pub mod run;
 pub mod semconv;
 pub mod value;
 
 pub use messages::{Message, Part};
-pub use model::{CostSource, Span, SpanEvent, SpanKind, SpanLink, StatusCode, Usage};
+pub use model::{
+    CostSource, LogRecord, PayloadState, Span, SpanEvent, SpanKind, SpanLink, StatusCode, Usage,
+};
 pub use run::{Run, RunSignal, SpanDigest};

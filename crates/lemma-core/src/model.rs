@@ -128,6 +128,37 @@ impl Usage {
     }
 }
 
+/// A payload that is present but not whole. An absent payload is simply `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadState {
+    /// The emitter hid it on purpose (OpenInference's `__REDACTED__`).
+    Redacted,
+    /// Cut by a length limit: JSON that stops midway (`OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`,
+    /// OpenLLMetry's slicing).
+    Truncated,
+}
+
+impl PayloadState {
+    /// What a payload's value says about it.
+    pub fn of(value: &Value) -> Option<PayloadState> {
+        let Value::String(s) = value else {
+            return None;
+        };
+        let t = s.trim_start();
+        if t == "__REDACTED__" {
+            Some(PayloadState::Redacted)
+        } else if (t.starts_with('{') || t.starts_with('['))
+            && serde_json::from_str::<serde::de::IgnoredAny>(t).is_err()
+        {
+            // Strings holding JSON are parsed on the way in; one still a string did not parse.
+            Some(PayloadState::Truncated)
+        } else {
+            None
+        }
+    }
+}
+
 /// Where a span's cost comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -164,6 +195,27 @@ pub struct Scope {
     pub version: Option<String>,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub attributes: Map<String, Value>,
+}
+
+/// An OTLP log record, e.g. a GenAI event (`gen_ai.choice`, `gen_ai.user.message`,
+/// `gen_ai.client.inference.operation.details`, `gen_ai.evaluation.result`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LogRecord {
+    pub trace_id: Option<String>,
+    pub span_id: Option<String>,
+    pub time_unix_nano: u64,
+    /// The OTLP field `event_name`, else the older `event.name` attribute.
+    pub event_name: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero_i32")]
+    pub severity_number: i32,
+    pub severity_text: Option<String>,
+    pub body: Option<Value>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub attributes: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub resource: Map<String, Value>,
+    #[serde(default)]
+    pub scope: Scope,
 }
 
 /// A normalised span. Its serde form is the API's SPAN object.
@@ -203,6 +255,11 @@ pub struct Span {
     pub tool_args: Option<Value>,
     pub input: Option<Value>,
     pub output: Option<Value>,
+    /// Why the input is not the whole payload, when Lemma can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_state: Option<PayloadState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_state: Option<PayloadState>,
     /// The input as one canonical message list, whatever shape the emitter used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_messages: Option<Vec<Message>>,
@@ -222,6 +279,9 @@ pub struct Span {
     pub attributes: Map<String, Value>,
     #[serde(default)]
     pub events: Vec<SpanEvent>,
+    /// OTLP log records that name this span, joined when the span is read (`crate::logs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<LogRecord>,
     #[serde(default)]
     pub links: Vec<SpanLink>,
     #[serde(default)]
@@ -245,6 +305,10 @@ impl Span {
     pub fn service_name(&self) -> Option<&str> {
         self.resource.get("service.name").and_then(Value::as_str)
     }
+}
+
+fn is_zero_i32(n: &i32) -> bool {
+    *n == 0
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -1,12 +1,13 @@
-//! OTLP trace requests (protobuf or JSON) into spans with their raw fields filled in.
-//! Normalisation (`crate::semconv`) fills in the rest.
+//! OTLP trace and log requests (protobuf or JSON) into spans and log records with their raw
+//! fields filled in. Normalisation (`crate::semconv`) fills in the rest of a span.
 
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind as OtelSpanKind, status};
 use prost::Message;
 
-use crate::model::{Scope, Span, SpanEvent, SpanLink, StatusCode};
-use crate::value::key_values_to_map;
+use crate::model::{LogRecord, Scope, Span, SpanEvent, SpanLink, StatusCode};
+use crate::value::{any_value_to_json, key_values_to_map};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
@@ -33,16 +34,37 @@ pub fn decode_trace_request(
     })
 }
 
-/// Spans taken from a request, and what was rejected (OTLP `partial_success`).
-#[derive(Debug, Default)]
-pub struct Extracted {
-    pub spans: Vec<Span>,
+pub fn decode_logs_request(
+    body: &[u8],
+    encoding: Encoding,
+) -> Result<ExportLogsServiceRequest, DecodeError> {
+    Ok(match encoding {
+        Encoding::Protobuf => ExportLogsServiceRequest::decode(body)?,
+        Encoding::Json => serde_json::from_slice(body)?,
+    })
+}
+
+/// Items taken from a request (spans or log records), and what was rejected (OTLP
+/// `partial_success`).
+#[derive(Debug)]
+pub struct Extracted<T = Span> {
+    pub spans: Vec<T>,
     pub rejected: u64,
     /// One line per distinct reason, for the `partial_success.error_message`.
     pub rejections: Vec<String>,
 }
 
-impl Extracted {
+impl<T> Default for Extracted<T> {
+    fn default() -> Self {
+        Extracted {
+            spans: Vec::new(),
+            rejected: 0,
+            rejections: Vec::new(),
+        }
+    }
+}
+
+impl<T> Extracted<T> {
     fn reject(&mut self, reason: String) {
         self.rejected += 1;
         if self.rejections.len() < 10 && !self.rejections.contains(&reason) {
@@ -61,14 +83,7 @@ pub fn extract_spans(request: ExportTraceServiceRequest) -> Extracted {
             .map(|r| key_values_to_map(&r.attributes))
             .unwrap_or_default();
         for scope_spans in resource_spans.scope_spans {
-            let scope = scope_spans
-                .scope
-                .map(|s| Scope {
-                    name: s.name,
-                    version: Some(s.version).filter(|v| !v.is_empty()),
-                    attributes: key_values_to_map(&s.attributes),
-                })
-                .unwrap_or_default();
+            let scope = scope(scope_spans.scope);
             for span in scope_spans.spans {
                 let Some(trace_id) = id_hex(&span.trace_id, 16) else {
                     out.reject(format!(
@@ -156,6 +171,70 @@ pub fn extract_spans(request: ExportTraceServiceRequest) -> Extracted {
         }
     }
     out
+}
+
+/// Flattens a logs request into records carrying their own resource and scope. Trace and span
+/// ids are optional on a record, but when present they must be well formed.
+pub fn extract_logs(request: ExportLogsServiceRequest) -> Extracted<LogRecord> {
+    let mut out = Extracted::default();
+    for resource_logs in request.resource_logs {
+        let resource = resource_logs
+            .resource
+            .map(|r| key_values_to_map(&r.attributes))
+            .unwrap_or_default();
+        for scope_logs in resource_logs.scope_logs {
+            let scope = scope(scope_logs.scope);
+            for r in scope_logs.log_records {
+                let ids = (optional_id(&r.trace_id, 16), optional_id(&r.span_id, 8));
+                let (Ok(trace_id), Ok(span_id)) = ids else {
+                    out.reject(format!(
+                        "log record: trace_id must be empty or 16 bytes and span_id empty or 8 \
+                         bytes (got {} and {})",
+                        r.trace_id.len(),
+                        r.span_id.len()
+                    ));
+                    continue;
+                };
+                let attributes = key_values_to_map(&r.attributes);
+                out.spans.push(LogRecord {
+                    trace_id,
+                    span_id,
+                    time_unix_nano: if r.time_unix_nano != 0 {
+                        r.time_unix_nano
+                    } else {
+                        r.observed_time_unix_nano
+                    },
+                    event_name: crate::logs::event_name(r.event_name, &attributes),
+                    severity_number: r.severity_number,
+                    severity_text: Some(r.severity_text).filter(|s| !s.is_empty()),
+                    body: r.body.as_ref().map(any_value_to_json),
+                    attributes,
+                    resource: resource.clone(),
+                    scope: scope.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn scope(scope: Option<opentelemetry_proto::tonic::common::v1::InstrumentationScope>) -> Scope {
+    scope
+        .map(|s| Scope {
+            name: s.name,
+            version: Some(s.version).filter(|v| !v.is_empty()),
+            attributes: key_values_to_map(&s.attributes),
+        })
+        .unwrap_or_default()
+}
+
+/// An id that may be absent (empty or all zero) but not malformed.
+fn optional_id(bytes: &[u8], len: usize) -> Result<Option<String>, ()> {
+    if bytes.is_empty() || (bytes.len() == len && bytes.iter().all(|&b| b == 0)) {
+        Ok(None)
+    } else {
+        id_hex(bytes, len).map(Some).ok_or(())
+    }
 }
 
 fn id_hex(bytes: &[u8], len: usize) -> Option<String> {
@@ -249,5 +328,31 @@ mod tests {
         }]);
         let bytes = req.encode_to_vec();
         assert!(decode_trace_request(&bytes[..bytes.len() - 5], Encoding::Protobuf).is_err());
+    }
+
+    #[test]
+    fn json_logs_with_event_names_body_and_optional_ids() {
+        let body = br#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
+          "scopeLogs":[{"scope":{"name":"gen_ai"},"logRecords":[
+            {"timeUnixNano":"5","eventName":"gen_ai.user.message","traceId":"5b8efff798038103d269b633813fc60c",
+             "spanId":"eee19b7ec3c1b174","body":{"kvlistValue":{"values":[{"key":"content","value":{"stringValue":"hi"}}]}}},
+            {"observedTimeUnixNano":"7","attributes":[{"key":"event.name","value":{"stringValue":"gen_ai.choice"}}],
+             "severityText":"INFO","severityNumber":9},
+            {"timeUnixNano":"9","traceId":"5b8e","spanId":"eee19b7ec3c1b174"}]}]}]}"#;
+        let out = extract_logs(decode_logs_request(body, Encoding::Json).unwrap());
+        assert_eq!(out.spans.len(), 2);
+        assert_eq!(out.rejected, 1);
+        let user = &out.spans[0];
+        assert_eq!(user.event_name.as_deref(), Some("gen_ai.user.message"));
+        assert_eq!(user.span_id.as_deref(), Some("eee19b7ec3c1b174"));
+        assert_eq!(user.body.as_ref().unwrap()["content"], "hi");
+        assert_eq!(user.resource["service.name"], "svc");
+        let choice = &out.spans[1];
+        assert_eq!(choice.event_name.as_deref(), Some("gen_ai.choice"));
+        assert_eq!(
+            (choice.trace_id.as_deref(), choice.time_unix_nano),
+            (None, 7)
+        );
+        assert_eq!(choice.severity_text.as_deref(), Some("INFO"));
     }
 }

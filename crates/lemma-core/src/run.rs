@@ -17,6 +17,8 @@ pub struct SpanDigest {
     pub span_id: String,
     pub parent_span_id: Option<String>,
     pub name: String,
+    #[serde(default)]
+    pub trace_name: Option<String>,
     pub kind: SpanKind,
     pub start_time_unix_nano: u64,
     pub end_time_unix_nano: u64,
@@ -44,6 +46,7 @@ impl From<&Span> for SpanDigest {
             span_id: s.span_id.clone(),
             parent_span_id: s.parent_span_id.clone(),
             name: s.name.clone(),
+            trace_name: s.trace_name.clone(),
             kind: s.kind,
             start_time_unix_nano: s.start_time_unix_nano,
             end_time_unix_nano: s.end_time_unix_nano,
@@ -158,6 +161,7 @@ pub fn summarize(run_id: &str, spans: &[SpanDigest]) -> Run {
     let mut models = Vec::new();
     let mut tools = Vec::new();
     let mut tags = Vec::new();
+    let mut trace_name = None;
     for &i in &order {
         let s = &spans[i];
         *run.kind_counts
@@ -174,6 +178,7 @@ pub fn summarize(run_id: &str, spans: &[SpanDigest]) -> Run {
         for t in &s.tags {
             push_unique(&mut tags, &Some(t.clone()));
         }
+        fill(&mut trace_name, &s.trace_name);
         fill(&mut run.thread_id, &s.thread_id);
         fill(&mut run.user_id, &s.user_id);
         fill(&mut run.session_id, &s.session_id);
@@ -182,14 +187,20 @@ pub fn summarize(run_id: &str, spans: &[SpanDigest]) -> Run {
             run.metadata.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
-    run.agent_name = agents.first().cloned().or_else(|| {
-        order
+    // An agent span that names no agent (the Langfuse SDK's, the Agents SDK's workflow root) is
+    // known by its span name.
+    if agents.is_empty() {
+        let unnamed = order
             .iter()
             .map(|&i| &spans[i])
-            .find(|s| s.kind == SpanKind::Agent)
-            .map(|s| s.name.clone())
-    });
+            .find(|s| s.kind == SpanKind::Agent);
+        agents.extend(unnamed.map(|s| s.name.clone()));
+    }
+    run.agent_name = agents.first().cloned();
     run.agent_names = agents;
+    if let Some(name) = trace_name {
+        run.name = name;
+    }
     run.models = models;
     run.tools = tools;
     run.tags = tags;
@@ -202,13 +213,16 @@ pub fn summarize(run_id: &str, spans: &[SpanDigest]) -> Run {
     };
 
     let mut usage = Usage::default();
-    let mut cost: Option<f64> = None;
-    for i in tree.counted_usage(spans) {
+    for i in tree.counted(spans, |s| !s.usage.is_empty()) {
         usage.add(&spans[i].usage);
-        if let Some(c) = spans[i].cost_usd {
-            cost = Some(cost.unwrap_or(0.0) + c);
-        }
     }
+    // Cost follows the same rule on its own: a span with a cost but no token counts (a priced
+    // tool call) still counts, and an agent repeating its children's cost is not added again.
+    let cost = tree
+        .counted(spans, |s| s.cost_usd.is_some())
+        .into_iter()
+        .filter_map(|i| spans[i].cost_usd)
+        .fold(None, |sum: Option<f64>, c| Some(sum.unwrap_or(0.0) + c));
     run.input_tokens = usage.input_tokens.unwrap_or(0);
     run.output_tokens = usage.output_tokens.unwrap_or(0);
     run.total_tokens = usage.total_tokens.unwrap_or(0);
@@ -287,22 +301,23 @@ impl Tree {
         out
     }
 
-    /// The spans whose usage the run total counts: each span carrying usage none of whose
-    /// descendants carries usage (an agent span repeating its children's sum is skipped), and
-    /// of spans reporting the same provider response id, only the latest-starting one.
-    fn counted_usage(&self, spans: &[SpanDigest]) -> Vec<usize> {
+    /// The spans a run total counts, for a quantity `carries` tells which spans have: each span
+    /// carrying it none of whose descendants carries it (an agent span repeating its children's
+    /// sum is skipped), and of spans reporting the same provider response id, only the
+    /// latest-starting one.
+    fn counted(&self, spans: &[SpanDigest], carries: impl Fn(&SpanDigest) -> bool) -> Vec<usize> {
         let n = spans.len();
-        let mut below = vec![false; n]; // some descendant carries usage
+        let mut below = vec![false; n]; // some descendant carries it
         for &i in self.pre_order().iter().rev() {
             below[i] = self.children[i]
                 .iter()
-                .any(|&c| below[c] || !spans[c].usage.is_empty());
+                .any(|&c| below[c] || carries(&spans[c]));
         }
         let mut by_response: HashMap<&str, usize> = HashMap::new();
         let mut counted = Vec::new();
         for i in 0..n {
             let s = &spans[i];
-            if s.usage.is_empty() || below[i] {
+            if !carries(s) || below[i] {
                 continue;
             }
             match s.response_id.as_deref() {
@@ -405,6 +420,37 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_name_set_on_any_span_names_the_run() {
+        let mut spans = vec![
+            d("r", None, SpanKind::Agent, 1),
+            d("a", Some("r"), SpanKind::Llm, 2),
+        ];
+        assert_eq!(summarize("t", &spans).name, "span r");
+        spans[1].trace_name = Some("support-request".into());
+        assert_eq!(summarize("t", &spans).name, "support-request");
+    }
+
+    #[test]
+    fn nested_agents_are_listed_in_pre_order() {
+        let mut spans = vec![
+            d("r", None, SpanKind::Agent, 1),
+            d("a", Some("r"), SpanKind::Agent, 2),
+            d("b", Some("a"), SpanKind::Agent, 3),
+            d("c", Some("r"), SpanKind::Agent, 4),
+        ];
+        for (s, name) in spans
+            .iter_mut()
+            .zip(["triage", "refunds", "ledger", "refunds"])
+        {
+            s.agent_name = Some(name.into());
+        }
+        spans.reverse();
+        let run = summarize("t", &spans);
+        assert_eq!(run.agent_name.as_deref(), Some("triage"));
+        assert_eq!(run.agent_names, ["triage", "refunds", "ledger"]);
+    }
+
+    #[test]
     fn without_root_the_top_most_span_stands_in() {
         let spans = vec![
             d("c", Some("b"), SpanKind::Llm, 5),
@@ -455,6 +501,61 @@ mod tests {
         spans[2].response_id = Some("msg_1".into());
         let run = summarize("t", &spans);
         assert_eq!((run.input_tokens, run.output_tokens), (13, 21));
+    }
+
+    fn close(a: Option<f64>, b: f64) -> bool {
+        a.is_some_and(|a| (a - b).abs() < 1e-12)
+    }
+
+    #[test]
+    fn cost_counts_each_model_call_once() {
+        // An agent repeating its children's usage and cost.
+        let mut spans = vec![
+            d("r", None, SpanKind::Agent, 1),
+            d("a", Some("r"), SpanKind::Llm, 2),
+            d("b", Some("r"), SpanKind::Llm, 3),
+        ];
+        spans[0].usage = usage(30, 3);
+        spans[0].cost_usd = Some(0.3);
+        spans[1].usage = usage(10, 1);
+        spans[1].cost_usd = Some(0.1);
+        spans[2].usage = usage(20, 2);
+        spans[2].cost_usd = Some(0.2);
+        assert!(close(summarize("t", &spans).cost_usd, 0.3));
+
+        // Two spans recording one call (same response id).
+        spans[2].response_id = Some("msg_1".into());
+        spans.push(d("c", Some("r"), SpanKind::Llm, 4));
+        spans[3].usage = usage(20, 2);
+        spans[3].cost_usd = Some(0.2);
+        spans[3].response_id = Some("msg_1".into());
+        let run = summarize("t", &spans);
+        assert!(close(run.cost_usd, 0.3), "{:?}", run.cost_usd);
+        assert_eq!(run.total_tokens, 33);
+    }
+
+    #[test]
+    fn cost_without_usage_counts_and_falls_back_to_the_level_that_has_it() {
+        // A priced tool call carries a cost but no tokens.
+        let mut spans = vec![
+            d("r", None, SpanKind::Agent, 1),
+            d("a", Some("r"), SpanKind::Llm, 2),
+            d("b", Some("r"), SpanKind::Tool, 3),
+        ];
+        spans[1].usage = usage(10, 1);
+        spans[1].cost_usd = Some(0.1);
+        spans[2].cost_usd = Some(0.05);
+        assert!(close(summarize("t", &spans).cost_usd, 0.15));
+
+        // Only the agent knows the cost; its children have tokens but no price.
+        spans[1].cost_usd = None;
+        spans[2].cost_usd = None;
+        spans[0].cost_usd = Some(0.4);
+        let run = summarize("t", &spans);
+        assert!(close(run.cost_usd, 0.4));
+        assert_eq!(run.total_tokens, 11);
+        spans[0].cost_usd = None;
+        assert_eq!(summarize("t", &spans).cost_usd, None);
     }
 
     #[test]

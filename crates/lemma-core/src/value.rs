@@ -94,6 +94,43 @@ pub fn as_f64(value: &Value) -> Option<f64> {
     }
 }
 
+/// How many string layers of JSON encoding [`decode_json_layers`] peels; real emitters use two
+/// at most, the bound keeps hostile input cheap.
+const MAX_ENCODINGS: usize = 4;
+
+/// Like [`lenient_json`], also peeling string layers of double encoding: `"\"gold\""` becomes
+/// `gold`, `"\"{\\\"a\\\":1}\""` becomes `{"a":1}` (the Langfuse Python SDK's metadata, tool
+/// arguments of some providers). Anything that does not parse stays as it was.
+pub fn decode_json_layers(value: &Value) -> Value {
+    let mut current = lenient_json(value);
+    for _ in 0..MAX_ENCODINGS {
+        let Value::String(s) = &current else { break };
+        let t = s.trim();
+        if !t.starts_with('"') {
+            break;
+        }
+        match serde_json::from_str::<Value>(t) {
+            Ok(inner @ Value::String(_)) => current = lenient_json(&inner),
+            _ => break,
+        }
+    }
+    current
+}
+
+/// Tags from an array, a JSON array in a string, a comma-separated string, or a single tag.
+pub fn tag_list(value: &Value) -> Vec<String> {
+    let items = match decode_json_layers(value) {
+        Value::Array(items) => items.iter().filter_map(as_text).collect(),
+        Value::String(s) => s.split(',').map(str::to_string).collect(),
+        other => as_text(&other).into_iter().collect::<Vec<_>>(),
+    };
+    items
+        .into_iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
 /// A list of strings from an array, a JSON-array string, or a comma-free single string.
 pub fn as_string_list(value: &Value) -> Vec<String> {
     match lenient_json(value) {
@@ -123,6 +160,28 @@ mod tests {
         assert_eq!(as_u64(&json!(1.5)), None);
         assert_eq!(as_text(&json!(7)), Some("7".into()));
         assert_eq!(as_text(&json!("  ")), None);
+    }
+
+    #[test]
+    fn double_encoded_json_is_peeled() {
+        assert_eq!(decode_json_layers(&json!("\"gold\"")), json!("gold"));
+        assert_eq!(
+            decode_json_layers(&json!("\"{\\\"city\\\":\\\"Paris\\\"}\"")),
+            json!({"city": "Paris"})
+        );
+        assert_eq!(
+            decode_json_layers(&json!("\"unterminated")),
+            json!("\"unterminated")
+        );
+        assert_eq!(decode_json_layers(&json!("{\"a\":1")), json!("{\"a\":1"));
+    }
+
+    #[test]
+    fn tags_in_every_shape() {
+        assert_eq!(tag_list(&json!(["a", " b "])), vec!["a", "b"]);
+        assert_eq!(tag_list(&json!("[\"a\",\"b\"]")), vec!["a", "b"]);
+        assert_eq!(tag_list(&json!("a, b,,c")), vec!["a", "b", "c"]);
+        assert_eq!(tag_list(&json!("solo")), vec!["solo"]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod auth;
 mod config;
 mod error;
 mod ingest;
+mod prices;
 mod server;
 
 pub use config::ServerConfig;

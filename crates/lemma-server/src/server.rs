@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use lemma_store::sqlite::SqliteStore;
 use lemma_store::{NewKey, Store};
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -17,12 +18,14 @@ use tonic::codec::CompressionEncoding;
 use crate::config::ServerConfig;
 use crate::error::ApiError;
 use crate::ingest::{self, writer::Ingest};
+use crate::prices::PriceCache;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub ingest: Ingest,
     pub config: Arc<ServerConfig>,
+    pub prices: Arc<PriceCache>,
 }
 
 /// What the first start of an empty data dir created.
@@ -58,6 +61,7 @@ fn router(state: AppState) -> Router {
             "/api/public/otel/v1/traces",
             post(ingest::http::export_traces),
         )
+        .route("/v1/logs", post(ingest::logs::export_logs))
         .merge(crate::api::routes())
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|uri: axum::http::Uri| async move {
@@ -101,6 +105,7 @@ pub async fn serve(
         config.batch_max_spans,
     );
     let state = AppState {
+        prices: Arc::new(PriceCache::new(store.clone())),
         store,
         ingest,
         config: Arc::new(config.clone()),
@@ -131,8 +136,15 @@ pub async fn serve(
     .accept_compressed(CompressionEncoding::Gzip)
     .send_compressed(CompressionEncoding::Gzip)
     .max_decoding_message_size(config.max_body_bytes);
+    let logs = LogsServiceServer::new(ingest::logs::LogsReceiver {
+        state: state.clone(),
+    })
+    .accept_compressed(CompressionEncoding::Gzip)
+    .send_compressed(CompressionEncoding::Gzip)
+    .max_decoding_message_size(config.max_body_bytes);
     let grpc_server = tonic::transport::Server::builder()
         .add_service(receiver)
+        .add_service(logs)
         .serve_with_incoming_shutdown(tokio_stream_from(grpc), stopped(stop_rx));
 
     on_ready(boot, http_addr, grpc_addr);

@@ -1,7 +1,8 @@
 //! The behaviour every [`Store`] must have, as one suite any implementation's tests call.
 
+use lemma_core::pricing::{self, Price, PriceTable};
 use lemma_core::query::parse;
-use lemma_core::{semconv, Span, StatusCode};
+use lemma_core::{semconv, CostSource, LogRecord, Span, StatusCode};
 use serde_json::json;
 
 use crate::{Credential, ListQuery, ProjectId, Store, StoreError};
@@ -49,6 +50,8 @@ pub async fn run_all<S: Store>(store: &S) {
     isolation(store, a.id, b.id).await;
     filters_and_paging(store, a.id).await;
     threads(store, a.id).await;
+    prices(store, a.id, b.id).await;
+    logs(store, a.id, b.id).await;
 }
 
 async fn keys<S: Store>(store: &S) {
@@ -303,5 +306,223 @@ async fn threads<S: Store>(store: &S, p: ProjectId) {
             .items[0]
             .run_count,
         5
+    );
+}
+
+fn price(input: f64, output: f64) -> Price {
+    Price {
+        input,
+        output,
+        cache_read: None,
+        cache_write: None,
+        reasoning: None,
+    }
+}
+
+fn close(a: Option<f64>, b: f64) -> bool {
+    a.is_some_and(|a| (a - b).abs() < 1e-9)
+}
+
+/// The project's effective table, as the server builds it.
+async fn table<S: Store>(store: &S, p: ProjectId) -> PriceTable {
+    let overrides = store.list_prices(p).await.unwrap();
+    PriceTable::with_overrides(overrides.iter().map(|o| (o.model.as_str(), o.price)))
+}
+
+/// A run's cost, and each of its spans' cost and source in start order.
+async fn run_costs<S: Store>(
+    store: &S,
+    p: ProjectId,
+    run_id: &str,
+) -> (Option<f64>, Vec<(Option<f64>, Option<CostSource>)>) {
+    let (run, spans) = store.get_run(p, run_id).await.unwrap().unwrap();
+    let costs = spans.iter().map(|s| (s.cost_usd, s.cost_source)).collect();
+    (run.cost_usd, costs)
+}
+
+async fn prices<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
+    // Overrides: normalised, replaced, validated, scoped to their project.
+    assert!(store.list_prices(a).await.unwrap().is_empty());
+    let set = store
+        .set_price(a, " Acme/Acme-LM ", price(1.0, 2.0))
+        .await
+        .unwrap();
+    assert_eq!(set.model, "acme-lm");
+    store
+        .set_price(a, "acme-lm", price(2.0, 4.0))
+        .await
+        .unwrap();
+    let listed = store.list_prices(a).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].model.as_str(), listed[0].price),
+        ("acme-lm", price(2.0, 4.0))
+    );
+    assert!(store.list_prices(b).await.unwrap().is_empty());
+    assert!(matches!(
+        store.set_price(a, "acme-lm", price(-1.0, 1.0)).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.set_price(a, "  ", price(1.0, 1.0)).await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    // A run with a span nothing priced yet, a provided cost, and a cost computed at ingest.
+    let llm = |id: u8, model: &str, extra: serde_json::Value| {
+        let mut attrs = json!({
+            "gen_ai.operation.name": "chat", "gen_ai.request.model": model,
+            "gen_ai.usage.input_tokens": 1_000_000, "gen_ai.usage.output_tokens": 1_000_000,
+        });
+        attrs
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().cloned().unwrap_or_default());
+        span(
+            40,
+            id,
+            Some(1),
+            &format!("chat {id}"),
+            50_000_000_000 + id as u64,
+            attrs,
+        )
+    };
+    let root = span(
+        40,
+        1,
+        None,
+        "invoke_agent",
+        50_000_000_000,
+        json!({"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "pricey"}),
+    );
+    let unpriced = llm(2, "acme-lm-2025-01-01", json!({}));
+    let provided = llm(3, "acme-lm", json!({"lemma.cost_usd": 5.0}));
+    let mut computed = llm(4, "gpt-4o-mini", json!({}));
+    pricing::price_span(&mut computed, PriceTable::builtin());
+    assert!(close(computed.cost_usd, 0.75));
+    store
+        .write_spans(vec![
+            (a, root.clone()),
+            (a, unpriced),
+            (a, provided),
+            (a, computed),
+        ])
+        .await
+        .unwrap();
+    assert!(close(run_costs(store, a, &root.trace_id).await.0, 5.75));
+
+    // Re-pricing prices what it can, and never touches a provided cost.
+    assert_eq!(store.reprice(a, &table(store, a).await).await.unwrap(), 1);
+    let (cost, spans) = run_costs(store, a, &root.trace_id).await;
+    assert!(close(cost, 11.75), "{cost:?}");
+    assert!(close(spans[1].0, 6.0) && spans[1].1 == Some(CostSource::Computed));
+    assert_eq!(spans[2], (Some(5.0), Some(CostSource::Provided)));
+    assert_eq!(store.reprice(a, &table(store, a).await).await.unwrap(), 0);
+    // Another project's re-pricing changes nothing here.
+    let other = PriceTable::with_overrides([("acme-lm", price(100.0, 100.0))]);
+    assert_eq!(store.reprice(b, &other).await.unwrap(), 0);
+    assert!(close(run_costs(store, a, &root.trace_id).await.0, 11.75));
+
+    // A new price reaches computed costs; the indexed columns follow.
+    store
+        .set_price(a, "gpt-4o-mini", price(1.0, 1.0))
+        .await
+        .unwrap();
+    assert_eq!(store.reprice(a, &table(store, a).await).await.unwrap(), 1);
+    assert!(close(run_costs(store, a, &root.trace_id).await.0, 13.0));
+    let expensive = store.list_runs(a, query("cost>12", 10)).await.unwrap();
+    assert_eq!(expensive.items.len(), 1);
+    assert_eq!(expensive.items[0].run_id, root.trace_id);
+    let spans = store.search_spans(a, query("cost>2.5", 10)).await.unwrap();
+    assert_eq!(
+        spans.items.len(),
+        2,
+        "the provided and the re-priced acme span"
+    );
+
+    // Without a price, a computed cost goes away.
+    assert!(store.delete_price(a, "ACME-LM").await.unwrap());
+    assert!(!store.delete_price(a, "acme-lm").await.unwrap());
+    assert!(!store.delete_price(b, "gpt-4o-mini").await.unwrap());
+    assert_eq!(store.reprice(a, &table(store, a).await).await.unwrap(), 1);
+    let (cost, spans) = run_costs(store, a, &root.trace_id).await;
+    assert!(close(cost, 7.0), "{cost:?}");
+    assert_eq!(spans[1], (None, None));
+    assert_eq!(store.list_prices(a).await.unwrap().len(), 1);
+}
+
+fn log(trace: u8, id: u8, event: &str, time: u64, body: serde_json::Value) -> LogRecord {
+    LogRecord {
+        trace_id: Some(format!("{trace:032x}")),
+        span_id: Some(format!("{id:016x}")),
+        time_unix_nano: time,
+        event_name: Some(event.into()),
+        body: Some(body),
+        ..LogRecord::default()
+    }
+}
+
+/// Log records join their span whichever arrives first, retries add nothing, and another
+/// project's records never show.
+async fn logs<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
+    let user = log(
+        119,
+        1,
+        "gen_ai.user.message",
+        2,
+        json!({"content": "Where is A-17?"}),
+    );
+    let choice = log(
+        119,
+        1,
+        "gen_ai.choice",
+        3,
+        json!({"index": 0, "finish_reason": "stop", "message": {"content": "Shipped."}}),
+    );
+    let stray = log(
+        119,
+        1,
+        "gen_ai.user.message",
+        1,
+        json!({"content": "other project"}),
+    );
+    store.write_logs(vec![(b, stray)]).await.unwrap();
+    let early = store.write_logs(vec![(a, user.clone())]).await.unwrap();
+    assert_eq!(early.inserted, 1);
+    let llm = span(
+        119,
+        1,
+        None,
+        "chat logged-model",
+        1,
+        json!({"gen_ai.operation.name": "chat", "gen_ai.request.model": "logged-model"}),
+    );
+    store.write_spans(vec![(a, llm.clone())]).await.unwrap();
+    let late = store
+        .write_logs(vec![(a, choice), (a, user)])
+        .await
+        .unwrap();
+    assert_eq!((late.inserted, late.duplicates), (1, 1));
+
+    let (_, spans) = store.get_run(a, &llm.trace_id).await.unwrap().unwrap();
+    let names: Vec<_> = spans[0].logs.iter().map(|l| l.event_name.clone()).collect();
+    assert_eq!(
+        names,
+        [
+            Some("gen_ai.user.message".into()),
+            Some("gen_ai.choice".into())
+        ]
+    );
+    let input = spans[0].input_messages.as_ref().expect("input from logs");
+    assert_eq!(input.len(), 1);
+    assert!(spans[0].output_messages.is_some());
+    let found = store
+        .search_spans(a, query("model:logged-model", 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        found.items[0].logs.len(),
+        2,
+        "search results carry logs too"
     );
 }

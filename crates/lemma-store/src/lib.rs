@@ -9,8 +9,9 @@ pub mod keys;
 pub mod sqlite;
 
 use async_trait::async_trait;
+use lemma_core::pricing::{Price, PriceTable};
 use lemma_core::query::Filter;
-use lemma_core::{Run, Span};
+use lemma_core::{LogRecord, Run, Span};
 use serde::Serialize;
 
 pub use cursor::Cursor;
@@ -93,6 +94,15 @@ pub struct WriteStats {
     pub runs_updated: u64,
 }
 
+/// A project's own price for a model pattern, over the built-in table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PriceOverride {
+    /// Normalised by `lemma_core::pricing::normalize_pattern`.
+    pub model: String,
+    pub price: Price,
+    pub updated_at_unix_nano: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The request cannot be answered as asked (a bad cursor, a filter a view cannot apply).
@@ -118,6 +128,10 @@ pub trait Store: Send + Sync + 'static {
     /// affected runs' summaries up to date in the same commit. Spans already stored (same
     /// project, trace id and span id) are skipped.
     async fn write_spans(&self, batch: Vec<(ProjectId, Span)>) -> Result<WriteStats>;
+
+    /// Commits OTLP log records durably; a record already stored is counted as a duplicate.
+    /// Records are joined to their spans whenever spans are read, in whatever order they came.
+    async fn write_logs(&self, batch: Vec<(ProjectId, LogRecord)>) -> Result<WriteStats>;
 
     /// Runs matching the filter, newest first.
     async fn list_runs(&self, project: ProjectId, query: ListQuery) -> Result<Page<Run>>;
@@ -154,4 +168,21 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_key(&self, id_or_public_key: &str) -> Result<bool>;
     /// The project a credential belongs to, if it is a live key.
     async fn authenticate(&self, credential: &Credential) -> Result<Option<Project>>;
+
+    /// The project's price overrides, by model pattern.
+    async fn list_prices(&self, project: ProjectId) -> Result<Vec<PriceOverride>>;
+    /// Sets the project's price for a model pattern, replacing any it had. The pattern is
+    /// normalised first; an invalid pattern or price is `Invalid`.
+    async fn set_price(
+        &self,
+        project: ProjectId,
+        model: &str,
+        price: Price,
+    ) -> Result<PriceOverride>;
+    /// Removes the project's price for a model pattern. Returns false when it had none.
+    async fn delete_price(&self, project: ProjectId, model: &str) -> Result<bool>;
+    /// Recomputes with `table` every computed cost of the project's stored spans (and prices
+    /// spans that had none), never touching a provided cost, and re-summarises the runs that
+    /// changed, in one commit. Returns how many spans changed.
+    async fn reprice(&self, project: ProjectId, table: &PriceTable) -> Result<u64>;
 }

@@ -45,50 +45,6 @@ pub fn check(server: &Server, scenario: &str) {
     );
 }
 
-/// Checks only what does not depend on reading a convention: the runs, their span counts, and
-/// every tree's shape and span names.
-pub fn check_shape(server: &Server, scenario: &str) {
-    let expected = super::fixtures::expected(scenario);
-    let mut runs = server.all_runs("");
-    runs.sort_by_key(|r| r["start_time_unix_nano"].as_u64().unwrap());
-    let want = expected["traces"].as_array().unwrap();
-    assert_eq!(runs.len(), want.len(), "{scenario}: run count");
-    for (run, exp) in runs.iter().zip(want) {
-        let body = server.api(&format!("/api/v1/runs/{}", run["run_id"].as_str().unwrap()));
-        assert_eq!(
-            body["run"]["span_count"], exp["span_count"],
-            "{scenario}: span count"
-        );
-        let spans = body["spans"].as_array().unwrap();
-        let tree = build_tree(spans);
-        assert_eq!(tree.len(), 1, "{scenario}: one root");
-        assert_eq!(
-            shape(&tree[0]),
-            exp_shape(&exp["tree"]),
-            "{scenario}: tree shape"
-        );
-    }
-}
-
-fn shape(n: &Node) -> Value {
-    json!([
-        n.span["name"],
-        n.children.iter().map(shape).collect::<Vec<_>>()
-    ])
-}
-
-fn exp_shape(e: &Value) -> Value {
-    json!([
-        e["name"],
-        e["children"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(exp_shape)
-            .collect::<Vec<_>>()
-    ])
-}
-
 fn check_run(p: &str, run: &Value, exp: &Value, problems: &mut Vec<String>) {
     let mut eq = |what: &str, got: Value, want: &Value| {
         if &got != want {

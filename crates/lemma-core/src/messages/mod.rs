@@ -5,10 +5,20 @@
 //!
 //! The shape follows the GenAI input/output message schema, trimmed to what a reader needs.
 
+mod events;
+mod flattened;
+mod genai;
+mod lookup;
+mod message;
+mod parts;
+mod provider;
+mod vercel;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::Span;
+use crate::model::{Span, SpanKind};
+use crate::value::lenient_json;
 
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,7 +73,92 @@ pub enum Part {
     },
 }
 
-/// A span's input and output messages, from the strongest source that has them.
-pub fn derive(_span: &Span) -> (Option<Vec<Message>>, Option<Vec<Message>>) {
-    (None, None)
+impl Message {
+    pub(crate) fn new(role: &str, parts: Vec<Part>) -> Message {
+        Message {
+            role: role.to_string(),
+            parts,
+            name: None,
+            finish_reason: None,
+        }
+    }
 }
+
+/// Which side of the call a reader is asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Input,
+    Output,
+}
+
+impl Dir {
+    /// The role of a message that does not name one.
+    fn role(self) -> &'static str {
+        self.pick("user", "assistant")
+    }
+
+    fn pick<T>(self, input: T, output: T) -> T {
+        match self {
+            Dir::Input => input,
+            Dir::Output => output,
+        }
+    }
+}
+
+type Source = fn(&Span, Dir) -> Option<Vec<Message>>;
+
+/// Message sources, strongest first, mirroring the conventions' precedence
+/// (`semconv::CONVENTIONS`). Input and output are looked up separately, so a span whose output
+/// only one source records still gets it.
+const SOURCES: &[Source] = &[
+    langfuse,
+    |s, dir| genai::read(&s.attributes, dir),
+    events::details,
+    openinference,
+    |s, dir| vercel::read(&s.attributes, dir),
+    |s, dir| flattened::openllmetry(&s.attributes, dir),
+    events::legacy,
+];
+
+/// A span's input and output messages, from the strongest source that has them.
+pub fn derive(span: &Span) -> (Option<Vec<Message>>, Option<Vec<Message>>) {
+    (read(span, Dir::Input), read(span, Dir::Output))
+}
+
+fn read(span: &Span, dir: Dir) -> Option<Vec<Message>> {
+    SOURCES
+        .iter()
+        .find_map(|source| source(span, dir))
+        .or_else(|| plain_text(span, dir))
+}
+
+/// Langfuse input/output, when it is a conversation rather than arbitrary JSON or text.
+fn langfuse(span: &Span, dir: Dir) -> Option<Vec<Message>> {
+    let key = dir.pick("langfuse.observation.input", "langfuse.observation.output");
+    provider::messages(&lookup::json_at(&span.attributes, key)?, dir.role())
+}
+
+/// Flattened messages first; else `input.value` / `output.value` when it is a provider body;
+/// else the completions API's prompts and choices.
+fn openinference(span: &Span, dir: Dir) -> Option<Vec<Message>> {
+    let attrs = &span.attributes;
+    flattened::openinference(attrs, dir)
+        .or_else(|| {
+            let body = lenient_json(attrs.get(dir.pick("input.value", "output.value"))?);
+            provider::messages(&body, dir.role())
+        })
+        .or_else(|| flattened::openinference_completions(attrs, dir))
+}
+
+/// An LLM call whose input or output is plain text (a completion prompt, a Langfuse string) is
+/// one user or assistant message.
+fn plain_text(span: &Span, dir: Dir) -> Option<Vec<Message>> {
+    if span.kind != SpanKind::Llm {
+        return None;
+    }
+    let text = dir.pick(&span.input, &span.output).as_ref()?.as_str()?;
+    Some(vec![Message::new(dir.role(), vec![parts::text(text)?])])
+}
+
+#[cfg(test)]
+mod tests;

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::model::{CostSource, Span, SpanKind, Usage};
+use crate::model::{CostSource, PayloadState, Span, SpanKind, Usage};
 
 /// One convention's reading of a span. `None` means "this convention does not say".
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -76,7 +76,8 @@ impl Fields {
     /// Writes the merged reading onto the span.
     pub fn apply(self, span: &mut Span) {
         span.model = self.model;
-        span.provider = self.provider;
+        // The raw value stays in the attributes; the field uses one vocabulary.
+        span.provider = self.provider.map(|p| super::canonical_provider(&p));
         span.response_id = self.response_id;
         span.usage = self.usage;
         if span.usage.total_tokens.is_none() && !span.usage.is_empty() {
@@ -89,6 +90,8 @@ impl Fields {
         span.tool_name = self.tool_name;
         span.tool_call_id = self.tool_call_id;
         span.tool_args = self.tool_args;
+        span.input_state = self.input.as_ref().and_then(PayloadState::of);
+        span.output_state = self.output.as_ref().and_then(PayloadState::of);
         span.input = self.input;
         span.output = self.output;
         span.agent_name = self.agent_name;

@@ -35,8 +35,9 @@ pub fn read(a: &Attrs) -> Fields {
     }
 }
 
-/// `gen_ai.prompt.<n>.{role,content,...}` as a message array, JSON-in-string content parsed.
-fn flattened_messages(a: &Attrs, prefix: &str) -> Option<Value> {
+/// `gen_ai.prompt.<n>.{role,content,...}` (and OpenLLMetry's older `llm.prompts.<n>.*`) as a
+/// message array, JSON-in-string content parsed.
+pub(super) fn flattened_messages(a: &Attrs, prefix: &str) -> Option<Value> {
     let mut messages = unflatten(a.map(), prefix)?;
     if let Value::Array(items) = &mut messages {
         for item in items.iter_mut() {

@@ -15,11 +15,13 @@ mod logfire;
 mod openinference;
 mod openllmetry;
 mod otel;
-mod vercel;
+mod provider;
 mod unflatten;
+mod vercel;
 
 pub use attrs::Attrs;
 pub use fields::Fields;
+pub use provider::canonical as canonical_provider;
 pub use unflatten::unflatten;
 
 use crate::model::{Span, SpanKind, StatusCode};

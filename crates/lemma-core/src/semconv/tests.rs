@@ -1,7 +1,7 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::model::{Span, SpanEvent, SpanKind, StatusCode};
+use crate::model::{PayloadState, Span, SpanEvent, SpanKind, StatusCode};
 
 fn span(name: &str, attrs: Value) -> Span {
     let mut s = Span {
@@ -311,4 +311,55 @@ fn unflatten_nests_five_levels() {
         v[0]["message"]["contents"][0]["tool_call"]["function"]["arguments"],
         "{}"
     );
+}
+
+#[test]
+fn redacted_truncated_and_absent_payloads_are_told_apart() {
+    let s = span(
+        "ChatCompletion",
+        json!({"openinference.span.kind": "LLM", "input.value": "__REDACTED__",
+               "output.value": "{\"choices\": [{\"message\": {\"content\": \"cut he"}),
+    );
+    assert_eq!(s.input_state, Some(PayloadState::Redacted));
+    assert_eq!(s.output_state, Some(PayloadState::Truncated));
+    // The raw text is kept either way.
+    assert_eq!(s.input, Some(json!("__REDACTED__")));
+    let whole = span(
+        "task",
+        json!({"traceloop.span.kind": "task", "traceloop.entity.input": "{\"a\": 1}"}),
+    );
+    assert_eq!((whole.input_state, whole.output_state), (None, None));
+    assert_eq!(whole.output, None, "absent is simply no payload");
+    let text = span(
+        "chat",
+        json!({"gen_ai.operation.name": "chat", "gen_ai.input.messages": "[not json, just text"}),
+    );
+    assert_eq!(text.input_state, Some(PayloadState::Truncated));
+}
+
+#[test]
+fn unknown_operations_keep_their_name_and_fall_back_to_span() {
+    let s = span(
+        "transcribe",
+        json!({"gen_ai.operation.name": "transcription", "gen_ai.provider.name": "openai"}),
+    );
+    assert_eq!(s.operation.as_deref(), Some("transcription"));
+    assert_eq!(s.kind, SpanKind::Span);
+    let known = span("chat", json!({"gen_ai.operation.name": "chat"}));
+    assert_eq!(known.operation.as_deref(), Some("chat"));
+}
+
+#[test]
+fn provider_names_use_one_vocabulary_and_the_raw_value_stays() {
+    let oi = span(
+        "ChatCompletion",
+        json!({"openinference.span.kind": "LLM", "llm.provider": "xai"}),
+    );
+    assert_eq!(oi.provider.as_deref(), Some("x_ai"));
+    assert_eq!(oi.attributes["llm.provider"], "xai");
+    let vercel = span(
+        "ai.generateText.doGenerate",
+        json!({"ai.operationId": "ai.generateText.doGenerate", "ai.model.provider": "openai.chat"}),
+    );
+    assert_eq!(vercel.provider.as_deref(), Some("openai"));
 }

@@ -18,6 +18,11 @@ enum Segment {
     Key(String),
 }
 
+/// Nesting deeper than any convention uses. Building, converting and dropping the tree recurse
+/// once per level, so a hostile key with thousands of dots must not add thousands of levels:
+/// past this depth the rest of the key stays one segment.
+const MAX_DEPTH: usize = 16;
+
 /// Builds the value held under `prefix` (without its trailing dot), or `None` if no key has it.
 pub fn unflatten(attrs: &Map<String, Value>, prefix: &str) -> Option<Value> {
     let mut root = Node::default();
@@ -27,7 +32,7 @@ pub fn unflatten(attrs: &Map<String, Value>, prefix: &str) -> Option<Value> {
             continue;
         };
         let mut node = &mut root;
-        for part in rest.split('.') {
+        for part in rest.splitn(MAX_DEPTH, '.') {
             let seg = part
                 .parse::<u64>()
                 .map(Segment::Index)
@@ -57,5 +62,33 @@ impl Node {
             }
             Value::Object(map)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn huge_sparse_index_allocates_one_slot() {
+        let attrs = json!({"p.4000000000.role": "user", "p.7.role": "system"});
+        let v = unflatten(attrs.as_object().unwrap(), "p").unwrap();
+        assert_eq!(v, json!([{"role": "system"}, {"role": "user"}]));
+    }
+
+    #[test]
+    fn deep_keys_do_not_exhaust_the_stack() {
+        let key = format!("p.{}x", "a.".repeat(200_000));
+        let attrs = json!({ key: 1 });
+        let v = unflatten(attrs.as_object().unwrap(), "p").unwrap();
+        let mut depth = 0;
+        let mut node = &v;
+        while let Some((_, child)) = node.as_object().and_then(|o| o.iter().next()) {
+            node = child;
+            depth += 1;
+        }
+        assert_eq!(depth, MAX_DEPTH);
+        assert_eq!(node, &json!(1));
     }
 }

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: JSON in and out, every route authenticated and scoped to the
 //! key's project.
 
+mod prices;
 mod views;
 
 use axum::extract::rejection::PathRejection;
@@ -27,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/spans", get(search_spans))
         .route("/api/v1/threads", get(list_threads))
         .route("/api/v1/threads/{thread_id}", get(get_thread))
+        .merge(prices::routes())
 }
 
 #[derive(Debug, Deserialize)]

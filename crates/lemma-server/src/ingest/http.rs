@@ -38,7 +38,7 @@ async fn handle(
     let bytes = super::body::read(headers, body, state.config.max_body_bytes).await?;
     let request =
         decode_trace_request(&bytes, encoding).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let response = super::accept(&state.ingest, project.id, request)
+    let response = super::accept(state, project.id, request)
         .await
         .map_err(submit_error)?;
     Ok(match encoding {
@@ -88,7 +88,7 @@ struct RpcStatus {
     message: String,
 }
 
-fn otlp_error(e: ApiError, encoding: Encoding) -> Response {
+pub(super) fn otlp_error(e: ApiError, encoding: Encoding) -> Response {
     let status = RpcStatus {
         code: e.grpc_code(),
         message: e.message.clone(),

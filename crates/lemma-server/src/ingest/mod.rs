@@ -3,26 +3,35 @@
 pub mod body;
 pub mod grpc;
 pub mod http;
+pub mod logs;
 pub mod writer;
 
 use lemma_core::otlp::{extract_spans, Extracted};
-use lemma_core::semconv;
+use lemma_core::{pricing, semconv};
 use lemma_store::ProjectId;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use writer::{Ingest, SubmitError};
+use writer::SubmitError;
 
-/// Decoded request → normalised spans → durable commit → the OTLP response. Both receivers
-/// (HTTP and gRPC) go through here.
+use crate::server::AppState;
+
+/// Decoded request → normalised and priced spans → durable commit → the OTLP response. Both
+/// receivers (HTTP and gRPC) go through here.
 pub async fn accept(
-    ingest: &Ingest,
+    state: &AppState,
     project: ProjectId,
     request: ExportTraceServiceRequest,
 ) -> Result<ExportTraceServiceResponse, SubmitError> {
-    let extracted = normalise(request);
+    let mut extracted = normalise(request);
+    // Cached per project: no store query on the hot path once the table is loaded.
+    let prices = state.prices.table(project).await?;
+    for span in &mut extracted.spans {
+        pricing::price_span(span, &prices);
+    }
     let response = response(&extracted);
-    ingest
+    state
+        .ingest
         .submit(extracted.spans.into_iter().map(|s| (project, s)).collect())
         .await?;
     Ok(response)

@@ -4,6 +4,8 @@
 mod admin;
 mod codec;
 mod filter;
+mod logs;
+mod prices;
 mod read;
 mod schema;
 mod write;
@@ -13,12 +15,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lemma_core::{Run, Span};
+use lemma_core::pricing::{Price, PriceTable};
+use lemma_core::{LogRecord, Run, Span};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::{
-    Credential, KeyInfo, ListQuery, NewKey, Page, Project, ProjectId, Result, Store, StoreError,
-    ThreadSummary, WriteStats,
+    Credential, KeyInfo, ListQuery, NewKey, Page, PriceOverride, Project, ProjectId, Result, Store,
+    StoreError, ThreadSummary, WriteStats,
 };
 
 /// Readers kept open between requests; more are opened under load and closed after.
@@ -128,6 +131,11 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn write_logs(&self, batch: Vec<(ProjectId, LogRecord)>) -> Result<WriteStats> {
+        self.write(move |conn| logs::write_batch(conn, &batch))
+            .await
+    }
+
     async fn list_runs(&self, project: ProjectId, query: ListQuery) -> Result<Page<Run>> {
         self.read(move |conn| read::list_runs(conn, project, &query))
             .await
@@ -199,6 +207,33 @@ impl Store for SqliteStore {
     async fn authenticate(&self, credential: &Credential) -> Result<Option<Project>> {
         let credential = credential.clone();
         self.read(move |conn| admin::authenticate(conn, &credential))
+            .await
+    }
+
+    async fn list_prices(&self, project: ProjectId) -> Result<Vec<PriceOverride>> {
+        self.read(move |conn| prices::list(conn, project)).await
+    }
+
+    async fn set_price(
+        &self,
+        project: ProjectId,
+        model: &str,
+        price: Price,
+    ) -> Result<PriceOverride> {
+        let model = model.to_string();
+        self.write(move |conn| prices::set(conn, project, &model, price))
+            .await
+    }
+
+    async fn delete_price(&self, project: ProjectId, model: &str) -> Result<bool> {
+        let model = model.to_string();
+        self.write(move |conn| prices::delete(conn, project, &model))
+            .await
+    }
+
+    async fn reprice(&self, project: ProjectId, table: &PriceTable) -> Result<u64> {
+        let table = table.clone();
+        self.write(move |conn| prices::reprice(conn, project, &table))
             .await
     }
 }

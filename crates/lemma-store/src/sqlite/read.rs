@@ -108,11 +108,12 @@ pub fn get_run(
     let Some(summary) = summary else {
         return Ok(None);
     };
-    let spans = decode_all(
+    let mut spans: Vec<Span> = decode_all(
         conn,
         "SELECT body FROM spans WHERE project_id = ?1 AND trace_id = ?2 ORDER BY start_ns, end_ns, span_id",
         rusqlite::params![project.0, trace],
     )?;
+    super::logs::attach_trace(conn, project, run_id, &mut spans)?;
     Ok(Some((decode(&summary)?, spans)))
 }
 
@@ -128,14 +129,16 @@ pub fn search_spans(conn: &Connection, project: ProjectId, q: &ListQuery) -> Res
          ORDER BY s.start_ns DESC, s.span_id DESC LIMIT ?",
         f.sql
     );
-    page(conn, &sql, params, limit, |row| {
+    let mut found = page(conn, &sql, params, limit, |row| {
         let span: Span = decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?;
         let cursor = Cursor {
             time_unix_nano: span.start_time_unix_nano,
             id: span.span_id.clone(),
         };
         Ok((span, cursor))
-    })
+    })?;
+    super::logs::attach(conn, project, &mut found.items)?;
+    Ok(found)
 }
 
 const THREAD_COLUMNS: &str =

@@ -2,7 +2,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE projects (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
@@ -90,7 +91,41 @@ CREATE INDEX runs_time ON runs(project_id, start_ns DESC, trace_id DESC);
 CREATE INDEX runs_thread ON runs(project_id, thread_id, start_ns);
 CREATE INDEX runs_agent ON runs(project_id, agent_name, start_ns DESC);
 CREATE INDEX runs_user ON runs(project_id, user_id, start_ns DESC);
-"#];
+"#,
+    r#"
+-- OTLP log records, joined to their span when it is read. `hash` makes a retried export a
+-- no-op (log records carry no id of their own).
+CREATE TABLE logs (
+    project_id  INTEGER NOT NULL,
+    trace_id    BLOB,
+    span_id     BLOB,
+    time_ns     INTEGER NOT NULL,
+    hash        BLOB NOT NULL,
+    body        BLOB NOT NULL
+);
+CREATE UNIQUE INDEX logs_hash ON logs(project_id, hash);
+CREATE INDEX logs_span ON logs(project_id, trace_id, span_id);
+"#,
+    r#"
+-- A project's own model prices (USD per million tokens), over the built-in table.
+CREATE TABLE prices (
+    project_id  INTEGER NOT NULL REFERENCES projects(id),
+    model       TEXT NOT NULL,
+    input       REAL NOT NULL,
+    output      REAL NOT NULL,
+    cache_read  REAL,
+    cache_write REAL,
+    reasoning   REAL,
+    updated_ns  INTEGER NOT NULL,
+    PRIMARY KEY (project_id, model)
+) WITHOUT ROWID;
+
+-- Where a span's cost came from (`provided`, `computed`), so re-pricing never touches a
+-- provided cost. Until now Lemma computed no cost, so every stored cost was provided.
+ALTER TABLE spans ADD COLUMN cost_source TEXT;
+UPDATE spans SET cost_source = 'provided' WHERE cost_usd IS NOT NULL;
+"#,
+];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;

@@ -9,6 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
 
 use super::codec::{decode, encode, id_blob};
+use super::prices::cost_source_sql;
 use super::sql_err;
 use crate::{ProjectId, Result, WriteStats};
 
@@ -29,8 +30,8 @@ pub fn write_batch(conn: &mut Connection, batch: &[(ProjectId, Span)]) -> Result
                 "INSERT OR IGNORE INTO spans (project_id, trace_id, span_id, parent_span_id, name,
                  kind, start_ns, end_ns, status, model, provider, tool_name, agent_name, thread_id,
                  user_id, session_id, environment, service_name, input_tokens, output_tokens,
-                 total_tokens, cost_usd, digest, body)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)",
+                 total_tokens, cost_usd, cost_source, digest, body)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25)",
             )
             .map_err(sql_err)?;
         let mut index = tx
@@ -63,6 +64,7 @@ pub fn write_batch(conn: &mut Connection, batch: &[(ProjectId, Span)]) -> Result
                     span.usage.output_tokens.map(|v| v as i64),
                     span.usage.total_tokens.map(|v| v as i64),
                     span.cost_usd,
+                    span.cost_source.map(cost_source_sql),
                     digest,
                     encode(span)?,
                 ])
@@ -87,7 +89,9 @@ pub fn write_batch(conn: &mut Connection, batch: &[(ProjectId, Span)]) -> Result
     Ok(stats)
 }
 
-fn update_run(
+/// Re-summarises a run from all its stored spans. `fresh` holds spans of the current batch,
+/// read instead of their stored bodies.
+pub(super) fn update_run(
     tx: &Transaction,
     project: ProjectId,
     trace_id: &str,
