@@ -226,21 +226,8 @@ fn blob_content_is_never_copied() {
 
 mod fixtures {
     use super::*;
-    use crate::otlp::{decode_trace_request, extract_spans, Encoding};
 
-    fn spans(scenario: &str) -> Vec<Span> {
-        let path = format!(
-            "{}/../../../shared/fixtures/{scenario}/0001.otlp.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let bytes = std::fs::read(path).expect("fixture");
-        let request = decode_trace_request(&bytes, Encoding::Json).expect("decodes");
-        let mut spans = extract_spans(request).spans;
-        for s in &mut spans {
-            crate::semconv::normalize(s);
-        }
-        spans
-    }
+    use crate::semconv::test_support::fixture_spans as spans;
 
     fn named<'a>(spans: &'a [Span], name: &str) -> Vec<&'a Span> {
         spans.iter().filter(|s| s.name == name).collect()

@@ -104,18 +104,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::model::Span;
-    use crate::semconv::normalize;
-
-    fn normalized(name: &str, attrs: Value) -> Span {
-        let mut s = Span {
-            name: name.into(),
-            attributes: attrs.as_object().unwrap().clone(),
-            ..Span::default()
-        };
-        normalize(&mut s);
-        s
-    }
+    use crate::semconv::test_support::normalized;
 
     #[test]
     fn contrib_handoff_is_a_tool_named_after_the_target() {

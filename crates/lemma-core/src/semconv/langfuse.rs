@@ -562,13 +562,7 @@ mod tests {
 
     #[test]
     fn fixture_langfuse_python_sdk() {
-        let body = include_bytes!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/langfuse_sdk/0001.otlp.json"
-        ));
-        let request = crate::otlp::decode_trace_request(body, crate::otlp::Encoding::Json).unwrap();
-        let mut spans = crate::otlp::extract_spans(request).spans;
-        spans.iter_mut().for_each(normalize);
+        let spans = crate::semconv::test_support::fixture_spans("langfuse_sdk");
         let by_name = |n: &str| spans.iter().find(|s| s.name == n).unwrap();
         assert_eq!(spans.len(), 5);
 

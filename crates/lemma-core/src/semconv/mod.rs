@@ -77,4 +77,6 @@ pub(crate) fn mark_error(span: &mut Span, message: Option<String>) {
 }
 
 #[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
 mod tests;

@@ -121,24 +121,10 @@ mod tests {
 
     use super::*;
     use crate::model::Span;
-    use crate::semconv::normalize;
-
-    fn span(name: &str, attrs: Value) -> Span {
-        Span {
-            name: name.into(),
-            attributes: attrs.as_object().unwrap().clone(),
-            ..Span::default()
-        }
-    }
+    use crate::semconv::test_support::{fixture_spans, normalized, raw};
 
     fn read_span(attrs: Value) -> Fields {
-        read(&Attrs::new(&span("x", attrs)))
-    }
-
-    fn normalized(name: &str, attrs: Value) -> Span {
-        let mut s = span(name, attrs);
-        normalize(&mut s);
-        s
+        read(&Attrs::new(&raw("x", attrs)))
     }
 
     #[test]
@@ -346,19 +332,6 @@ mod tests {
             json!({"traceloop.span.kind": "handoff"}),
         );
         assert_eq!(s.tool_name.as_deref(), Some("handoff"));
-    }
-
-    fn fixture_spans(scenario: &str) -> Vec<Span> {
-        let path = format!(
-            "{}/../../../shared/fixtures/{scenario}/0001.otlp.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let bytes = std::fs::read(path).unwrap();
-        let request =
-            crate::otlp::decode_trace_request(&bytes, crate::otlp::Encoding::Json).unwrap();
-        let mut spans = crate::otlp::extract_spans(request).spans;
-        spans.iter_mut().for_each(normalize);
-        spans
     }
 
     #[test]

@@ -1,17 +1,8 @@
-use serde_json::{json, Value};
+use serde_json::json;
 
+use super::test_support::normalized as span;
 use super::*;
 use crate::model::{PayloadState, Span, SpanEvent, SpanKind, StatusCode};
-
-fn span(name: &str, attrs: Value) -> Span {
-    let mut s = Span {
-        name: name.into(),
-        attributes: attrs.as_object().unwrap().clone(),
-        ..Span::default()
-    };
-    normalize(&mut s);
-    s
-}
 
 #[test]
 fn genai_chat_span() {

@@ -249,6 +249,7 @@ mod tests {
     use crate::model::{Scope, Span};
     use crate::run::{summarize, SpanDigest};
     use crate::semconv::normalize;
+    use crate::semconv::test_support::fixture_spans;
 
     fn span(name: &str, attrs: Value) -> Span {
         Span {
@@ -603,21 +604,9 @@ mod tests {
         assert_eq!(f.metadata["ms_to_first_chunk"], 90);
     }
 
-    fn fixture_spans() -> Vec<Span> {
-        let body = include_bytes!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/vercel_ai/0001.otlp.json"
-        ));
-        let request = crate::otlp::decode_trace_request(body, crate::otlp::Encoding::Json).unwrap();
-        let mut spans = crate::otlp::extract_spans(request).spans;
-        spans.iter_mut().for_each(normalize);
-        spans.sort_by_key(|s| (s.start_time_unix_nano, s.end_time_unix_nano));
-        spans
-    }
-
     #[test]
     fn fixture_vercel_ai_v6() {
-        let spans = fixture_spans();
+        let spans = fixture_spans("vercel_ai");
         assert_eq!(spans.len(), 4);
         let root = spans.iter().find(|s| s.parent_span_id.is_none()).unwrap();
         assert_eq!(root.name, "ai.generateText");
@@ -651,7 +640,7 @@ mod tests {
 
     #[test]
     fn aggregate_run_span_is_read_as_sent_and_counted_once() {
-        let spans = fixture_spans();
+        let spans = fixture_spans("vercel_ai");
         let root = spans.iter().find(|s| s.kind == SpanKind::Agent).unwrap();
         // The run span repeats the sum of its calls' usage: it is reported as read...
         assert_eq!(root.usage.input_tokens, Some(130));
