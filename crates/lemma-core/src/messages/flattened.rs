@@ -60,6 +60,7 @@ fn oi_message(m: &Map<String, Value>, default_role: &str) -> Option<Message> {
     let role = text_at(m, &["role"]).unwrap_or_else(|| default_role.to_string());
     let mut out = Vec::new();
     let call_id = m.get("tool_call_id");
+    let contents = m.get("contents");
     match m.get("content") {
         Some(content) if matches!(role.as_str(), "tool" | "function") => {
             out.push(Part::ToolCallResponse {
@@ -67,10 +68,12 @@ fn oi_message(m: &Map<String, Value>, default_role: &str) -> Option<Message> {
                 response: parts::response(content),
             });
         }
-        Some(Value::String(s)) => out.extend(text(s)),
+        // The ordered `contents` is the whole message when present; emitters such as the
+        // Agents SDK processor write the same text to `content` as well.
+        Some(Value::String(s)) if contents.is_none() => out.extend(text(s)),
         _ => {}
     }
-    if let Some(contents) = m.get("contents") {
+    if let Some(contents) = contents {
         out.extend(indexed(contents).into_iter().filter_map(oi_content));
     }
     if let Some(calls) = m.get("tool_calls") {
@@ -267,6 +270,18 @@ mod tests {
                 text_part("__REDACTED__"),
             ]
         );
+    }
+
+    #[test]
+    fn openinference_text_in_both_content_and_contents_appears_once() {
+        let a = attrs(json!({
+            "llm.output_messages.0.message.role": "assistant",
+            "llm.output_messages.0.message.content": "Refund issued.",
+            "llm.output_messages.0.message.contents.0.message_content.type": "text",
+            "llm.output_messages.0.message.contents.0.message_content.text": "Refund issued.",
+        }));
+        let out = openinference(&a, Dir::Output).unwrap();
+        assert_eq!(out[0].parts, [text_part("Refund issued.")]);
     }
 
     #[test]
