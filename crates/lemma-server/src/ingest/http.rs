@@ -5,8 +5,10 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lemma_core::otlp::{decode_trace_request, Encoding};
+use lemma_store::ProjectId;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
+use std::future::Future;
 
 use super::writer::SubmitError;
 use crate::error::ApiError;
@@ -17,41 +19,57 @@ pub async fn export_traces(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    // Errors are answered in the request's encoding (a google.rpc.Status), as OTLP asks.
-    let encoding = match super::body::encoding(&headers) {
-        Ok(e) => e,
-        Err(e) => return e.into_response(),
-    };
-    match handle(&state, &headers, body, encoding).await {
-        Ok(resp) => resp,
-        Err(e) => otlp_error(e, encoding),
-    }
+    let state = &state;
+    export(
+        state,
+        &headers,
+        body,
+        |project, bytes, encoding| async move {
+            let request = decode_trace_request(&bytes, encoding)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let response = super::accept(state, project, request)
+                .await
+                .map_err(submit_error)?;
+            Ok((response.encode_to_vec(), json_response(&response)))
+        },
+    )
+    .await
 }
 
-async fn handle(
+/// The HTTP side every OTLP signal shares: the encoding, authentication and the body's limits,
+/// then `signal` answers with its response in both encodings. Errors are answered in the
+/// request's encoding (a google.rpc.Status), as OTLP asks.
+pub(super) async fn export<F, Fut>(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-    encoding: Encoding,
-) -> Result<Response, ApiError> {
-    let project = crate::auth::from_headers(state.store.as_ref(), headers).await?;
-    let bytes = super::body::read(headers, body, state.config.max_body_bytes).await?;
-    let request =
-        decode_trace_request(&bytes, encoding).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let response = super::accept(state, project.id, request)
-        .await
-        .map_err(submit_error)?;
-    Ok(match encoding {
-        Encoding::Protobuf => (
+    signal: F,
+) -> Response
+where
+    F: FnOnce(ProjectId, Vec<u8>, Encoding) -> Fut,
+    Fut: Future<Output = Result<(Vec<u8>, serde_json::Value), ApiError>>,
+{
+    let encoding = match super::body::encoding(headers) {
+        Ok(e) => e,
+        Err(e) => return e.into_response(),
+    };
+    let answer = async {
+        let project = crate::auth::from_headers(state.store.as_ref(), headers).await?;
+        let bytes = super::body::read(headers, body, state.config.max_body_bytes).await?;
+        signal(project.id, bytes, encoding).await
+    };
+    match (answer.await, encoding) {
+        (Ok((protobuf, _)), Encoding::Protobuf) => (
             [(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/x-protobuf"),
             )],
-            response.encode_to_vec(),
+            protobuf,
         )
             .into_response(),
-        Encoding::Json => axum::Json(json_response(&response)).into_response(),
-    })
+        (Ok((_, json)), Encoding::Json) => axum::Json(json).into_response(),
+        (Err(e), _) => otlp_error(e, encoding),
+    }
 }
 
 /// OTLP/JSON response: `{}` on full success; 64-bit counts as strings, per the OTLP JSON mapping.

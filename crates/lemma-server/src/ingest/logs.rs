@@ -3,9 +3,9 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
-use lemma_core::otlp::{decode_logs_request, extract_logs, Encoding};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use lemma_core::otlp::{decode_logs_request, extract_logs};
 use lemma_store::{ProjectId, Store};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsService;
 use opentelemetry_proto::tonic::collector::logs::v1::{
@@ -39,45 +39,26 @@ pub async fn export_logs(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let encoding = match super::body::encoding(&headers) {
-        Ok(e) => e,
-        Err(e) => return e.into_response(),
-    };
-    match handle(&state, &headers, body, encoding).await {
-        Ok(resp) => resp,
-        Err(e) => super::http::otlp_error(e, encoding),
-    }
-}
-
-async fn handle(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Body,
-    encoding: Encoding,
-) -> Result<Response, ApiError> {
-    let project = crate::auth::from_headers(state.store.as_ref(), headers).await?;
-    let bytes = super::body::read(headers, body, state.config.max_body_bytes).await?;
-    let request =
-        decode_logs_request(&bytes, encoding).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let response = accept(state.store.as_ref(), project.id, request).await?;
-    Ok(match encoding {
-        Encoding::Protobuf => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/x-protobuf"),
-            )],
-            response.encode_to_vec(),
-        )
-            .into_response(),
-        Encoding::Json => axum::Json(match &response.partial_success {
-            Some(p) => serde_json::json!({"partialSuccess": {
-                "rejectedLogRecords": p.rejected_log_records.to_string(),
-                "errorMessage": p.error_message,
-            }}),
-            None => serde_json::json!({}),
-        })
-        .into_response(),
-    })
+    let state = &state;
+    super::http::export(
+        state,
+        &headers,
+        body,
+        |project, bytes, encoding| async move {
+            let request = decode_logs_request(&bytes, encoding)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let response = accept(state.store.as_ref(), project, request).await?;
+            let json = match &response.partial_success {
+                Some(p) => serde_json::json!({"partialSuccess": {
+                    "rejectedLogRecords": p.rejected_log_records.to_string(),
+                    "errorMessage": p.error_message,
+                }}),
+                None => serde_json::json!({}),
+            };
+            Ok((response.encode_to_vec(), json))
+        },
+    )
+    .await
 }
 
 pub struct LogsReceiver {
