@@ -243,11 +243,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::semconv::test_support::{fixture_spans, normalized, raw};
-
-    fn read_span(attrs: Value) -> Fields {
-        read(&Attrs::new(&raw("x", attrs)))
-    }
+    use crate::semconv::test_support::{fixture_spans, normalized, read_raw};
 
     #[test]
     fn kinds_in_any_case() {
@@ -266,7 +262,7 @@ mod tests {
             ("UNKNOWN", None),
             ("SOMETHING_NEW", None),
         ] {
-            let f = read_span(json!({"openinference.span.kind": raw}));
+            let f = read_raw(read, json!({"openinference.span.kind": raw}));
             assert_eq!(f.kind, kind, "{raw}");
             assert_eq!(
                 f.operation.as_deref(),
@@ -285,31 +281,37 @@ mod tests {
 
     #[test]
     fn without_the_kind_attribute_nothing_is_read() {
-        let f = read_span(json!({
-            "input.value": "hello",
-            "llm.model_name": "gpt-4o",
-            "metadata": "{\"a\": 1}",
-            "tag.tags": ["t"],
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "input.value": "hello",
+                "llm.model_name": "gpt-4o",
+                "metadata": "{\"a\": 1}",
+                "tag.tags": ["t"],
+            }),
+        );
         assert_eq!(f, Fields::default());
     }
 
     #[test]
     fn llm_span_model_provider_usage_cost() {
-        let f = read_span(json!({
-            "openinference.span.kind": "LLM",
-            "llm.model_name": "claude-sonnet-4",
-            "llm.system": "anthropic",
-            "llm.provider": "aws",
-            "llm.token_count.prompt": 120,
-            "llm.token_count.completion": "30",
-            "llm.token_count.total": 150,
-            "llm.token_count.prompt_details.cache_read": 80,
-            "llm.token_count.prompt_details.cache_write": 20,
-            "llm.token_count.completion_details.reasoning": 10,
-            "llm.cost.prompt": 0.25,
-            "llm.cost.completion": 0.5,
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "LLM",
+                "llm.model_name": "claude-sonnet-4",
+                "llm.system": "anthropic",
+                "llm.provider": "aws",
+                "llm.token_count.prompt": 120,
+                "llm.token_count.completion": "30",
+                "llm.token_count.total": 150,
+                "llm.token_count.prompt_details.cache_read": 80,
+                "llm.token_count.prompt_details.cache_write": 20,
+                "llm.token_count.completion_details.reasoning": 10,
+                "llm.cost.prompt": 0.25,
+                "llm.cost.completion": 0.5,
+            }),
+        );
         assert_eq!(f.kind, Some(SpanKind::Llm));
         assert_eq!(f.model.as_deref(), Some("claude-sonnet-4"));
         // The host is the provider; `llm.system` only when no host is named.
@@ -325,58 +327,79 @@ mod tests {
 
     #[test]
     fn cost_total_wins_and_half_a_cost_is_none() {
-        let total = read_span(json!({
-            "openinference.span.kind": "LLM",
-            "llm.cost.total": 1.5, "llm.cost.prompt": 0.25, "llm.cost.completion": 0.5,
-        }));
+        let total = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "LLM",
+                "llm.cost.total": 1.5, "llm.cost.prompt": 0.25, "llm.cost.completion": 0.5,
+            }),
+        );
         assert_eq!(total.cost_usd, Some(1.5));
-        let half = read_span(json!({"openinference.span.kind": "LLM", "llm.cost.prompt": 0.25}));
+        let half = read_raw(
+            read,
+            json!({"openinference.span.kind": "LLM", "llm.cost.prompt": 0.25}),
+        );
         assert_eq!(half.cost_usd, None);
     }
 
     #[test]
     fn response_model_wins_then_embedding_and_reranker_models() {
-        let f = read_span(json!({
-            "openinference.span.kind": "LLM",
-            "llm.request.model_name": "gpt-4o",
-            "llm.model_name": "gpt-4o-alias",
-            "llm.response.model_name": "gpt-4o-2024-08-06",
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "LLM",
+                "llm.request.model_name": "gpt-4o",
+                "llm.model_name": "gpt-4o-alias",
+                "llm.response.model_name": "gpt-4o-2024-08-06",
+            }),
+        );
         assert_eq!(f.model.as_deref(), Some("gpt-4o-2024-08-06"));
-        let e = read_span(json!({
-            "openinference.span.kind": "EMBEDDING",
-            "embedding.model_name": "text-embedding-3-small",
-        }));
+        let e = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "EMBEDDING",
+                "embedding.model_name": "text-embedding-3-small",
+            }),
+        );
         assert_eq!(e.model.as_deref(), Some("text-embedding-3-small"));
-        let r = read_span(json!({
-            "openinference.span.kind": "RERANKER",
-            "reranker.model_name": "rerank-v3",
-        }));
+        let r = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "RERANKER",
+                "reranker.model_name": "rerank-v3",
+            }),
+        );
         assert_eq!(r.model.as_deref(), Some("rerank-v3"));
     }
 
     #[test]
     fn llm_input_output_values_with_bad_json_and_redaction() {
-        let f = read_span(json!({
-            "openinference.span.kind": "LLM",
-            "input.value": "{\"messages\": [{\"role\": \"user\"",
-            "output.value": "__REDACTED__",
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "LLM",
+                "input.value": "{\"messages\": [{\"role\": \"user\"",
+                "output.value": "__REDACTED__",
+            }),
+        );
         assert_eq!(f.input, Some(json!("{\"messages\": [{\"role\": \"user\"")));
         assert_eq!(f.output, Some(json!("__REDACTED__")));
     }
 
     #[test]
     fn llm_falls_back_to_flattened_messages_sparse_indices() {
-        let f = read_span(json!({
-            "openinference.span.kind": "LLM",
-            // No instructions: the Agents SDK processor starts at index 1.
-            "llm.input_messages.3.message.role": "tool",
-            "llm.input_messages.1.message.role": "user",
-            "llm.input_messages.1.message.content": "hi",
-            "llm.output_messages.0.message.role": "assistant",
-            "llm.output_messages.0.message.tool_calls.0.tool_call.function.name": "search",
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "LLM",
+                // No instructions: the Agents SDK processor starts at index 1.
+                "llm.input_messages.3.message.role": "tool",
+                "llm.input_messages.1.message.role": "user",
+                "llm.input_messages.1.message.content": "hi",
+                "llm.output_messages.0.message.role": "assistant",
+                "llm.output_messages.0.message.tool_calls.0.tool_call.function.name": "search",
+            }),
+        );
         let input = f.input.unwrap();
         assert_eq!(input.as_array().unwrap().len(), 2);
         assert_eq!(input[0]["message"]["content"], "hi");
@@ -389,14 +412,17 @@ mod tests {
 
     #[test]
     fn tool_span_reads_name_call_id_args_and_result() {
-        let f = read_span(json!({
-            "openinference.span.kind": "TOOL",
-            "tool.name": "get_weather",
-            "tool.id": "call_9",
-            "tool.parameters": "{\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}",
-            "input.value": "{\"city\": \"Paris\"}",
-            "output.value": "sunny",
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "TOOL",
+                "tool.name": "get_weather",
+                "tool.id": "call_9",
+                "tool.parameters": "{\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}",
+                "input.value": "{\"city\": \"Paris\"}",
+                "output.value": "sunny",
+            }),
+        );
         assert_eq!(f.kind, Some(SpanKind::Tool));
         assert_eq!(f.tool_name.as_deref(), Some("get_weather"));
         assert_eq!(f.tool_call_id.as_deref(), Some("call_9"));
@@ -407,16 +433,22 @@ mod tests {
 
     #[test]
     fn tool_call_id_falls_back_to_tool_call_id_key() {
-        let f = read_span(json!({"openinference.span.kind": "TOOL", "tool_call.id": "call_1"}));
+        let f = read_raw(
+            read,
+            json!({"openinference.span.kind": "TOOL", "tool_call.id": "call_1"}),
+        );
         assert_eq!(f.tool_call_id.as_deref(), Some("call_1"));
     }
 
     #[test]
     fn tool_parameters_are_args_only_when_not_a_schema() {
-        let args = read_span(json!({
-            "openinference.span.kind": "TOOL",
-            "tool.parameters": "{\"city\": \"Paris\", \"type\": \"museum\"}",
-        }));
+        let args = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "TOOL",
+                "tool.parameters": "{\"city\": \"Paris\", \"type\": \"museum\"}",
+            }),
+        );
         assert_eq!(
             args.tool_args,
             Some(json!({"city": "Paris", "type": "museum"}))
@@ -428,25 +460,34 @@ mod tests {
             json!({"$schema": "http://json-schema.org/draft-07/schema#", "properties": {}}),
             json!({"properties": {"q": {"type": "string"}}, "additionalProperties": false}),
         ] {
-            let f = read_span(json!({
-                "openinference.span.kind": "TOOL",
-                "tool.parameters": schema.to_string(),
-            }));
+            let f = read_raw(
+                read,
+                json!({
+                    "openinference.span.kind": "TOOL",
+                    "tool.parameters": schema.to_string(),
+                }),
+            );
             assert_eq!(f.tool_args, None, "{schema}");
         }
 
         // Not JSON at all: neither schema nor arguments.
-        let text = read_span(json!({"openinference.span.kind": "TOOL", "tool.parameters": "city"}));
+        let text = read_raw(
+            read,
+            json!({"openinference.span.kind": "TOOL", "tool.parameters": "city"}),
+        );
         assert_eq!(text.tool_args, None);
     }
 
     #[test]
     fn input_value_wins_over_tool_parameters_even_when_redacted() {
-        let f = read_span(json!({
-            "openinference.span.kind": "TOOL",
-            "tool.parameters": "{\"city\": \"Paris\"}",
-            "input.value": "__REDACTED__",
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "TOOL",
+                "tool.parameters": "{\"city\": \"Paris\"}",
+                "input.value": "__REDACTED__",
+            }),
+        );
         assert_eq!(f.tool_args, Some(json!("__REDACTED__")));
     }
 
@@ -462,7 +503,10 @@ mod tests {
 
     #[test]
     fn tool_args_only_on_tool_spans() {
-        let f = read_span(json!({"openinference.span.kind": "CHAIN", "input.value": "{\"a\": 1}"}));
+        let f = read_raw(
+            read,
+            json!({"openinference.span.kind": "CHAIN", "input.value": "{\"a\": 1}"}),
+        );
         assert_eq!(f.tool_args, None);
         assert_eq!(f.input, Some(json!({"a": 1})));
     }
@@ -484,15 +528,18 @@ mod tests {
 
     #[test]
     fn retriever_documents_unflattened_and_unwrapped() {
-        let f = read_span(json!({
-            "openinference.span.kind": "RETRIEVER",
-            "input.value": "refund policy",
-            "retrieval.documents.1.document.id": "d2",
-            "retrieval.documents.1.document.score": 0.5,
-            "retrieval.documents.0.document.id": "d1",
-            "retrieval.documents.0.document.content": "Refunds take 5 days.",
-            "retrieval.documents.0.document.metadata": "{\"source\": \"faq.md\"}",
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "RETRIEVER",
+                "input.value": "refund policy",
+                "retrieval.documents.1.document.id": "d2",
+                "retrieval.documents.1.document.score": 0.5,
+                "retrieval.documents.0.document.id": "d1",
+                "retrieval.documents.0.document.content": "Refunds take 5 days.",
+                "retrieval.documents.0.document.metadata": "{\"source\": \"faq.md\"}",
+            }),
+        );
         assert_eq!(f.kind, Some(SpanKind::Retrieval));
         assert_eq!(f.input, Some(json!("refund policy")));
         assert_eq!(
@@ -506,71 +553,94 @@ mod tests {
 
     #[test]
     fn retriever_without_documents_uses_output_value() {
-        let f = read_span(json!({"openinference.span.kind": "RETRIEVER", "output.value": "[]"}));
+        let f = read_raw(
+            read,
+            json!({"openinference.span.kind": "RETRIEVER", "output.value": "[]"}),
+        );
         assert_eq!(f.output, Some(json!([])));
     }
 
     #[test]
     fn embedding_input_is_the_texts_never_the_vectors() {
-        let f = read_span(json!({
-            "openinference.span.kind": "EMBEDDING",
-            "embedding.embeddings.0.embedding.text": "first",
-            "embedding.embeddings.0.embedding.vector": [0.1, 0.2],
-            "embedding.embeddings.2.embedding.text": "third",
-            "embedding.embeddings.2.embedding.vector": [0.3, 0.4],
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "EMBEDDING",
+                "embedding.embeddings.0.embedding.text": "first",
+                "embedding.embeddings.0.embedding.vector": [0.1, 0.2],
+                "embedding.embeddings.2.embedding.text": "third",
+                "embedding.embeddings.2.embedding.vector": [0.3, 0.4],
+            }),
+        );
         assert_eq!(f.input, Some(json!(["first", "third"])));
         assert_eq!(f.output, None);
 
-        let vectors_only = read_span(json!({
-            "openinference.span.kind": "EMBEDDING",
-            "embedding.embeddings.0.embedding.vector": [0.1],
-            "input.value": "fallback",
-        }));
+        let vectors_only = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "EMBEDDING",
+                "embedding.embeddings.0.embedding.vector": [0.1],
+                "input.value": "fallback",
+            }),
+        );
         assert_eq!(vectors_only.input, Some(json!("fallback")));
     }
 
     #[test]
     fn reranker_query_and_output_documents() {
-        let f = read_span(json!({
-            "openinference.span.kind": "RERANKER",
-            "reranker.query": "[refund]",
-            "reranker.input_documents.0.document.id": "a",
-            "reranker.output_documents.0.document.id": "b",
-            "reranker.output_documents.0.document.score": 0.9,
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "RERANKER",
+                "reranker.query": "[refund]",
+                "reranker.input_documents.0.document.id": "a",
+                "reranker.output_documents.0.document.id": "b",
+                "reranker.output_documents.0.document.score": 0.9,
+            }),
+        );
         assert_eq!(f.input, Some(json!("[refund]")));
         assert_eq!(f.output, Some(json!([{"id": "b", "score": 0.9}])));
     }
 
     #[test]
     fn agent_name_from_agent_name_or_graph_node_on_agents_only() {
-        let f =
-            read_span(json!({"openinference.span.kind": "AGENT", "graph.node.name": "planner"}));
+        let f = read_raw(
+            read,
+            json!({"openinference.span.kind": "AGENT", "graph.node.name": "planner"}),
+        );
         assert_eq!(f.agent_name.as_deref(), Some("planner"));
-        let named = read_span(json!({
-            "openinference.span.kind": "AGENT",
-            "agent.name": "support",
-            "graph.node.name": "planner",
-        }));
+        let named = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "AGENT",
+                "agent.name": "support",
+                "graph.node.name": "planner",
+            }),
+        );
         assert_eq!(named.agent_name.as_deref(), Some("support"));
-        let chain = read_span(json!({"openinference.span.kind": "CHAIN", "graph.node.name": "n"}));
+        let chain = read_raw(
+            read,
+            json!({"openinference.span.kind": "CHAIN", "graph.node.name": "n"}),
+        );
         assert_eq!(chain.agent_name, None);
     }
 
     #[test]
     fn context_attributes_metadata_tags_template_parameters() {
-        let f = read_span(json!({
-            "openinference.span.kind": "CHAIN",
-            "metadata": "{\"tier\": \"gold\", \"prompt_template\": \"mine\"}",
-            "metadata.region": "eu",
-            "metadata.tier": "silver",
-            "tag.tags": ["a", "b"],
-            "llm.prompt_template.template": "{question}?",
-            "llm.prompt_template.version": "v3",
-            "llm.prompt_template.variables": "{\"question\": \"why\"}",
-            "llm.invocation_parameters": "{\"temperature\": 0.2}",
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "CHAIN",
+                "metadata": "{\"tier\": \"gold\", \"prompt_template\": \"mine\"}",
+                "metadata.region": "eu",
+                "metadata.tier": "silver",
+                "tag.tags": ["a", "b"],
+                "llm.prompt_template.template": "{question}?",
+                "llm.prompt_template.version": "v3",
+                "llm.prompt_template.variables": "{\"question\": \"why\"}",
+                "llm.invocation_parameters": "{\"temperature\": 0.2}",
+            }),
+        );
         assert_eq!(f.tags, Some(vec!["a".to_string(), "b".to_string()]));
         let m = &f.metadata;
         assert_eq!(m["tier"], "gold");
@@ -583,11 +653,14 @@ mod tests {
 
     #[test]
     fn bad_metadata_json_is_ignored_not_fatal() {
-        let f = read_span(json!({
-            "openinference.span.kind": "CHAIN",
-            "metadata": "{\"tier\": ",
-            "llm.prompt_template.template": "{\"literal\": true}",
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "openinference.span.kind": "CHAIN",
+                "metadata": "{\"tier\": ",
+                "llm.prompt_template.template": "{\"literal\": true}",
+            }),
+        );
         // The template is text: kept as sent, not parsed.
         assert_eq!(f.metadata.len(), 1);
         assert_eq!(f.metadata["prompt_template"], "{\"literal\": true}");

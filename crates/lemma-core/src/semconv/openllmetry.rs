@@ -121,11 +121,7 @@ mod tests {
 
     use super::*;
     use crate::model::Span;
-    use crate::semconv::test_support::{fixture_spans, normalized, raw};
-
-    fn read_span(attrs: Value) -> Fields {
-        read(&Attrs::new(&raw("x", attrs)))
-    }
+    use crate::semconv::test_support::{fixture_spans, normalized, read_raw};
 
     #[test]
     fn span_kinds_any_case_operation_raw() {
@@ -137,7 +133,7 @@ mod tests {
             ("handoff", Some(SpanKind::Tool)),
             ("unknown", None),
         ] {
-            let f = read_span(json!({"traceloop.span.kind": raw}));
+            let f = read_raw(read, json!({"traceloop.span.kind": raw}));
             assert_eq!(f.kind, kind, "{raw}");
             assert_eq!(f.operation.as_deref(), Some(raw));
         }
@@ -145,31 +141,43 @@ mod tests {
 
     #[test]
     fn entity_name_is_the_agent_or_the_tool() {
-        let agent = read_span(json!({
-            "traceloop.span.kind": "agent",
-            "traceloop.entity.name": "support",
-        }));
+        let agent = read_raw(
+            read,
+            json!({
+                "traceloop.span.kind": "agent",
+                "traceloop.entity.name": "support",
+            }),
+        );
         assert_eq!(agent.agent_name.as_deref(), Some("support"));
         assert_eq!(agent.tool_name, None);
-        let tool = read_span(json!({
-            "traceloop.span.kind": "tool",
-            "traceloop.entity.name": "lookup",
-        }));
+        let tool = read_raw(
+            read,
+            json!({
+                "traceloop.span.kind": "tool",
+                "traceloop.entity.name": "lookup",
+            }),
+        );
         assert_eq!(tool.tool_name.as_deref(), Some("lookup"));
         assert_eq!(tool.agent_name, None);
-        let task = read_span(json!({
-            "traceloop.span.kind": "task",
-            "traceloop.entity.name": "format",
-        }));
+        let task = read_raw(
+            read,
+            json!({
+                "traceloop.span.kind": "task",
+                "traceloop.entity.name": "format",
+            }),
+        );
         assert_eq!((task.agent_name, task.tool_name), (None, None));
     }
 
     #[test]
     fn tool_arguments_are_the_kwargs_when_no_positional_args() {
-        let f = read_span(json!({
-            "traceloop.span.kind": "tool",
-            "traceloop.entity.input": "{\"args\": [], \"kwargs\": {\"order_id\": \"A-17\"}}",
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "traceloop.span.kind": "tool",
+                "traceloop.entity.input": "{\"args\": [], \"kwargs\": {\"order_id\": \"A-17\"}}",
+            }),
+        );
         assert_eq!(f.tool_args, Some(json!({"order_id": "A-17"})));
         // The input stays the decorator's record, as sent.
         assert_eq!(
@@ -180,10 +188,13 @@ mod tests {
 
     #[test]
     fn tool_arguments_with_positional_args_are_the_whole_record() {
-        let f = read_span(json!({
-            "traceloop.span.kind": "tool",
-            "traceloop.entity.input": "{\"args\": [\"A-17\"], \"kwargs\": {\"verbose\": true}}",
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "traceloop.span.kind": "tool",
+                "traceloop.entity.input": "{\"args\": [\"A-17\"], \"kwargs\": {\"verbose\": true}}",
+            }),
+        );
         assert_eq!(
             f.tool_args,
             Some(json!({"args": ["A-17"], "kwargs": {"verbose": true}}))
@@ -193,11 +204,14 @@ mod tests {
     #[test]
     fn truncated_entity_input_stays_a_string() {
         let cut = "{\"args\": [], \"kwargs\": {\"query\": \"a very long";
-        let f = read_span(json!({
-            "traceloop.span.kind": "tool",
-            "traceloop.entity.input": cut,
-            "traceloop.entity.output": "{\"rows\": [1, 2",
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "traceloop.span.kind": "tool",
+                "traceloop.entity.input": cut,
+                "traceloop.entity.output": "{\"rows\": [1, 2",
+            }),
+        );
         assert_eq!(f.tool_args, Some(json!(cut)));
         assert_eq!(f.input, Some(json!(cut)));
         assert_eq!(f.output, Some(json!("{\"rows\": [1, 2")));
@@ -205,36 +219,42 @@ mod tests {
 
     #[test]
     fn quoted_string_results_are_unquoted_unless_cut_short() {
-        let f = read_span(json!({"traceloop.entity.output": "\"Shipped.\""}));
+        let f = read_raw(read, json!({"traceloop.entity.output": "\"Shipped.\""}));
         assert_eq!(f.output, Some(json!("Shipped.")));
-        let cut = read_span(json!({"traceloop.entity.output": "\"Ship"}));
+        let cut = read_raw(read, json!({"traceloop.entity.output": "\"Ship"}));
         assert_eq!(cut.output, Some(json!("\"Ship")));
     }
 
     #[test]
     fn no_tool_arguments_on_other_spans() {
-        let f = read_span(json!({
-            "traceloop.span.kind": "task",
-            "traceloop.entity.input": "{\"args\": [], \"kwargs\": {\"a\": 1}}",
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "traceloop.span.kind": "task",
+                "traceloop.entity.input": "{\"args\": [], \"kwargs\": {\"a\": 1}}",
+            }),
+        );
         assert_eq!(f.tool_args, None);
         assert!(f.input.is_some());
     }
 
     #[test]
     fn association_properties_session_user_and_metadata() {
-        let f = read_span(json!({
-            "traceloop.association.properties.session_id": "s-1",
-            "traceloop.association.properties.user_id": 42,
-            "traceloop.association.properties.tier": "gold",
-            "traceloop.association.properties.workflow": "mine",
-            "traceloop.workflow.name": "support",
-            "traceloop.entity.path": "support.answer",
-            "traceloop.entity.version": 2,
-            "traceloop.prompt.key": "greeting",
-            "traceloop.prompt.version": 3,
-            "traceloop.prompt.template_variables": "{\"name\": \"Ada\"}",
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "traceloop.association.properties.session_id": "s-1",
+                "traceloop.association.properties.user_id": 42,
+                "traceloop.association.properties.tier": "gold",
+                "traceloop.association.properties.workflow": "mine",
+                "traceloop.workflow.name": "support",
+                "traceloop.entity.path": "support.answer",
+                "traceloop.entity.version": 2,
+                "traceloop.prompt.key": "greeting",
+                "traceloop.prompt.version": 3,
+                "traceloop.prompt.template_variables": "{\"name\": \"Ada\"}",
+            }),
+        );
         assert_eq!(f.session_id.as_deref(), Some("s-1"));
         assert_eq!(f.user_id.as_deref(), Some("42"));
         let m = &f.metadata;
@@ -264,19 +284,22 @@ mod tests {
 
     #[test]
     fn first_release_llm_keys() {
-        let f = read_span(json!({
-            "llm.vendor": "OpenAI",
-            "llm.request.type": "chat",
-            "llm.request.model": "gpt-3.5-turbo",
-            "llm.response.model": "gpt-3.5-turbo-0613",
-            "llm.response.id": "chatcmpl-1",
-            "llm.usage.prompt_tokens": 9,
-            "llm.usage.completion_tokens": 3,
-            "llm.prompts.0.role": "user",
-            "llm.prompts.0.content": "hi",
-            "llm.completions.0.role": "assistant",
-            "llm.completions.0.content": "hello",
-        }));
+        let f = read_raw(
+            read,
+            json!({
+                "llm.vendor": "OpenAI",
+                "llm.request.type": "chat",
+                "llm.request.model": "gpt-3.5-turbo",
+                "llm.response.model": "gpt-3.5-turbo-0613",
+                "llm.response.id": "chatcmpl-1",
+                "llm.usage.prompt_tokens": 9,
+                "llm.usage.completion_tokens": 3,
+                "llm.prompts.0.role": "user",
+                "llm.prompts.0.content": "hi",
+                "llm.completions.0.role": "assistant",
+                "llm.completions.0.content": "hello",
+            }),
+        );
         assert_eq!(f.model.as_deref(), Some("gpt-3.5-turbo-0613"));
         assert_eq!(f.provider.as_deref(), Some("OpenAI"));
         assert_eq!(f.response_id.as_deref(), Some("chatcmpl-1"));

@@ -35,3 +35,8 @@ pub fn fixture_spans(scenario: &str) -> Vec<Span> {
     spans.sort_by_key(|s| (s.start_time_unix_nano, s.end_time_unix_nano));
     spans
 }
+
+/// What one convention's reader says about a span with these attributes.
+pub fn read_raw(read: super::Reader, attrs: Value) -> super::Fields {
+    read(&super::Attrs::new(&raw("x", attrs)))
+}
