@@ -12,6 +12,7 @@ pub mod pricing;
 pub mod query;
 pub mod run;
 pub mod semconv;
+pub mod stats;
 pub mod value;
 
 pub use messages::{Message, Part};

@@ -25,6 +25,9 @@ pub struct SpanDigest {
     pub status: StatusCode,
     pub status_message: Option<String>,
     pub model: Option<String>,
+    /// Absent from digests stored before per-model usage existed.
+    #[serde(default)]
+    pub provider: Option<String>,
     pub response_id: Option<String>,
     pub usage: Usage,
     pub cost_usd: Option<f64>,
@@ -53,6 +56,7 @@ impl From<&Span> for SpanDigest {
             status: s.status,
             status_message: s.status_message.clone(),
             model: s.model.clone(),
+            provider: s.provider.clone(),
             response_id: s.response_id.clone(),
             usage: s.usage,
             cost_usd: s.cost_usd,
@@ -106,6 +110,10 @@ pub struct Run {
     pub cache_write_tokens: u64,
     pub reasoning_tokens: u64,
     pub cost_usd: Option<f64>,
+    /// The totals above split by model and provider, largest first. Summaries stored before
+    /// this field existed decode with an empty list.
+    #[serde(default)]
+    pub usage_by_model: Vec<ModelUsage>,
     pub thread_id: Option<String>,
     pub user_id: Option<String>,
     pub session_id: Option<String>,
@@ -123,6 +131,28 @@ pub struct Run {
     pub input: Option<Value>,
     pub output: Option<Value>,
 }
+
+/// What one model's calls in a run used, counted by the same rule as the run's totals, so the
+/// entries of a run add up to its tokens and cost.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ModelUsage {
+    /// The counted span's model, or [`UNKNOWN_MODEL`] when it names none (an agent span
+    /// carrying usage its children do not report, a priced tool call).
+    pub model: String,
+    pub provider: Option<String>,
+    /// Counted spans: model calls, each once.
+    pub calls: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub total_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    pub reasoning_tokens: u64,
+    pub cost_usd: Option<f64>,
+}
+
+/// The model counted usage is listed under when its span names no model.
+pub const UNKNOWN_MODEL: &str = "unknown";
 
 /// Consecutive identical tool calls that make a loop.
 pub const LOOP_MIN_REPEATS: u32 = 3;
@@ -212,17 +242,19 @@ pub fn summarize(run_id: &str, spans: &[SpanDigest]) -> Run {
         _ => (StatusCode::Unset, None),
     };
 
-    let mut usage = Usage::default();
-    for i in tree.counted(spans, |s| !s.usage.is_empty()) {
-        usage.add(&spans[i].usage);
-    }
+    let with_usage = tree.counted(spans, |s| !s.usage.is_empty());
     // Cost follows the same rule on its own: a span with a cost but no token counts (a priced
     // tool call) still counts, and an agent repeating its children's cost is not added again.
-    let cost = tree
-        .counted(spans, |s| s.cost_usd.is_some())
-        .into_iter()
-        .filter_map(|i| spans[i].cost_usd)
+    let with_cost = tree.counted(spans, |s| s.cost_usd.is_some());
+    let mut usage = Usage::default();
+    for &i in &with_usage {
+        usage.add(&spans[i].usage);
+    }
+    let cost = with_cost
+        .iter()
+        .filter_map(|&i| spans[i].cost_usd)
         .fold(None, |sum: Option<f64>, c| Some(sum.unwrap_or(0.0) + c));
+    run.usage_by_model = usage_by_model(spans, &with_usage, &with_cost);
     run.input_tokens = usage.input_tokens.unwrap_or(0);
     run.output_tokens = usage.output_tokens.unwrap_or(0);
     run.total_tokens = usage.total_tokens.unwrap_or(0);
@@ -232,6 +264,54 @@ pub fn summarize(run_id: &str, spans: &[SpanDigest]) -> Run {
     run.cost_usd = cost;
     run.signals = loops(spans);
     run
+}
+
+/// Splits the counted spans' usage and cost by (model, provider). Spans are visited in span id
+/// order so the sums, floating-point cost included, do not depend on arrival order.
+fn usage_by_model(
+    spans: &[SpanDigest],
+    with_usage: &[usize],
+    with_cost: &[usize],
+) -> Vec<ModelUsage> {
+    let mut visit: Vec<usize> = with_usage.iter().chain(with_cost).copied().collect();
+    visit.sort_unstable_by(|&a, &b| spans[a].span_id.cmp(&spans[b].span_id).then(a.cmp(&b)));
+    visit.dedup();
+    // (model, provider) → (calls, usage, cost)
+    type Sums = (u64, Usage, Option<f64>);
+    let mut groups: BTreeMap<(&str, Option<&str>), Sums> = BTreeMap::new();
+    for i in visit {
+        let s = &spans[i];
+        let key = (
+            s.model.as_deref().unwrap_or(UNKNOWN_MODEL),
+            s.provider.as_deref(),
+        );
+        let (calls, usage, cost) = groups.entry(key).or_default();
+        *calls += 1;
+        if with_usage.binary_search(&i).is_ok() {
+            usage.add(&s.usage);
+        }
+        if let (Ok(_), Some(c)) = (with_cost.binary_search(&i), s.cost_usd) {
+            *cost = Some(cost.unwrap_or(0.0) + c);
+        }
+    }
+    let mut out: Vec<ModelUsage> = groups
+        .into_iter()
+        .map(|((model, provider), (calls, u, cost_usd))| ModelUsage {
+            model: model.to_string(),
+            provider: provider.map(str::to_string),
+            calls,
+            input_tokens: u.input_tokens.unwrap_or(0),
+            output_tokens: u.output_tokens.unwrap_or(0),
+            total_tokens: u.total_tokens.unwrap_or(0),
+            cache_read_tokens: u.cache_read_tokens.unwrap_or(0),
+            cache_write_tokens: u.cache_write_tokens.unwrap_or(0),
+            reasoning_tokens: u.reasoning_tokens.unwrap_or(0),
+            cost_usd,
+        })
+        .collect();
+    // The map left equal token counts in (model, provider) order; a stable sort keeps it.
+    out.sort_by_key(|m| std::cmp::Reverse(m.total_tokens));
+    out
 }
 
 fn push_unique(list: &mut Vec<String>, v: &Option<String>) {
@@ -556,6 +636,144 @@ mod tests {
         assert_eq!(run.total_tokens, 11);
         spans[0].cost_usd = None;
         assert_eq!(summarize("t", &spans).cost_usd, None);
+    }
+
+    fn llm(id: &str, model: &str, provider: Option<&str>, start: u64) -> SpanDigest {
+        SpanDigest {
+            model: Some(model.into()),
+            provider: provider.map(Into::into),
+            ..d(id, Some("r"), SpanKind::Llm, start)
+        }
+    }
+
+    #[test]
+    fn usage_by_model_splits_the_counted_totals() {
+        // The agent repeats its children's usage and cost; only the calls count.
+        let mut spans = vec![
+            d("r", None, SpanKind::Agent, 1),
+            llm("a", "small", Some("openai"), 2),
+            llm("b", "large", Some("anthropic"), 3),
+            llm("c", "small", Some("openai"), 4),
+        ];
+        spans[0].usage = usage(80, 8);
+        spans[0].cost_usd = Some(0.8);
+        spans[1].usage = usage(10, 1);
+        spans[1].cost_usd = Some(0.1);
+        spans[2].usage = usage(50, 5);
+        spans[2].usage.cache_read_tokens = Some(40);
+        spans[2].usage.reasoning_tokens = Some(3);
+        spans[3].usage = usage(20, 2);
+        spans[3].cost_usd = Some(0.2);
+        let run = summarize("t", &spans);
+        let by = &run.usage_by_model;
+        assert_eq!(by.len(), 2, "{by:?}");
+        assert_eq!(
+            (by[0].model.as_str(), by[0].provider.as_deref(), by[0].calls),
+            ("large", Some("anthropic"), 1)
+        );
+        assert_eq!(
+            (by[0].input_tokens, by[0].output_tokens, by[0].total_tokens),
+            (50, 5, 55)
+        );
+        assert_eq!((by[0].cache_read_tokens, by[0].reasoning_tokens), (40, 3));
+        assert_eq!(by[0].cost_usd, None, "no call of it was priced");
+        assert_eq!(
+            (by[1].model.as_str(), by[1].calls, by[1].total_tokens),
+            ("small", 2, 33)
+        );
+        assert!(close(by[1].cost_usd, 0.3));
+        assert_eq!(
+            by.iter().map(|m| m.total_tokens).sum::<u64>(),
+            run.total_tokens
+        );
+        assert_eq!(
+            by.iter().map(|m| m.input_tokens).sum::<u64>(),
+            run.input_tokens
+        );
+        assert!(close(run.cost_usd, 0.3));
+
+        spans.reverse();
+        assert_eq!(summarize("t", &spans).usage_by_model, run.usage_by_model);
+    }
+
+    #[test]
+    fn usage_by_model_counts_a_repeated_response_once() {
+        let mut spans = vec![
+            d("r", None, SpanKind::Agent, 1),
+            llm("a", "m", None, 2),
+            llm("b", "m", None, 3),
+        ];
+        for s in &mut spans[1..] {
+            s.usage = usage(12, 20);
+            s.response_id = Some("msg_1".into());
+        }
+        let by = summarize("t", &spans).usage_by_model;
+        assert_eq!(by.len(), 1);
+        assert_eq!((by[0].calls, by[0].total_tokens), (1, 32));
+    }
+
+    #[test]
+    fn usage_without_a_model_is_listed_as_unknown() {
+        // A childless agent reporting usage, and a priced tool call.
+        let mut spans = vec![
+            d("r", None, SpanKind::Agent, 1),
+            d("t", Some("r"), SpanKind::Tool, 2),
+        ];
+        spans[0].usage = usage(7, 2);
+        spans[1].cost_usd = Some(0.05);
+        let run = summarize("t", &spans);
+        assert_eq!(run.usage_by_model.len(), 1);
+        let u = &run.usage_by_model[0];
+        assert_eq!(
+            (u.model.as_str(), u.provider.as_deref()),
+            (UNKNOWN_MODEL, None)
+        );
+        assert_eq!((u.calls, u.total_tokens), (2, 9));
+        assert!(close(u.cost_usd, 0.05));
+    }
+
+    #[test]
+    fn one_model_from_two_providers_is_two_entries() {
+        let mut spans = vec![
+            d("r", None, SpanKind::Agent, 1),
+            llm("a", "gpt-4o", Some("openai"), 2),
+            llm("b", "gpt-4o", Some("azure.ai.openai"), 3),
+            llm("c", "a-model", None, 4),
+        ];
+        for s in &mut spans[1..] {
+            s.usage = usage(5, 5);
+        }
+        let by = summarize("t", &spans).usage_by_model;
+        let keys: Vec<_> = by
+            .iter()
+            .map(|m| (m.model.as_str(), m.provider.as_deref(), m.total_tokens))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("a-model", None, 10),
+                ("gpt-4o", Some("azure.ai.openai"), 10),
+                ("gpt-4o", Some("openai"), 10)
+            ],
+            "equal totals are ordered by model, then provider"
+        );
+    }
+
+    #[test]
+    fn summaries_and_digests_stored_before_per_model_usage_still_decode() {
+        let mut run =
+            serde_json::to_value(summarize("t", &[d("r", None, SpanKind::Agent, 1)])).unwrap();
+        run.as_object_mut().unwrap().remove("usage_by_model");
+        let run: Run = serde_json::from_value(run).unwrap();
+        assert!(run.usage_by_model.is_empty());
+
+        let mut digest = serde_json::to_value(llm("a", "m", Some("p"), 1)).unwrap();
+        digest.as_object_mut().unwrap().remove("provider");
+        let digest: SpanDigest = serde_json::from_value(digest).unwrap();
+        assert_eq!(
+            (digest.model.as_deref(), digest.provider),
+            (Some("m"), None)
+        );
     }
 
     #[test]

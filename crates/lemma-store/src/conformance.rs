@@ -5,7 +5,7 @@ use lemma_core::query::parse;
 use lemma_core::{semconv, CostSource, LogRecord, Span, StatusCode};
 use serde_json::json;
 
-use crate::{Credential, ListQuery, ProjectId, Store, StoreError};
+use crate::{Credential, ListQuery, ProjectId, StatsQuery, Store, StoreError};
 
 fn span(
     trace: u8,
@@ -52,6 +52,7 @@ pub async fn run_all<S: Store>(store: &S) {
     threads(store, a.id).await;
     prices(store, a.id, b.id).await;
     logs(store, a.id, b.id).await;
+    stats(store, a.id, b.id).await;
 }
 
 async fn keys<S: Store>(store: &S) {
@@ -525,4 +526,231 @@ async fn logs<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
         2,
         "search results carry logs too"
     );
+}
+
+const SECOND: u64 = 1_000_000_000;
+const HOUR: u64 = 3_600 * SECOND;
+/// Far from every other group's runs, and on an hour boundary.
+const STATS_BASE: u64 = 1_000 * HOUR;
+
+fn stats_query(q: &str, from: u64, to: u64, bucket_seconds: u64) -> StatsQuery {
+    StatsQuery {
+        filter: parse(q, u64::MAX / 2).expect("valid query"),
+        from_unix_nano: from,
+        to_unix_nano: to,
+        bucket_seconds,
+    }
+}
+
+/// An agent run lasting `seconds`, with one model call. The agent span repeats the call's usage
+/// and cost, as some SDKs do, so a store that counted it would count the call twice.
+fn stats_run(
+    trace: u8,
+    agent: &str,
+    start: u64,
+    seconds: u64,
+    model: &str,
+    (input, output): (u64, u64),
+    cost: Option<f64>,
+) -> Vec<Span> {
+    let mut usage = json!({
+        "gen_ai.usage.input_tokens": input, "gen_ai.usage.output_tokens": output,
+    });
+    if let Some(c) = cost {
+        usage["lemma.cost_usd"] = json!(c);
+    }
+    let mut root_attrs =
+        json!({"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent});
+    root_attrs
+        .as_object_mut()
+        .unwrap()
+        .extend(usage.as_object().cloned().unwrap());
+    let mut root = span(trace, 1, None, "invoke_agent", start, root_attrs);
+    root.end_time_unix_nano = start + seconds * SECOND;
+    let mut llm_attrs = json!({
+        "gen_ai.operation.name": "chat", "gen_ai.request.model": model,
+        "gen_ai.provider.name": "openai",
+    });
+    llm_attrs
+        .as_object_mut()
+        .unwrap()
+        .extend(usage.as_object().cloned().unwrap());
+    let llm = span(trace, 2, Some(1), "chat", start + SECOND / 10, llm_attrs);
+    vec![root, llm]
+}
+
+async fn stats<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
+    let (from, to) = (STATS_BASE, STATS_BASE + 2 * HOUR);
+
+    // A project without runs: zeroed totals, every bucket present and empty.
+    let empty = store
+        .stats(b, stats_query("", from, to, 1_800))
+        .await
+        .unwrap();
+    assert_eq!((empty.totals.runs, empty.totals.errors), (0, 0));
+    assert_eq!(empty.totals.error_rate, 0.0);
+    assert_eq!((empty.totals.p50_ms, empty.totals.cost_usd), (None, None));
+    assert_eq!(empty.series.len(), 4);
+    assert!(empty
+        .series
+        .iter()
+        .all(|s| s.runs == 0 && s.total_tokens == 0));
+    assert_eq!(empty.series[3].start, STATS_BASE + 3 * HOUR / 2);
+    assert!(empty.by_agent.is_empty() && empty.by_model.is_empty());
+
+    let minute = 60 * SECOND;
+    let mut spans = Vec::new();
+    spans.extend(stats_run(
+        200,
+        "support",
+        from + 10 * minute,
+        2,
+        "large",
+        (100, 20),
+        Some(0.2),
+    ));
+    let mut failed = stats_run(
+        201,
+        "support",
+        from + 20 * minute,
+        4,
+        "small",
+        (10, 5),
+        None,
+    );
+    failed[0].status = StatusCode::Error;
+    spans.extend(failed);
+    spans.extend(stats_run(
+        202,
+        "billing",
+        from + 65 * minute,
+        1,
+        "large",
+        (50, 10),
+        Some(0.1),
+    ));
+    // Outside the range: just after it, and just before.
+    spans.extend(stats_run(203, "support", to, 1, "large", (1, 1), Some(1.0)));
+    spans.extend(stats_run(
+        204,
+        "support",
+        from - 1,
+        1,
+        "large",
+        (1, 1),
+        Some(1.0),
+    ));
+    store
+        .write_spans(spans.into_iter().map(|s| (a, s)).collect())
+        .await
+        .unwrap();
+    // Another project's run in the same range.
+    let other = stats_run(
+        205,
+        "support",
+        from + 10 * minute,
+        9,
+        "large",
+        (900, 100),
+        Some(9.0),
+    );
+    store
+        .write_spans(other.into_iter().map(|s| (b, s)).collect())
+        .await
+        .unwrap();
+
+    let s = store
+        .stats(a, stats_query("", from, to, 3_600))
+        .await
+        .unwrap();
+    assert_eq!((s.from, s.to, s.bucket_seconds), (from, to, 3_600));
+    let t = &s.totals;
+    assert_eq!((t.runs, t.errors), (3, 1));
+    assert!((t.error_rate - 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!((t.p50_ms, t.p95_ms), (Some(2_000.0), Some(4_000.0)));
+    assert_eq!(
+        (t.input_tokens, t.output_tokens, t.total_tokens),
+        (160, 35, 195),
+        "each model call once"
+    );
+    assert!(close(t.cost_usd, 0.3), "{:?}", t.cost_usd);
+    let series: Vec<_> = s
+        .series
+        .iter()
+        .map(|b| (b.start, b.runs, b.errors))
+        .collect();
+    assert_eq!(series, [(from, 2, 1), (from + HOUR, 1, 0)]);
+    let agents: Vec<_> = s
+        .by_agent
+        .iter()
+        .map(|g| (g.agent.as_str(), g.runs, g.errors))
+        .collect();
+    assert_eq!(agents, [("support", 2, 1), ("billing", 1, 0)]);
+    let models: Vec<_> = s
+        .by_model
+        .iter()
+        .map(|m| {
+            (
+                m.model.as_str(),
+                m.provider.as_deref(),
+                m.calls,
+                m.runs,
+                m.total_tokens,
+            )
+        })
+        .collect();
+    assert_eq!(
+        models,
+        [
+            ("large", Some("openai"), 2, 2, 180),
+            ("small", Some("openai"), 1, 1, 15)
+        ]
+    );
+    assert!(close(s.by_model[0].cost_usd, 0.3));
+    assert_eq!(s.by_model[1].cost_usd, None);
+
+    // The filter narrows; it combines with the range.
+    let billing = store
+        .stats(a, stats_query("agent:billing", from, to, 3_600))
+        .await
+        .unwrap();
+    assert_eq!(billing.totals.runs, 1);
+    assert_eq!(billing.series[0].runs, 0);
+    let small = store
+        .stats(a, stats_query("model:small", from, to, 3_600))
+        .await
+        .unwrap();
+    assert_eq!((small.totals.runs, small.totals.errors), (1, 1));
+    assert_eq!(small.by_model.len(), 1);
+    let wide = store
+        .stats(
+            a,
+            stats_query("agent:support", from - HOUR, to + HOUR, 3_600),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        wide.totals.runs, 4,
+        "the runs just outside the range count in a wider one"
+    );
+
+    // Each project sees only its own runs.
+    let theirs = store
+        .stats(b, stats_query("", from, to, 3_600))
+        .await
+        .unwrap();
+    assert_eq!((theirs.totals.runs, theirs.totals.total_tokens), (1, 1_000));
+    assert!(close(theirs.totals.cost_usd, 9.0));
+
+    for bad in [
+        stats_query("", to, from, 60),
+        stats_query("", from, from, 60),
+        stats_query("", from, to, 0),
+        stats_query("", from, to, 1),
+    ] {
+        assert!(matches!(
+            store.stats(a, bad).await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
 }

@@ -11,6 +11,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use lemma_core::pricing::{Price, PriceTable};
 use lemma_core::query::Filter;
+use lemma_core::stats::Stats;
 use lemma_core::{LogRecord, Run, Span};
 use serde::Serialize;
 
@@ -69,6 +70,16 @@ pub struct ListQuery {
     pub filter: Filter,
     pub limit: usize,
     pub cursor: Option<Cursor>,
+}
+
+/// A stats request: the runs matching the filter that start in `[from, to)` (unix
+/// nanoseconds), in buckets of `bucket_seconds` (see `lemma_core::stats::check_range`).
+#[derive(Debug, Clone, Default)]
+pub struct StatsQuery {
+    pub filter: Filter,
+    pub from_unix_nano: u64,
+    pub to_unix_nano: u64,
+    pub bucket_seconds: u64,
 }
 
 /// Runs sharing a thread id.
@@ -155,6 +166,10 @@ pub trait Store: Send + Sync + 'static {
         project: ProjectId,
         thread_id: &str,
     ) -> Result<Option<(ThreadSummary, Vec<Run>)>>;
+
+    /// Totals, a time series and breakdowns by agent and model over the matching runs
+    /// (`lemma_core::stats`). A range that fails `check_range` is `Invalid`.
+    async fn stats(&self, project: ProjectId, query: StatsQuery) -> Result<Stats>;
 
     async fn create_project(&self, name: &str) -> Result<Project>;
     async fn list_projects(&self) -> Result<Vec<Project>>;

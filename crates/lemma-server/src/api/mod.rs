@@ -2,6 +2,7 @@
 //! key's project.
 
 mod prices;
+mod stats;
 mod views;
 
 use axum::extract::rejection::PathRejection;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/threads", get(list_threads))
         .route("/api/v1/threads/{thread_id}", get(get_thread))
         .merge(prices::routes())
+        .merge(stats::routes())
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,6 +8,7 @@ mod logs;
 mod prices;
 mod read;
 mod schema;
+mod stats;
 mod write;
 
 use std::path::Path;
@@ -16,12 +17,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use lemma_core::pricing::{Price, PriceTable};
+use lemma_core::stats::Stats;
 use lemma_core::{LogRecord, Run, Span};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::{
-    Credential, KeyInfo, ListQuery, NewKey, Page, PriceOverride, Project, ProjectId, Result, Store,
-    StoreError, ThreadSummary, WriteStats,
+    Credential, KeyInfo, ListQuery, NewKey, Page, PriceOverride, Project, ProjectId, Result,
+    StatsQuery, Store, StoreError, ThreadSummary, WriteStats,
 };
 
 /// Readers kept open between requests; more are opened under load and closed after.
@@ -168,6 +170,11 @@ impl Store for SqliteStore {
     ) -> Result<Option<(ThreadSummary, Vec<Run>)>> {
         let thread_id = thread_id.to_string();
         self.read(move |conn| read::get_thread(conn, project, &thread_id))
+            .await
+    }
+
+    async fn stats(&self, project: ProjectId, query: StatsQuery) -> Result<Stats> {
+        self.read(move |conn| stats::stats(conn, project, &query))
             .await
     }
 

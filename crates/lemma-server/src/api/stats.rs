@@ -1,0 +1,295 @@
+//! `GET /api/v1/stats?q=&from=&to=&bucket=`: totals, a time series and breakdowns by agent and
+//! model over the runs a query matches in a time range (`lemma_core::stats`).
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::{Json, Router};
+use lemma_core::query;
+use lemma_core::stats::{
+    bucket_count, check_range, pick_bucket, AgentStats, Bucket, ModelStats, RangeError, Stats,
+    Totals, MAX_BUCKETS, NICE_BUCKETS,
+};
+use lemma_store::StatsQuery;
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
+
+use super::views::iso;
+use super::{auth, now_unix_nano};
+use crate::error::ApiError;
+use crate::server::AppState;
+
+const NANOS_PER_SECOND: u64 = 1_000_000_000;
+
+/// The range when `from` is not given: the day before `to`.
+const DEFAULT_RANGE_SECONDS: u64 = 24 * 3_600;
+
+const TIME_FORMS: &str = "an RFC 3339 time such as 2026-11-01T10:00:00Z (or a date such as \
+     2026-11-01), or how long ago such as 30s, 90m, 24h or 7d";
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/stats", get(stats))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatsParams {
+    q: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    bucket: Option<String>,
+}
+
+/// Parameters left empty count as not given, as a form with blank fields sends them.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl StatsParams {
+    fn to_query(&self, now: u64) -> Result<StatsQuery, ApiError> {
+        let filter = query::parse(self.q.as_deref().unwrap_or(""), now).map_err(|e| {
+            ApiError::bad_request(format!(
+                "invalid query at position {}: {}",
+                e.position, e.message
+            ))
+        })?;
+        let to = match given(&self.to) {
+            Some(t) => parse_time("to", t, now)?,
+            None => now,
+        };
+        let from = match given(&self.from) {
+            Some(f) => parse_time("from", f, now)?,
+            None => to.saturating_sub(DEFAULT_RANGE_SECONDS * NANOS_PER_SECOND),
+        };
+        let bucket = match given(&self.bucket) {
+            Some(b) => match parse_seconds(b) {
+                Some(0) => return Err(ApiError::bad_request("bucket must be at least 1s")),
+                Some(seconds) => seconds,
+                None => {
+                    return Err(ApiError::bad_request(format!(
+                        "bucket must be a duration such as 1m, 5m, 1h or 1d, not {b:?}"
+                    )))
+                }
+            },
+            None => pick_bucket(from, to),
+        };
+        check_range(from, to, bucket).map_err(|e| range_error(e, from, to, bucket))?;
+        Ok(StatsQuery {
+            filter,
+            from_unix_nano: from,
+            to_unix_nano: to,
+            bucket_seconds: bucket,
+        })
+    }
+}
+
+fn range_error(e: RangeError, from: u64, to: u64, bucket: u64) -> ApiError {
+    ApiError::bad_request(match e {
+        RangeError::Empty => format!(
+            "from ({}) must be before to ({}); omit both for the last 24 hours",
+            iso(from),
+            iso(to)
+        ),
+        RangeError::ZeroBucket => "bucket must be at least 1s".to_string(),
+        RangeError::TooManyBuckets(n) => {
+            let wider = NICE_BUCKETS
+                .iter()
+                .find(|&&w| bucket_count(from, to, w) <= MAX_BUCKETS);
+            let advice = match wider {
+                Some(&w) => format!("a wider bucket such as bucket={}", duration_text(w)),
+                None => "a shorter range".to_string(),
+            };
+            format!(
+                "{n} buckets of {} between from and to, more than {MAX_BUCKETS}: pass {advice}, \
+                 or omit bucket to have one chosen",
+                duration_text(bucket)
+            )
+        }
+    })
+}
+
+/// `90m` → 5400. A unit is required: s, m, h, d or w.
+fn parse_seconds(text: &str) -> Option<u64> {
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let unit_seconds = match unit.to_ascii_lowercase().as_str() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return None,
+    };
+    number.parse::<u64>().ok()?.checked_mul(unit_seconds)
+}
+
+/// Seconds in the largest unit that divides them: 3600 → `1h`.
+fn duration_text(seconds: u64) -> String {
+    let units = [(604_800, "w"), (86_400, "d"), (3_600, "h"), (60, "m")];
+    units
+        .iter()
+        .find(|(size, _)| seconds > 0 && seconds.is_multiple_of(*size))
+        .map(|(size, unit)| format!("{}{unit}", seconds / size))
+        .unwrap_or_else(|| format!("{seconds}s"))
+}
+
+/// An RFC 3339 time, a date (midnight UTC), or how long before `now`, in unix nanoseconds.
+fn parse_time(name: &str, text: &str, now: u64) -> Result<u64, ApiError> {
+    if let Some(ago) = parse_seconds(text) {
+        return Ok(now.saturating_sub(ago.saturating_mul(NANOS_PER_SECOND)));
+    }
+    let absolute = OffsetDateTime::parse(text, &Rfc3339).ok().or_else(|| {
+        Date::parse(text, format_description!("[year]-[month]-[day]"))
+            .ok()
+            .map(|d| d.midnight().assume_utc())
+    });
+    absolute
+        .and_then(|t| u64::try_from(t.unix_timestamp_nanos()).ok())
+        .ok_or_else(|| ApiError::bad_request(format!("{name} must be {TIME_FORMS}, not {text:?}")))
+}
+
+/// The stats answer: [`Stats`] with ISO-8601 times next to the nanosecond ones.
+#[derive(Serialize)]
+struct StatsView<'a> {
+    from: u64,
+    from_time: String,
+    to: u64,
+    to_time: String,
+    bucket_seconds: u64,
+    totals: &'a Totals,
+    series: Vec<BucketView<'a>>,
+    by_agent: &'a [AgentStats],
+    by_model: &'a [ModelStats],
+}
+
+#[derive(Serialize)]
+struct BucketView<'a> {
+    #[serde(flatten)]
+    bucket: &'a Bucket,
+    start_time: String,
+}
+
+impl<'a> From<&'a Stats> for StatsView<'a> {
+    fn from(s: &'a Stats) -> Self {
+        StatsView {
+            from: s.from,
+            from_time: iso(s.from),
+            to: s.to,
+            to_time: iso(s.to),
+            bucket_seconds: s.bucket_seconds,
+            totals: &s.totals,
+            series: s
+                .series
+                .iter()
+                .map(|bucket| BucketView {
+                    bucket,
+                    start_time: iso(bucket.start),
+                })
+                .collect(),
+            by_agent: &s.by_agent,
+            by_model: &s.by_model,
+        }
+    }
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Result<Query<StatsParams>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let p = auth(&state, &headers).await?;
+    // A repeated parameter gets the API's JSON error rather than axum's plain-text one.
+    let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let query = params.to_query(now_unix_nano())?;
+    let stats = state.store.stats(p.id, query).await?;
+    let body = serde_json::to_value(StatsView::from(&stats))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_735_689_600 * NANOS_PER_SECOND; // 2025-01-01T00:00:00Z
+
+    fn params(q: &str, from: &str, to: &str, bucket: &str) -> StatsParams {
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        StatsParams {
+            q: opt(q),
+            from: opt(from),
+            to: opt(to),
+            bucket: opt(bucket),
+        }
+    }
+
+    fn error(p: StatsParams) -> String {
+        p.to_query(NOW).expect_err("a bad request").message
+    }
+
+    #[test]
+    fn defaults_to_the_last_day_with_a_chosen_bucket() {
+        let q = params("", "", "", "").to_query(NOW).unwrap();
+        assert_eq!(q.to_unix_nano, NOW);
+        assert_eq!(q.from_unix_nano, NOW - 86_400 * NANOS_PER_SECOND);
+        assert_eq!(q.bucket_seconds, 1_800);
+        assert!(q.filter.is_empty());
+    }
+
+    #[test]
+    fn times_are_absolute_or_ago() {
+        let q = params("agent:x", "90m", "30s", "5m").to_query(NOW).unwrap();
+        assert_eq!(q.from_unix_nano, NOW - 5_400 * NANOS_PER_SECOND);
+        assert_eq!(q.to_unix_nano, NOW - 30 * NANOS_PER_SECOND);
+        assert_eq!(q.bucket_seconds, 300);
+        assert_eq!(q.filter.clauses.len(), 1);
+        let q = params("", "2024-12-31T23:00:00+01:00", "2025-01-01", "1H")
+            .to_query(NOW)
+            .unwrap();
+        assert_eq!(q.from_unix_nano, NOW - 7_200 * NANOS_PER_SECOND);
+        assert_eq!(q.to_unix_nano, NOW);
+        assert_eq!(q.bucket_seconds, 3_600);
+        // Only `to`: the day before it.
+        let q = params("", "", "7d", "").to_query(NOW).unwrap();
+        assert_eq!(q.to_unix_nano - q.from_unix_nano, 86_400 * NANOS_PER_SECOND);
+    }
+
+    #[test]
+    fn bad_values_say_what_to_send() {
+        let m = error(params("", "yesterday", "", ""));
+        assert!(
+            m.contains("from must be") && m.contains("RFC 3339") && m.contains("24h"),
+            "{m}"
+        );
+        let m = error(params("", "", "24", ""));
+        assert!(m.contains("to must be"), "{m}");
+        let m = error(params("", "", "", "soon"));
+        assert!(m.contains("bucket must be a duration"), "{m}");
+        assert!(error(params("", "", "", "0m")).contains("at least 1s"));
+        let m = error(params("", "1h", "2h", ""));
+        assert!(m.contains("must be before to"), "{m}");
+        let m = error(params("", "7d", "", "1m"));
+        assert!(
+            m.contains("10080 buckets") && m.contains("bucket=15m"),
+            "{m}"
+        );
+        let m = error(params("status:nope", "", "", ""));
+        assert!(m.contains("position 7"), "{m}");
+    }
+
+    #[test]
+    fn durations_read_and_print() {
+        assert_eq!(parse_seconds("30s"), Some(30));
+        assert_eq!(parse_seconds("2w"), Some(1_209_600));
+        assert_eq!(parse_seconds("h"), None);
+        assert_eq!(parse_seconds("5"), None);
+        assert_eq!(parse_seconds("1.5h"), None);
+        assert_eq!(parse_seconds("99999999999999999999d"), None);
+        assert_eq!(duration_text(3_600), "1h");
+        assert_eq!(duration_text(5_400), "90m");
+        assert_eq!(duration_text(604_800), "1w");
+        assert_eq!(duration_text(45), "45s");
+    }
+}
