@@ -2,6 +2,7 @@
 
 mod admin;
 mod client;
+mod demo;
 mod prices;
 mod render;
 mod serve;
@@ -64,6 +65,8 @@ enum Command {
     /// Model prices that costs are computed with (built-in, and the project's own).
     #[command(subcommand)]
     Prices(prices::PricesCommand),
+    /// Load realistic sample agent runs into a server, to see what Lemma shows.
+    Demo(demo::DemoArgs),
 }
 
 /// Where the server is and how to authenticate.
@@ -107,6 +110,7 @@ fn main() {
         } => client::threads(&remote, &query.join(" "), limit),
         Command::Thread { thread_id, remote } => client::thread(&remote, &thread_id),
         Command::Prices(cmd) => prices::run(cmd),
+        Command::Demo(args) => demo::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
