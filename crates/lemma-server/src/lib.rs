@@ -1,5 +1,6 @@
 //! The Lemma server: OTLP receivers over HTTP and gRPC, the ingest writer that group-commits
-//! spans to the store, API-key authentication, and the REST API.
+//! spans to the store, API-key authentication, the REST API
+//! and the dashboard.
 //!
 //! Data flows one way: receive → authenticate → decode → normalise → queue → commit → ack.
 
@@ -10,6 +11,7 @@ mod error;
 mod ingest;
 mod prices;
 mod server;
+mod web;
 
 pub use config::ServerConfig;
 pub use server::{bootstrap, serve, Bootstrap};

@@ -1,0 +1,93 @@
+// Shared set-up for the dashboard's browser tests: Debian's Chromium driven by playwright-core,
+// pointed at a real `lemma serve` whose URL and key come from the environment
+// (crates/lemma-cli/tests/dashboard.rs starts it and loads the fixtures).
+//
+// Every page opened here records uncaught script errors, console errors and dialogs; `done()`
+// fails the test if any occurred, so a view that throws cannot pass silently.
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+export const BASE_URL = required('LEMMA_URL');
+export const API_KEY = required('LEMMA_API_KEY');
+const EXECUTABLE = process.env.LEMMA_CHROMIUM || '/usr/bin/chromium';
+
+/** Trace ids of the loaded fixtures (see shared/fixtures and dashboard.rs). */
+export const RUNS = {
+  longRun: process.env.LEMMA_RUN_LONG,
+  hostile: process.env.LEMMA_RUN_HOSTILE,
+};
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run these tests through \`cargo test -p lemma-cli --test dashboard\``);
+  return value;
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: EXECUTABLE,
+    headless: true,
+    // This machine has no network beyond loopback: keep Chromium from trying to phone home.
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
+}
+
+/**
+ * A fresh page (own context: own sessionStorage). Signed in unless `signedIn: false`.
+ * Returns `{page, problems, done}`.
+ */
+export async function open(browser, path = '/runs', { signedIn = true, viewport, colorScheme } = {}) {
+  const context = await browser.newContext({
+    baseURL: BASE_URL,
+    viewport: viewport || { width: 1400, height: 900 },
+    colorScheme: colorScheme || 'light',
+  });
+  if (signedIn) {
+    // Signs in once per tab, as a user would; signing out then sticks across page loads.
+    await context.addInitScript(([key]) => {
+      if (!sessionStorage.getItem('lemma.test.signedIn')) {
+        sessionStorage.setItem('lemma.test.signedIn', '1');
+        sessionStorage.setItem('lemma.apiKey', key);
+        sessionStorage.setItem('lemma.project', 'default');
+      }
+    }, [API_KEY]);
+  }
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !isExpectedConsoleError(msg.text())) problems.push(`console: ${msg.text()}`);
+  });
+  page.on('dialog', async (dialog) => {
+    problems.push(`dialog: ${dialog.message()}`);
+    await dialog.dismiss();
+  });
+  await page.goto(path);
+  return {
+    page,
+    problems,
+    async done() {
+      await context.close();
+      assert.deepEqual(problems, [], 'the page raised errors or dialogs');
+    },
+  };
+}
+
+// A failed API call the test provoked on purpose (a bad query, a wrong key) logs the HTTP
+// error in the console; that is the browser's doing, not the dashboard's.
+function isExpectedConsoleError(text) {
+  return /Failed to load resource: the server responded with a status of (400|401|404)/.test(text);
+}
+
+/** The dashboard's API, called directly, to compare what the page shows with the data. */
+export async function api(path) {
+  const response = await fetch(new URL(`/api/v1${path}`, BASE_URL), {
+    headers: { Authorization: `Bearer ${API_KEY}` },
+  });
+  assert.equal(response.status, 200, `GET ${path}`);
+  return response.json();
+}

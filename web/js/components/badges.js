@@ -1,0 +1,30 @@
+// Small labels: run and span status, span kind, tags.
+import { h } from '../dom.js';
+
+export function status(value, message) {
+  const s = (value || 'unset').toLowerCase();
+  const label = s === 'error' ? 'Error' : s === 'ok' ? 'OK' : 'Unset';
+  return h('span', { class: ['badge', `status-${s}`], title: message || null, 'data-status': s }, label);
+}
+
+const KIND_LABELS = {
+  agent: 'Agent', llm: 'LLM', tool: 'Tool', retrieval: 'Retrieval', embedding: 'Embedding',
+  reranker: 'Reranker', chain: 'Chain', guardrail: 'Guardrail', evaluator: 'Evaluator', span: 'Span',
+};
+
+export function kind(value) {
+  const k = KIND_LABELS[value] ? value : 'span';
+  return h('span', { class: ['badge', 'kind', `kind-${k}`], 'data-kind': k }, KIND_LABELS[k]);
+}
+
+export function tag(text) {
+  return h('span', { class: 'chip' }, text);
+}
+
+export function signal(sig) {
+  if (sig.kind === 'loop') {
+    return h('span', { class: ['badge', 'signal-loop'], title: 'The same tool was called with the same arguments several times in a row' },
+      `loop: ${sig.tool_name || 'tool'} × ${sig.repeats}`);
+  }
+  return h('span', { class: ['badge', `signal-${sig.kind}`] }, sig.kind);
+}

@@ -1,0 +1,196 @@
+// A payload of any shape (an input, an output, tool arguments, an attribute value) as something a
+// person can read: text stays text, JSON becomes a collapsible tree. Everything is built from text
+// nodes, and nested levels are only built when opened, so a large payload costs little until read.
+import { h, icon, replace } from '../dom.js';
+import { parseMaybeJson } from '../format.js';
+
+const TEXT_CLAMP = 1200; // characters of text shown before "Show more"
+const STRING_CLAMP = 400; // characters of a string inside JSON shown before "…more"
+const CHILD_PAGE = 200; // entries of an object or array built at a time
+const INLINE_MAX = 64; // objects this short (as JSON) read best on one line
+
+/**
+ * `opts.open`: how many levels of JSON start open (default 2);
+ * `opts.clamp`: characters of text shown before "Show more" (default 1200, 0 = never clamp);
+ * `opts.copy`: show the copy button (default true);
+ * `opts.empty`: what to show for null/undefined (default "—").
+ */
+export function renderPayload(value, opts = {}) {
+  const parsed = parseMaybeJson(value);
+  if (parsed === null || parsed === undefined) {
+    return h('div', { class: 'payload payload-empty muted' }, opts.empty ?? '—');
+  }
+  if (typeof parsed === 'object') return jsonPayload(parsed, opts);
+  return textPayload(String(parsed), opts);
+}
+
+function textPayload(text, opts) {
+  const clamp = opts.clamp ?? TEXT_CLAMP;
+  const body = h('div', { class: 'payload-text' });
+  const root = h('div', { class: 'payload payload-text-wrap' }, body, opts.copy === false ? null : copyButton(() => text));
+  if (!clamp || text.length <= clamp) {
+    body.textContent = text;
+    return root;
+  }
+  body.textContent = `${text.slice(0, clamp)}…`;
+  const more = h('button', { type: 'button', class: 'link-button payload-more' }, `Show more (${text.length.toLocaleString('en-US')} characters)`);
+  more.addEventListener('click', () => {
+    const expanded = more.dataset.expanded === '1';
+    body.textContent = expanded ? `${text.slice(0, clamp)}…` : text;
+    more.dataset.expanded = expanded ? '0' : '1';
+    more.textContent = expanded ? `Show more (${text.length.toLocaleString('en-US')} characters)` : 'Show less';
+  });
+  root.append(more);
+  return root;
+}
+
+function jsonPayload(value, opts) {
+  const open = opts.open ?? 2;
+  const tree = h('div', { class: 'json-tree', role: 'tree' }, jsonNode(null, value, 0, open));
+  return h('div', { class: 'payload payload-json' },
+    tree,
+    opts.copy === false ? null : copyButton(() => JSON.stringify(value, null, 2)));
+}
+
+/** One key/value line; objects and arrays get a caret and build their children on first open. */
+function jsonNode(key, value, depth, open) {
+  const keyEl = key === null ? null : h('span', { class: 'json-key' }, typeof key === 'number' ? String(key) : key, h('span', { class: 'json-punct' }, ': '));
+  if (value === null || typeof value !== 'object') {
+    return h('div', { class: 'json-line', role: 'treeitem' }, keyEl, scalar(value));
+  }
+  const isArray = Array.isArray(value);
+  const entries = isArray ? value.map((v, i) => [i, v]) : Object.entries(value);
+  if (entries.length === 0 || isShort(value)) {
+    return h('div', { class: 'json-line', role: 'treeitem' }, keyEl, inline(value));
+  }
+  const caret = h('span', { class: 'json-caret' }, icon('chevronRight', { size: 12 }));
+  const summary = h('span', { class: 'json-summary' }, summaryText(value, isArray, entries.length));
+  const toggle = h('button', { type: 'button', class: 'json-toggle', 'aria-expanded': 'false' },
+    caret, keyEl, h('span', { class: 'json-punct' }, isArray ? '[' : '{'), summary,
+    h('span', { class: 'json-punct json-inline-close' }, isArray ? ']' : '}'));
+  const children = h('div', { class: 'json-children', role: 'group' });
+  const close = h('div', { class: 'json-close json-punct' }, isArray ? ']' : '}');
+  const node = h('div', { class: 'json-node', role: 'treeitem' }, toggle, children, close);
+  let built = false;
+  const setOpen = (on) => {
+    if (on && !built) {
+      buildChildren(children, entries, depth, open);
+      built = true;
+    }
+    node.classList.toggle('open', on);
+    toggle.setAttribute('aria-expanded', String(on));
+  };
+  toggle.addEventListener('click', (event) => {
+    // Alt-click opens or closes the whole subtree, as in browser devtools.
+    const on = !node.classList.contains('open');
+    setOpen(on);
+    if (event.altKey) setSubtree(node, on);
+  });
+  node.jsonSetOpen = setOpen;
+  setOpen(depth < open);
+  return node;
+}
+
+function isShort(value) {
+  let text;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    return false;
+  }
+  return typeof text === 'string' && text.length <= INLINE_MAX && !text.includes('\\n');
+}
+
+/** A short object or array on one line: `{ id: "A-17", qty: 2 }`. */
+function inline(value) {
+  if (value === null || typeof value !== 'object') return scalar(value);
+  const isArray = Array.isArray(value);
+  const entries = isArray ? value.map((v, i) => [i, v]) : Object.entries(value);
+  const out = h('span', { class: 'json-inline' }, h('span', { class: 'json-punct' }, isArray ? '[' : '{'));
+  entries.forEach(([k, v], i) => {
+    out.append(i ? h('span', { class: 'json-punct' }, ', ') : ' ');
+    if (!isArray) out.append(h('span', { class: 'json-key' }, k), h('span', { class: 'json-punct' }, ': '));
+    out.append(inline(v));
+  });
+  out.append(entries.length ? ' ' : '', h('span', { class: 'json-punct' }, isArray ? ']' : '}'));
+  return out;
+}
+
+function setSubtree(node, on) {
+  for (const child of node.querySelectorAll(':scope > .json-children > .json-node')) {
+    child.jsonSetOpen(on);
+    setSubtree(child, on);
+  }
+}
+
+function buildChildren(container, entries, depth, open, start = 0) {
+  const end = Math.min(entries.length, start + CHILD_PAGE);
+  for (let i = start; i < end; i += 1) {
+    const [k, v] = entries[i];
+    container.append(jsonNode(k, v, depth + 1, open));
+  }
+  if (end < entries.length) {
+    const more = h('button', { type: 'button', class: 'link-button json-more' }, `Show ${Math.min(CHILD_PAGE, entries.length - end)} more of ${entries.length - end}`);
+    more.addEventListener('click', () => {
+      more.remove();
+      buildChildren(container, entries, depth, open, end);
+    });
+    container.append(more);
+  }
+}
+
+function summaryText(value, isArray, n) {
+  if (isArray) return `${n} item${n === 1 ? '' : 's'}`;
+  const keys = Object.keys(value);
+  const shown = keys.slice(0, 4).join(', ');
+  return keys.length > 4 ? `${shown}, … ${keys.length} keys` : shown;
+}
+
+function scalar(value) {
+  if (typeof value === 'string') return stringValue(value);
+  if (value === null) return h('span', { class: 'json-null' }, 'null');
+  if (typeof value === 'number') return h('span', { class: 'json-number' }, String(value));
+  if (typeof value === 'boolean') return h('span', { class: 'json-bool' }, String(value));
+  return h('span', { class: 'json-string' }, String(value));
+}
+
+function stringValue(s) {
+  const el = h('span', { class: 'json-string' });
+  if (s.length <= STRING_CLAMP) {
+    el.textContent = `"${s}"`;
+    return el;
+  }
+  el.textContent = `"${s.slice(0, STRING_CLAMP)}…`;
+  const more = h('button', { type: 'button', class: 'link-button json-more' }, `${(s.length - STRING_CLAMP).toLocaleString('en-US')} more characters`);
+  more.addEventListener('click', () => {
+    more.remove();
+    el.textContent = `"${s}"`;
+  });
+  return h('span', null, el, ' ', more);
+}
+
+/** A small copy button; `getText` is called on click so large payloads are not stringified upfront. */
+export function copyButton(getText, label = 'Copy') {
+  const button = h('button', { type: 'button', class: 'icon-button copy-button', title: label, 'aria-label': label }, icon('copy', { size: 14 }));
+  button.addEventListener('click', async (event) => {
+    event.stopPropagation();
+    const ok = await copyText(getText());
+    replace(button, icon(ok ? 'check' : 'x', { size: 14 }));
+    button.classList.toggle('copied', ok);
+    setTimeout(() => {
+      replace(button, icon('copy', { size: 14 }));
+      button.classList.remove('copied');
+    }, 1200);
+  });
+  return button;
+}
+
+/** Copies text; false when the browser refuses (no clipboard permission, insecure origin). */
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,96 @@
+// The top of a run: what it was (name, agent, status), what it cost, where it belongs (thread,
+// user, environment, tags), what it was asked and what it answered.
+import { h, link } from '../../dom.js';
+import * as fmt from '../../format.js';
+import * as badges from '../../components/badges.js';
+import { renderPayload } from '../../components/json.js';
+import { renderMessages } from '../../components/messages.js';
+import { copyableId } from './common.js';
+
+export function renderHeader(run) {
+  const title = run.name || run.agent_name || 'Unnamed run';
+  return h('section', { class: 'run-header', 'data-testid': 'run-header' },
+    h('div', { class: 'run-crumbs' }, link('/runs', { class: 'muted' }, 'Runs'), h('span', { class: 'muted' }, '/'), copyableId(run.run_id, 'run ID')),
+    h('div', { class: 'run-title-row' },
+      h('h1', { class: 'run-title', 'data-testid': 'run-title' }, title),
+      badges.status(run.status, run.status_message),
+      ...(run.signals || []).map((s) => badges.signal(s))),
+    run.status === 'error' && run.status_message
+      ? h('div', { class: 'run-error-banner', role: 'alert', 'data-testid': 'run-status-message' }, run.status_message) : null,
+    facts(run),
+    (run.tags || []).length ? h('div', { class: 'run-tags' }, run.tags.map((t) => badges.tag(t))) : null,
+    io(run));
+}
+
+function facts(run) {
+  const items = [
+    ['Agent', agents(run)],
+    ['Started', h('span', { title: String(run.start_time || '') }, fmt.dateTime(run.start_time_unix_nano ?? run.start_time))],
+    ['Duration', h('span', { class: 'num' }, fmt.duration(run.duration_ms))],
+    ['Tokens', tokens(run)],
+    ['Cost', h('span', { class: 'num' }, fmt.cost(run.cost_usd))],
+    ['Spans', h('span', { class: 'num' }, fmt.count(run.span_count),
+      run.error_count ? h('span', { class: 'fact-error' }, ` · ${fmt.count(run.error_count)} failed`) : null)],
+    ['Thread', run.thread_id ? link(`/threads/${encodeURIComponent(run.thread_id)}`, { 'data-testid': 'run-thread' }, run.thread_id) : null],
+    ['User', run.user_id],
+    ['Environment', run.environment],
+  ];
+  return h('dl', { class: 'run-facts' },
+    items.filter(([, value]) => value !== null && value !== undefined && value !== '')
+      .map(([label, value]) => h('div', { class: 'run-fact' }, h('dt', null, label), h('dd', null, value))));
+}
+
+function agents(run) {
+  const names = run.agent_names?.length ? run.agent_names : run.agent_name ? [run.agent_name] : [];
+  if (!names.length) return null;
+  return names.length === 1 ? names[0] : `${names[0]} +${names.length - 1}`;
+}
+
+function tokens(run) {
+  if (run.total_tokens == null && run.input_tokens == null) return null;
+  const cache = [
+    run.cache_read_tokens ? `${fmt.compact(run.cache_read_tokens)} cache read` : '',
+    run.cache_write_tokens ? `${fmt.compact(run.cache_write_tokens)} cache write` : '',
+    run.reasoning_tokens ? `${fmt.compact(run.reasoning_tokens)} reasoning` : '',
+  ].filter(Boolean).join(' · ');
+  return h('span', { class: 'num', title: `${fmt.count(run.input_tokens)} in · ${fmt.count(run.output_tokens)} out${cache ? ` · ${cache}` : ''}` },
+    fmt.count(run.total_tokens),
+    h('span', { class: 'muted' }, ` (${fmt.compact(run.input_tokens)} in / ${fmt.compact(run.output_tokens)} out${cache ? ` · ${cache}` : ''})`));
+}
+
+function io(run) {
+  if (isAbsent(run.input) && isAbsent(run.output)) return null;
+  return h('div', { class: 'run-io' },
+    ioCard('Input', run.input, 'run-input'),
+    ioCard('Output', run.output, 'run-output'));
+}
+
+function ioCard(label, value, testid) {
+  const body = h('div', { class: 'run-io-body' }, content(value));
+  const toggle = h('button', { type: 'button', class: 'link-button run-io-toggle', hidden: true }, 'Show all');
+  const card = h('div', { class: 'run-io-card clamped', 'data-testid': testid },
+    h('div', { class: 'run-io-label' }, label), body, toggle);
+  toggle.addEventListener('click', () => {
+    const clamped = card.classList.toggle('clamped');
+    toggle.textContent = clamped ? 'Show all' : 'Show less';
+  });
+  // Only long content gets the toggle: measure once the card is laid out.
+  requestAnimationFrame(() => {
+    if (body.scrollHeight > body.clientHeight + 4) toggle.hidden = false;
+    else card.classList.remove('clamped');
+  });
+  return card;
+}
+
+function content(value) {
+  if (isMessageList(value)) return renderMessages(value, { compact: true, open: 1 });
+  return renderPayload(value, { open: 1, clamp: 0, empty: 'None recorded' });
+}
+
+function isAbsent(value) {
+  return value === null || value === undefined || value === '';
+}
+
+export function isMessageList(value) {
+  return Array.isArray(value) && value.length > 0 && value.every((m) => m && typeof m === 'object' && typeof m.role === 'string');
+}

@@ -1,0 +1,208 @@
+// Everything about one span: what it did (messages, tool call, input and output), what it cost,
+// how it failed, and every attribute, event, log and resource value exactly as received.
+import { h, icon } from '../../dom.js';
+import * as fmt from '../../format.js';
+import * as badges from '../../components/badges.js';
+import { renderPayload } from '../../components/json.js';
+import { renderMessages } from '../../components/messages.js';
+import { copyableId, errorBlock, preciseTime, toolNamesOf } from './common.js';
+import { errorOf } from './fold.js';
+import { durationMs, endOf, startOf } from './spantree.js';
+
+/** `node` from the span tree (or null when the id is not in the run); `actions`: {select, close}. */
+export function renderSpanPanel(node, id, tree, actions) {
+  const closeButton = h('button', { type: 'button', class: 'icon-button', title: 'Close (Esc)', 'aria-label': 'Close span details', 'data-testid': 'panel-close', onclick: actions.close }, icon('x'));
+  if (!node) {
+    return h('div', { class: 'span-panel-inner' },
+      h('div', { class: 'panel-head' }, h('h2', null, 'Span not found'), h('span', { class: 'spacer' }), closeButton),
+      h('div', { class: 'state empty' }, h('strong', null, 'No span with this id in the run'), h('code', null, id)));
+  }
+  const span = node.span;
+  return h('div', { class: 'span-panel-inner', 'data-testid': 'span-panel', dataset: { spanId: span.span_id } },
+    h('div', { class: 'panel-head' },
+      badges.kind(span.kind),
+      h('h2', { class: 'panel-title', title: span.name, 'data-testid': 'panel-title' }, span.name || '(unnamed)'),
+      h('span', { class: 'spacer' }),
+      closeButton),
+    h('div', { class: 'panel-sub' },
+      badges.status(span.status, span.status_message),
+      h('span', { class: 'num' }, fmt.duration(durationMs(span))),
+      h('span', { class: 'muted' }, `at +${fmt.duration((startOf(span) - tree.start) / 1e6)}`),
+      span.model ? h('span', { class: 'chip mono' }, span.model) : null),
+    h('div', { class: 'panel-body' },
+      errorSection(span),
+      overview(span, node, actions),
+      toolSection(span),
+      conversation(span, tree),
+      ioSection(span),
+      attributesSection(span.attributes),
+      eventsSection(span.events, tree),
+      logsSection(span.logs),
+      section('Resource', 'resource', span.resource && Object.keys(span.resource).length ? kvTable(span.resource) : null, { open: false }),
+      section('Scope', 'scope', span.scope && (span.scope.name || span.scope.version) ? kvTable(span.scope) : null, { open: false }),
+      linksSection(span.links, actions)));
+}
+
+function section(title, testid, body, { open = true, count } = {}) {
+  if (!body) return null;
+  return h('details', { class: 'panel-section', 'data-testid': `panel-${testid}`, open },
+    h('summary', null, h('span', { class: 'panel-section-caret', 'aria-hidden': 'true' }, icon('chevronRight', { size: 14 })),
+      title, count != null ? h('span', { class: 'panel-count' }, String(count)) : null),
+    h('div', { class: 'panel-section-body' }, body));
+}
+
+function errorSection(span) {
+  const error = errorOf(span);
+  return error ? h('div', { class: 'panel-error' }, errorBlock(error, { title: span.status === 'error' ? 'Failed' : 'Exception' })) : null;
+}
+
+function overview(span, node, actions) {
+  const rows = [
+    ['Span ID', copyableId(span.span_id, 'span ID')],
+    ['Parent', node.parent
+      ? h('button', { type: 'button', class: 'link-button', onclick: () => actions.select(node.parent.id) }, node.parent.span.name || node.parent.id)
+      : span.parent_span_id ? h('span', null, h('span', { class: 'mono' }, span.parent_span_id), h('span', { class: 'muted' }, ' (not received)')) : h('span', { class: 'muted' }, 'none (root)')],
+    ['Trace ID', copyableId(span.trace_id, 'trace ID')],
+    ['Start', preciseTime(startOf(span), { date: true })],
+    ['End', preciseTime(endOf(span), { date: true })],
+    ['Duration', fmt.duration(durationMs(span))],
+    ['Operation', span.operation],
+    ['OTel kind', span.otel_kind],
+    ['Model', span.model],
+    ['Provider', span.provider],
+    ['Response ID', span.response_id],
+    ['Tokens', tokens(span)],
+    ['Cost', span.cost_usd != null ? `${fmt.cost(span.cost_usd)}${span.cost_source ? ` (${span.cost_source})` : ''}` : null],
+    ['Agent', span.agent_name],
+    ['Thread', span.thread_id],
+    ['User', span.user_id],
+    ['Session', span.session_id],
+    ['Environment', span.environment],
+    ['Tags', span.tags?.length ? h('span', { class: 'panel-tags' }, span.tags.map((t) => badges.tag(t))) : null],
+    ['Metadata', span.metadata && Object.keys(span.metadata).length ? renderPayload(span.metadata, { open: 1 }) : null],
+  ].filter(([, v]) => v !== null && v !== undefined && v !== '');
+  return section('Overview', 'overview', h('dl', { class: 'kv panel-kv' }, rows.map(([k, v]) => [h('dt', null, k), h('dd', null, v)])));
+}
+
+function tokens(span) {
+  const parts = [
+    ['in', span.input_tokens], ['out', span.output_tokens], ['total', span.total_tokens],
+    ['cache read', span.cache_read_tokens], ['cache write', span.cache_write_tokens], ['reasoning', span.reasoning_tokens],
+  ].filter(([, v]) => v !== null && v !== undefined);
+  if (!parts.length) return null;
+  return h('span', { class: 'num panel-tokens' }, parts.map(([k, v]) => h('span', null, h('b', null, fmt.count(v)), ` ${k}`)));
+}
+
+function toolSection(span) {
+  if (span.kind !== 'tool' && !span.tool_name && span.tool_args == null) return null;
+  return section('Tool call', 'tool', h('div', { class: 'panel-tool' },
+    h('div', { class: 'panel-tool-head' },
+      h('span', { class: 'msg-tool-name mono', 'data-testid': 'panel-tool-name' }, span.tool_name || span.name),
+      span.tool_call_id ? h('span', { class: 'msg-tool-id mono', title: 'Tool call id' }, span.tool_call_id) : null),
+    h('div', { class: 'step-part-label' }, 'Arguments'),
+    h('div', { 'data-testid': 'panel-tool-args' }, renderPayload(span.tool_args ?? span.input, { open: 3, empty: 'no arguments' })),
+    h('div', { class: 'step-part-label' }, 'Result'),
+    renderPayload(span.output, { open: 2, empty: 'no result recorded' })));
+}
+
+function conversation(span, tree) {
+  const input = Array.isArray(span.input_messages) ? span.input_messages : [];
+  const output = Array.isArray(span.output_messages) ? span.output_messages : [];
+  if (!input.length && !output.length) return null;
+  const toolNames = toolNamesOf(tree);
+  return section('Messages', 'messages', h('div', { class: 'panel-conversation' },
+    input.length ? h('div', { class: 'panel-msg-group' }, h('div', { class: 'step-part-label' }, `Input · ${input.length} message${input.length === 1 ? '' : 's'}`), renderMessages(input, { toolNames })) : null,
+    output.length ? h('div', { class: 'panel-msg-group output' }, h('div', { class: 'step-part-label' }, 'Output'), renderMessages(output, { toolNames })) : null), { count: input.length + output.length });
+}
+
+function ioSection(span) {
+  const hasMessages = (span.input_messages?.length || 0) + (span.output_messages?.length || 0) > 0;
+  const isTool = span.kind === 'tool' || span.tool_name;
+  if ((span.input === null || span.input === undefined) && (span.output === null || span.output === undefined)) return null;
+  const state = (s) => (s ? h('span', { class: 'badge signal-loop' }, s) : null);
+  // Raw input/output repeat the messages or the tool call when those are shown: closed then.
+  return section(hasMessages || isTool ? 'Raw input / output' : 'Input / output', 'io', h('div', { class: 'panel-io' },
+    h('div', { class: 'step-part-label' }, 'Input ', state(span.input_state)),
+    renderPayload(span.input, { open: 2, empty: 'none' }),
+    h('div', { class: 'step-part-label' }, 'Output ', state(span.output_state)),
+    renderPayload(span.output, { open: 2, empty: 'none' })), { open: !hasMessages && !isTool });
+}
+
+function attributesSection(attributes) {
+  const entries = attributes && typeof attributes === 'object' ? Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b)) : [];
+  if (!entries.length) return null;
+  const filter = h('input', { type: 'search', class: 'panel-filter', placeholder: 'Filter attributes', 'aria-label': 'Filter attributes', 'data-testid': 'attr-filter' });
+  const rows = entries.map(([k, v]) => {
+    const row = h('tr', null, h('th', { class: 'mono', scope: 'row' }, k), h('td', null, attrValue(v)));
+    row.dataset.search = `${k}\u0000${typeof v === 'string' ? v : JSON.stringify(v)}`.toLowerCase();
+    return row;
+  });
+  const none = h('div', { class: 'muted small', hidden: true }, 'No attribute matches.');
+  filter.addEventListener('input', () => {
+    const q = filter.value.trim().toLowerCase();
+    let shown = 0;
+    for (const row of rows) {
+      row.hidden = Boolean(q) && !row.dataset.search.includes(q);
+      if (!row.hidden) shown += 1;
+    }
+    none.hidden = shown > 0;
+  });
+  return section('Attributes', 'attributes', h('div', null,
+    filter,
+    h('table', { class: 'attr-table', 'data-testid': 'attr-table' }, h('tbody', null, rows)),
+    none), { count: entries.length });
+}
+
+function attrValue(v) {
+  if (v !== null && typeof v === 'object') return renderPayload(v, { open: 1 });
+  const parsed = fmt.parseMaybeJson(v);
+  if (parsed !== v && parsed && typeof parsed === 'object') return renderPayload(parsed, { open: 0 });
+  return h('span', { class: ['attr-value', typeof v !== 'string' && 'mono'] }, String(v));
+}
+
+function eventsSection(events, tree) {
+  const list = Array.isArray(events) ? events : [];
+  if (!list.length) return null;
+  return section('Events', 'events', h('ol', { class: 'panel-events' }, list.map((e) => {
+    const attrs = e?.attributes && typeof e.attributes === 'object' ? e.attributes : {};
+    const isException = e?.name === 'exception';
+    const rest = isException
+      ? Object.fromEntries(Object.entries(attrs).filter(([k]) => !['exception.type', 'exception.message', 'exception.stacktrace'].includes(k)))
+      : attrs;
+    return h('li', { class: ['panel-event', isException && 'exception-event'] },
+      h('div', { class: 'panel-event-head' },
+        h('span', { class: 'panel-event-name' }, String(e?.name ?? 'event')),
+        e?.time_unix_nano ? h('span', { class: 'muted num small' }, `+${fmt.duration((Number(e.time_unix_nano) - tree.start) / 1e6)}`) : null),
+      isException ? errorBlock({ message: '', exceptions: [{ type: str(attrs['exception.type']), message: str(attrs['exception.message']), stacktrace: str(attrs['exception.stacktrace']) }] }, { title: 'Exception' }) : null,
+      Object.keys(rest).length ? kvTable(rest) : null);
+  })), { count: list.length });
+}
+
+function logsSection(logs) {
+  const list = Array.isArray(logs) ? logs : [];
+  if (!list.length) return null;
+  return section('Logs', 'logs', h('ol', { class: 'panel-events' }, list.map((log) => h('li', { class: 'panel-event' },
+    h('div', { class: 'panel-event-head' },
+      h('span', { class: 'badge' }, String(log?.severity_text || log?.severity_number || 'log')),
+      log?.event_name ? h('span', { class: 'panel-event-name' }, String(log.event_name)) : null,
+      log?.time_unix_nano ? h('span', { class: 'muted num small' }, fmt.time(log.time_unix_nano)) : null),
+    log?.body !== undefined && log?.body !== null ? renderPayload(log.body, { open: 1 }) : null,
+    log?.attributes && Object.keys(log.attributes).length ? kvTable(log.attributes) : null))), { count: list.length, open: true });
+}
+
+function linksSection(links, actions) {
+  const list = Array.isArray(links) ? links : [];
+  if (!list.length) return null;
+  return section('Links', 'links', h('ul', { class: 'panel-events' }, list.map((l) => h('li', { class: 'panel-event' },
+    h('div', { class: 'mono small' }, `${str(l?.trace_id)} / ${str(l?.span_id)}`),
+    l?.trace_id && l?.span_id ? h('button', { type: 'button', class: 'link-button', onclick: () => actions.openLink(l) }, 'Open') : null,
+    l?.attributes && Object.keys(l.attributes).length ? kvTable(l.attributes) : null))), { count: list.length, open: false });
+}
+
+function kvTable(obj) {
+  return h('table', { class: 'attr-table' }, h('tbody', null, Object.entries(obj).map(([k, v]) => h('tr', null, h('th', { class: 'mono', scope: 'row' }, k), h('td', null, attrValue(v))))));
+}
+
+function str(v) {
+  return v === null || v === undefined ? '' : String(v);
+}
