@@ -119,6 +119,20 @@ export function icon(name, props = {}) {
   );
 }
 
+/**
+ * Arrow keys (and j/k) move the focus among the `selector` elements of `container`, as in a
+ * list of links: for tables whose rows are links.
+ */
+export function moveFocusAmong(event, container, selector) {
+  const step = { ArrowDown: 1, j: 1, ArrowUp: -1, k: -1 }[event.key];
+  if (!step || event.altKey || event.ctrlKey || event.metaKey) return;
+  const items = [...container.querySelectorAll(selector)];
+  const i = items.indexOf(document.activeElement);
+  if (i < 0) return;
+  event.preventDefault();
+  items[Math.max(0, Math.min(items.length - 1, i + step))].focus();
+}
+
 /** Runs `fn` at most once per animation frame (scroll and resize handlers). */
 export function rafThrottle(fn) {
   let queued = false;

@@ -2,8 +2,9 @@
 
 mod common;
 
-use common::otlp::{hex, string_attr, RpcStatus};
+use common::otlp::{hex, string_attr};
 use common::{client, fixtures, Server, KEY};
+use lemma_core::otlp::RpcStatus;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,

@@ -5,8 +5,9 @@ mod common;
 
 use std::io::Write;
 
-use common::otlp::{hex, request, string_attr, RpcStatus};
+use common::otlp::{hex, request, string_attr};
 use common::{client, fixtures, Server, KEY};
+use lemma_core::otlp::RpcStatus;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };

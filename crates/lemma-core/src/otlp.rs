@@ -17,6 +17,15 @@ pub enum DecodeError {
     Json(#[from] serde_json::Error),
 }
 
+/// `google.rpc.Status`: the body of an OTLP/HTTP error answer, in the request's encoding.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+}
+
 /// The wire encodings OTLP/HTTP allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {

@@ -1,6 +1,6 @@
 // The runs list: query-language search, time range, cursor pages, and new runs streaming in at
 // the top while the first page is open. URL: /runs?q=&range=&cursor=&back=
-import { h, icon, link, replace } from '../dom.js';
+import { h, icon, link, moveFocusAmong, replace } from '../dom.js';
 import * as api from '../api.js';
 import { href } from '../router.js';
 import * as format from '../format.js';
@@ -238,13 +238,7 @@ export function mount(root, ctx) {
   }
 
   function moveFocus(event) {
-    const step = { ArrowDown: 1, j: 1, ArrowUp: -1, k: -1 }[event.key];
-    if (!step || event.altKey || event.ctrlKey || event.metaKey) return;
-    const links = [...tbody.querySelectorAll('.row-link')];
-    const i = links.indexOf(document.activeElement);
-    if (i < 0) return;
-    event.preventDefault();
-    links[Math.max(0, Math.min(links.length - 1, i + step))].focus();
+    moveFocusAmong(event, tbody, '.row-link');
   }
 
   return {

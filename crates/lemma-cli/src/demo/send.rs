@@ -3,20 +3,12 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use lemma_core::otlp::RpcStatus;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use prost::Message;
 use reqwest::{blocking::Client, StatusCode};
-
-/// `google.rpc.Status`, the body of an OTLP/HTTP error answer.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-}
 
 /// Retries of a request the server asks to retry later (its queue is full).
 const RETRIES: u32 = 5;

@@ -1,17 +1,8 @@
-//! Building OTLP requests and reading OTLP error bodies in tests.
+//! Building OTLP requests in tests.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-
-/// `google.rpc.Status`, the body of an OTLP/HTTP protobuf error.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    pub code: i32,
-    #[prost(string, tag = "2")]
-    pub message: String,
-}
 
 pub fn string_attr(key: &str, value: &str) -> KeyValue {
     KeyValue {

@@ -12,7 +12,7 @@
 
 mod parse;
 
-pub use parse::parse;
+pub use parse::{parse, parse_time};
 
 /// A parsed query: every clause must hold.
 #[derive(Debug, Clone, PartialEq, Default)]

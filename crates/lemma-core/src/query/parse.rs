@@ -656,8 +656,8 @@ fn parse_time_term(
         ));
     }
     let text = term.value_text();
-    let value = parse_relative_time(&text, now_unix_nano)
-        .or_else(|| parse_absolute_time(&text))
+    let value = parse_time(&text, now_unix_nano)
+        .map(|t| t as f64)
         .ok_or_else(|| {
             error(
                 term.value_pos,
@@ -672,6 +672,15 @@ fn parse_time_term(
             value,
         },
     })
+}
+
+/// A time as `since:` and `until:` read it, in unix nanoseconds: how long before `now` (`24h`,
+/// `90m`, `7d`), an RFC 3339 timestamp, or a date (midnight UTC). Other parts of Lemma that take
+/// a time (the stats API's `from`/`to`) read it the same way.
+pub fn parse_time(text: &str, now_unix_nano: u64) -> Option<u64> {
+    parse_relative_time(text, now_unix_nano)
+        .or_else(|| parse_absolute_time(text))
+        .map(|t| t as u64)
 }
 
 /// `24h` → `now − 24h` in unix nanoseconds (clamped at the epoch). A unit is required: a bare

@@ -13,9 +13,6 @@ use lemma_core::stats::{
 };
 use lemma_store::StatsQuery;
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{Date, OffsetDateTime};
 
 use super::views::iso;
 use super::{auth, now_unix_nano};
@@ -135,18 +132,9 @@ fn duration_text(seconds: u64) -> String {
         .unwrap_or_else(|| format!("{seconds}s"))
 }
 
-/// An RFC 3339 time, a date (midnight UTC), or how long before `now`, in unix nanoseconds.
+/// A time as the query language's `since:` reads it, in unix nanoseconds.
 fn parse_time(name: &str, text: &str, now: u64) -> Result<u64, ApiError> {
-    if let Some(ago) = parse_seconds(text) {
-        return Ok(now.saturating_sub(ago.saturating_mul(NANOS_PER_SECOND)));
-    }
-    let absolute = OffsetDateTime::parse(text, &Rfc3339).ok().or_else(|| {
-        Date::parse(text, format_description!("[year]-[month]-[day]"))
-            .ok()
-            .map(|d| d.midnight().assume_utc())
-    });
-    absolute
-        .and_then(|t| u64::try_from(t.unix_timestamp_nanos()).ok())
+    query::parse_time(text, now)
         .ok_or_else(|| ApiError::bad_request(format!("{name} must be {TIME_FORMS}, not {text:?}")))
 }
 

@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use lemma_core::otlp::{decode_trace_request, Encoding};
+use lemma_core::otlp::{decode_trace_request, Encoding, RpcStatus};
 use lemma_store::ProjectId;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
@@ -95,15 +95,6 @@ pub fn submit_error(e: SubmitError) -> ApiError {
         },
         SubmitError::Store(e) => e.into(),
     }
-}
-
-/// `google.rpc.Status`, the body of an OTLP error response.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
 }
 
 pub(super) fn otlp_error(e: ApiError, encoding: Encoding) -> Response {
