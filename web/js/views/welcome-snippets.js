@@ -235,13 +235,13 @@ support("Where is my order?")
 lemma.shutdown()  # sends what is still buffered
 `,
           notes: [
-            ['More in ', code('sdk/python'), ' of the Lemma repository: threads and users, tool and model call helpers, feedback.'],
+            ['More in ', code('sdk/python'), ' of the Lemma repository: threads and users, tool, model and retrieval helpers, streaming, cross-process runs.'],
           ],
         },
         {
           language: 'ts',
           label: 'TypeScript',
-          install: 'npm install ./sdk/typescript  # from a checkout of the Lemma repository',
+          install: 'npm ci --prefix ./sdk/typescript && npm install ./sdk/typescript  # from a checkout of the Lemma repository',
           code: `import { agent, init, shutdown } from '@lemma/sdk';
 
 init({ url: '${base}' }); // reads the key from process.env.${KEY_VAR}
@@ -255,7 +255,7 @@ await support('Where is my order?');
 await shutdown(); // sends what is still buffered
 `,
           notes: [
-            ['More in ', code('sdk/typescript'), ' of the Lemma repository: threads and users, tool and model call helpers, feedback.'],
+            ['More in ', code('sdk/typescript'), ' of the Lemma repository: threads and users, tool, model and retrieval helpers, streaming, cross-process runs.'],
           ],
         },
       ],

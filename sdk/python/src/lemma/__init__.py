@@ -1,0 +1,78 @@
+"""Lemma's Python SDK: trace AI agents into Lemma, on top of OpenTelemetry.
+
+    import lemma
+
+    lemma.init(url="http://127.0.0.1:4318")  # key from $LEMMA_API_KEY
+
+    @lemma.agent("support_agent")
+    def support(question: str) -> str:
+        ...
+
+    support("Where is my order?")
+    lemma.shutdown()
+
+See README.md for every helper, streaming, threads, dual export and cross-process runs.
+"""
+
+from ._context import current_run, current_run_id, current_span, last_run_id, run_context
+from ._exporter import LemmaSpanExporter
+from ._handles import LlmSpan, RetrievalSpan, Run, Span, ToolSpan
+from ._helpers import (
+    AgentOperation,
+    LlmOperation,
+    RetrievalOperation,
+    SpanOperation,
+    ToolOperation,
+    agent,
+    llm,
+    retrieval,
+    span,
+    tool,
+)
+from ._operations import Operation
+from ._processor import LemmaSpanProcessor, RunContextProcessor
+from ._propagation import context_env, continue_from, inject
+from ._setup import flush, init, shutdown, span_processor
+from ._version import VERSION
+
+__version__ = VERSION
+
+__all__ = [
+    "__version__",
+    # setup
+    "init",
+    "flush",
+    "shutdown",
+    "span_processor",
+    # helpers
+    "agent",
+    "tool",
+    "llm",
+    "retrieval",
+    "span",
+    "run_context",
+    # the current run
+    "current_run",
+    "current_run_id",
+    "current_span",
+    "last_run_id",
+    # across processes
+    "inject",
+    "context_env",
+    "continue_from",
+    # types
+    "Operation",
+    "AgentOperation",
+    "ToolOperation",
+    "LlmOperation",
+    "RetrievalOperation",
+    "SpanOperation",
+    "Span",
+    "Run",
+    "ToolSpan",
+    "LlmSpan",
+    "RetrievalSpan",
+    "LemmaSpanExporter",
+    "LemmaSpanProcessor",
+    "RunContextProcessor",
+]
