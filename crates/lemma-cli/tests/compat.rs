@@ -12,12 +12,11 @@
 mod common;
 
 use std::fmt::Display;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::programs::{repo_root, require_setup, run_to_end, FakeLlm};
 use common::Server;
 use serde_json::{json, Value};
 
@@ -33,81 +32,12 @@ const SETTLED: Duration = Duration::from_secs(5);
 
 // ---- the environment: installed libraries, the fake LLM, scenario processes ----
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
 fn compat_dir() -> PathBuf {
     repo_root().join("tests/compat")
 }
 
 fn venv_python() -> PathBuf {
     repo_root().join(".cache/compat/venv/bin/python")
-}
-
-/// Fails the test, saying what to run, unless `scripts/compat-setup` has installed the
-/// libraries at the pinned versions.
-fn require_setup() {
-    static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = CHECKED.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(repo_root().join("scripts/compat-setup"))
-            .arg("--check")
-            .output()
-            .map_err(|e| format!("could not run scripts/compat-setup --check: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
-        }
-    });
-    if let Err(why) = result {
-        panic!(
-            "the compatibility tests need the real libraries installed: run scripts/compat-setup \
-             (then run the tests again).\n{why}"
-        );
-    }
-}
-
-/// The fake OpenAI API, stopped on drop.
-struct FakeLlm {
-    child: Child,
-    /// e.g. `http://127.0.0.1:41234/v1`, for `OPENAI_BASE_URL`.
-    base_url: String,
-}
-
-impl FakeLlm {
-    fn start() -> FakeLlm {
-        let mut child = Command::new(venv_python())
-            .arg(compat_dir().join("fake_llm.py"))
-            .args(["--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting tests/compat/fake_llm.py");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let Some(url) = line.trim().strip_prefix("fake LLM listening on ") else {
-            let _ = child.kill();
-            panic!("fake_llm.py did not say where it listens; it printed {line:?}");
-        };
-        FakeLlm {
-            base_url: format!("{url}/v1"),
-            child,
-        }
-    }
-}
-
-impl Drop for FakeLlm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The public half of the bootstrap key, which Langfuse SDKs send as the Basic-auth user.
@@ -137,60 +67,13 @@ fn run_scenario(server: &Server, llm: &FakeLlm, script: &str, args: &[&str]) {
         .arg(&path)
         .args(args)
         .current_dir(path.parent().unwrap())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // Nothing from the caller's shell may redirect or switch off the libraries.
-    for (name, _) in std::env::vars() {
-        if ["OTEL_", "OPENAI_", "LANGFUSE_", "TRACELOOP_", "LEMMA_"]
-            .iter()
-            .any(|p| name.starts_with(p))
-        {
-            command.env_remove(name);
-        }
-    }
-    command
         .env("LEMMA_URL", &server.http)
         .env("LEMMA_API_KEY", common::KEY)
         .env("LEMMA_PUBLIC_KEY", public_key(server))
         .env("OPENAI_BASE_URL", &llm.base_url)
-        .env("OPENAI_API_KEY", "sk-compat-fake")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONUNBUFFERED", "1");
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {script}: {e}"));
-    let stdout = drain(child.stdout.take().unwrap());
-    let stderr = drain(child.stderr.take().unwrap());
-    let deadline = Instant::now() + SCENARIO_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
-    match status {
-        Some(s) if s.success() => {}
-        Some(s) => panic!("{script} {args:?} failed ({s}).\nstdout:\n{stdout}\nstderr:\n{stderr}"),
-        None => panic!(
-            "{script} {args:?} did not finish within {SCENARIO_TIMEOUT:?}.\nstdout:\n{stdout}\n\
-             stderr:\n{stderr}"
-        ),
-    }
-}
-
-fn drain(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = r.read_to_string(&mut s);
-        s
-    })
+        .env("OPENAI_API_KEY", "sk-compat-fake");
+    run_to_end(command, SCENARIO_TIMEOUT)
+        .expect_success(&format!("{script} {args:?}"), SCENARIO_TIMEOUT);
 }
 
 /// One scenario's server, fake LLM and runs.
@@ -203,7 +86,7 @@ impl Scenario {
     /// Runs `script` and waits until the API shows `span_counts.len()` runs with these span
     /// counts (in start order); the runs are then read in start order.
     fn run(script: &str, args: &[&str], span_counts: &[u64]) -> Scenario {
-        require_setup();
+        require_setup("compat-setup", "the real libraries installed");
         let server = Server::start();
         let llm = FakeLlm::start();
         run_scenario(&server, &llm, script, args);

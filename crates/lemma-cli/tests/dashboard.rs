@@ -11,34 +11,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::fixtures::{self, replay_http};
 use common::otlp::{request, string_attr};
+use common::programs::{repo_root, require_setup};
 use common::{client, key_from_output, Server};
 use opentelemetry_proto::tonic::trace::v1::{status, Span, Status};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn require_setup() {
-    let out = Command::new("bash")
-        .arg(repo_root().join("scripts/web-setup"))
-        .arg("--check")
-        .output()
-        .expect("running scripts/web-setup --check");
-    assert!(
-        out.status.success(),
-        "the dashboard tests need Chromium and playwright-core: run scripts/web-setup (then run \
-         the tests again).\n{}",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-}
 
 /// Every fixture recorded over HTTP, as the exporters sent it. (`otel_manual_grpc` repeats
 /// `otel_manual` over gRPC; the dashboard cannot tell the transport apart.)
@@ -136,7 +115,7 @@ fn long_run_id(server: &Server) -> String {
 
 #[test]
 fn dashboard_in_a_real_browser() {
-    require_setup();
+    require_setup("web-setup", "Chromium and playwright-core");
     let server = Server::start();
     load_fixtures(&server);
     load_hostile_run(&server);

@@ -5,6 +5,7 @@
 pub mod expected;
 pub mod fixtures;
 pub mod otlp;
+pub mod programs;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
