@@ -140,12 +140,46 @@ pub fn run(remote: &Remote, run_id: &str) -> anyhow::Result<()> {
             println!("{label} {v}");
         }
     }
+    let metrics = r["metrics"].as_array().cloned().unwrap_or_default();
+    if !metrics.is_empty() {
+        println!("metrics");
+        print!("{}", render::metrics(&metrics));
+    }
     if r["has_root"] == Value::Bool(false) {
         println!("(the root span has not arrived yet; showing the top-most span present)");
     }
     println!();
     let spans = body["spans"].as_array().cloned().unwrap_or_default();
     print!("{}", render::span_tree(&spans));
+    Ok(())
+}
+
+/// A metric event as `lemma metric` posts it.
+#[derive(serde::Serialize)]
+pub struct NewMetric {
+    pub name: String,
+    pub value: lemma_core::MetricValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
+}
+
+pub fn metric(remote: &Remote, run_id: &str, metric: &NewMetric) -> anyhow::Result<()> {
+    let body = serde_json::to_value(metric)?;
+    let answer = call(
+        remote,
+        reqwest::Method::POST,
+        &["runs", run_id, "metrics"],
+        &[],
+        Some(&body),
+    )?;
+    if remote.json {
+        return print_json(&answer);
+    }
+    let stored = answer["metrics"].as_array().cloned().unwrap_or_default();
+    print!("{}", render::metrics(&stored));
     Ok(())
 }
 

@@ -48,6 +48,27 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Post a metric event to a run: feedback, task success, a score.
+    Metric {
+        run_id: String,
+        /// Letters, digits, `_`, `-`, `.` and `:`.
+        name: String,
+        /// `true`/`false`, a number, or text.
+        value: String,
+        /// Send the value as text even if it reads as a number or boolean.
+        #[arg(long)]
+        text: bool,
+        #[arg(long)]
+        comment: Option<String>,
+        /// Who produced it, such as user, sdk or evaluator.
+        #[arg(long, default_value = "user")]
+        source: String,
+        /// The span the event is about, if not the whole run.
+        #[arg(long)]
+        span_id: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// List threads, most recently active first.
     Threads {
         query: Vec<String>,
@@ -103,6 +124,30 @@ fn main() {
             remote,
         } => client::runs(&remote, &query.join(" "), limit),
         Command::Run { run_id, remote } => client::run(&remote, &run_id),
+        Command::Metric {
+            run_id,
+            name,
+            value,
+            text,
+            comment,
+            source,
+            span_id,
+            remote,
+        } => {
+            let value = if text {
+                lemma_core::MetricValue::Text(value)
+            } else {
+                lemma_core::MetricValue::guess(&value)
+            };
+            let metric = client::NewMetric {
+                name,
+                value,
+                comment,
+                source,
+                span_id,
+            };
+            client::metric(&remote, &run_id, &metric)
+        }
         Command::Threads {
             query,
             limit,

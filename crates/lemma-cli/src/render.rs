@@ -136,6 +136,39 @@ fn message_text(m: &Value) -> String {
 }
 
 /// The spans as an indented tree: kind, name, duration, tokens, errors.
+/// Metric events, one a line: `  name = value  (source, span …)  comment`.
+pub fn metrics(events: &[Value]) -> String {
+    let mut out = String::new();
+    for e in events {
+        let value = match &e["value"] {
+            Value::String(s) => format!("{s:?}"),
+            // Stored as floating point: print 4, not 4.0.
+            Value::Number(n) => n.as_f64().map(|f| f.to_string()).unwrap_or_default(),
+            v => v.to_string(),
+        };
+        let mut about = Vec::new();
+        if let Some(source) = e["source"].as_str() {
+            about.push(source.to_string());
+        }
+        if let Some(span) = e["span_id"].as_str() {
+            about.push(format!("span {span}"));
+        }
+        let mut line = format!("  {} = {value}", e["name"].as_str().unwrap_or("?"));
+        if !about.is_empty() {
+            line.push_str(&format!("  ({})", about.join(", ")));
+        }
+        if let Some(comment) = e["comment"].as_str() {
+            line.push_str(&format!(
+                "  {}",
+                preview(&Value::String(comment.into()), 80)
+            ));
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
 pub fn span_tree(spans: &[Value]) -> String {
     let ids: HashMap<&str, usize> = spans
         .iter()
@@ -264,6 +297,20 @@ mod tests {
                 40
             ),
             "hi there"
+        );
+    }
+
+    #[test]
+    fn metrics_show_value_source_and_comment() {
+        let out = metrics(&[
+            json!({"name": "resolved", "value": true, "source": "user"}),
+            json!({"name": "score", "value": 4.0}),
+            json!({"name": "label", "value": "good", "span_id": "00000000000000aa",
+                   "comment": "short and right"}),
+        ]);
+        assert_eq!(
+            out,
+            "  resolved = true  (user)\n  score = 4\n  label = \"good\"  (span 00000000000000aa)  short and right\n"
         );
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod logs;
 pub mod messages;
+pub mod metrics;
 pub mod model;
 pub mod otlp;
 pub mod pricing;
@@ -16,6 +17,7 @@ pub mod stats;
 pub mod value;
 
 pub use messages::{Message, Part};
+pub use metrics::{MetricEvent, MetricValue};
 pub use model::{
     CostSource, LogRecord, PayloadState, Span, SpanEvent, SpanKind, SpanLink, StatusCode, Usage,
 };

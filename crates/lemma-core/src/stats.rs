@@ -20,6 +20,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::metrics::MetricStats;
 use crate::model::StatusCode;
 use crate::run::Run;
 
@@ -51,6 +52,10 @@ pub struct Stats {
     pub by_agent: Vec<AgentStats>,
     /// Most tokens first.
     pub by_model: Vec<ModelStats>,
+    /// Metric events of the runs, by name, most frequent first (filled in by the store, which
+    /// reads them apart from run summaries).
+    #[serde(default)]
+    pub by_metric: Vec<MetricStats>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -392,6 +397,7 @@ impl Aggregator {
             series,
             by_agent,
             by_model,
+            by_metric: Vec::new(),
         }
     }
 }

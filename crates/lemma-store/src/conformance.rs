@@ -2,7 +2,7 @@
 
 use lemma_core::pricing::{self, Price, PriceTable};
 use lemma_core::query::parse;
-use lemma_core::{semconv, CostSource, LogRecord, Span, StatusCode};
+use lemma_core::{semconv, CostSource, LogRecord, MetricEvent, MetricValue, Span, StatusCode};
 use serde_json::json;
 
 use crate::{Credential, ListQuery, ProjectId, StatsQuery, Store, StoreError};
@@ -53,6 +53,7 @@ pub async fn run_all<S: Store>(store: &S) {
     prices(store, a.id, b.id).await;
     logs(store, a.id, b.id).await;
     stats(store, a.id, b.id).await;
+    metrics(store, a.id, b.id).await;
 }
 
 async fn keys<S: Store>(store: &S) {
@@ -753,4 +754,227 @@ async fn stats<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
             Err(StoreError::Invalid(_))
         ));
     }
+}
+
+fn metric(run: u8, name: &str, value: MetricValue, time: u64) -> MetricEvent {
+    MetricEvent {
+        id: String::new(),
+        run_id: format!("{run:032x}"),
+        span_id: None,
+        name: name.into(),
+        value,
+        comment: None,
+        source: Some("user".into()),
+        time_unix_nano: time,
+    }
+}
+
+async fn metrics<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
+    use MetricValue::{Bool, Number, Text};
+    let base = 2_000 * HOUR;
+
+    // Posted before any span of run 250 exists: accepted, and read back once spans arrive.
+    let early = store
+        .write_metrics(a, vec![metric(250, "resolved", Bool(true), 1)])
+        .await
+        .unwrap();
+    assert_eq!(early.len(), 1);
+    assert_eq!(early[0].id.len(), 32);
+    store
+        .write_spans(vec![
+            (a, span(250, 1, None, "agent", base, json!({}))),
+            (a, span(251, 1, None, "agent", base + SECOND, json!({}))),
+            (b, span(252, 1, None, "agent", base, json!({}))),
+        ])
+        .await
+        .unwrap();
+    let mut late = metric(250, "quality", Number(0.25), 2);
+    late.span_id = Some(format!("{:016x}", 1));
+    late.comment = Some("terse".into());
+    store
+        .write_metrics(
+            a,
+            vec![
+                late,
+                metric(251, "quality", Number(0.75), 3),
+                metric(251, "resolved", Bool(false), 4),
+                metric(251, "feedback", Text("great".into()), 5),
+            ],
+        )
+        .await
+        .unwrap();
+    let read = store
+        .list_metrics(a, &format!("{:032x}", 250))
+        .await
+        .unwrap();
+    let names: Vec<&str> = read.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["resolved", "quality"]);
+    assert_eq!(read[0], early[0]);
+    assert_eq!(read[1].span_id, Some(format!("{:016x}", 1)));
+    assert_eq!(read[1].comment.as_deref(), Some("terse"));
+    assert_eq!(read[1].value, Number(0.25));
+
+    // A batch with one bad event stores nothing and names the event.
+    let mut bad = metric(250, "quality", Number(f64::INFINITY), 6);
+    bad.name = "quality".into();
+    let err = store
+        .write_metrics(a, vec![metric(250, "ok", Bool(true), 6), bad])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Invalid(m) if m.contains("metric 1")),
+        "{err}"
+    );
+    assert_eq!(
+        store
+            .list_metrics(a, &format!("{:032x}", 250))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Another project's run is neither writable nor readable; its own runs are.
+    assert!(matches!(
+        store
+            .write_metrics(a, vec![metric(252, "x", Bool(true), 7)])
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.list_metrics(a, &format!("{:032x}", 252)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(store
+        .list_metrics(b, &format!("{:032x}", 250))
+        .await
+        .is_err());
+    assert!(store
+        .list_metrics(b, &format!("{:032x}", 252))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Filters.
+    let ids = |q: &'static str| async move {
+        let page = store.list_runs(a, query(q, 10)).await.unwrap();
+        let mut ids: Vec<String> = page.items.into_iter().map(|r| r.run_id).collect();
+        ids.sort();
+        ids
+    };
+    let r250 = format!("{:032x}", 250);
+    let r251 = format!("{:032x}", 251);
+    assert_eq!(ids("metric.resolved=true").await, [r250.as_str()]);
+    assert_eq!(ids("metric.resolved:false").await, [r251.as_str()]);
+    assert_eq!(ids("metric.quality<0.5").await, [r250.as_str()]);
+    assert_eq!(ids("metric.quality>=0.5").await, [r251.as_str()]);
+    assert_eq!(ids("metric.quality=0.75").await, [r251.as_str()]);
+    assert_eq!(ids("has:metric.feedback").await, [r251.as_str()]);
+    assert_eq!(ids("metric.feedback=gr*").await, [r251.as_str()]);
+    assert_eq!(
+        ids("-has:metric.feedback has:metric.resolved").await,
+        [r250.as_str()]
+    );
+    assert!(ids("metric.resolved=yes").await.is_empty());
+    let spans = store
+        .search_spans(a, query("has:metric.feedback", 10))
+        .await
+        .unwrap();
+    assert_eq!(spans.items.len(), 1);
+    assert_eq!(spans.items[0].trace_id, r251);
+
+    // Stats aggregate the events of the runs in range, and no other project's.
+    store
+        .write_metrics(b, vec![metric(252, "quality", Number(100.0), 8)])
+        .await
+        .unwrap();
+    let s = store
+        .stats(a, stats_query("", base, base + HOUR, 3_600))
+        .await
+        .unwrap();
+    let by: std::collections::HashMap<&str, _> =
+        s.by_metric.iter().map(|m| (m.name.as_str(), m)).collect();
+    assert_eq!(by["quality"].count, 2);
+    assert!((by["quality"].mean.unwrap() - 0.5).abs() < 1e-9);
+    assert_eq!(by["resolved"].true_rate, Some(0.5));
+    assert_eq!(by["feedback"].values.get("great"), Some(&1));
+    let filtered = store
+        .stats(
+            a,
+            stats_query("metric.resolved=true", base, base + HOUR, 3_600),
+        )
+        .await
+        .unwrap();
+    assert_eq!(filtered.totals.runs, 1);
+    let names: Vec<&str> = filtered.by_metric.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"resolved") && names.contains(&"quality"));
+
+    // Evaluation results in spans and log records are stored as evaluator events, once each
+    // however often they are re-sent, whichever arrives first.
+    let mut evaluated = span(
+        253,
+        1,
+        None,
+        "judge",
+        base,
+        json!({
+            "annotations.0.annotation.name": "correctness",
+            "annotations.0.annotation.score": 0.5,
+            "annotations.0.annotation.explanation": "half right",
+        }),
+    );
+    evaluated.events.push(lemma_core::SpanEvent {
+        name: "gen_ai.evaluation.result".into(),
+        time_unix_nano: base,
+        attributes: json!({"gen_ai.evaluation.name": "tone",
+                           "gen_ai.evaluation.score.label": "polite"})
+        .as_object()
+        .cloned()
+        .unwrap(),
+        dropped_attributes_count: 0,
+    });
+    let record = LogRecord {
+        trace_id: Some(format!("{:032x}", 253)),
+        span_id: Some(format!("{:016x}", 1)),
+        time_unix_nano: base,
+        event_name: Some("gen_ai.evaluation.result".into()),
+        attributes: json!({"gen_ai.evaluation.name": "faithfulness",
+                           "gen_ai.evaluation.score.value": 1})
+        .as_object()
+        .cloned()
+        .unwrap(),
+        ..LogRecord::default()
+    };
+    for _ in 0..2 {
+        store.write_logs(vec![(a, record.clone())]).await.unwrap();
+        store
+            .write_spans(vec![(a, evaluated.clone())])
+            .await
+            .unwrap();
+    }
+    let derived = store
+        .list_metrics(a, &format!("{:032x}", 253))
+        .await
+        .unwrap();
+    let mut got: Vec<(&str, &MetricValue)> = derived
+        .iter()
+        .map(|m| (m.name.as_str(), &m.value))
+        .collect();
+    got.sort_by_key(|(n, _)| *n);
+    assert_eq!(
+        got,
+        [
+            ("correctness", &Number(0.5)),
+            ("faithfulness", &Number(1.0)),
+            ("tone", &Text("polite".into())),
+        ]
+    );
+    assert!(derived
+        .iter()
+        .all(|m| m.source.as_deref() == Some("evaluator")));
+    assert_eq!(
+        ids("metric.correctness<=0.5").await,
+        [format!("{:032x}", 253)]
+    );
 }

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use lemma_core::pricing::{Price, PriceTable};
 use lemma_core::query::Filter;
 use lemma_core::stats::Stats;
-use lemma_core::{LogRecord, Run, Span};
+use lemma_core::{LogRecord, MetricEvent, Run, Span};
 use serde::Serialize;
 
 pub use cursor::Cursor;
@@ -144,6 +144,19 @@ pub trait Store: Send + Sync + 'static {
     /// Records are joined to their spans whenever spans are read, in whatever order they came.
     async fn write_logs(&self, batch: Vec<(ProjectId, LogRecord)>) -> Result<WriteStats>;
 
+    /// Commits a run's metric events durably, all or none, and returns them with their ids
+    /// (assigned when empty; an event whose id is already stored is skipped). An invalid
+    /// event is `Invalid` naming its index; a run ID that belongs to another project only is
+    /// `NotFound`. The run need not exist yet: events are joined to it whenever it is read.
+    async fn write_metrics(
+        &self,
+        project: ProjectId,
+        events: Vec<MetricEvent>,
+    ) -> Result<Vec<MetricEvent>>;
+
+    /// A run's metric events, oldest first (`NotFound` when the run is another project's).
+    async fn list_metrics(&self, project: ProjectId, run_id: &str) -> Result<Vec<MetricEvent>>;
+
     /// Runs matching the filter, newest first.
     async fn list_runs(&self, project: ProjectId, query: ListQuery) -> Result<Page<Run>>;
 
@@ -167,7 +180,7 @@ pub trait Store: Send + Sync + 'static {
         thread_id: &str,
     ) -> Result<Option<(ThreadSummary, Vec<Run>)>>;
 
-    /// Totals, a time series and breakdowns by agent and model over the matching runs
+    /// Totals, a time series and breakdowns by agent, model and metric over the matching runs
     /// (`lemma_core::stats`). A range that fails `check_range` is `Invalid`.
     async fn stats(&self, project: ProjectId, query: StatsQuery) -> Result<Stats>;
 

@@ -3,7 +3,7 @@
 //! ```text
 //! agent:support-agent status:error model:gpt-4o,gpt-4.1 tool:web_search thread:t-42
 //! user:u-7 env:prod duration>5s tokens>1000 cost>0.01 signal:loop since:24h
-//! "refund policy" meta.tier=gold -tag:test
+//! "refund policy" meta.tier=gold -tag:test metric.resolved=true metric.quality<0.5
 //! ```
 //!
 //! Text is parsed once here into a [`Filter`]; each store compiles the filter into its own
@@ -71,6 +71,8 @@ pub enum Field {
     Meta(String),
     /// `attr.<key>`: a raw span attribute.
     Attr(String),
+    /// `metric.<name>`: the run has a metric event of that name (whose value matches).
+    Metric(String),
     /// Milliseconds.
     Duration,
     Tokens,

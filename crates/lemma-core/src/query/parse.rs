@@ -11,8 +11,8 @@ use crate::model::{SpanKind, StatusCode};
 /// Field names accepted before `:`, `=`, `!=`, `>`, ... as shown in error messages.
 /// `named_field` must resolve every plain name here (a test checks it).
 const KNOWN_FIELDS: &str = "run, span, name, agent, status, kind, model, provider, tool, thread, \
-     user, session, env, tag, signal, service, meta.<key>, attr.<key>, duration, tokens, \
-     input_tokens, output_tokens, cost, spans, errors, since, until, has";
+     user, session, env, tag, signal, service, meta.<key>, attr.<key>, metric.<name>, duration, \
+     tokens, input_tokens, output_tokens, cost, spans, errors, since, until, has";
 
 /// The fields that take `>`, `>=`, `<`, `<=`.
 const NUMERIC_FIELDS: &str =
@@ -322,6 +322,9 @@ fn parse_field_term(
         _ => {
             let field = resolve_field(&term.name, term.name_pos)?
                 .ok_or_else(|| unknown_field(&term.name, term.name_pos, term.op))?;
+            if matches!(field, Field::Metric(_)) {
+                return parse_metric_term(&term, field, negated);
+            }
             match numeric_unit(&field) {
                 Some(unit) => parse_compare_term(&term, field, unit, negated),
                 None => parse_one_of_term(&term, field, negated),
@@ -356,13 +359,19 @@ fn resolve_field(name: &str, name_pos: usize) -> Result<Option<Field>, ParseErro
     for (prefix, make) in [
         ("meta.", Field::Meta as fn(String) -> Field),
         ("attr.", Field::Attr),
+        ("metric.", Field::Metric),
     ] {
         if let Some(key) = strip_prefix_ignore_case(name, prefix) {
+            let key_pos = name_pos + prefix.len();
             if key.is_empty() {
                 return Err(error(
-                    name_pos + prefix.len(),
+                    key_pos,
                     format!("expected a key after '{name}', such as {prefix}tier:gold"),
                 ));
+            }
+            if prefix == "metric." {
+                crate::metrics::check_name(key)
+                    .map_err(|e| error(key_pos, format!("invalid metric {e}")))?;
             }
             return Ok(Some(make(key.to_string())));
         }
@@ -801,6 +810,40 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 // ---------------------------------------------------------------------------------------------
+// `metric.<name>`
+// ---------------------------------------------------------------------------------------------
+
+/// `metric.<name>=v[,v...]` matches events whose value equals any of the values (a number, `true`,
+/// `false` or text); `metric.<name><n` and the other comparisons match numeric events.
+fn parse_metric_term(term: &FieldTerm, field: Field, negated: bool) -> Result<Clause, ParseError> {
+    let op = match term.op {
+        Op::Colon | Op::Equals | Op::NotEquals => return parse_one_of_term(term, field, negated),
+        Op::Gt => CmpOp::Gt,
+        Op::Ge => CmpOp::Ge,
+        Op::Lt => CmpOp::Lt,
+        Op::Le => CmpOp::Le,
+    };
+    let value = term
+        .value_text()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| {
+            error(
+                term.value_pos,
+                format!(
+                    "expected a number after '{}', such as 0.5 or -2",
+                    term.prefix()
+                ),
+            )
+        })?;
+    Ok(Clause {
+        negated,
+        condition: Condition::Compare { field, op, value },
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
 // `has:`
 // ---------------------------------------------------------------------------------------------
 
@@ -831,7 +874,7 @@ fn parse_has_term(term: &FieldTerm, negated: bool) -> Result<Clause, ParseError>
             term.value_pos,
             format!(
                 "unknown field '{name}' after '{}'; try error, root, model, tool, agent, \
-                 user, thread, cost, meta.<key> or attr.<key>",
+                 user, thread, cost, meta.<key>, attr.<key> or metric.<name>",
                 term.prefix()
             ),
         )
@@ -1313,8 +1356,8 @@ mod tests {
             match name {
                 "since" | "until" => assert!(parse(&format!("{name}:1d"), NOW).is_ok()),
                 "has" => assert!(parse("has:error", NOW).is_ok()),
-                "meta.<key>" | "attr.<key>" => {
-                    let key = name.replace("<key>", "k");
+                "meta.<key>" | "attr.<key>" | "metric.<name>" => {
+                    let key = name.replace("<key>", "k").replace("<name>", "k");
                     assert!(resolve_field(&key, 0).unwrap().is_some(), "{name}");
                 }
                 _ => assert!(named_field(name).is_some(), "{name} is listed but unknown"),
@@ -1674,5 +1717,53 @@ mod tests {
         assert_err("ü -", 2, &["expected a term after '-'"]);
         assert_err("\"é\" model:a,,b", 12, &["expected a value after ','"]);
         assert_err("agent:\"é\",x,", 12, &["expected a value after ','"]);
+    }
+
+    // --- metrics ---------------------------------------------------------------------------
+
+    #[test]
+    fn metric_terms() {
+        let m = |n: &str| Field::Metric(n.into());
+        assert_eq!(
+            one("metric.resolved=true"),
+            clause(false, one_of(m("resolved"), &["true"]))
+        );
+        assert_eq!(
+            one("Metric.Label:good,bad"),
+            clause(false, one_of(m("Label"), &["good", "bad"]))
+        );
+        assert_eq!(
+            one("metric.resolved!=false"),
+            clause(true, one_of(m("resolved"), &["false"]))
+        );
+        assert_eq!(
+            one("metric.quality<0.5"),
+            clause(false, cmp(m("quality"), CmpOp::Lt, 0.5))
+        );
+        assert_eq!(
+            one("-metric.eval.score>=-2"),
+            clause(true, cmp(m("eval.score"), CmpOp::Ge, -2.0))
+        );
+        assert_eq!(
+            one("metric.q>1e3"),
+            clause(false, cmp(m("q"), CmpOp::Gt, 1_000.0))
+        );
+        assert_eq!(
+            one("has:metric.feedback"),
+            clause(false, Condition::Has(m("feedback")))
+        );
+    }
+
+    #[test]
+    fn bad_metric_terms_say_why() {
+        assert_err("metric.q<high", 9, &["expected a number after 'metric.q<'"]);
+        assert_err("metric.q>inf", 9, &["expected a number"]);
+        assert_err("metric.=1", 7, &["expected a key after 'metric.'"]);
+        assert_err(
+            "metric.a;b=1",
+            7,
+            &["invalid metric name", "may only contain"],
+        );
+        assert_err("metric.q=", 9, &["expected a value after 'metric.q='"]);
     }
 }

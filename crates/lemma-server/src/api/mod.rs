@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: JSON in and out, every route authenticated and scoped to the
 //! key's project.
 
+mod metrics;
 mod prices;
 mod stats;
 mod views;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/spans", get(search_spans))
         .route("/api/v1/threads", get(list_threads))
         .route("/api/v1/threads/{thread_id}", get(get_thread))
+        .merge(metrics::routes())
         .merge(prices::routes())
         .merge(stats::routes())
 }
@@ -112,17 +114,14 @@ async fn get_run(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let p = auth(&state, &headers).await?;
-    let Path(run_id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let run_id = run_id.to_ascii_lowercase();
-    if !lemma_core::otlp::is_trace_id(&run_id) {
-        return Err(ApiError::bad_request(format!(
-            "{run_id:?} is not a run ID: expected 32 hex characters"
-        )));
-    }
+    let run_id = metrics::run_id(path)?;
     let (run, spans) = state.store.get_run(p.id, &run_id).await?.ok_or_else(|| {
         ApiError::not_found(format!("run {run_id} not found in project {:?}", p.name))
     })?;
-    Ok(Json(json!({"run": RunView::from(&run), "spans": spans})))
+    let metrics = state.store.list_metrics(p.id, &run_id).await?;
+    Ok(Json(
+        json!({"run": RunView::from(&run).with_metrics(&metrics), "spans": spans}),
+    ))
 }
 
 async fn search_spans(

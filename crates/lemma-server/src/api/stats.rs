@@ -1,5 +1,5 @@
-//! `GET /api/v1/stats?q=&from=&to=&bucket=`: totals, a time series and breakdowns by agent and
-//! model over the runs a query matches in a time range (`lemma_core::stats`).
+//! `GET /api/v1/stats?q=&from=&to=&bucket=`: totals, a time series and breakdowns by agent,
+//! model and metric over the runs a query matches in a time range (`lemma_core::stats`).
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -8,8 +8,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use lemma_core::query;
 use lemma_core::stats::{
-    bucket_count, check_range, pick_bucket, AgentStats, Bucket, ModelStats, RangeError, Stats,
-    Totals, MAX_BUCKETS, NICE_BUCKETS,
+    bucket_count, check_range, pick_bucket, AgentStats, Bucket, MetricStats, ModelStats,
+    RangeError, Stats, Totals, MAX_BUCKETS, NICE_BUCKETS,
 };
 use lemma_store::StatsQuery;
 use serde::{Deserialize, Serialize};
@@ -150,6 +150,7 @@ struct StatsView<'a> {
     series: Vec<BucketView<'a>>,
     by_agent: &'a [AgentStats],
     by_model: &'a [ModelStats],
+    by_metric: &'a [MetricStats],
 }
 
 #[derive(Serialize)]
@@ -178,6 +179,7 @@ impl<'a> From<&'a Stats> for StatsView<'a> {
                 .collect(),
             by_agent: &s.by_agent,
             by_model: &s.by_model,
+            by_metric: &s.by_metric,
         }
     }
 }

@@ -1,6 +1,7 @@
-//! API shapes that differ from the stored model: runs and threads add ISO-8601 times.
+//! API shapes that differ from the stored model: runs and threads add ISO-8601 times, and a
+//! single run its metric events.
 
-use lemma_core::Run;
+use lemma_core::{MetricEvent, Run};
 use lemma_store::ThreadSummary;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -19,6 +20,18 @@ pub struct RunView<'a> {
     run: &'a Run,
     start_time: String,
     end_time: String,
+    /// The run's metric events, on a single run's view (lists leave them out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics: Option<&'a [MetricEvent]>,
+}
+
+impl<'a> RunView<'a> {
+    pub fn with_metrics(self, metrics: &'a [MetricEvent]) -> Self {
+        RunView {
+            metrics: Some(metrics),
+            ..self
+        }
+    }
 }
 
 impl<'a> From<&'a Run> for RunView<'a> {
@@ -27,6 +40,7 @@ impl<'a> From<&'a Run> for RunView<'a> {
             run,
             start_time: iso(run.start_time_unix_nano),
             end_time: iso(run.end_time_unix_nano),
+            metrics: None,
         }
     }
 }

@@ -162,6 +162,25 @@ impl Compiler {
                     values,
                 )
             }
+            (Field::Metric(name), t) => self.metric(t, name, |c| {
+                let mut tests = Vec::new();
+                for v in values {
+                    let flag = match v.to_ascii_lowercase().as_str() {
+                        "true" => Some(1.0),
+                        "false" => Some(0.0),
+                        _ => None,
+                    };
+                    if let Some(b) = flag {
+                        tests.push(format!("(me.kind = 'bool' AND me.num = {})", c.bind(b)));
+                    }
+                    if let Some(n) = v.parse::<f64>().ok().filter(|n| n.is_finite()) {
+                        tests.push(format!("(me.kind = 'number' AND me.num = {})", c.bind(n)));
+                    }
+                    let m = c.matches("me.text", std::slice::from_ref(v));
+                    tests.push(format!("(me.kind = 'text' AND {m})"));
+                }
+                tests.join(" OR ")
+            }),
             (Field::Attr(_), _) => {
                 return Err(StoreError::Invalid(
                     "attr.* filters are not supported yet; use meta.<key> for metadata".into(),
@@ -181,8 +200,38 @@ impl Compiler {
         format!("EXISTS (SELECT 1 FROM spans s WHERE s.project_id = r.project_id AND s.trace_id = r.trace_id AND ({m}))")
     }
 
+    /// The run (of the run or span being filtered) has a metric event named `name` for which
+    /// the test `build` makes holds; events are joined by run, so they count whenever they
+    /// arrived. The name is bound before the test's values, in the order the SQL reads them.
+    fn metric(
+        &mut self,
+        target: Target,
+        name: &str,
+        build: impl FnOnce(&mut Self) -> String,
+    ) -> String {
+        let t = match target {
+            Target::Runs => "r",
+            Target::Spans => "s",
+        };
+        let name = self.bind(name.to_string());
+        let test = build(self);
+        format!(
+            "EXISTS (SELECT 1 FROM metrics me WHERE me.project_id = {t}.project_id \
+             AND me.trace_id = {t}.trace_id AND me.name = {name} AND ({test}))"
+        )
+    }
+
     fn compare(&mut self, field: &Field, op: CmpOp, value: f64) -> Result<String, StoreError> {
         use Target::*;
+        if let Field::Metric(name) = field {
+            return Ok(self.metric(self.target, name, |c| {
+                format!(
+                    "me.kind = 'number' AND me.num {} {}",
+                    sql_op(op),
+                    c.bind(value)
+                )
+            }));
+        }
         let expr = match (field, self.target) {
             (Field::Duration, Runs) => "r.duration_ms",
             (Field::Duration, Spans) => "((s.end_ns - s.start_ns) / 1e6)",
@@ -200,14 +249,7 @@ impl Compiler {
                 )))
             }
         };
-        let op = match op {
-            CmpOp::Gt => ">",
-            CmpOp::Ge => ">=",
-            CmpOp::Lt => "<",
-            CmpOp::Le => "<=",
-            CmpOp::Eq => "=",
-            CmpOp::Ne => "!=",
-        };
+        let op = sql_op(op);
         // Times are integers; binding them as integers keeps index range scans exact.
         let p = if matches!(field, Field::Start) {
             self.bind(value as i64)
@@ -241,11 +283,23 @@ impl Compiler {
                 let p = self.bind(json_path(key)?);
                 format!("json_type(r.metadata, {p}) IS NOT NULL")
             }
+            (Field::Metric(name), t) => self.metric(t, name, |_| "1".into()),
             (f, Spans) if matches!(f, Field::Tag | Field::Signal | Field::Meta(_)) => {
                 return Err(runs_only(f))
             }
             (f, _) => return Err(StoreError::Invalid(format!("has:{f:?} is not supported"))),
         })
+    }
+}
+
+fn sql_op(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Gt => ">",
+        CmpOp::Ge => ">=",
+        CmpOp::Lt => "<",
+        CmpOp::Le => "<=",
+        CmpOp::Eq => "=",
+        CmpOp::Ne => "!=",
     }
 }
 
@@ -369,5 +423,34 @@ mod tests {
             compile(&f, Target::Runs),
             Err(StoreError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn metric_terms_bind_names_and_values() {
+        let f = one(
+            false,
+            Condition::OneOf {
+                field: Field::Metric("x'--".into()),
+                values: vec!["true".into(), "0.5".into(), "good".into()],
+            },
+        );
+        let c = compile(&f, Target::Runs).unwrap();
+        assert!(!c.sql.contains("x'--"));
+        // The name first, then true as a bool, 0.5 as a number, and each value as text.
+        assert_eq!(c.params.len(), 6);
+        assert_eq!(c.params[0], Sql::Text("x'--".into()));
+        assert_eq!(c.params[1], Sql::Real(1.0));
+        let f = one(
+            false,
+            Condition::Compare {
+                field: Field::Metric("q".into()),
+                op: CmpOp::Lt,
+                value: 0.5,
+            },
+        );
+        let c = compile(&f, Target::Spans).unwrap();
+        assert!(c.sql.contains("me.trace_id = s.trace_id"), "{}", c.sql);
+        assert!(c.sql.contains("me.num < ?"), "{}", c.sql);
+        assert_eq!(c.params, [Sql::Text("q".into()), Sql::Real(0.5)]);
     }
 }

@@ -1,4 +1,5 @@
-//! OTLP log records: stored as they arrive, joined to their spans on read.
+//! OTLP log records: stored as they arrive, joined to their spans on read. GenAI evaluation
+//! results among them are also stored as metric events.
 
 use std::collections::HashMap;
 
@@ -7,6 +8,7 @@ use rusqlite::{params, Connection};
 use sha2::{Digest, Sha256};
 
 use super::codec::{decode, encode, id_blob};
+use super::metrics;
 use super::sql_err;
 use crate::{ProjectId, Result, StoreError, WriteStats};
 
@@ -25,20 +27,26 @@ pub fn write_batch(conn: &mut Connection, batch: &[(ProjectId, LogRecord)]) -> R
         for (project, record) in batch {
             let json =
                 serde_json::to_vec(record).map_err(|e| StoreError::Backend(e.to_string()))?;
+            let hash = Sha256::digest(&json).to_vec();
             let changed = insert
                 .execute(params![
                     project.0,
                     record.trace_id.as_deref().map(id_blob),
                     record.span_id.as_deref().map(id_blob),
                     record.time_unix_nano as i64,
-                    Sha256::digest(&json).to_vec(),
+                    hash,
                     encode(record)?,
                 ])
                 .map_err(sql_err)?;
             if changed == 0 {
                 stats.duplicates += 1;
-            } else {
-                stats.inserted += 1;
+                continue;
+            }
+            stats.inserted += 1;
+            // The record's hash names the event, so a re-sent record is stored once.
+            let id = format!("log-{}", hex::encode(&hash[..16]));
+            if let Some(event) = lemma_core::metrics::from_log(record, id) {
+                metrics::insert(&tx, *project, &[event])?;
             }
         }
     }

@@ -5,6 +5,7 @@ mod admin;
 mod codec;
 mod filter;
 mod logs;
+mod metrics;
 mod prices;
 mod read;
 mod schema;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lemma_core::pricing::{Price, PriceTable};
 use lemma_core::stats::Stats;
-use lemma_core::{LogRecord, Run, Span};
+use lemma_core::{LogRecord, MetricEvent, Run, Span};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::{
@@ -135,6 +136,21 @@ impl Store for SqliteStore {
 
     async fn write_logs(&self, batch: Vec<(ProjectId, LogRecord)>) -> Result<WriteStats> {
         self.write(move |conn| logs::write_batch(conn, &batch))
+            .await
+    }
+
+    async fn write_metrics(
+        &self,
+        project: ProjectId,
+        events: Vec<MetricEvent>,
+    ) -> Result<Vec<MetricEvent>> {
+        self.write(move |conn| metrics::write_batch(conn, project, events))
+            .await
+    }
+
+    async fn list_metrics(&self, project: ProjectId, run_id: &str) -> Result<Vec<MetricEvent>> {
+        let run_id = run_id.to_ascii_lowercase();
+        self.read(move |conn| metrics::list(conn, project, &run_id))
             .await
     }
 

@@ -125,6 +125,29 @@ CREATE TABLE prices (
 ALTER TABLE spans ADD COLUMN cost_source TEXT;
 UPDATE spans SET cost_source = 'provided' WHERE cost_usd IS NOT NULL;
 "#,
+    r#"
+-- Metric events: named values posted to a run, possibly before its spans arrive, so they
+-- are joined to runs on read. `kind` is number (in `num`), bool (`num` 0 or 1) or text
+-- (in `text`).
+CREATE TABLE metrics (
+    project_id  INTEGER NOT NULL,
+    trace_id    BLOB NOT NULL,
+    span_id     BLOB,
+    name        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    num         REAL,
+    text        TEXT,
+    comment     TEXT,
+    source      TEXT,
+    created_ns  INTEGER NOT NULL,
+    id          TEXT NOT NULL
+);
+CREATE UNIQUE INDEX metrics_id ON metrics(project_id, id);
+CREATE INDEX metrics_run ON metrics(project_id, trace_id, name);
+CREATE INDEX metrics_name ON metrics(project_id, name);
+-- Finds which project a run belongs to, so metrics for another project's run are refused.
+CREATE INDEX runs_trace ON runs(trace_id);
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

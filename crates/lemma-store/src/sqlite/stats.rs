@@ -1,5 +1,6 @@
 //! Stats: the matching runs of a time range, streamed row by row into the pure aggregator.
 
+use lemma_core::metrics::MetricAggregator;
 use lemma_core::run::ModelUsage;
 use lemma_core::stats::{check_range, Aggregator, Stats};
 use lemma_core::{Run, StatusCode};
@@ -9,6 +10,7 @@ use serde::Deserialize;
 
 use super::codec::decode;
 use super::filter::{compile, Target};
+use super::metrics;
 use super::sql_err;
 use crate::{ProjectId, Result, StatsQuery, StoreError};
 
@@ -70,7 +72,7 @@ pub fn stats(conn: &Connection, project: ProjectId, q: &StatsQuery) -> Result<St
     );
     let mut agg = Aggregator::new(q.from_unix_nano, q.to_unix_nano, q.bucket_seconds);
     let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
-    let mut rows = stmt.query(params_from_iter(params)).map_err(sql_err)?;
+    let mut rows = stmt.query(params_from_iter(&params)).map_err(sql_err)?;
     while let Some(row) = rows.next().map_err(sql_err)? {
         let blob = row
             .get_ref(0)
@@ -80,5 +82,16 @@ pub fn stats(conn: &Connection, project: ProjectId, q: &StatsQuery) -> Result<St
         let summary: Summary = decode(blob)?;
         agg.add(&Run::from(summary));
     }
-    Ok(agg.finish())
+    let mut stats = agg.finish();
+    let mut by_metric = MetricAggregator::default();
+    let mut stmt = conn
+        .prepare_cached(&metrics::stats_sql(&f.sql))
+        .map_err(sql_err)?;
+    let mut rows = stmt.query(params_from_iter(&params)).map_err(sql_err)?;
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        let (name, value) = metrics::stats_row(row).map_err(sql_err)?;
+        by_metric.add(&name, &value);
+    }
+    stats.by_metric = by_metric.finish();
+    Ok(stats)
 }

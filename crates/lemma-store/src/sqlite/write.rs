@@ -1,5 +1,6 @@
 //! The write path: one transaction per batch (group commit), spans deduplicated by id, and
-//! every affected run re-summarised from all its spans in the same transaction.
+//! every affected run re-summarised from all its spans in the same transaction, with the
+//! evaluation results spans carry stored as metric events.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -9,6 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
 
 use super::codec::{decode, encode, id_blob};
+use super::metrics;
 use super::prices::cost_source_sql;
 use super::sql_err;
 use crate::{ProjectId, Result, WriteStats};
@@ -77,6 +79,7 @@ pub fn write_batch(conn: &mut Connection, batch: &[(ProjectId, Span)]) -> Result
             index
                 .execute(params![tx.last_insert_rowid(), searchable_text(span)])
                 .map_err(sql_err)?;
+            metrics::insert(&tx, *project, &lemma_core::metrics::from_span(span))?;
             touched.insert((*project, span.trace_id.clone()));
             fresh.insert((*project, &span.trace_id, &span.span_id), span);
         }

@@ -1,0 +1,141 @@
+//! `POST`/`GET /api/v1/runs/{run_id}/metrics`: metric events (feedback, task success, an
+//! evaluator's score) posted to a run, possibly before its spans arrive.
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use axum::{Json, Router};
+use lemma_core::metrics::from_json;
+use lemma_core::MetricEvent;
+use serde_json::{json, Value};
+
+use super::{auth, now_unix_nano};
+use crate::error::ApiError;
+use crate::server::AppState;
+
+/// The most events one request may carry.
+pub const MAX_BATCH: usize = 1_000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/runs/{run_id}/metrics", get(list).post(create))
+}
+
+/// The run ID of the path, lowercased and checked.
+pub fn run_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    let Path(run_id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let run_id = run_id.to_ascii_lowercase();
+    if !lemma_core::otlp::is_trace_id(&run_id) {
+        return Err(ApiError::bad_request(format!(
+            "{run_id:?} is not a run ID: expected 32 hex characters"
+        )));
+    }
+    Ok(run_id)
+}
+
+/// One event object, or `{"metrics": [...]}`; every event must be valid or none is stored.
+fn events(body: &Value, run_id: &str, now: u64) -> Result<Vec<MetricEvent>, ApiError> {
+    let Some(items) = body.get("metrics") else {
+        return from_json(body, run_id, now)
+            .map(|e| vec![e])
+            .map_err(ApiError::bad_request);
+    };
+    let Some(items) = items.as_array() else {
+        return Err(ApiError::bad_request(
+            "metrics must be an array of {name, value, comment?, source?, span_id?} objects",
+        ));
+    };
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return Err(ApiError::bad_request(format!(
+            "metrics must hold 1 to {MAX_BATCH} events, not {}",
+            items.len()
+        )));
+    }
+    let mut errors = Vec::new();
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match from_json(item, run_id, now) {
+            Ok(e) => out.push(e),
+            Err(m) => errors.push(format!("metrics[{i}]: {m}")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "nothing was stored: {}",
+            errors.join("; ")
+        )))
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let p = auth(&state, &headers).await?;
+    let run_id = run_id(path)?;
+    let Json(body) = body.map_err(|e| {
+        ApiError::bad_request(format!(
+            "expected a JSON body such as {{\"name\": \"resolved\", \"value\": true}}: {}",
+            e.body_text()
+        ))
+    })?;
+    let events = events(&body, &run_id, now_unix_nano())?;
+    let stored = state.store.write_metrics(p.id, events).await?;
+    Ok((StatusCode::CREATED, Json(json!({"metrics": stored}))))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let p = auth(&state, &headers).await?;
+    let run_id = run_id(path)?;
+    let metrics = state.store.list_metrics(p.id, &run_id).await?;
+    Ok(Json(json!({"metrics": metrics})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RUN: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn one_event_or_a_batch() {
+        let one = events(&json!({"name": "resolved", "value": true}), RUN, 1).unwrap();
+        assert_eq!(one.len(), 1);
+        let batch = events(
+            &json!({"metrics": [{"name": "a", "value": 1}, {"name": "b", "value": "x"}]}),
+            RUN,
+            1,
+        )
+        .unwrap();
+        assert_eq!(batch.len(), 2);
+        assert_eq!(batch[1].name, "b");
+    }
+
+    #[test]
+    fn a_bad_batch_names_every_bad_event() {
+        let err = events(
+            &json!({"metrics": [
+                {"name": "ok", "value": 1},
+                {"name": "q"},
+                {"name": "a b", "value": 1}
+            ]}),
+            RUN,
+            1,
+        )
+        .unwrap_err();
+        let msg = err.message;
+        assert!(msg.contains("metrics[1]: value is required"), "{msg}");
+        assert!(msg.contains("metrics[2]: name"), "{msg}");
+        assert!(!msg.contains("metrics[0]"), "{msg}");
+        assert!(events(&json!({"metrics": []}), RUN, 1).is_err());
+        assert!(events(&json!({"metrics": {}}), RUN, 1).is_err());
+    }
+}
