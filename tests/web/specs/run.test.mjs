@@ -352,3 +352,28 @@ async function postBigRun(count) {
 function escape(text) {
   return String(text).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+test('the header shows the run\'s metric events, posted through the API', async () => {
+  // A run of its own, so no other spec sees its metrics.
+  const { traceId } = await postBigRun(3);
+  const post = (body) => fetch(new URL(`/api/v1/runs/${traceId}/metrics`, BASE_URL), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${API_KEY}` },
+    body: JSON.stringify(body),
+  });
+  const answer = await post({ metrics: [
+    { name: 'resolved', value: false, comment: 'the user asked again', source: 'user' },
+    { name: 'quality', value: 0.25, source: 'evaluator' },
+    { name: 'label', value: '<img src=x onerror=window.__pwned=1>' },
+  ] });
+  assert.equal(answer.status, 201);
+
+  const { page, done } = await open(browser, `/runs/${traceId}`);
+  const chips = page.getByTestId('run-metric');
+  await chips.first().waitFor();
+  assert.deepEqual(await chips.allTextContents(), ['resolvedno', 'quality0.250', 'label<img src=x onerror=window.__pwned=1>']);
+  assert.match(await chips.first().getAttribute('title'), /the user asked again/);
+  assert.match(await chips.first().getAttribute('class'), /metric-bad/);
+  assert.equal(await page.locator('[data-testid="run-metrics"] img').count(), 0);
+  await done();
+});

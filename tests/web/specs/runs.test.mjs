@@ -228,7 +228,7 @@ test('new runs appear without a reload and runs in progress update in place', as
     attributes: [kv('gen_ai.operation.name', 'chat'), kv('gen_ai.request.model', 'gpt-4o')],
   }]);
   const row = page.locator(`tr[data-run-id="${traceId}"]`);
-  await row.waitFor({ timeout: 15000 });
+  await row.waitFor({ timeout: 30000 });
   assert.equal(await page.locator(ROWS).first().getAttribute('data-run-id'), traceId, 'the new run is on top');
   assert.match(await row.getAttribute('class'), /fresh/);
   assert.match(await row.textContent(), /in progress/);
@@ -236,7 +236,7 @@ test('new runs appear without a reload and runs in progress update in place', as
   // Its root arrives, failed: the same row now shows the agent and the error.
   const agent = `live_agent_${hex(4)}`;
   await postSpans('live-test', [agentSpan({ traceId, spanId: rootId, agent, startMs: start, durationMs: 800, error: 'it broke' })]);
-  await page.locator(`tr[data-run-id="${traceId}"] [data-status="error"]`).waitFor({ timeout: 15000 });
+  await page.locator(`tr[data-run-id="${traceId}"] [data-status="error"]`).waitFor({ timeout: 30000 });
   assert.match(await page.locator(`tr[data-run-id="${traceId}"]`).textContent(), new RegExp(agent));
   assert.doesNotMatch(await page.locator(`tr[data-run-id="${traceId}"]`).textContent(), /in progress/);
   assert.equal(await page.evaluate(() => window.__sameDocument), true, 'no reload happened');

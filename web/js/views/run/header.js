@@ -19,7 +19,32 @@ export function renderHeader(run) {
       ? h('div', { class: 'run-error-banner', role: 'alert', 'data-testid': 'run-status-message' }, run.status_message) : null,
     facts(run),
     (run.tags || []).length ? h('div', { class: 'run-tags' }, run.tags.map((t) => badges.tag(t))) : null,
+    metrics(run),
     io(run));
+}
+
+/** Metric events (feedback, scores, evaluations), newest value of each name last. */
+function metrics(run) {
+  if (!(run.metrics || []).length) return null;
+  return h('div', { class: 'run-metrics', 'data-testid': 'run-metrics' },
+    h('span', { class: 'run-metrics-label' }, 'Metrics'),
+    run.metrics.map((m) => h('span', {
+      class: ['metric', metricTone(m.value)],
+      'data-testid': 'run-metric',
+      title: [m.comment, m.source && `source: ${m.source}`, fmt.dateTime(m.time_unix_nano)].filter(Boolean).join('\n'),
+    }, h('span', { class: 'metric-name' }, m.name), h('span', { class: 'metric-value' }, metricValue(m.value)))));
+}
+
+function metricValue(value) {
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toFixed(Math.abs(value) < 1 ? 3 : 2);
+  return fmt.truncate(String(value), 60);
+}
+
+function metricTone(value) {
+  if (value === true) return 'metric-good';
+  if (value === false) return 'metric-bad';
+  return null;
 }
 
 function facts(run) {
