@@ -8,6 +8,7 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry::{Key, Value};
 use serde::Serialize;
 
+use crate::metric::{MetricRequest, MetricValue};
 use crate::span::{record_output, traced, traced_sync, Kind, RunId, SpanHandle, SpanSpec, Started};
 use crate::value::to_text;
 
@@ -21,6 +22,26 @@ impl Deref for Run {
 
     fn deref(&self) -> &SpanHandle {
         &self.0
+    }
+}
+
+impl Run {
+    /// Starts a metric event for this run (see [`metric`](crate::metric)); nothing is sent
+    /// until `send().await` or `send_blocking()`.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (reply, _run_id) = lemma_sdk::agent("support_agent")
+    ///     .run(|run| async move {
+    ///         let reply = "It has shipped.";
+    ///         run.metric("answered", true).send().await?;
+    ///         Ok::<_, lemma_sdk::Error>(reply)
+    ///     })
+    ///     .await;
+    /// # reply?; Ok(()) }
+    /// ```
+    pub fn metric(&self, name: impl Into<String>, value: impl Into<MetricValue>) -> MetricRequest {
+        crate::metric::metric(self.run_id(), name, value)
     }
 }
 

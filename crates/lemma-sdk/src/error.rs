@@ -1,7 +1,9 @@
-//! The errors setup can return. Exporting never returns errors: it warns (see the crate docs).
+//! The errors the SDK returns: from setup, and from [`metric`](crate::metric) (a direct call,
+//! so its failures are the caller's to handle). Exporting spans never returns errors: it
+//! warns (see the crate docs).
 
-/// Why [`init`](crate::init), [`span_processor`](crate::span_processor) or
-/// [`otlp_exporter`](crate::otlp_exporter) could not set up export.
+/// Why setup ([`init`](crate::init), [`span_processor`](crate::span_processor),
+/// [`otlp_exporter`](crate::otlp_exporter)) or sending a metric event failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -16,4 +18,26 @@ pub enum Error {
     /// The exporter or its HTTP client could not be built.
     #[error("could not set up the OTLP exporter: {0}")]
     Exporter(String),
+    /// The request got no answer: the server is unreachable, or it timed out.
+    #[error("could not reach Lemma at {url}: {reason}")]
+    Unreachable {
+        /// The URL requested.
+        url: String,
+        /// What went wrong, e.g. `Connection refused`.
+        reason: String,
+    },
+    /// Lemma answered with an error: 400 with the reason an event is invalid, 401 for a
+    /// missing or wrong API key, 404 for a run of another project.
+    #[error("Lemma answered HTTP {status}: {message}")]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The error's code, e.g. `bad_request` (empty when the body had none).
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// Lemma accepted the request but its answer could not be read.
+    #[error("unexpected answer from Lemma: {0}")]
+    UnexpectedResponse(String),
 }

@@ -180,8 +180,8 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     cause.to_string()
 }
 
-/// `{url}/v1/traces`, or `url` itself when it already names the traces path.
-pub(crate) fn traces_endpoint(url: &str) -> Result<String, Error> {
+/// `url` parsed, without surrounding blanks or trailing slashes, if this build can reach it.
+pub(crate) fn parse_url(url: &str) -> Result<reqwest::Url, Error> {
     let trimmed = url.trim().trim_end_matches('/');
     let invalid = |reason: &str| Error::InvalidUrl {
         url: url.to_string(),
@@ -189,11 +189,17 @@ pub(crate) fn traces_endpoint(url: &str) -> Result<String, Error> {
     };
     let parsed = reqwest::Url::parse(trimmed).map_err(|e| invalid(&e.to_string()))?;
     match parsed.scheme() {
-        "http" => {}
-        "https" if cfg!(feature = "tls") => {}
-        "https" => return Err(invalid("https needs lemma-sdk's `tls` feature")),
-        _ => return Err(invalid("expected an http:// or https:// URL")),
+        "http" => Ok(parsed),
+        "https" if cfg!(feature = "tls") => Ok(parsed),
+        "https" => Err(invalid("https needs lemma-sdk's `tls` feature")),
+        _ => Err(invalid("expected an http:// or https:// URL")),
     }
+}
+
+/// `{url}/v1/traces`, or `url` itself when it already names the traces path.
+pub(crate) fn traces_endpoint(url: &str) -> Result<String, Error> {
+    let parsed = parse_url(url)?;
+    let trimmed = url.trim().trim_end_matches('/');
     if parsed.path().ends_with("/v1/traces") {
         Ok(trimmed.to_string())
     } else {

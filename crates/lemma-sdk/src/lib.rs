@@ -53,6 +53,12 @@
 //! Lemma's span processor, including spans other libraries start; it also travels to other
 //! processes in W3C baggage (see [`inject_headers`], [`context_env`], [`continue_from`]).
 //!
+//! # Feedback and scores
+//!
+//! [`metric`] (or [`Run::metric`] inside a run) posts a named value to a run at once, over
+//! Lemma's REST API: user feedback, task success, an evaluator's score. Unlike span export it
+//! is a direct call, so it returns the stored [`Metric`] or the server's reason ([`Error`]).
+//!
 //! # When the server is unreachable or refuses the key
 //!
 //! Nothing fails in your code: export happens on a background thread, and a problem is
@@ -68,6 +74,7 @@ mod error;
 mod export;
 mod helpers;
 mod messages;
+mod metric;
 mod propagation;
 mod setup;
 mod span;
@@ -82,6 +89,7 @@ pub use config::{Config, DEFAULT_URL};
 pub use error::Error;
 pub use helpers::{llm, retrieval, span, tool, GenericSpan, Llm, LlmCall, Retrieval, Tool};
 pub use messages::{Message, Part};
+pub use metric::{metric, Metric, MetricRequest, MetricValue};
 pub use propagation::{
     context_env, continue_from, continue_from_env, env_context, extract_context, inject_headers,
     inject_headers_from,

@@ -57,6 +57,12 @@ impl From<RunId> for String {
     }
 }
 
+impl AsRef<str> for RunId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl PartialEq<str> for RunId {
     fn eq(&self, other: &str) -> bool {
         self.0 == other

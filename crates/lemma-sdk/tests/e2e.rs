@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lemma_sdk::{
-    agent, context_env, continue_from_env, init, llm, otlp_exporter, retrieval, span_processor,
-    tool, Config, Message,
+    agent, context_env, continue_from_env, init, llm, metric, otlp_exporter, retrieval,
+    span_processor, tool, Config, Error, Message, MetricValue,
 };
 use opentelemetry::global;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -518,6 +518,123 @@ fn with_a_tracing_subscriber_the_warning_goes_to_tracing() {
             .contains(&format!("cannot reach Lemma at {down}/v1/traces")),
         "{events:?}"
     );
+}
+
+#[test]
+fn metric_events_are_stored_before_and_after_the_spans_and_read_back() {
+    let _turn = exclusive();
+    let server = TestServer::start(KEY);
+    let lemma = init(config(&server)).unwrap();
+    let rt = runtime();
+    // Inside the run, before any of its spans is exported.
+    let (outcome, run_id) = rt.block_on(agent("support_agent").input("Refund?").run(
+        |run| async move {
+            let stored = run
+                .metric("resolved", true)
+                .comment("first try")
+                .send()
+                .await?;
+            Ok::<_, Error>((stored, run.span_id()))
+        },
+    ));
+    let (first, root_span) = outcome.unwrap();
+    assert_eq!(first.run_id, run_id.as_str());
+    assert_eq!(first.name, "resolved");
+    assert_eq!(first.value, MetricValue::Bool(true));
+    assert_eq!(first.comment.as_deref(), Some("first try"));
+    assert_eq!(first.source.as_deref(), Some("sdk"));
+    assert!(!first.id.is_empty());
+    let (status, early) = server.get(&format!("/api/v1/runs/{run_id}/metrics"));
+    assert_eq!(status, 200, "{early}");
+    assert_eq!(early["metrics"][0]["id"], first.id.as_str());
+
+    // Still before the flush, from code that is not async, about the agent span.
+    let quality = metric(&run_id, "quality", 0.8)
+        .source("evaluator")
+        .span_id(&root_span)
+        .send_blocking()
+        .unwrap();
+    assert_eq!(quality.span_id.as_deref(), Some(root_span.as_str()));
+    assert_eq!(quality.source.as_deref(), Some("evaluator"));
+
+    lemma.flush();
+    server.run(run_id.as_str(), 1);
+    let label = rt
+        .block_on(metric(&run_id, "label", "refund").send())
+        .unwrap();
+    assert_eq!(label.value, MetricValue::Text("refund".into()));
+
+    let (status, listed) = server.get(&format!("/api/v1/runs/{run_id}/metrics"));
+    assert_eq!(status, 200, "{listed}");
+    let names = |metrics: &Value| -> Vec<String> {
+        metrics
+            .as_array()
+            .unwrap_or_else(|| panic!("no metrics: {metrics:#}"))
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&listed["metrics"]), ["resolved", "quality", "label"]);
+    assert_eq!(listed["metrics"][1]["value"], 0.8);
+    assert_eq!(listed["metrics"][1]["span_id"], root_span.as_str());
+    let body = server.run(run_id.as_str(), 1);
+    assert_eq!(
+        names(&body["run"]["metrics"]),
+        ["resolved", "quality", "label"]
+    );
+    assert_eq!(body["run"]["metrics"][2]["value"], "refund");
+
+    // An invalid event: the server's reason comes back, and nothing is stored.
+    let too_long = "x".repeat(1001);
+    let refused = metric(&run_id, "label", too_long.as_str())
+        .send_blocking()
+        .unwrap_err();
+    match &refused {
+        Error::Api {
+            status, message, ..
+        } => {
+            assert_eq!(*status, 400);
+            assert!(message.contains("at most 1000 characters"), "{message}");
+        }
+        other => panic!("expected the server's reason, got {other:?}"),
+    }
+    assert!(refused.to_string().contains("at most 1000 characters"));
+    let bad_name = rt
+        .block_on(metric(&run_id, "bad name!", 1).send())
+        .unwrap_err();
+    assert!(
+        bad_name.to_string().contains("may only contain"),
+        "{bad_name}"
+    );
+
+    // A wrong key is refused; with no server, the call says where it tried.
+    let wrong_key = metric(&run_id, "resolved", false)
+        .config(&Config::new().url(&server.url).api_key("not-a-key"))
+        .send_blocking()
+        .unwrap_err();
+    assert!(
+        matches!(wrong_key, Error::Api { status: 401, .. }),
+        "{wrong_key:?}"
+    );
+    let down = closed_port_url();
+    let unreachable = rt
+        .block_on(
+            metric(&run_id, "resolved", false)
+                .config(&Config::new().url(&down))
+                .send(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&unreachable, Error::Unreachable { url, .. } if url.starts_with(&down)),
+        "{unreachable:?}"
+    );
+    let (_, after) = server.get(&format!("/api/v1/runs/{run_id}/metrics"));
+    assert_eq!(
+        after["metrics"].as_array().map(Vec::len),
+        Some(3),
+        "{after}"
+    );
+    lemma.shutdown();
 }
 
 #[test]

@@ -13,6 +13,7 @@ import {
 
 import { ATTR, attributeValue, metadataAttributes, toJson, toText } from './attributes.js';
 import { finishReasonsOf, toGenAiMessages, type GenAiMessage } from './messages.js';
+import { metric, type Metric, type MetricOptions, type MetricValue } from './metrics.js';
 
 const HANDLE_KEY = createContextKey('lemma.span-handle');
 const RUN_KEY = createContextKey('lemma.agent-run');
@@ -155,6 +156,14 @@ export class AgentRun extends SpanHandle {
 
   protected override extendContext(ctx: Context): Context {
     return ctx.setValue(RUN_KEY, this);
+  }
+
+  /**
+   * Posts a metric event (feedback, a score) to this run: `metric(this.runId, ...)`. Works
+   * while the run is going on and after it ended; rejects with the server's reason.
+   */
+  metric(name: string, value: MetricValue, options?: MetricOptions): Promise<Metric> {
+    return metric(this.runId, name, value, options);
   }
 
   protected override writeInput(value: unknown): void {

@@ -34,6 +34,8 @@ export { SpanHandle, AgentRun, ToolCall, LlmCall, Retrieval, currentRun, current
 export type { Usage } from './handles.js';
 export { withContext, getRunContext, RunContextSpanProcessor } from './context.js';
 export type { RunContext } from './context.js';
+export { metric, LemmaApiError } from './metrics.js';
+export type { Metric, MetricOptions, MetricValue } from './metrics.js';
 export { injectHeaders, contextEnv, continueFrom } from './propagation.js';
 export type { Carrier } from './propagation.js';
 export { toGenAiMessages } from './messages.js';

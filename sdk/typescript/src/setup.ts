@@ -31,6 +31,7 @@ import {
 
 import { RunContextSpanProcessor } from './context.js';
 import { LemmaSpanExporter, type ExporterOptions } from './exporter.js';
+import { configureApi } from './metrics.js';
 import { SDK_NAME, SDK_VERSION } from './version.js';
 
 /** `traceparent`, `tracestate` and `baggage`: what carries a run across processes. */
@@ -84,6 +85,8 @@ export function init(options: InitOptions = {}): TracerProvider {
     return state.provider;
   }
   if (options.tracerProvider) {
+    // Else keep what lemmaSpanProcessor() was given: that is where this provider exports.
+    if (options.url !== undefined || options.apiKey !== undefined) configureApi(options);
     state = { provider: options.tracerProvider, owned: false, registered: false };
     return options.tracerProvider;
   }
@@ -120,6 +123,8 @@ export function init(options: InitOptions = {}): TracerProvider {
  */
 export function lemmaSpanProcessor(options: LemmaProcessorOptions = {}): SpanProcessor {
   ensureGlobals();
+  // metric() posts to the same server with the same key.
+  configureApi(options);
   const environment = options.environment ?? (process.env['LEMMA_ENVIRONMENT'] || undefined);
   return new LemmaSpanProcessor(
     new RunContextSpanProcessor(environment ? { environment } : {}),

@@ -11,7 +11,8 @@
     support("Where is my order?")
     lemma.shutdown()
 
-See README.md for every helper, streaming, threads, dual export and cross-process runs.
+See README.md for every helper, streaming, threads, dual export, cross-process runs and metric
+events (`lemma.metric`).
 """
 
 from ._context import current_run, current_run_id, current_span, last_run_id, run_context
@@ -29,6 +30,7 @@ from ._helpers import (
     span,
     tool,
 )
+from ._metrics import LemmaApiError, Metric, MetricValue, metric
 from ._operations import Operation
 from ._processor import LemmaSpanProcessor, RunContextProcessor
 from ._propagation import context_env, continue_from, inject
@@ -56,6 +58,8 @@ __all__ = [
     "current_run_id",
     "current_span",
     "last_run_id",
+    # metric events
+    "metric",
     # across processes
     "inject",
     "context_env",
@@ -72,6 +76,9 @@ __all__ = [
     "ToolSpan",
     "LlmSpan",
     "RetrievalSpan",
+    "Metric",
+    "MetricValue",
+    "LemmaApiError",
     "LemmaSpanExporter",
     "LemmaSpanProcessor",
     "RunContextProcessor",

@@ -14,6 +14,7 @@ from . import _attributes as attr
 from ._context import with_handle
 from ._encoding import to_json, to_text
 from ._messages import read_chat_completion, to_genai_messages
+from ._metrics import DEFAULT_TIMEOUT, Metric, MetricValue, metric
 from ._streams import adrive, drive
 from ._unset import UNSET, Unset
 
@@ -181,6 +182,28 @@ class Run(Span):
     def run_id(self) -> str:
         """The run id the API and dashboard use: the trace id as 32 lowercase hex characters."""
         return self.trace_id
+
+    def metric(
+        self,
+        name: str,
+        value: MetricValue,
+        *,
+        comment: str | None = None,
+        source: str | None = "sdk",
+        span_id: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Metric:
+        """Records a metric event on this run at once (`lemma.metric` with this run's id);
+        works during the run and after it. Raises `LemmaApiError` when Lemma refuses it."""
+        return metric(
+            self.run_id,
+            name,
+            value,
+            comment=comment,
+            source=source,
+            span_id=span_id,
+            timeout=timeout,
+        )
 
 
 class ToolSpan(Span):

@@ -39,6 +39,10 @@ class _State:
         # Every processor Lemma added (init's and span_processor()'s), for flush and shutdown.
         self.processors: list[SpanProcessor] = []
         self.tracer: trace.Tracer | None = None
+        # Where `init()` (else `span_processor()`) sends spans, for REST calls such as
+        # `metric()`. Kept after `shutdown()`: metric events may be posted after the spans.
+        self.endpoint: tuple[str, str | None] | None = None
+        self.endpoint_from_init = False
 
 
 _state = _State()
@@ -96,6 +100,8 @@ def init(
         _state.owns_provider = owns
         _state.processors.append(group)
         _state.tracer = provider.get_tracer("lemma", VERSION)
+        _state.endpoint = (url, api_key)
+        _state.endpoint_from_init = True
 
 
 def span_processor(
@@ -115,6 +121,8 @@ def span_processor(
     processor = LemmaSpanProcessor(LemmaSpanExporter(url, api_key), batch=batch)
     with _state.lock:
         _state.processors.append(processor)
+        if not _state.endpoint_from_init:
+            _state.endpoint = (url, api_key)
     return processor
 
 
@@ -152,11 +160,21 @@ def tracer() -> trace.Tracer:
     return trace.get_tracer("lemma", VERSION)
 
 
+def api_endpoint() -> tuple[str, str | None]:
+    """Lemma's URL and API key for REST calls: those `init()` (else `span_processor()`) was
+    given, else `$LEMMA_URL` (default `http://127.0.0.1:4318`) and `$LEMMA_API_KEY`."""
+    with _state.lock:
+        if _state.endpoint is not None:
+            return _state.endpoint
+    return os.environ.get("LEMMA_URL") or DEFAULT_URL, os.environ.get("LEMMA_API_KEY")
+
+
 def _reset_locked() -> None:
     _state.provider = None
     _state.owns_provider = False
     _state.processors = []
     _state.tracer = None
+    _state.endpoint_from_init = False
 
 
 def _provider(

@@ -7,6 +7,7 @@ against.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -249,6 +250,35 @@ def reinit() -> dict[str, Any]:
     with lemma.agent("second") as second:
         pass
     return {"run_ids": [first.run_id, second.run_id]}
+
+
+@scenario
+def metrics() -> dict[str, Any]:
+    """Metric events posted during a run, after it (spans still buffered) and after a flush."""
+    from e2e_support import Api
+
+    api = Api(os.environ["LEMMA_URL"], os.environ["LEMMA_API_KEY"])
+    with lemma.agent("scored_agent", input=QUESTION) as run:
+        with lemma.tool("lookup_order", arguments={"order_id": "A-17"}) as t:
+            t.set_result({"status": "shipped"})
+        during = run.metric("resolved", True, source="user", comment="answered in one go")
+        run_known_during = api.get(f"/api/v1/runs/{run.run_id}") is not None
+        run.set_output(ANSWER)
+    before_flush = lemma.metric(run.run_id, "quality", 0.8, source="evaluator", span_id=t.span_id)
+    lemma.flush()
+    after_flush = lemma.metric(run.run_id, "label", "refund")
+    try:
+        lemma.metric(run.run_id, "label", "x" * 1001)
+        bad: dict[str, Any] = {"raised": False}
+    except lemma.LemmaApiError as e:
+        bad = {"raised": True, "message": str(e), "status": e.status, "code": e.code}
+    return {
+        "run_id": run.run_id,
+        "tool_span_id": t.span_id,
+        "run_known_during": run_known_during,
+        "posted": [dataclasses.asdict(m) for m in (during, before_flush, after_flush)],
+        "bad": bad,
+    }
 
 
 def main() -> None:

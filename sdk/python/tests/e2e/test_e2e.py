@@ -186,6 +186,30 @@ def test_an_openinference_openai_call_nests_under_the_agent(api, scenario):
     assert body["run"]["output"] == ANSWER
 
 
+def test_metric_events_before_and_after_the_spans_arrive(api, scenario):
+    s = scenario("metrics")
+    run_id = s["run_id"]
+    # The first event was stored while the run's spans were still in the process.
+    assert s["run_known_during"] is False
+    body = api.run(run_id, 2)
+    stored = api.get(f"/api/v1/runs/{run_id}/metrics")["metrics"]
+    assert stored == body["run"]["metrics"]
+    assert [{k: v for k, v in m.items() if v is not None} for m in s["posted"]] == stored
+    brief = [(m["name"], m["value"], m.get("source"), m.get("comment")) for m in stored]
+    assert brief == [
+        ("resolved", True, "user", "answered in one go"),
+        ("quality", 0.8, "evaluator", None),
+        ("label", "refund", "sdk", None),
+    ]
+    assert all(m["run_id"] == run_id for m in stored)
+    assert stored[1]["span_id"] == s["tool_span_id"]
+    assert by_name(body, "execute_tool lookup_order")["span_id"] == s["tool_span_id"]
+    # A bad value: nothing stored, the server's reason raised to the caller.
+    assert s["bad"]["raised"] is True
+    assert (s["bad"]["status"], s["bad"]["code"]) == (400, "bad_request")
+    assert "at most 1000 characters" in s["bad"]["message"], s["bad"]
+
+
 def lemma_lines(stderr):
     return [line for line in stderr.splitlines() if "Lemma" in line]
 
