@@ -110,10 +110,26 @@ pub fn runs(remote: &Remote, query: &str, limit: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(remote: &Remote, run_id: &str) -> anyhow::Result<()> {
+/// One run: its summary and span tree, or, given a budget, a page of its transcript.
+pub fn run(
+    remote: &Remote,
+    run_id: &str,
+    transcript: Option<lemma_core::present::Budget>,
+) -> anyhow::Result<()> {
     let body = get(remote, &["runs", run_id], &[])?;
     if remote.json {
         return print_json(&body);
+    }
+    if let Some(budget) = transcript {
+        let run: lemma_core::Run =
+            serde_json::from_value(body["run"].clone()).context("the run is not a RUN object")?;
+        let spans: Vec<lemma_core::Span> = serde_json::from_value(body["spans"].clone())
+            .context("the spans are not SPAN objects")?;
+        print!(
+            "{}",
+            lemma_core::present::transcript(&run, &spans, &budget).text
+        );
+        return Ok(());
     }
     let r = &body["run"];
     println!("{}  {}", text(&r["name"]), text(&r["run_id"]));

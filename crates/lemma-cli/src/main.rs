@@ -42,9 +42,18 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
-    /// Show one run as a span tree.
+    /// Show one run as a span tree, or as a transcript of its conversation.
     Run {
         run_id: String,
+        /// The conversation: messages, tool calls with their results, sub-agents, errors.
+        #[arg(long)]
+        transcript: bool,
+        /// Cut the transcript to pages of this many characters.
+        #[arg(long, requires = "transcript", default_value_t = lemma_core::present::Budget::default().max_chars)]
+        max_chars: usize,
+        /// The first step to show: the offset a previous page asked for.
+        #[arg(long, requires = "transcript", default_value_t = 0)]
+        offset: usize,
         #[command(flatten)]
         remote: Remote,
     },
@@ -123,7 +132,20 @@ fn main() {
             limit,
             remote,
         } => client::runs(&remote, &query.join(" "), limit),
-        Command::Run { run_id, remote } => client::run(&remote, &run_id),
+        Command::Run {
+            run_id,
+            transcript,
+            max_chars,
+            offset,
+            remote,
+        } => {
+            let budget = transcript.then(|| lemma_core::present::Budget {
+                max_chars,
+                offset,
+                ..Default::default()
+            });
+            client::run(&remote, &run_id, budget)
+        }
         Command::Metric {
             run_id,
             name,

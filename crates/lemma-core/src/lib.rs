@@ -9,6 +9,7 @@ pub mod messages;
 pub mod metrics;
 pub mod model;
 pub mod otlp;
+pub mod present;
 pub mod pricing;
 pub mod query;
 pub mod run;
