@@ -562,6 +562,31 @@ fn check_answer_turn(r: &mut Report, what: &str, s: &Value, call: &Call, result:
     }
 }
 
+/// The answered turn every OpenAI-instrumenting scenario records as run 1: the question, a
+/// model call asking for `lookup_order`, the tool, and a streamed answer. `chat` and `tool` are
+/// the span names the library gives the model calls and the tool.
+fn check_answered_order_turn(r: &mut Report, ok: &RunView, chat: &str, tool: &str) {
+    r.contains("run 1 input", &ok.run["input"], QUESTION);
+    r.contains("run 1 output", &ok.run["output"], ANSWER);
+    let plan = span(r, ok, "run 1", chat, 0);
+    let what = format!("{chat} #0");
+    check_llm(r, &what, plan, 50, 12);
+    r.eq(
+        format!("{what} provider"),
+        &plan["provider"],
+        &json!("openai"),
+    );
+    check_system_prompt(r, &what, plan, SYSTEM_PROMPT);
+    check_tool_call_turn(r, &what, plan, QUESTION, &lookup(1));
+    let tool_span = span(r, ok, "run 1", tool, 0);
+    check_tool(r, tool, tool_span, "lookup_order", lookup_args(), None);
+    check_tool_result(r, tool, tool_span);
+    let answer = span(r, ok, "run 1", chat, 1);
+    let what = format!("{chat} #1 (streamed)");
+    check_llm(r, &what, answer, 80, 20);
+    check_answer_turn(r, &what, answer, &lookup(1), "shipped");
+}
+
 fn lookup_args() -> Value {
     json!({"order_id": "A-17"})
 }
@@ -609,36 +634,7 @@ fn openinference_openai() {
             "tools": ["lookup_order"],
         }),
     );
-    r.contains("run 1 input", &ok.run["input"], QUESTION);
-    r.contains("run 1 output", &ok.run["output"], ANSWER);
-    let plan = span(&mut r, ok, "run 1", "ChatCompletion", 0);
-    check_llm(&mut r, "ChatCompletion #0", plan, 50, 12);
-    r.eq(
-        "ChatCompletion #0 provider",
-        &plan["provider"],
-        &json!("openai"),
-    );
-    check_system_prompt(&mut r, "ChatCompletion #0", plan, SYSTEM_PROMPT);
-    check_tool_call_turn(&mut r, "ChatCompletion #0", plan, QUESTION, &lookup(1));
-    let tool = span(&mut r, ok, "run 1", "lookup_order", 0);
-    check_tool(
-        &mut r,
-        "lookup_order",
-        tool,
-        "lookup_order",
-        lookup_args(),
-        None,
-    );
-    check_tool_result(&mut r, "lookup_order", tool);
-    let answer = span(&mut r, ok, "run 1", "ChatCompletion", 1);
-    check_llm(&mut r, "ChatCompletion #1 (streamed)", answer, 80, 20);
-    check_answer_turn(
-        &mut r,
-        "ChatCompletion #1 (streamed)",
-        answer,
-        &lookup(1),
-        "shipped",
-    );
+    check_answered_order_turn(&mut r, ok, "ChatCompletion", "lookup_order");
 
     check_tree(
         &mut r,
@@ -721,36 +717,7 @@ fn openllmetry_traceloop() {
             "tools": ["lookup_order"],
         }),
     );
-    r.contains("run 1 input", &ok.run["input"], QUESTION);
-    r.contains("run 1 output", &ok.run["output"], ANSWER);
-    let plan = span(&mut r, ok, "run 1", "openai.chat", 0);
-    check_llm(&mut r, "openai.chat #0", plan, 50, 12);
-    r.eq(
-        "openai.chat #0 provider",
-        &plan["provider"],
-        &json!("openai"),
-    );
-    check_system_prompt(&mut r, "openai.chat #0", plan, SYSTEM_PROMPT);
-    check_tool_call_turn(&mut r, "openai.chat #0", plan, QUESTION, &lookup(1));
-    let tool = span(&mut r, ok, "run 1", "lookup_order.tool", 0);
-    check_tool(
-        &mut r,
-        "lookup_order.tool",
-        tool,
-        "lookup_order",
-        lookup_args(),
-        None,
-    );
-    check_tool_result(&mut r, "lookup_order.tool", tool);
-    let answer = span(&mut r, ok, "run 1", "openai.chat", 1);
-    check_llm(&mut r, "openai.chat #1 (streamed)", answer, 80, 20);
-    check_answer_turn(
-        &mut r,
-        "openai.chat #1 (streamed)",
-        answer,
-        &lookup(1),
-        "shipped",
-    );
+    check_answered_order_turn(&mut r, ok, "openai.chat", "lookup_order.tool");
 
     check_tree(
         &mut r,

@@ -125,6 +125,11 @@ test('a query narrows the numbers, and the URL keeps it', async () => {
   await page.getByTestId('search-input').press('Enter');
   await page.waitForURL(/q=status%3Aerror/);
   await page.getByTestId('tile-runs').filter({ hasText: format.count(failed.totals.runs) }).waitFor();
+  // Tiles and breakdowns are drawn from one answer, but wait for the last of them to settle.
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('[data-testid="by-agent"] .bar-row').length === n,
+    failed.by_agent.length,
+  );
   assert.equal(await tile(page, 'error-rate'), '100%');
   assert.equal(await page.getByTestId('by-agent').locator('.bar-row').count(), failed.by_agent.length);
 

@@ -4,6 +4,7 @@
 // comma never occurs in one.
 import { h, icon, link } from '../dom.js';
 import { count } from '../format.js';
+import { href } from '../router.js';
 
 /** The page a URL query stands for: `{cursor, back: [...]}`. */
 export function readPage(query) {
@@ -30,6 +31,18 @@ export function pageNumber(page) {
 /** URL parameters of a page, to merge into the view's query. */
 export function pageParams(page) {
   return { cursor: page.cursor || '', back: page.cursor ? page.back.join(',') : '' };
+}
+
+/**
+ * The URL state of a searchable, paged list page (runs, threads): its query, time range and
+ * page. `defaultRange` is left out of URLs so the plain page stays a plain URL.
+ */
+export function readListState(query, defaultRange) {
+  return { q: query.get('q') || '', range: query.get('range') || defaultRange, page: readPage(query) };
+}
+
+export function listHref(path, { q, range, page }, defaultRange) {
+  return href(path, { q, range: range === defaultRange ? '' : range, ...pageParams(page) });
 }
 
 /**

@@ -2,13 +2,12 @@
 // the top while the first page is open. URL: /runs?q=&range=&cursor=&back=
 import { h, icon, link, moveFocusAmong, replace } from '../dom.js';
 import * as api from '../api.js';
-import { href } from '../router.js';
 import * as format from '../format.js';
 import * as badges from '../components/badges.js';
 import { empty, errorState, loading } from '../components/states.js';
 import { searchBar } from '../components/search.js';
 import { parseRange, rangeLabel, timeRangePicker, withRange } from '../components/timerange.js';
-import { pageParams, pager, readPage } from '../components/pager.js';
+import { listHref, pager, readListState } from '../components/pager.js';
 import { diffRuns, runSignature } from './runs-live.js';
 
 const PAGE_SIZE = 50;
@@ -261,11 +260,11 @@ export function mount(root, ctx) {
 }
 
 function readState(query) {
-  return { q: query.get('q') || '', range: query.get('range') || DEFAULT_RANGE, page: readPage(query) };
+  return readListState(query, DEFAULT_RANGE);
 }
 
-function urlOf({ q, range, page }) {
-  return href('/runs', { q, range: range === DEFAULT_RANGE ? '' : range, ...pageParams(page) });
+function urlOf(state) {
+  return listHref('/runs', state, DEFAULT_RANGE);
 }
 
 function runRow(run, now) {

@@ -2,12 +2,11 @@
 // the same search and time range as the runs list. URL: /threads?q=&range=&cursor=&back=
 import { h, icon, link, moveFocusAmong, replace } from '../dom.js';
 import * as api from '../api.js';
-import { href } from '../router.js';
 import * as format from '../format.js';
 import { empty, errorState, loading } from '../components/states.js';
 import { searchBar } from '../components/search.js';
 import { parseRange, timeRangePicker, withRange } from '../components/timerange.js';
-import { pageParams, pager, readPage } from '../components/pager.js';
+import { listHref, pager, readListState } from '../components/pager.js';
 
 const PAGE_SIZE = 50;
 const DEFAULT_RANGE = 'all';
@@ -133,11 +132,11 @@ export function mount(root, ctx) {
 }
 
 function readState(query) {
-  return { q: query.get('q') || '', range: query.get('range') || DEFAULT_RANGE, page: readPage(query) };
+  return readListState(query, DEFAULT_RANGE);
 }
 
-function urlOf({ q, range, page }) {
-  return href('/threads', { q, range: range === DEFAULT_RANGE ? '' : range, ...pageParams(page) });
+function urlOf(state) {
+  return listHref('/threads', state, DEFAULT_RANGE);
 }
 
 function threadRow(thread, now) {
