@@ -3,6 +3,7 @@
 mod admin;
 mod client;
 mod demo;
+mod mcp;
 mod prices;
 mod render;
 mod serve;
@@ -27,6 +28,8 @@ struct Cli {
 enum Command {
     /// Start the server with its embedded store.
     Serve(serve::ServeArgs),
+    /// Serve the MCP tools on stdio for an IDE agent, reading the server at LEMMA_URL.
+    Mcp(mcp::McpArgs),
     /// Manage projects (works on the data dir directly).
     #[command(subcommand)]
     Projects(admin::ProjectsCommand),
@@ -125,6 +128,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Mcp(args) => mcp::run(args),
         Command::Projects(cmd) => admin::projects(cmd),
         Command::Keys(cmd) => admin::keys(cmd),
         Command::Runs {

@@ -13,31 +13,11 @@ mod common;
 
 use std::process::Command;
 
-use common::fixtures::{self, replay_http};
+use common::fixtures;
 use common::otlp::{request, string_attr};
 use common::programs::{repo_root, require_setup};
 use common::{client, key_from_output, Server};
 use opentelemetry_proto::tonic::trace::v1::{status, Span, Status};
-
-/// Every fixture recorded over HTTP, as the exporters sent it. (`otel_manual_grpc` repeats
-/// `otel_manual` over gRPC; the dashboard cannot tell the transport apart.)
-fn load_fixtures(server: &Server) {
-    let root = fixtures::dir();
-    let mut scenarios: Vec<String> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name != "expected" && name != "otel_manual_grpc")
-        .collect();
-    scenarios.sort();
-    for scenario in scenarios {
-        for recorded in fixtures::load(&scenario) {
-            let resp = replay_http(server, &recorded);
-            assert_eq!(resp.status(), 200, "replaying {scenario}");
-        }
-    }
-}
 
 const HOSTILE: &str = "<img src=x onerror=\"window.__pwned=1\">";
 const HOSTILE_SCRIPT: &str = "<script>window.__pwned=2</script>";
@@ -117,7 +97,7 @@ fn long_run_id(server: &Server) -> String {
 fn dashboard_in_a_real_browser() {
     require_setup("web-setup", "Chromium and playwright-core");
     let server = Server::start();
-    load_fixtures(&server);
+    fixtures::load_all_http(&server);
     load_hostile_run(&server);
     let empty_key = empty_project_key(&server);
     let long_run = long_run_id(&server);

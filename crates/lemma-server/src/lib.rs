@@ -9,6 +9,7 @@ mod auth;
 mod config;
 mod error;
 mod ingest;
+mod mcp;
 mod prices;
 mod server;
 mod web;

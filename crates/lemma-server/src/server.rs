@@ -63,6 +63,7 @@ fn router(state: AppState) -> Router {
         )
         .route("/v1/logs", post(ingest::logs::export_logs))
         .merge(crate::api::routes())
+        .merge(crate::mcp::routes(&state))
         .merge(crate::web::routes())
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|uri: axum::http::Uri| async move {

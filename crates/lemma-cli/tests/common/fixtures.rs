@@ -72,6 +72,25 @@ pub fn expected(scenario: &str) -> Value {
     .unwrap()
 }
 
+/// Replays every fixture recorded over HTTP, as the exporters sent it. (`otel_manual_grpc`
+/// repeats `otel_manual` over gRPC; the data is the same.)
+pub fn load_all_http(server: &Server) {
+    let mut scenarios: Vec<String> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "expected" && name != "otel_manual_grpc")
+        .collect();
+    scenarios.sort();
+    for scenario in scenarios {
+        for recorded in load(&scenario) {
+            let resp = replay_http(server, &recorded);
+            assert_eq!(resp.status(), 200, "replaying {scenario}");
+        }
+    }
+}
+
 /// Replays a recorded HTTP request byte for byte, with its recorded headers.
 pub fn replay_http(server: &Server, r: &Recorded) -> reqwest::blocking::Response {
     let mut req = client().post(server.url(r.meta["path"].as_str().unwrap()));

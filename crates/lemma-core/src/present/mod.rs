@@ -1,13 +1,16 @@
 //! A run read as text: a compact span tree, or the conversation as a transcript, cut to a
-//! character budget and paged by step, for terminals and language models alike.
+//! character budget and paged by step, for terminals and language models alike; likewise a
+//! thread turn by turn, and failures grouped by message.
 //!
 //! Agents resend the whole conversation on every model call, so the transcript shows each
 //! model call's new messages only; a tool call and the tool span that ran it are one step;
 //! sub-agents are indented sections; repeated identical tool calls fold into one step.
 
 mod budget;
+mod errors;
 mod fold;
 mod spans;
+mod thread;
 mod transcript;
 mod tree;
 
@@ -20,6 +23,8 @@ use serde_json::Value;
 use crate::model::{Span, StatusCode};
 use crate::run::Run;
 
+pub use errors::{group_errors, ErrorGroup};
+pub use thread::thread;
 pub use transcript::transcript;
 pub use tree::tree;
 
@@ -86,6 +91,16 @@ fn duration(ms: f64) -> String {
     }
 }
 
+/// A time as `2026-11-20 10:02:11Z` (UTC, to the second).
+pub fn timestamp(unix_nano: u64) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from_unix_timestamp_nanos(unix_nano as i128)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| unix_nano.to_string())
+}
+
 fn span_duration(span: &Span) -> String {
     duration(span.duration_ns() as f64 / 1e6)
 }
@@ -137,8 +152,9 @@ fn message_text(message: &crate::Message) -> String {
         .join("\n")
 }
 
-/// Why a span failed: its exceptions (`Type: message`), else its status message.
-fn error_of(span: &Span) -> Option<String> {
+/// Why a span failed, as one line: its exceptions (`Type: message`) and its status message.
+/// `None` when it neither failed nor recorded an exception; empty when it failed silently.
+pub fn error_message(span: &Span) -> Option<String> {
     let exceptions: Vec<String> = span
         .events
         .iter()
@@ -161,10 +177,17 @@ fn error_of(span: &Span) -> Option<String> {
     if !status.is_empty() && !out.iter().any(|e| e.contains(status)) {
         out.insert(0, status.to_string());
     }
-    Some(if out.is_empty() {
-        "ERROR".into()
-    } else {
-        format!("ERROR {}", out.join("; "))
+    Some(out.join("; "))
+}
+
+/// A failure as a step shows it: `ERROR` and the message.
+fn error_of(span: &Span) -> Option<String> {
+    error_message(span).map(|m| {
+        if m.is_empty() {
+            "ERROR".into()
+        } else {
+            format!("ERROR {m}")
+        }
     })
 }
 

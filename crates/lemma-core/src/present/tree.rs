@@ -1,4 +1,5 @@
-//! The compact span tree: one line per span, repeated tool calls folded into one line.
+//! The compact span tree: one line per span, repeated tool calls folded into one line. Each line
+//! ends with its span's id, so a reader can ask for that span in full.
 
 use super::fold::{fold, Class, Unit};
 use super::spans::SpanTree;
@@ -58,6 +59,7 @@ fn line(s: &Span, budget: &Budget) -> String {
     if let Some(error) = error_of(s) {
         out.push_str(&format!("  {}", truncate(&error, budget.max_item_chars)));
     }
+    out.push_str(&format!("  #{}", s.span_id));
     out
 }
 

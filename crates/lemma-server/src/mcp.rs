@@ -1,0 +1,106 @@
+//! MCP over Streamable HTTP at `/mcp`: `lemma_mcp`'s tools, answered by this server's own REST
+//! API in-process, with the caller's key.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use http_body_util::{BodyExt, Limited};
+use lemma_mcp::{Api, ApiCall, ApiFailure};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::server::AppState;
+
+/// The largest API answer a tool reads: a run of tens of thousands of spans fits.
+const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
+
+/// The headers that carry an API key, copied from the MCP request onto each API call.
+const KEY_HEADERS: [header::HeaderName; 2] = [
+    header::AUTHORIZATION,
+    header::HeaderName::from_static("x-api-key"),
+];
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let api = Arc::new(InProcessApi {
+        router: crate::api::routes().with_state(state.clone()),
+    });
+    Router::new()
+        .route_service("/mcp", lemma_mcp::http_service(api))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_key))
+}
+
+/// Refuses an MCP request without a valid key before it reaches the protocol, so a client
+/// learns at connection time (401, with how to send a key) rather than at its first tool call.
+async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match crate::auth::from_headers(state.store.as_ref(), request.headers()).await {
+        Ok(_) => next.run(request).await,
+        Err(refused) => {
+            let mut response = refused.into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"lemma\""),
+            );
+            response
+        }
+    }
+}
+
+/// The REST API as a tower service, called without a network hop.
+struct InProcessApi {
+    router: Router,
+}
+
+#[async_trait]
+impl Api for InProcessApi {
+    async fn call(&self, call: ApiCall, caller: Option<&HeaderMap>) -> Result<Value, ApiFailure> {
+        let mut request = Request::builder()
+            .method(call.method)
+            .uri(&call.path_and_query);
+        for name in KEY_HEADERS {
+            if let Some(value) = caller.and_then(|h| h.get(&name)) {
+                request = request.header(name, value);
+            }
+        }
+        let body = match call.body {
+            Some(json) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        let request = request
+            .body(body)
+            .map_err(|e| ApiFailure::Unreachable(format!("bad API request: {e}")))?;
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let status = response.status();
+        let bytes = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+            .collect()
+            .await
+            .map_err(|e| ApiFailure::Unreachable(format!("reading the API's answer: {e}")))?
+            .to_bytes();
+        let body: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiFailure::Unreachable(format!("the API answered non-JSON: {e}")))?;
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(ApiFailure::Status {
+                status: status.as_u16(),
+                message: body["error"]["message"]
+                    .as_str()
+                    .unwrap_or("no message")
+                    .to_string(),
+            })
+        }
+    }
+}
