@@ -9,11 +9,12 @@ mod views;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use lemma_core::query;
 use lemma_store::{Cursor, ListQuery, Project};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
@@ -112,28 +113,43 @@ async fn get_run(
     State(state): State<AppState>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let p = auth(&state, &headers).await?;
     let run_id = metrics::run_id(path)?;
     let (run, spans) = state.store.get_run(p.id, &run_id).await?.ok_or_else(|| {
         ApiError::not_found(format!("run {run_id} not found in project {:?}", p.name))
     })?;
     let metrics = state.store.list_metrics(p.id, &run_id).await?;
-    Ok(Json(
-        json!({"run": RunView::from(&run).with_metrics(&metrics), "spans": spans}),
-    ))
+    // Typed rather than `json!`, which would build the whole answer as a tree of values first.
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        run: RunView<'a>,
+        spans: &'a [lemma_core::Span],
+    }
+    Ok(Json(Answer {
+        run: RunView::from(&run).with_metrics(&metrics),
+        spans: &spans,
+    })
+    .into_response())
 }
 
 async fn search_spans(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let p = auth(&state, &headers).await?;
     let page = state.store.search_spans(p.id, params.to_query()?).await?;
-    Ok(Json(
-        json!({"spans": page.items, "next_cursor": page.next_cursor}),
-    ))
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        spans: &'a [lemma_core::Span],
+        next_cursor: Option<&'a str>,
+    }
+    Ok(Json(Answer {
+        spans: &page.items,
+        next_cursor: page.next_cursor.as_deref(),
+    })
+    .into_response())
 }
 
 async fn list_threads(

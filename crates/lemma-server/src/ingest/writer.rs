@@ -1,9 +1,10 @@
 //! The ingest writer: a bounded queue in front of one task that commits batches.
 //!
 //! Requests wait for their spans to be committed (group commit: every request queued while a
-//! commit runs goes into the next one). The queue is bounded in spans, not requests: when it is
-//! full new requests are refused at once (503 / UNAVAILABLE), so memory stays bounded and
-//! clients back off.
+//! commit runs goes into the next one). Two batches may be in the store at once, so one is
+//! encoded while the other commits; the store still commits one at a time. The queue is
+//! bounded in spans, not requests: when it is full new requests are refused at once (503 /
+//! UNAVAILABLE), so memory stays bounded and clients back off.
 
 use std::sync::Arc;
 
@@ -95,9 +96,20 @@ impl Ingest {
     }
 }
 
+/// Batches handed to the store and not yet committed, at most.
+const IN_FLIGHT: usize = 2;
+
 async fn run(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Job>, batch_max_spans: usize) {
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut writes = tokio::task::JoinSet::new();
     // Ends when every sender is gone (shutdown) and the queue is drained.
     while let Some(first) = rx.recv().await {
+        // Waiting for a slot lets more requests queue up: the next batch is bigger.
+        let slot = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
         let mut jobs = vec![first];
         let mut count = jobs[0].spans.len();
         while count < batch_max_spans {
@@ -115,15 +127,22 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Job>, batch_
             batch.extend(job.spans);
             waiters.push((job.done, job._permit));
         }
-        let result = store.write_spans(batch).await;
-        if let Err(e) = &result {
-            tracing::error!(error = %e, spans = count, "commit failed; the requests get an error and may retry");
-        }
-        // Every request in the batch learns the outcome of the one commit; the queue space is
-        // released only now, after the spans are durable.
-        for (done, permit) in waiters {
-            let _ = done.send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
-            drop(permit);
-        }
+        let store = store.clone();
+        writes.spawn(async move {
+            let result = store.write_spans(batch).await;
+            if let Err(e) = &result {
+                tracing::error!(error = %e, spans = count, "commit failed; the requests get an error and may retry");
+            }
+            // Every request in the batch learns the outcome of the one commit; the queue space
+            // is released only now, after the spans are durable.
+            for (done, permit) in waiters {
+                let _ = done.send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+                drop(permit);
+            }
+            drop(slot);
+        });
+        // Reap finished writes so the set does not grow.
+        while writes.try_join_next().is_some() {}
     }
+    while writes.join_next().await.is_some() {}
 }

@@ -70,11 +70,14 @@ impl Compiler {
     fn text(&mut self, text: &str) -> String {
         let p = self.bind(fts_phrase(text));
         match self.target {
+            // Not correlated with `r`, so the matches are found once, not once per run.
             Target::Runs => format!(
-                "r.trace_id IN (SELECT s.trace_id FROM span_text JOIN spans s ON s.rowid = span_text.rowid \
-                 WHERE span_text MATCH {p} AND s.project_id = r.project_id)"
+                "(r.project_id, r.trace_id) IN (SELECT s.project_id, s.trace_id FROM span_text \
+                 JOIN spans s ON s.rowid = span_text.rowid WHERE span_text MATCH {p})"
             ),
-            Target::Spans => format!("s.rowid IN (SELECT rowid FROM span_text WHERE span_text MATCH {p})"),
+            Target::Spans => {
+                format!("s.rowid IN (SELECT rowid FROM span_text WHERE span_text MATCH {p})")
+            }
         }
     }
 

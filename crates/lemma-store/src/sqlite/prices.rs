@@ -4,10 +4,10 @@ use std::collections::{BTreeSet, HashMap};
 
 use lemma_core::pricing::{self, normalize_pattern, Price, PriceTable};
 use lemma_core::run::SpanDigest;
-use lemma_core::{CostSource, Span};
+use lemma_core::CostSource;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::codec::{decode, encode};
+use super::codec::{decode_digest, decode_span, encode_digest, encode_span};
 use super::sql_err;
 use super::write::update_run;
 use crate::{PriceOverride, ProjectId, Result, StoreError};
@@ -116,8 +116,7 @@ pub fn reprice(conn: &mut Connection, project: ProjectId, table: &PriceTable) ->
         let mut rows = stmt.query([project.0]).map_err(sql_err)?;
         while let Some(row) = rows.next().map_err(sql_err)? {
             let bytes: Vec<u8> = row.get(2).map_err(sql_err)?;
-            let mut digest: SpanDigest = serde_json::from_slice(&bytes)
-                .map_err(|e| StoreError::Backend(format!("corrupt digest: {e}")))?;
+            let mut digest = decode_digest(&bytes)?;
             let cost = digest
                 .model
                 .as_deref()
@@ -141,11 +140,11 @@ pub fn reprice(conn: &mut Connection, project: ProjectId, table: &PriceTable) ->
             .optional()
             .map_err(sql_err)?
             .ok_or_else(|| StoreError::Backend("a span vanished while re-pricing".into()))?;
-        let mut span: Span = decode(&body)?;
+        let mut span = decode_span(&body)?;
         span.cost_usd = digest.cost_usd;
         span.cost_source = digest.cost_usd.map(|_| CostSource::Computed);
-        let digest_bytes =
-            serde_json::to_vec(digest).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let digest_bytes = encode_digest(digest)?;
+        let body = encode_span(&mut span)?;
         tx.prepare_cached(
             "UPDATE spans SET cost_usd = ?1, cost_source = ?2, digest = ?3, body = ?4
              WHERE rowid = ?5",
@@ -155,7 +154,7 @@ pub fn reprice(conn: &mut Connection, project: ProjectId, table: &PriceTable) ->
             span.cost_usd,
             span.cost_source.map(cost_source_sql),
             digest_bytes,
-            encode(&span)?,
+            body,
             rowid
         ])
         .map_err(sql_err)?;

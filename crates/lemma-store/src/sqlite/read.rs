@@ -5,7 +5,7 @@ use lemma_core::{Run, Span};
 use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
-use super::codec::{decode, run_id_blob};
+use super::codec::{decode, decode_span, run_id_blob};
 use super::filter::{compile, Target};
 use super::sql_err;
 use crate::{Cursor, ListQuery, Page, ProjectId, Result, ThreadSummary};
@@ -89,6 +89,11 @@ fn cursor_clause(
     Ok(format!("AND ({time} < ? OR ({time} = ? AND {id} < ?))"))
 }
 
+/// A run's spans in start order. Without the hint SQLite may walk the project's time index to
+/// skip the sort, reading every span of the project instead of the run's few.
+pub(super) const RUN_SPANS: &str = "SELECT body FROM spans INDEXED BY spans_id
+     WHERE project_id = ?1 AND trace_id = ?2 ORDER BY start_ns, end_ns, span_id";
+
 pub fn get_run(
     conn: &Connection,
     project: ProjectId,
@@ -108,11 +113,20 @@ pub fn get_run(
     let Some(summary) = summary else {
         return Ok(None);
     };
-    let mut spans: Vec<Span> = decode_all(
-        conn,
-        "SELECT body FROM spans WHERE project_id = ?1 AND trace_id = ?2 ORDER BY start_ns, end_ns, span_id",
-        rusqlite::params![project.0, trace],
-    )?;
+    let mut spans = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(RUN_SPANS).map_err(sql_err)?;
+        let mut rows = stmt
+            .query(rusqlite::params![project.0, trace])
+            .map_err(sql_err)?;
+        while let Some(row) = rows.next().map_err(sql_err)? {
+            let body = row.get_ref(0).map_err(sql_err)?;
+            let body = body
+                .as_blob()
+                .map_err(|e| crate::StoreError::Backend(format!("span body: {e}")))?;
+            spans.push(decode_span(body)?);
+        }
+    }
     super::logs::attach_trace(conn, project, run_id, &mut spans)?;
     Ok(Some((decode(&summary)?, spans)))
 }
@@ -130,7 +144,7 @@ pub fn search_spans(conn: &Connection, project: ProjectId, q: &ListQuery) -> Res
         f.sql
     );
     let mut found = page(conn, &sql, params, limit, |row| {
-        let span: Span = decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?;
+        let span = decode_span(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?;
         let cursor = Cursor {
             time_unix_nano: span.start_time_unix_nano,
             id: span.span_id.clone(),
@@ -145,6 +159,14 @@ const THREAD_COLUMNS: &str =
     "r.thread_id, COUNT(*), SUM(r.status = 'error'), MIN(r.start_ns), MAX(r.end_ns),
      MAX(r.start_ns), SUM(r.total_tokens), SUM(r.cost_usd), MAX(r.user_id),
      json_group_array(DISTINCT r.agent_name)";
+
+/// One thread's summary; the hint keeps SQLite from scanning the project's runs to group them.
+pub(super) fn thread_summary_sql() -> String {
+    format!(
+        "SELECT {THREAD_COLUMNS} FROM runs r INDEXED BY runs_thread
+         WHERE r.project_id = ?1 AND r.thread_id = ?2 GROUP BY r.thread_id"
+    )
+}
 
 fn thread_row(row: &rusqlite::Row) -> rusqlite::Result<ThreadSummary> {
     let agents: String = row.get(9)?;
@@ -208,9 +230,7 @@ pub fn get_thread(
 ) -> Result<Option<(ThreadSummary, Vec<Run>)>> {
     let summary = conn
         .query_row(
-            &format!(
-                "SELECT {THREAD_COLUMNS} FROM runs r WHERE r.project_id = ?1 AND r.thread_id = ?2 GROUP BY r.thread_id"
-            ),
+            &thread_summary_sql(),
             rusqlite::params![project.0, thread_id],
             thread_row,
         )

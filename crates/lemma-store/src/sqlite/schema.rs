@@ -148,6 +148,13 @@ CREATE INDEX metrics_name ON metrics(project_id, name);
 -- Finds which project a run belongs to, so metrics for another project's run are refused.
 CREATE INDEX runs_trace ON runs(trace_id);
 "#,
+    r#"
+-- A run's tokens and cost per model, small enough for stats to read without decompressing
+-- the whole summary (NULL on runs summarised before: stats falls back to the summary).
+ALTER TABLE runs ADD COLUMN usage_by_model TEXT;
+-- Failed runs are few: listing them over a time range should not scan the range.
+CREATE INDEX runs_status ON runs(project_id, status, start_ns DESC);
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

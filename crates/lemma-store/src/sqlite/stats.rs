@@ -14,39 +14,48 @@ use super::metrics;
 use super::sql_err;
 use crate::{ProjectId, Result, StatsQuery, StoreError};
 
-/// The part of a stored summary stats read; serde skips the rest (payloads included) without
-/// building it.
+/// The part of a stored summary stats needs when a run has no `usage_by_model` column yet;
+/// serde skips the rest (payloads included) without building it.
 #[derive(Deserialize)]
-struct Summary {
-    name: String,
-    agent_name: Option<String>,
-    status: StatusCode,
-    start_time_unix_nano: u64,
-    duration_ms: f64,
-    input_tokens: u64,
-    output_tokens: u64,
-    total_tokens: u64,
-    cost_usd: Option<f64>,
+struct Usage {
     #[serde(default)]
     usage_by_model: Vec<ModelUsage>,
 }
 
-impl From<Summary> for Run {
-    fn from(s: Summary) -> Run {
-        Run {
-            name: s.name,
-            agent_name: s.agent_name,
-            status: s.status,
-            start_time_unix_nano: s.start_time_unix_nano,
-            duration_ms: s.duration_ms,
-            input_tokens: s.input_tokens,
-            output_tokens: s.output_tokens,
-            total_tokens: s.total_tokens,
-            cost_usd: s.cost_usd,
-            usage_by_model: s.usage_by_model,
-            ..Run::default()
+/// A run as stats reads it: the summary's columns, and its usage per model from its own column
+/// (or, for runs summarised before that column existed, from the compressed summary).
+fn run_of(row: &rusqlite::Row) -> Result<Run> {
+    let text = |i| row.get::<_, Option<String>>(i).map_err(sql_err);
+    let int = |i| {
+        row.get::<_, i64>(i)
+            .map_err(sql_err)
+            .map(|v| v.max(0) as u64)
+    };
+    let usage_by_model = match text(9)? {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| StoreError::Backend(format!("corrupt usage_by_model: {e}")))?,
+        None => {
+            let blob = row
+                .get_ref(10)
+                .map_err(sql_err)?
+                .as_blob()
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            decode::<Usage>(blob)?.usage_by_model
         }
-    }
+    };
+    Ok(Run {
+        name: text(0)?.unwrap_or_default(),
+        agent_name: text(1)?,
+        status: StatusCode::parse(&text(2)?.unwrap_or_default()).unwrap_or_default(),
+        start_time_unix_nano: int(3)?,
+        duration_ms: row.get(4).map_err(sql_err)?,
+        input_tokens: int(5)?,
+        output_tokens: int(6)?,
+        total_tokens: int(7)?,
+        cost_usd: row.get(8).map_err(sql_err)?,
+        usage_by_model,
+        ..Run::default()
+    })
 }
 
 fn sql_time(unix_nano: u64) -> Sql {
@@ -65,7 +74,10 @@ pub fn stats(conn: &Connection, project: ProjectId, q: &StatsQuery) -> Result<St
     params.extend(f.params);
     // A range scan of `runs_time`; the order makes floating-point sums repeatable.
     let sql = format!(
-        "SELECT r.summary FROM runs r
+        "SELECT r.name, r.agent_name, r.status, r.start_ns, r.duration_ms, r.input_tokens,
+                r.output_tokens, r.total_tokens, r.cost_usd, r.usage_by_model,
+                CASE WHEN r.usage_by_model IS NULL THEN r.summary END
+         FROM runs r
          WHERE r.project_id = ? AND r.start_ns >= ? AND r.start_ns < ? AND ({})
          ORDER BY r.start_ns, r.trace_id",
         f.sql
@@ -74,13 +86,7 @@ pub fn stats(conn: &Connection, project: ProjectId, q: &StatsQuery) -> Result<St
     let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
     let mut rows = stmt.query(params_from_iter(&params)).map_err(sql_err)?;
     while let Some(row) = rows.next().map_err(sql_err)? {
-        let blob = row
-            .get_ref(0)
-            .map_err(sql_err)?
-            .as_blob()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let summary: Summary = decode(blob)?;
-        agg.add(&Run::from(summary));
+        agg.add(&run_of(row)?);
     }
     let mut stats = agg.finish();
     let mut by_metric = MetricAggregator::default();

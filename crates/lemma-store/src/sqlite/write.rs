@@ -5,11 +5,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use lemma_core::run::{summarize, SpanDigest};
-use lemma_core::Span;
+use lemma_core::{Message, Part, Span};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
 
-use super::codec::{decode, encode, id_blob};
+use super::codec::{decode_digest, decode_span, encode, encode_digest, encode_span, id_blob};
 use super::metrics;
 use super::prices::cost_source_sql;
 use super::sql_err;
@@ -18,7 +18,43 @@ use crate::{ProjectId, Result, WriteStats};
 /// Longest text indexed per input or output; the full payload is still stored.
 const MAX_INDEXED_CHARS: usize = 32 * 1024;
 
-pub fn write_batch(conn: &mut Connection, batch: &[(ProjectId, Span)]) -> Result<WriteStats> {
+/// A batch ready to store: each span with what it is stored as. Encoding (serialising and
+/// compressing) is most of a write's CPU; it is done apart from the writer connection, so one
+/// batch encodes while another commits.
+pub struct EncodedBatch {
+    spans: Vec<(ProjectId, Span)>,
+    encoded: Vec<Encoded>,
+}
+
+struct Encoded {
+    digest: Vec<u8>,
+    body: Vec<u8>,
+    text: String,
+}
+
+impl Encoded {
+    fn new(span: &mut Span) -> Result<Encoded> {
+        Ok(Encoded {
+            digest: encode_digest(&SpanDigest::from(&*span))?,
+            text: searchable_text(span),
+            body: encode_span(span)?,
+        })
+    }
+}
+
+pub fn encode_batch(mut spans: Vec<(ProjectId, Span)>) -> Result<EncodedBatch> {
+    let encoded = spans
+        .iter_mut()
+        .map(|(_, span)| Encoded::new(span))
+        .collect::<Result<_>>()?;
+    Ok(EncodedBatch { spans, encoded })
+}
+
+pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteStats> {
+    let EncodedBatch {
+        spans: batch,
+        encoded,
+    } = batch;
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql_err)?;
@@ -39,9 +75,7 @@ pub fn write_batch(conn: &mut Connection, batch: &[(ProjectId, Span)]) -> Result
         let mut index = tx
             .prepare_cached("INSERT INTO span_text (rowid, text) VALUES (?1, ?2)")
             .map_err(sql_err)?;
-        for (project, span) in batch {
-            let digest = serde_json::to_vec(&SpanDigest::from(span))
-                .map_err(|e| crate::StoreError::Backend(e.to_string()))?;
+        for ((project, span), encoded) in batch.iter().zip(encoded) {
             let changed = insert
                 .execute(params![
                     project.0,
@@ -67,8 +101,8 @@ pub fn write_batch(conn: &mut Connection, batch: &[(ProjectId, Span)]) -> Result
                     span.usage.total_tokens.map(|v| v as i64),
                     span.cost_usd,
                     span.cost_source.map(cost_source_sql),
-                    digest,
-                    encode(span)?,
+                    encoded.digest,
+                    encoded.body,
                 ])
                 .map_err(sql_err)?;
             if changed == 0 {
@@ -77,7 +111,7 @@ pub fn write_batch(conn: &mut Connection, batch: &[(ProjectId, Span)]) -> Result
             }
             stats.inserted += 1;
             index
-                .execute(params![tx.last_insert_rowid(), searchable_text(span)])
+                .execute(params![tx.last_insert_rowid(), encoded.text])
                 .map_err(sql_err)?;
             metrics::insert(&tx, *project, &lemma_core::metrics::from_span(span))?;
             touched.insert((*project, span.trace_id.clone()));
@@ -110,11 +144,7 @@ pub(super) fn update_run(
             .map_err(sql_err)?;
         let mut out = Vec::new();
         for row in rows {
-            let bytes = row.map_err(sql_err)?;
-            out.push(
-                serde_json::from_slice(&bytes)
-                    .map_err(|e| crate::StoreError::Backend(format!("corrupt digest: {e}")))?,
-            );
+            out.push(decode_digest(&row.map_err(sql_err)?)?);
         }
         out
     };
@@ -130,7 +160,7 @@ pub(super) fn update_run(
                 )
                 .optional()
                 .map_err(sql_err)?
-                .map(|b| decode(&b))
+                .map(|b| decode_span(&b))
                 .transpose()?,
         };
         if let Some(root) = root {
@@ -142,8 +172,8 @@ pub(super) fn update_run(
         "INSERT OR REPLACE INTO runs (project_id, trace_id, name, agent_name, status, start_ns,
          end_ns, duration_ms, span_count, error_count, input_tokens, output_tokens, total_tokens,
          cost_usd, thread_id, user_id, session_id, environment, has_root, agents, models, tools,
-         tags, signals, kind_counts, metadata, summary)
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)",
+         tags, signals, kind_counts, metadata, summary, usage_by_model)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28)",
     )
     .map_err(sql_err)?
     .execute(params![
@@ -174,6 +204,7 @@ pub(super) fn update_run(
         json(&run.kind_counts),
         json(&run.metadata),
         encode(&run)?,
+        json(&run.usage_by_model),
     ])
     .map_err(sql_err)?;
     Ok(())
@@ -184,13 +215,61 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// The text full-text search sees: the span name and the strings inside its input and output.
-fn searchable_text(span: &Span) -> String {
+///
+/// A model call's input resends the conversation so far, so only the messages since the last
+/// assistant turn are indexed: the earlier ones were indexed where they first appeared (an
+/// earlier call's input or output), and indexing every resend would grow the index, and the
+/// time to write it, with the square of the conversation's length.
+pub(super) fn searchable_text(span: &Span) -> String {
     let mut text = span.name.clone();
-    for payload in [&span.input, &span.output].into_iter().flatten() {
-        let start = text.len();
-        collect_strings(payload, &mut text, start + MAX_INDEXED_CHARS);
+    let start = text.len();
+    match span.input_messages.as_deref() {
+        Some(messages) if !messages.is_empty() => {
+            let new_from = messages
+                .iter()
+                .rposition(|m| m.role == "assistant")
+                .map_or(0, |i| i + 1);
+            for message in &messages[new_from..] {
+                collect_message(message, &mut text, start + MAX_INDEXED_CHARS);
+            }
+        }
+        _ => {
+            if let Some(input) = &span.input {
+                collect_strings(input, &mut text, start + MAX_INDEXED_CHARS);
+            }
+        }
+    }
+    let start = text.len();
+    match (&span.output, span.output_messages.as_deref()) {
+        (Some(output), _) => collect_strings(output, &mut text, start + MAX_INDEXED_CHARS),
+        (None, Some(messages)) => {
+            for message in messages {
+                collect_message(message, &mut text, start + MAX_INDEXED_CHARS);
+            }
+        }
+        (None, None) => {}
     }
     text
+}
+
+/// A message's text, tool arguments and tool results.
+fn collect_message(message: &Message, out: &mut String, limit: usize) {
+    for part in &message.parts {
+        match part {
+            Part::Text { content } | Part::Reasoning { content } => push_text(content, out, limit),
+            Part::ToolCall {
+                name, arguments, ..
+            } => {
+                push_text(name, out, limit);
+                if let Some(arguments) = arguments {
+                    collect_strings(arguments, out, limit);
+                }
+            }
+            Part::ToolCallResponse { response, .. } => collect_strings(response, out, limit),
+            Part::Media { .. } => {}
+            Part::Other { value } => collect_strings(value, out, limit),
+        }
+    }
 }
 
 fn collect_strings(value: &Value, out: &mut String, limit: usize) {
@@ -198,22 +277,25 @@ fn collect_strings(value: &Value, out: &mut String, limit: usize) {
         return;
     }
     match value {
-        Value::String(s) => {
-            out.push('\n');
-            let room = limit.saturating_sub(out.len());
-            let cut = s
-                .char_indices()
-                .map(|(i, _)| i)
-                .find(|&i| i > room)
-                .unwrap_or(s.len());
-            out.push_str(&s[..cut.min(s.len())]);
-        }
+        Value::String(s) => push_text(s, out, limit),
         Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out, limit)),
         Value::Object(map) => map.values().for_each(|v| collect_strings(v, out, limit)),
-        Value::Number(n) => {
-            out.push('\n');
-            out.push_str(&n.to_string());
-        }
+        Value::Number(n) => push_text(&n.to_string(), out, limit),
         _ => {}
     }
+}
+
+/// Appends `s` on a line of its own, cut so `out` stays within `limit` bytes.
+fn push_text(s: &str, out: &mut String, limit: usize) {
+    if out.len() >= limit {
+        return;
+    }
+    out.push('\n');
+    let room = limit.saturating_sub(out.len());
+    let cut = s
+        .char_indices()
+        .map(|(i, _)| i)
+        .find(|&i| i > room)
+        .unwrap_or(s.len());
+    out.push_str(&s[..cut.min(s.len())]);
 }
