@@ -1,0 +1,118 @@
+//! `lemma-bench`: runs the benchmark, prints the results as Markdown tables and writes them to
+//! `<out>/results.json` and `<out>/results.md`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _, Result};
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(
+    about = "Benchmarks Lemma's ingest, time-to-queryable, queries and storage next to Arize Phoenix"
+)]
+struct Args {
+    /// Tiny sizes and short measurements: checks that every part of the benchmark works.
+    #[arg(long)]
+    quick: bool,
+    /// Store sizes (spans) at which queries are measured, e.g. 100k,1m.
+    #[arg(long, value_delimiter = ',', default_value = "100k,1m")]
+    sizes: Vec<String>,
+    /// Leave Phoenix out.
+    #[arg(long)]
+    no_phoenix: bool,
+    /// Where results.json and results.md go.
+    #[arg(long, default_value = "bench/results")]
+    out: PathBuf,
+    /// The lemma binary.
+    #[arg(long, default_value = "target/release/lemma")]
+    lemma_bin: PathBuf,
+    /// Phoenix's entry point, as scripts/bench-setup installs it.
+    #[arg(long, default_value = ".cache/bench/phoenix-venv/bin/phoenix")]
+    phoenix_bin: PathBuf,
+    /// Seconds Phoenix may spend loading before it is measured at the size it reached.
+    #[arg(long)]
+    phoenix_budget: Option<u64>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Leave the servers' data dirs in $TMPDIR (their paths are printed) for inspection.
+    #[arg(long)]
+    keep_data: bool,
+}
+
+fn parse_size(s: &str) -> Result<u64> {
+    let s = s.trim().to_ascii_lowercase();
+    let (digits, unit) = match s.strip_suffix('m') {
+        Some(d) => (d, 1_000_000),
+        None => match s.strip_suffix('k') {
+            Some(d) => (d, 1_000),
+            None => (s.as_str(), 1),
+        },
+    };
+    let n: f64 = digits.parse().with_context(|| format!("size {s:?}"))?;
+    Ok((n * unit as f64) as u64)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    if !args.lemma_bin.exists() {
+        bail!(
+            "{} not found: build it with `cargo build --release -p lemma-cli`",
+            args.lemma_bin.display()
+        );
+    }
+    let phoenix = if args.no_phoenix {
+        None
+    } else if args.phoenix_bin.exists() {
+        Some(args.phoenix_bin.clone())
+    } else {
+        bail!(
+            "{} not found: run scripts/bench-setup, or pass --no-phoenix",
+            args.phoenix_bin.display()
+        );
+    };
+    let mut config = if args.quick {
+        lemma_bench::Config::quick(args.lemma_bin, phoenix)
+    } else {
+        let mut sizes = args
+            .sizes
+            .iter()
+            .map(|s| parse_size(s))
+            .collect::<Result<Vec<_>>>()?;
+        sizes.sort_unstable();
+        lemma_bench::Config::full(args.lemma_bin, phoenix, sizes)
+    };
+    config.seed = args.seed;
+    config.keep_data = args.keep_data;
+    if let Some(secs) = args.phoenix_budget {
+        config.phoenix_budget = std::time::Duration::from_secs(secs);
+    }
+    let report = lemma_bench::run(&config).await?;
+    let markdown = report.markdown();
+    println!("{markdown}");
+    std::fs::create_dir_all(&args.out)?;
+    std::fs::write(
+        args.out.join("results.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    std::fs::write(args.out.join("results.md"), markdown)?;
+    eprintln!(
+        "wrote {0}/results.json and {0}/results.md",
+        args.out.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_k_and_m() {
+        assert_eq!(parse_size("100k").unwrap(), 100_000);
+        assert_eq!(parse_size("1M").unwrap(), 1_000_000);
+        assert_eq!(parse_size("2.5m").unwrap(), 2_500_000);
+        assert_eq!(parse_size("1500").unwrap(), 1_500);
+        assert!(parse_size("lots").is_err());
+    }
+}

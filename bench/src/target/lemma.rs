@@ -1,0 +1,199 @@
+//! Lemma: `lemma serve` on loopback, read back through its REST API.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use async_trait::async_trait;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use serde_json::Value;
+
+use super::{rfc3339, Server, Target};
+use crate::queries::{Answer, Query, PAGE};
+use crate::workload::RunInfo;
+
+const KEY: &str = "lm_bench_0123456789abcdef0123456789abcdef";
+const READY: &str = "Lemma is listening: OTLP/HTTP and API on ";
+
+pub struct Lemma {
+    server: Server,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Lemma {
+    /// Starts `binary serve` on a new data dir (left in place with `keep_data`).
+    pub fn start(binary: &Path, keep_data: bool) -> Result<Lemma> {
+        let tmp = tempfile::tempdir()?;
+        let data_dir = tmp.path().join("data");
+        let mut command = Command::new(binary);
+        command
+            .args([
+                "serve",
+                "--http-addr",
+                "127.0.0.1:0",
+                "--grpc-addr",
+                "127.0.0.1:0",
+            ])
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .env("LEMMA_BOOTSTRAP_KEY", KEY)
+            .env("LEMMA_LOG", "warn");
+        let (server, line) = Server::spawn(
+            command,
+            tmp,
+            keep_data,
+            data_dir,
+            |l| l.starts_with(READY),
+            Duration::from_secs(60),
+        )
+        .with_context(|| format!("starting {}", binary.display()))?;
+        let base = line[READY.len()..]
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        Ok(Lemma {
+            server,
+            base,
+            client: reqwest::Client::new(),
+        })
+    }
+
+    async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Option<Value>> {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(KEY)
+            .query(query)
+            .send()
+            .await?;
+        match resp.status().as_u16() {
+            200 => Ok(Some(resp.json().await?)),
+            404 => Ok(None),
+            s => bail!("GET {path}: {s} {}", resp.text().await.unwrap_or_default()),
+        }
+    }
+
+    async fn runs(&self, q: String) -> Result<Answer> {
+        let body = self
+            .get("/api/v1/runs", &[("q", q), ("limit", PAGE.to_string())])
+            .await?
+            .ok_or_else(|| anyhow!("no run list"))?;
+        Ok(Answer::Runs(ids(&body["runs"], "run_id")))
+    }
+}
+
+fn ids(list: &Value, field: &str) -> Vec<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v[field].as_str().map(str::to_string))
+        .collect()
+}
+
+#[async_trait]
+impl Target for Lemma {
+    fn name(&self) -> &'static str {
+        "Lemma"
+    }
+
+    fn otlp_url(&self) -> String {
+        format!("{}/v1/traces", self.base)
+    }
+
+    fn otlp_headers(&self) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-protobuf"),
+        );
+        h.insert(
+            AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {KEY}")).expect("ascii"),
+        );
+        h
+    }
+
+    fn durable_acks(&self) -> bool {
+        true
+    }
+
+    fn poll_interval(&self) -> Duration {
+        Duration::from_millis(2)
+    }
+
+    fn server(&self) -> &Server {
+        &self.server
+    }
+
+    /// The run is listed with its root and all its spans (a lookup by key, so probing does not
+    /// load the server).
+    async fn is_visible(&self, run: &RunInfo) -> Result<bool> {
+        let query = [
+            ("q", format!("run:{}", run.trace_id)),
+            ("limit", "1".into()),
+        ];
+        let body = self
+            .get("/api/v1/runs", &query)
+            .await?
+            .ok_or_else(|| anyhow!("no run list"))?;
+        let listed = &body["runs"][0];
+        Ok(listed["has_root"] == true && listed["span_count"].as_u64() == Some(run.spans as u64))
+    }
+
+    async fn ask(&self, query: &Query) -> Result<Answer> {
+        match query {
+            Query::Run(run) => {
+                let body = self
+                    .get(&format!("/api/v1/runs/{}", run.trace_id), &[])
+                    .await?
+                    .ok_or_else(|| anyhow!("run {} not found", run.trace_id))?;
+                Ok(Answer::Spans(ids(&body["spans"], "span_id")))
+            }
+            Query::Newest => self.runs(String::new()).await,
+            Query::Filtered {
+                agent,
+                from_unix_nano,
+                to_unix_nano,
+            } => {
+                let q = format!(
+                    "agent:{agent} status:error since:{} until:{}",
+                    rfc3339(*from_unix_nano),
+                    rfc3339(*to_unix_nano)
+                );
+                self.runs(q).await
+            }
+            Query::FullText(word) => self.runs(word.to_string()).await,
+            Query::TokensByModel {
+                from_unix_nano,
+                to_unix_nano,
+            } => {
+                let range = [
+                    ("from", rfc3339(*from_unix_nano)),
+                    ("to", rfc3339(*to_unix_nano)),
+                ];
+                let body = self
+                    .get("/api/v1/stats", &range)
+                    .await?
+                    .ok_or_else(|| anyhow!("no stats"))?;
+                let mut tokens = BTreeMap::new();
+                for m in body["by_model"].as_array().into_iter().flatten() {
+                    let model = m["model"].as_str().unwrap_or_default().to_string();
+                    *tokens.entry(model).or_insert(0) += m["total_tokens"].as_u64().unwrap_or(0);
+                }
+                Ok(Answer::Tokens(tokens))
+            }
+            Query::Thread(thread) => {
+                let body = self
+                    .get(&format!("/api/v1/threads/{thread}"), &[])
+                    .await?
+                    .ok_or_else(|| anyhow!("thread {thread} not found"))?;
+                Ok(Answer::Runs(ids(&body["runs"], "run_id")))
+            }
+        }
+    }
+}
