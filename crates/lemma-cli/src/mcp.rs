@@ -80,16 +80,6 @@ impl Api for RemoteApi {
                 self.base
             ))
         })?;
-        if status.is_success() {
-            Ok(body)
-        } else {
-            Err(ApiFailure::Status {
-                status: status.as_u16(),
-                message: body["error"]["message"]
-                    .as_str()
-                    .unwrap_or("no message")
-                    .to_string(),
-            })
-        }
+        ApiFailure::check(status.as_u16(), body)
     }
 }

@@ -97,6 +97,21 @@ pub enum ApiFailure {
     Unreachable(String),
 }
 
+impl ApiFailure {
+    /// An API answer as the tools take it: the body of a success, else the status and the
+    /// message of the API's `{"error": {...}}` body.
+    pub fn check(status: u16, body: Value) -> Result<Value, ApiFailure> {
+        if (200..300).contains(&status) {
+            return Ok(body);
+        }
+        let message = body["error"]["message"].as_str().unwrap_or("no message");
+        Err(ApiFailure::Status {
+            status,
+            message: message.to_string(),
+        })
+    }
+}
+
 /// Lemma's REST API, wherever it is.
 #[async_trait]
 pub trait Api: Send + Sync + 'static {
@@ -131,6 +146,28 @@ mod tests {
         assert_eq!(
             (post.method, post.path_and_query.as_str()),
             (Method::POST, "/api/v1/runs/abc/metrics")
+        );
+    }
+
+    #[test]
+    fn answers_are_checked_by_status() {
+        let body = serde_json::json!({"runs": []});
+        assert_eq!(ApiFailure::check(200, body.clone()), Ok(body));
+        let refused =
+            serde_json::json!({"error": {"code": "not_found", "message": "run x not found"}});
+        assert_eq!(
+            ApiFailure::check(404, refused),
+            Err(ApiFailure::Status {
+                status: 404,
+                message: "run x not found".into()
+            })
+        );
+        assert_eq!(
+            ApiFailure::check(502, serde_json::json!("gateway")),
+            Err(ApiFailure::Status {
+                status: 502,
+                message: "no message".into()
+            })
         );
     }
 }

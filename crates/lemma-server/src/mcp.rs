@@ -91,16 +91,6 @@ impl Api for InProcessApi {
             .to_bytes();
         let body: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiFailure::Unreachable(format!("the API answered non-JSON: {e}")))?;
-        if status.is_success() {
-            Ok(body)
-        } else {
-            Err(ApiFailure::Status {
-                status: status.as_u16(),
-                message: body["error"]["message"]
-                    .as_str()
-                    .unwrap_or("no message")
-                    .to_string(),
-            })
-        }
+        ApiFailure::check(status.as_u16(), body)
     }
 }
