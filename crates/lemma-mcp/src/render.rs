@@ -1,7 +1,7 @@
 //! The tools' answers as compact text: what a model reads best per token. Runs and spans read
 //! as text come from `lemma_core::present`; this module writes the lists and summaries.
 
-use lemma_core::present::ErrorGroup;
+use lemma_core::present::{duration, ErrorGroup};
 use lemma_core::stats::Stats;
 use lemma_core::{MetricEvent, MetricValue, Run, RunSignal, StatusCode};
 use serde_json::Value;
@@ -434,14 +434,6 @@ fn status(s: StatusCode) -> &'static str {
 
 fn time(unix_nano: u64) -> String {
     lemma_core::present::timestamp(unix_nano)
-}
-
-fn duration(ms: f64) -> String {
-    if ms < 1000.0 {
-        format!("{ms:.0}ms")
-    } else {
-        format!("{:.1}s", ms / 1000.0)
-    }
 }
 
 fn opt_duration(ms: Option<f64>) -> String {

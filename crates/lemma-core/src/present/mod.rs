@@ -81,7 +81,8 @@ fn header(run: &Run, view: &str) -> String {
     line
 }
 
-fn duration(ms: f64) -> String {
+/// A duration in milliseconds as `850µs`, `42ms` or `3.2s`.
+pub fn duration(ms: f64) -> String {
     if ms < 1.0 {
         format!("{:.0}µs", ms * 1000.0)
     } else if ms < 1000.0 {

@@ -113,20 +113,12 @@ pub fn get_run(
     let Some(summary) = summary else {
         return Ok(None);
     };
-    let mut spans = Vec::new();
-    {
-        let mut stmt = conn.prepare_cached(RUN_SPANS).map_err(sql_err)?;
-        let mut rows = stmt
-            .query(rusqlite::params![project.0, trace])
-            .map_err(sql_err)?;
-        while let Some(row) = rows.next().map_err(sql_err)? {
-            let body = row.get_ref(0).map_err(sql_err)?;
-            let body = body
-                .as_blob()
-                .map_err(|e| crate::StoreError::Backend(format!("span body: {e}")))?;
-            spans.push(decode_span(body)?);
-        }
-    }
+    let mut spans = decode_all(
+        conn,
+        RUN_SPANS,
+        rusqlite::params![project.0, trace],
+        decode_span,
+    )?;
     super::logs::attach_trace(conn, project, run_id, &mut spans)?;
     Ok(Some((decode(&summary)?, spans)))
 }
@@ -243,21 +235,27 @@ pub fn get_thread(
         conn,
         "SELECT summary FROM runs WHERE project_id = ?1 AND thread_id = ?2 ORDER BY start_ns, trace_id",
         rusqlite::params![project.0, thread_id],
+        decode,
     )?;
     Ok(Some((summary, runs)))
 }
 
-/// Every row's first column, a compressed payload, decoded.
-fn decode_all<T: serde::de::DeserializeOwned>(
+/// Every row's first column, a compressed payload, read with `decode`.
+fn decode_all<T>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
+    decode: impl Fn(&[u8]) -> Result<T>,
 ) -> Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
     let mut rows = stmt.query(params).map_err(sql_err)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(sql_err)? {
-        out.push(decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?);
+        let payload = row.get_ref(0).map_err(sql_err)?;
+        let payload = payload
+            .as_blob()
+            .map_err(|e| crate::StoreError::Backend(format!("stored payload: {e}")))?;
+        out.push(decode(payload)?);
     }
     Ok(out)
 }
