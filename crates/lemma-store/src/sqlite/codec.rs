@@ -5,8 +5,8 @@
 
 use std::cell::RefCell;
 
-use lemma_core::{Span, SpanDigest};
-use serde::{de::DeserializeOwned, Serialize};
+use lemma_core::{Span, SpanDigest, SpanKind, StatusCode, Usage};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use zstd::bulk::{Compressor, Decompressor};
 
 use crate::StoreError;
@@ -68,21 +68,33 @@ pub fn decompress(frame: &[u8]) -> Result<Vec<u8>, StoreError> {
     })
 }
 
-/// A span as stored: without its message lists, which `messages::derive` rebuilds from the
-/// attributes and events stored with it. A model call's conversation is then kept once (in
-/// the attribute that carried it) instead of once more in canonical form.
-pub fn encode_span(span: &mut Span) -> Result<Vec<u8>, StoreError> {
+/// A span as stored, uncompressed: JSON without its message lists, which `messages::derive`
+/// rebuilds from the attributes and events stored with it. A model call's conversation is then
+/// kept once (in the attribute that carried it) instead of once more in canonical form.
+pub fn encode_stored_span(span: &mut Span) -> Result<Vec<u8>, StoreError> {
     let input = span.input_messages.take();
     let output = span.output_messages.take();
-    let encoded = encode(span);
+    let json = serde_json::to_vec(span).map_err(backend);
     span.input_messages = input;
     span.output_messages = output;
-    encoded
+    json
 }
 
-/// A stored span with its message lists (spans stored before they were left out keep theirs).
+/// A span stored alone (see `blocks` for the usual case): compressed.
+pub fn encode_span(span: &mut Span) -> Result<Vec<u8>, StoreError> {
+    compress(&encode_stored_span(span)?)
+}
+
+/// A span stored alone, with its message lists.
 pub fn decode_span(bytes: &[u8]) -> Result<Span, StoreError> {
-    let mut span: Span = decode(bytes)?;
+    span_from_json(&decompress(bytes)?)
+}
+
+/// A stored span's JSON, with its message lists (spans stored before they were left out keep
+/// theirs).
+pub fn span_from_json(json: &[u8]) -> Result<Span, StoreError> {
+    let mut span: Span = serde_json::from_slice(json)
+        .map_err(|e| StoreError::Backend(format!("corrupt payload: {e}")))?;
     if span.input_messages.is_none() && span.output_messages.is_none() {
         let (input, output) = lemma_core::messages::derive(&span);
         span.input_messages = input;
@@ -91,19 +103,120 @@ pub fn decode_span(bytes: &[u8]) -> Result<Span, StoreError> {
     Ok(span)
 }
 
-/// A span's digest as stored: compressed JSON.
-pub fn encode_digest(digest: &SpanDigest) -> Result<Vec<u8>, StoreError> {
-    encode(digest)
+/// What a span's digest holds beyond the span's own columns.
+#[derive(Default, Serialize, Deserialize)]
+struct DigestRest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    trace_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    response_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cache_read_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cache_write_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reasoning_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tool_args: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    metadata: serde_json::Map<String, serde_json::Value>,
 }
 
-/// A stored digest; those written before digests were compressed are plain JSON.
-pub fn decode_digest(bytes: &[u8]) -> Result<SpanDigest, StoreError> {
-    if bytes.first() == Some(&b'{') {
-        serde_json::from_slice(bytes)
-            .map_err(|e| StoreError::Backend(format!("corrupt digest: {e}")))
-    } else {
-        decode(bytes)
+/// Marks a digest that holds only `DigestRest`; earlier ones were the whole digest, as plain
+/// JSON (`{`) or a zstd frame.
+const REST_MARK: u8 = 1;
+
+/// A span's digest as stored: the part its columns do not hold, as JSON after a mark byte, or
+/// nothing at all (most spans).
+pub fn encode_digest(digest: &SpanDigest) -> Result<Vec<u8>, StoreError> {
+    let rest = DigestRest {
+        trace_name: digest.trace_name.clone(),
+        status_message: digest.status_message.clone(),
+        response_id: digest.response_id.clone(),
+        cache_read_tokens: digest.usage.cache_read_tokens,
+        cache_write_tokens: digest.usage.cache_write_tokens,
+        reasoning_tokens: digest.usage.reasoning_tokens,
+        tool_args: digest.tool_args.clone(),
+        tags: digest.tags.clone(),
+        metadata: digest.metadata.clone(),
+    };
+    let json = serde_json::to_vec(&rest).map_err(backend)?;
+    if json == b"{}" {
+        return Ok(Vec::new());
     }
+    let mut out = Vec::with_capacity(json.len() + 1);
+    out.push(REST_MARK);
+    out.extend_from_slice(&json);
+    Ok(out)
+}
+
+/// The `spans` columns `digest_from_row` reads, in order.
+pub const DIGEST_COLUMNS: &str = "span_id, parent_span_id, name, kind, start_ns, end_ns, status,
+     model, provider, input_tokens, output_tokens, total_tokens, cost_usd, tool_name, agent_name,
+     thread_id, user_id, session_id, environment, digest";
+
+/// A span's digest from a row selecting `DIGEST_COLUMNS` (from column 0).
+pub fn digest_from_row(row: &rusqlite::Row) -> Result<SpanDigest, StoreError> {
+    let bytes = row.get_ref(19).map_err(super::sql_err)?;
+    let bytes = bytes.as_blob().map_err(backend)?;
+    let rest: DigestRest = match bytes.first() {
+        None => DigestRest::default(),
+        Some(&REST_MARK) => serde_json::from_slice(&bytes[1..])
+            .map_err(|e| StoreError::Backend(format!("corrupt digest: {e}")))?,
+        Some(b'{') => {
+            return serde_json::from_slice(bytes)
+                .map_err(|e| StoreError::Backend(format!("corrupt digest: {e}")))
+        }
+        Some(_) => return decode(bytes),
+    };
+    let get = |e: rusqlite::Error| super::sql_err(e);
+    let tokens = |i: usize| -> Result<Option<u64>, StoreError> {
+        Ok(row.get::<_, Option<i64>>(i).map_err(get)?.map(|v| v as u64))
+    };
+    let text = |i: usize| row.get::<_, Option<String>>(i).map_err(get);
+    let kind: String = row.get(3).map_err(get)?;
+    let status: String = row.get(6).map_err(get)?;
+    Ok(SpanDigest {
+        span_id: hex::encode(row.get::<_, Vec<u8>>(0).map_err(get)?),
+        parent_span_id: row
+            .get::<_, Option<Vec<u8>>>(1)
+            .map_err(get)?
+            .map(hex::encode),
+        name: row.get(2).map_err(get)?,
+        trace_name: rest.trace_name,
+        kind: SpanKind::parse(&kind)
+            .ok_or_else(|| StoreError::Backend(format!("unknown stored span kind {kind:?}")))?,
+        start_time_unix_nano: row.get::<_, i64>(4).map_err(get)? as u64,
+        end_time_unix_nano: row.get::<_, i64>(5).map_err(get)? as u64,
+        status: StatusCode::parse(&status)
+            .ok_or_else(|| StoreError::Backend(format!("unknown stored status {status:?}")))?,
+        status_message: rest.status_message,
+        model: text(7)?,
+        provider: text(8)?,
+        response_id: rest.response_id,
+        usage: Usage {
+            input_tokens: tokens(9)?,
+            output_tokens: tokens(10)?,
+            total_tokens: tokens(11)?,
+            cache_read_tokens: rest.cache_read_tokens,
+            cache_write_tokens: rest.cache_write_tokens,
+            reasoning_tokens: rest.reasoning_tokens,
+        },
+        cost_usd: row.get(12).map_err(get)?,
+        tool_name: text(13)?,
+        tool_args: rest.tool_args,
+        agent_name: text(14)?,
+        thread_id: text(15)?,
+        user_id: text(16)?,
+        session_id: text(17)?,
+        environment: text(18)?,
+        tags: rest.tags,
+        metadata: rest.metadata,
+    })
 }
 
 /// Hex id to the blob stored; ids were validated when the span was decoded.
@@ -132,22 +245,6 @@ mod tests {
         );
         assert!(decode::<serde_json::Value>(b"not zstd").is_err());
         assert!(decode::<serde_json::Value>(&bytes[..bytes.len() / 2]).is_err());
-    }
-
-    #[test]
-    fn digests_are_compressed_and_old_plain_ones_still_read() {
-        let digest = SpanDigest {
-            span_id: "1".repeat(16),
-            name: "chat gpt-4o".into(),
-            ..SpanDigest::default()
-        };
-        let stored = encode_digest(&digest).unwrap();
-        assert_ne!(stored.first(), Some(&b'{'));
-        assert_eq!(decode_digest(&stored).unwrap(), digest);
-        assert_eq!(
-            decode_digest(&serde_json::to_vec(&digest).unwrap()).unwrap(),
-            digest
-        );
     }
 
     #[test]

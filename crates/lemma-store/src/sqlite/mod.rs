@@ -2,6 +2,7 @@
 //! a small pool of reader connections. Blocking calls run on tokio's blocking threads.
 
 mod admin;
+mod blocks;
 mod codec;
 mod filter;
 mod logs;

@@ -5,9 +5,10 @@ use std::collections::{BTreeSet, HashMap};
 use lemma_core::pricing::{self, normalize_pattern, Price, PriceTable};
 use lemma_core::run::SpanDigest;
 use lemma_core::CostSource;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 
-use super::codec::{decode_digest, decode_span, encode_digest, encode_span};
+use super::blocks::{SpanBodies, BODY_COLUMNS};
+use super::codec::{digest_from_row, encode_digest, encode_span, DIGEST_COLUMNS};
 use super::sql_err;
 use super::write::update_run;
 use crate::{PriceOverride, ProjectId, Result, StoreError};
@@ -98,7 +99,7 @@ pub fn delete(conn: &mut Connection, project: ProjectId, model: &str) -> Result<
 }
 
 /// One transaction: a re-priced span's column, digest and body change together, and so does
-/// its run's summary.
+/// its run's summary. The new body is stored inline (its block's copy is left unread).
 pub fn reprice(conn: &mut Connection, project: ProjectId, table: &PriceTable) -> Result<u64> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -107,16 +108,15 @@ pub fn reprice(conn: &mut Connection, project: ProjectId, table: &PriceTable) ->
     let mut changed: Vec<(i64, Vec<u8>, SpanDigest)> = Vec::new();
     {
         let mut stmt = tx
-            .prepare(
-                "SELECT rowid, trace_id, digest FROM spans
+            .prepare(&format!(
+                "SELECT {DIGEST_COLUMNS}, rowid, trace_id FROM spans
                  WHERE project_id = ?1 AND model IS NOT NULL
-                 AND (cost_source IS NULL OR cost_source = 'computed')",
-            )
+                 AND (cost_source IS NULL OR cost_source = 'computed')"
+            ))
             .map_err(sql_err)?;
         let mut rows = stmt.query([project.0]).map_err(sql_err)?;
         while let Some(row) = rows.next().map_err(sql_err)? {
-            let bytes: Vec<u8> = row.get(2).map_err(sql_err)?;
-            let mut digest = decode_digest(&bytes)?;
+            let mut digest = digest_from_row(row)?;
             let cost = digest
                 .model
                 .as_deref()
@@ -124,30 +124,36 @@ pub fn reprice(conn: &mut Connection, project: ProjectId, table: &PriceTable) ->
             if cost != digest.cost_usd {
                 digest.cost_usd = cost;
                 changed.push((
-                    row.get(0).map_err(sql_err)?,
-                    row.get(1).map_err(sql_err)?,
+                    row.get(20).map_err(sql_err)?,
+                    row.get(21).map_err(sql_err)?,
                     digest,
                 ));
             }
         }
     }
     let mut touched = BTreeSet::new();
+    let mut bodies = SpanBodies::new(&tx);
     for (rowid, trace, digest) in &changed {
-        let body: Vec<u8> = tx
-            .query_row("SELECT body FROM spans WHERE rowid = ?1", [rowid], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(sql_err)?
-            .ok_or_else(|| StoreError::Backend("a span vanished while re-pricing".into()))?;
-        let mut span = decode_span(&body)?;
+        let mut span = {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "SELECT {BODY_COLUMNS} FROM spans WHERE rowid = ?1"
+                ))
+                .map_err(sql_err)?;
+            let mut rows = stmt.query([rowid]).map_err(sql_err)?;
+            let row = rows
+                .next()
+                .map_err(sql_err)?
+                .ok_or_else(|| StoreError::Backend("a span vanished while re-pricing".into()))?;
+            bodies.read(row, 0)?
+        };
         span.cost_usd = digest.cost_usd;
         span.cost_source = digest.cost_usd.map(|_| CostSource::Computed);
         let digest_bytes = encode_digest(digest)?;
         let body = encode_span(&mut span)?;
         tx.prepare_cached(
-            "UPDATE spans SET cost_usd = ?1, cost_source = ?2, digest = ?3, body = ?4
-             WHERE rowid = ?5",
+            "UPDATE spans SET cost_usd = ?1, cost_source = ?2, digest = ?3, body = ?4,
+             block = NULL, block_pos = NULL WHERE rowid = ?5",
         )
         .map_err(sql_err)?
         .execute(params![

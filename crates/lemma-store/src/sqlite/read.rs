@@ -5,7 +5,8 @@ use lemma_core::{Run, Span};
 use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
-use super::codec::{decode, decode_span, run_id_blob};
+use super::blocks::SpanBodies;
+use super::codec::{decode, run_id_blob};
 use super::filter::{compile, Target};
 use super::sql_err;
 use crate::{Cursor, ListQuery, Page, ProjectId, Result, ThreadSummary};
@@ -91,7 +92,7 @@ fn cursor_clause(
 
 /// A run's spans in start order. Without the hint SQLite may walk the project's time index to
 /// skip the sort, reading every span of the project instead of the run's few.
-pub(super) const RUN_SPANS: &str = "SELECT body FROM spans INDEXED BY spans_id
+pub(super) const RUN_SPANS: &str = "SELECT body, block, block_pos FROM spans INDEXED BY spans_id
      WHERE project_id = ?1 AND trace_id = ?2 ORDER BY start_ns, end_ns, span_id";
 
 pub fn get_run(
@@ -113,12 +114,17 @@ pub fn get_run(
     let Some(summary) = summary else {
         return Ok(None);
     };
-    let mut spans = decode_all(
-        conn,
-        RUN_SPANS,
-        rusqlite::params![project.0, trace],
-        decode_span,
-    )?;
+    let mut spans = Vec::new();
+    {
+        let mut bodies = SpanBodies::new(conn);
+        let mut stmt = conn.prepare_cached(RUN_SPANS).map_err(sql_err)?;
+        let mut rows = stmt
+            .query(rusqlite::params![project.0, trace])
+            .map_err(sql_err)?;
+        while let Some(row) = rows.next().map_err(sql_err)? {
+            spans.push(bodies.read(row, 0)?);
+        }
+    }
     super::logs::attach_trace(conn, project, run_id, &mut spans)?;
     Ok(Some((decode(&summary)?, spans)))
 }
@@ -131,12 +137,13 @@ pub fn search_spans(conn: &Connection, project: ProjectId, q: &ListQuery) -> Res
     let limit = limit(q);
     params.push(Sql::Integer(limit as i64 + 1));
     let sql = format!(
-        "SELECT s.body FROM spans s WHERE s.project_id = ? AND ({}) {after}
+        "SELECT s.body, s.block, s.block_pos FROM spans s WHERE s.project_id = ? AND ({}) {after}
          ORDER BY s.start_ns DESC, s.span_id DESC LIMIT ?",
         f.sql
     );
+    let mut bodies = SpanBodies::new(conn);
     let mut found = page(conn, &sql, params, limit, |row| {
-        let span = decode_span(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?;
+        let span = bodies.read(row, 0)?;
         let cursor = Cursor {
             time_unix_nano: span.start_time_unix_nano,
             id: span.span_id.clone(),

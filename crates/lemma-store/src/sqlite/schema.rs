@@ -155,6 +155,17 @@ ALTER TABLE runs ADD COLUMN usage_by_model TEXT;
 -- Failed runs are few: listing them over a time range should not scan the range.
 CREATE INDEX runs_status ON runs(project_id, status, start_ns DESC);
 "#,
+    r#"
+-- Span bodies in blocks (see sqlite/blocks.rs): the spans of one run from one batch, zstd
+-- over their JSON lines. A span's body is `span_blocks.body` line `block_pos` when `block`
+-- is set, else its own `body` as before. Digests hold only what the columns do not.
+CREATE TABLE span_blocks (
+    id    INTEGER PRIMARY KEY,
+    body  BLOB NOT NULL
+);
+ALTER TABLE spans ADD COLUMN block INTEGER;
+ALTER TABLE spans ADD COLUMN block_pos INTEGER;
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

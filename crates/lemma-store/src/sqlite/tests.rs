@@ -143,3 +143,212 @@ fn stats_read_usage_by_model_from_its_column_or_from_older_summaries() {
         .unwrap();
     assert_eq!(stats::stats(&conn, project, &query).unwrap(), fresh);
 }
+
+fn with_project() -> (Connection, ProjectId) {
+    let conn = store();
+    conn.execute(
+        "INSERT INTO projects (id, name, created_ns) VALUES (1, 'p', 0)",
+        [],
+    )
+    .unwrap();
+    (conn, ProjectId(1))
+}
+
+/// A model call as an OTel GenAI exporter sends it: the conversation so far in
+/// `gen_ai.input.messages`, normalised as on ingest.
+fn genai_chat(trace: &str, n: usize, history: usize, filler: &str) -> Span {
+    let messages: Vec<serde_json::Value> = (0..history)
+        .map(|i| {
+            serde_json::json!({
+                "role": if i % 2 == 0 { "user" } else { "assistant" },
+                "parts": [{"type": "text", "content": format!("turn {i}: {filler}")}],
+            })
+        })
+        .collect();
+    let mut span = Span {
+        trace_id: trace.repeat(16),
+        span_id: format!("{n:016x}"),
+        name: "chat gpt-4o".into(),
+        start_time_unix_nano: 1_700_000_000_000_000_000 + n as u64 * 1_000,
+        end_time_unix_nano: 1_700_000_000_000_000_500 + n as u64 * 1_000,
+        ..Span::default()
+    };
+    for (key, value) in [
+        ("gen_ai.operation.name", "chat".to_string()),
+        ("gen_ai.request.model", "gpt-4o".to_string()),
+        (
+            "gen_ai.input.messages",
+            serde_json::to_string(&messages).unwrap(),
+        ),
+        (
+            "gen_ai.output.messages",
+            format!(
+                r#"[{{"role":"assistant","parts":[{{"type":"text","content":"answer {n}"}}]}}]"#
+            ),
+        ),
+        ("gen_ai.usage.input_tokens", "12".to_string()),
+    ] {
+        span.attributes.insert(key.into(), value.into());
+    }
+    span.resource
+        .insert("service.name".into(), "support-agent".into());
+    lemma_core::semconv::normalize(&mut span);
+    assert!(span.input_messages.is_some());
+    span
+}
+
+fn run_spans(conn: &Connection, project: ProjectId, trace: &str) -> Vec<Span> {
+    read::get_run(conn, project, &trace.repeat(16))
+        .unwrap()
+        .expect("the run is stored")
+        .1
+}
+
+fn count(conn: &Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn each_runs_spans_in_a_batch_share_one_block_and_read_back_whole() {
+    let (mut conn, project) = with_project();
+    let filler = "the order shipped from the Lisbon warehouse on Tuesday";
+    // Two runs interleaved, each call resending the conversation so far.
+    let batch: Vec<(ProjectId, Span)> = (0..20)
+        .map(|n| {
+            let trace = if n % 2 == 0 { "aa" } else { "bb" };
+            (project, genai_chat(trace, n, n + 1, filler))
+        })
+        .collect();
+    let alone: usize = batch
+        .iter()
+        .map(|(_, s)| super::codec::encode_span(&mut s.clone()).unwrap().len())
+        .sum();
+    let stats = write::write_batch(&mut conn, write::encode_batch(batch.clone()).unwrap()).unwrap();
+    assert_eq!(stats.inserted, 20);
+    assert_eq!(count(&conn, "SELECT count(*) FROM span_blocks"), 2);
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM spans WHERE block IS NULL OR length(body) > 0"
+        ),
+        0
+    );
+    let together = count(&conn, "SELECT sum(length(body)) FROM span_blocks") as usize;
+    assert!(
+        together * 3 < alone,
+        "blocks take {together} bytes, the spans compressed alone {alone}"
+    );
+    for trace in ["aa", "bb"] {
+        let expected: Vec<&Span> = batch
+            .iter()
+            .map(|(_, s)| s)
+            .filter(|s| s.trace_id == trace.repeat(16))
+            .collect();
+        let read = run_spans(&conn, project, trace);
+        assert_eq!(read.iter().collect::<Vec<_>>(), expected);
+    }
+    let listed = read::search_spans(
+        &conn,
+        project,
+        &crate::ListQuery {
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(listed.items.len(), 20);
+    assert!(listed.items.iter().all(|s| s.input_messages.is_some()));
+
+    // A retried export stores nothing new, not even a block.
+    let again = write::write_batch(&mut conn, write::encode_batch(batch.clone()).unwrap()).unwrap();
+    assert_eq!((again.inserted, again.duplicates), (0, 20));
+    assert_eq!(count(&conn, "SELECT count(*) FROM span_blocks"), 2);
+
+    // Spans stored before blocks existed keep their body inline and read as before.
+    let first = &batch[0].1;
+    conn.execute(
+        "UPDATE spans SET body = ?1, block = NULL, block_pos = NULL WHERE span_id = ?2",
+        rusqlite::params![
+            super::codec::encode_span(&mut first.clone()).unwrap(),
+            hex::decode(&first.span_id).unwrap()
+        ],
+    )
+    .unwrap();
+    assert_eq!(&run_spans(&conn, project, "aa")[0], first);
+}
+
+#[test]
+fn a_long_run_is_split_into_blocks_of_bounded_size() {
+    let (mut conn, project) = with_project();
+    // Each span carries ~40 KB of distinct text, so the run needs several blocks.
+    let batch: Vec<(ProjectId, Span)> = (0..24)
+        .map(|n| {
+            let filler: String = (0..4_000)
+                .map(|i| format!("{:x}", (i * 7919 + n * 104_729) % 65_521))
+                .collect();
+            (project, genai_chat("cc", n, 1, &filler))
+        })
+        .collect();
+    write::write_batch(&mut conn, write::encode_batch(batch.clone()).unwrap()).unwrap();
+    let blocks = count(&conn, "SELECT count(*) FROM span_blocks");
+    assert!(blocks >= 3, "{blocks} blocks");
+    let read = run_spans(&conn, project, "cc");
+    assert_eq!(read, batch.into_iter().map(|(_, s)| s).collect::<Vec<_>>());
+}
+
+#[test]
+fn digests_keep_only_what_the_columns_do_not_and_older_ones_still_read() {
+    use lemma_core::run::SpanDigest;
+    let (mut conn, project) = with_project();
+    let plain = genai_chat("dd", 1, 1, "hello");
+    let mut full = genai_chat("dd", 2, 1, "hello");
+    full.trace_name = Some("checkout".into());
+    full.status = lemma_core::StatusCode::Error;
+    full.status_message = Some("rate limited".into());
+    full.response_id = Some("chatcmpl-42".into());
+    full.usage.cache_read_tokens = Some(7);
+    full.usage.reasoning_tokens = Some(3);
+    full.tool_args = Some(serde_json::json!({"order": 42}));
+    full.tags = vec!["beta".into()];
+    full.metadata.insert("tier".into(), "gold".into());
+    full.cost_usd = Some(0.25);
+    write::write_batch(
+        &mut conn,
+        write::encode_batch(vec![(project, plain.clone()), (project, full.clone())]).unwrap(),
+    )
+    .unwrap();
+    let digest_of = |conn: &Connection, span: &Span| -> SpanDigest {
+        let sql = format!(
+            "SELECT {} FROM spans WHERE span_id = ?1",
+            super::codec::DIGEST_COLUMNS
+        );
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let mut rows = stmt.query([hex::decode(&span.span_id).unwrap()]).unwrap();
+        super::codec::digest_from_row(rows.next().unwrap().unwrap()).unwrap()
+    };
+    assert_eq!(digest_of(&conn, &plain), SpanDigest::from(&plain));
+    assert_eq!(digest_of(&conn, &full), SpanDigest::from(&full));
+    let plain_bytes = count(
+        &conn,
+        "SELECT length(digest) FROM spans WHERE span_id = X'0000000000000001'",
+    );
+    assert_eq!(
+        plain_bytes, 0,
+        "a span with nothing beyond its columns has an empty digest"
+    );
+
+    // Older rows hold the whole digest, as plain JSON or compressed; it wins over the columns.
+    let mut old = SpanDigest::from(&full);
+    old.name = "named before".into();
+    for stored in [
+        serde_json::to_vec(&old).unwrap(),
+        super::codec::encode(&old).unwrap(),
+    ] {
+        conn.execute(
+            "UPDATE spans SET digest = ?1 WHERE span_id = X'0000000000000002'",
+            [stored],
+        )
+        .unwrap();
+        assert_eq!(digest_of(&conn, &full), old);
+    }
+}

@@ -6,10 +6,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use lemma_core::run::{summarize, SpanDigest};
 use lemma_core::{Message, Part, Span};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, Transaction};
 use serde_json::Value;
 
-use super::codec::{decode_digest, decode_span, encode, encode_digest, encode_span, id_blob};
+use super::blocks::{self, BlockRef, Blocks, SpanBodies, BODY_COLUMNS};
+use super::codec::{digest_from_row, encode, encode_digest, id_blob, DIGEST_COLUMNS};
 use super::metrics;
 use super::prices::cost_source_sql;
 use super::sql_err;
@@ -24,40 +25,46 @@ const MAX_INDEXED_CHARS: usize = 32 * 1024;
 pub struct EncodedBatch {
     spans: Vec<(ProjectId, Span)>,
     encoded: Vec<Encoded>,
+    blocks: Blocks,
 }
 
 struct Encoded {
     digest: Vec<u8>,
-    body: Vec<u8>,
     text: String,
-}
-
-impl Encoded {
-    fn new(span: &mut Span) -> Result<Encoded> {
-        Ok(Encoded {
-            digest: encode_digest(&SpanDigest::from(&*span))?,
-            text: searchable_text(span),
-            body: encode_span(span)?,
-        })
-    }
+    body: BlockRef,
 }
 
 pub fn encode_batch(mut spans: Vec<(ProjectId, Span)>) -> Result<EncodedBatch> {
+    let (blocks, places) = blocks::pack(&mut spans)?;
     let encoded = spans
-        .iter_mut()
-        .map(|(_, span)| Encoded::new(span))
+        .iter()
+        .zip(places)
+        .map(|((_, span), body)| {
+            Ok(Encoded {
+                digest: encode_digest(&SpanDigest::from(span))?,
+                text: searchable_text(span),
+                body,
+            })
+        })
         .collect::<Result<_>>()?;
-    Ok(EncodedBatch { spans, encoded })
+    Ok(EncodedBatch {
+        spans,
+        encoded,
+        blocks,
+    })
 }
 
 pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteStats> {
     let EncodedBatch {
         spans: batch,
         encoded,
+        blocks,
     } = batch;
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql_err)?;
+    let block_ids = blocks::insert(&tx, &blocks)?;
+    let mut block_used = vec![false; block_ids.len()];
     let mut stats = WriteStats::default();
     let mut touched: BTreeSet<(ProjectId, String)> = BTreeSet::new();
     // The batch's own spans, so a root's payload need not be read back from disk.
@@ -68,8 +75,8 @@ pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteSt
                 "INSERT OR IGNORE INTO spans (project_id, trace_id, span_id, parent_span_id, name,
                  kind, start_ns, end_ns, status, model, provider, tool_name, agent_name, thread_id,
                  user_id, session_id, environment, service_name, input_tokens, output_tokens,
-                 total_tokens, cost_usd, cost_source, digest, body)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25)",
+                 total_tokens, cost_usd, cost_source, digest, body, block, block_pos)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,X'',?25,?26)",
             )
             .map_err(sql_err)?;
         let mut index = tx
@@ -102,7 +109,8 @@ pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteSt
                     span.cost_usd,
                     span.cost_source.map(cost_source_sql),
                     encoded.digest,
-                    encoded.body,
+                    block_ids[encoded.body.block],
+                    encoded.body.pos,
                 ])
                 .map_err(sql_err)?;
             if changed == 0 {
@@ -110,6 +118,7 @@ pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteSt
                 continue;
             }
             stats.inserted += 1;
+            block_used[encoded.body.block] = true;
             index
                 .execute(params![tx.last_insert_rowid(), encoded.text])
                 .map_err(sql_err)?;
@@ -118,6 +127,14 @@ pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteSt
             fresh.insert((*project, &span.trace_id, &span.span_id), span);
         }
     }
+    blocks::remove_unused(
+        &tx,
+        block_ids
+            .iter()
+            .zip(&block_used)
+            .filter(|(_, used)| !**used)
+            .map(|(id, _)| *id),
+    )?;
     for (project, trace_id) in &touched {
         update_run(&tx, *project, trace_id, &fresh)?;
         stats.runs_updated += 1;
@@ -137,14 +154,14 @@ pub(super) fn update_run(
     let trace = id_blob(trace_id);
     let digests: Vec<SpanDigest> = {
         let mut stmt = tx
-            .prepare_cached("SELECT digest FROM spans WHERE project_id = ?1 AND trace_id = ?2")
+            .prepare_cached(&format!(
+                "SELECT {DIGEST_COLUMNS} FROM spans WHERE project_id = ?1 AND trace_id = ?2"
+            ))
             .map_err(sql_err)?;
-        let rows = stmt
-            .query_map(params![project.0, trace], |r| r.get::<_, Vec<u8>>(0))
-            .map_err(sql_err)?;
+        let mut rows = stmt.query(params![project.0, trace]).map_err(sql_err)?;
         let mut out = Vec::new();
-        for row in rows {
-            out.push(decode_digest(&row.map_err(sql_err)?)?);
+        while let Some(row) = rows.next().map_err(sql_err)? {
+            out.push(digest_from_row(row)?);
         }
         out
     };
@@ -152,16 +169,21 @@ pub(super) fn update_run(
     if let Some(root_id) = run.root_span_id.clone() {
         let root: Option<Span> = match fresh.get(&(project, trace_id, root_id.as_str())) {
             Some(span) => Some((*span).clone()),
-            None => tx
-                .query_row(
-                    "SELECT body FROM spans WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3",
-                    params![project.0, trace, id_blob(&root_id)],
-                    |r| r.get::<_, Vec<u8>>(0),
-                )
-                .optional()
-                .map_err(sql_err)?
-                .map(|b| decode_span(&b))
-                .transpose()?,
+            None => {
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "SELECT {BODY_COLUMNS} FROM spans
+                         WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3"
+                    ))
+                    .map_err(sql_err)?;
+                let mut rows = stmt
+                    .query(params![project.0, trace, id_blob(&root_id)])
+                    .map_err(sql_err)?;
+                match rows.next().map_err(sql_err)? {
+                    Some(row) => Some(SpanBodies::new(tx).read(row, 0)?),
+                    None => None,
+                }
+            }
         };
         if let Some(root) = root {
             run.input = root.input;
