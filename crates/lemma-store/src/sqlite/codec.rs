@@ -7,6 +7,7 @@ use std::cell::RefCell;
 
 use lemma_core::{Span, SpanDigest, SpanKind, StatusCode, Usage};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::{Map, Value};
 use zstd::bulk::{Compressor, Decompressor};
 
 use crate::StoreError;
@@ -68,15 +69,41 @@ pub fn decompress(frame: &[u8]) -> Result<Vec<u8>, StoreError> {
     })
 }
 
-/// A span as stored, uncompressed: JSON without its message lists, which `messages::derive`
-/// rebuilds from the attributes and events stored with it. A model call's conversation is then
-/// kept once (in the attribute that carried it) instead of once more in canonical form.
+/// A span as stored, uncompressed: JSON without what it can be rebuilt from.
+///
+/// - Its message lists, which `messages::derive` rebuilds from the attributes and events.
+/// - Its `input`, `output` and `tool_args` when an attribute holds them as received (usually
+///   as JSON text, e.g. `gen_ai.input.messages`): a marker naming the attribute takes their
+///   place (`payload_marker`).
+///
+/// A model call's conversation is then stored once, in the attribute that carried it, instead
+/// of three times.
 pub fn encode_stored_span(span: &mut Span) -> Result<Vec<u8>, StoreError> {
-    let input = span.input_messages.take();
-    let output = span.output_messages.take();
+    let input_messages = span.input_messages.take();
+    let output_messages = span.output_messages.take();
+    let mut kept: [Option<Value>; 3] = Default::default();
+    {
+        let Span {
+            input,
+            output,
+            tool_args,
+            attributes,
+            ..
+        } = &mut *span;
+        for (slot, field) in kept.iter_mut().zip([input, output, tool_args]) {
+            if let Some(marker) = field.as_ref().and_then(|v| payload_marker(attributes, v)) {
+                *slot = field.replace(marker);
+            }
+        }
+    }
     let json = serde_json::to_vec(span).map_err(backend);
-    span.input_messages = input;
-    span.output_messages = output;
+    for (slot, field) in kept.into_iter().zip(payloads(span)) {
+        if slot.is_some() {
+            *field = slot;
+        }
+    }
+    span.input_messages = input_messages;
+    span.output_messages = output_messages;
     json
 }
 
@@ -85,16 +112,23 @@ pub fn encode_span(span: &mut Span) -> Result<Vec<u8>, StoreError> {
     compress(&encode_stored_span(span)?)
 }
 
-/// A span stored alone, with its message lists.
+/// A span stored alone, made whole.
 pub fn decode_span(bytes: &[u8]) -> Result<Span, StoreError> {
     span_from_json(&decompress(bytes)?)
 }
 
-/// A stored span's JSON, with its message lists (spans stored before they were left out keep
+/// A stored span's JSON, made whole again (spans stored before payloads were left out keep
 /// theirs).
 pub fn span_from_json(json: &[u8]) -> Result<Span, StoreError> {
     let mut span: Span = serde_json::from_slice(json)
         .map_err(|e| StoreError::Backend(format!("corrupt payload: {e}")))?;
+    let attributes = std::mem::take(&mut span.attributes);
+    for field in payloads(&mut span) {
+        if let Some(value) = field.as_ref().and_then(|m| from_marker(&attributes, m)) {
+            *field = Some(value?);
+        }
+    }
+    span.attributes = attributes;
     if span.input_messages.is_none() && span.output_messages.is_none() {
         let (input, output) = lemma_core::messages::derive(&span);
         span.input_messages = input;
@@ -103,27 +137,95 @@ pub fn span_from_json(json: &[u8]) -> Result<Span, StoreError> {
     Ok(span)
 }
 
-/// What a span's digest holds beyond the span's own columns.
+fn payloads(span: &mut Span) -> [&mut Option<Value>; 3] {
+    [&mut span.input, &mut span.output, &mut span.tool_args]
+}
+
+/// Marker keys: the payload is attribute `key` parsed as JSON, or attribute `key` as is. A key
+/// starting with NUL never occurs in a payload an exporter sends.
+const FROM_JSON_ATTRIBUTE: &str = "\u{0}json";
+const FROM_ATTRIBUTE: &str = "\u{0}attr";
+
+/// Below this size a payload is stored as is: the marker would save little or nothing.
+const MIN_MARKED_BYTES: usize = 64;
+
+/// The marker for `value` when an attribute holds it.
+fn payload_marker(attributes: &Map<String, Value>, value: &Value) -> Option<Value> {
+    let marker = |kind: &str, key: &str| {
+        Some(Value::Object(Map::from_iter([(
+            kind.to_string(),
+            Value::String(key.to_string()),
+        )])))
+    };
+    for (key, attribute) in attributes {
+        let Value::String(text) = attribute else {
+            continue;
+        };
+        if text.len() < MIN_MARKED_BYTES {
+            continue;
+        }
+        if attribute == value {
+            return marker(FROM_ATTRIBUTE, key);
+        }
+        let opens = match value {
+            Value::Object(_) => '{',
+            Value::Array(_) => '[',
+            _ => continue,
+        };
+        if text.trim_start().starts_with(opens)
+            && serde_json::from_str::<Value>(text).is_ok_and(|parsed| &parsed == value)
+        {
+            return marker(FROM_JSON_ATTRIBUTE, key);
+        }
+    }
+    None
+}
+
+/// The payload a marker stands for; `None` when `value` is no marker.
+fn from_marker(
+    attributes: &Map<String, Value>,
+    value: &Value,
+) -> Option<Result<Value, StoreError>> {
+    let Value::Object(map) = value else {
+        return None;
+    };
+    let (kind, Value::String(key)) = map.iter().next()? else {
+        return None;
+    };
+    if map.len() != 1 || !(kind == FROM_JSON_ATTRIBUTE || kind == FROM_ATTRIBUTE) {
+        return None;
+    }
+    let missing = || StoreError::Backend(format!("stored span lacks attribute {key:?}"));
+    Some(match attributes.get(key) {
+        Some(Value::String(text)) if kind == FROM_JSON_ATTRIBUTE => serde_json::from_str(text)
+            .map_err(|e| StoreError::Backend(format!("stored attribute {key:?}: {e}"))),
+        Some(attribute) if kind == FROM_ATTRIBUTE => Ok(attribute.clone()),
+        _ => Err(missing()),
+    })
+}
+
+/// What a span's digest holds beyond the span's own columns. One-letter names: a digest is
+/// stored with every span.
 #[derive(Default, Serialize, Deserialize)]
 struct DigestRest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
     trace_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "m", default, skip_serializing_if = "Option::is_none")]
     status_message: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
     response_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "cr", default, skip_serializing_if = "Option::is_none")]
     cache_read_tokens: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "cw", default, skip_serializing_if = "Option::is_none")]
     cache_write_tokens: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "rt", default, skip_serializing_if = "Option::is_none")]
     reasoning_tokens: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
     tool_args: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "t", default, skip_serializing_if = "Vec::is_empty")]
     tags: Vec<String>,
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-    metadata: serde_json::Map<String, serde_json::Value>,
+    #[serde(rename = "d", default, skip_serializing_if = "Map::is_empty")]
+    metadata: Map<String, Value>,
 }
 
 /// Marks a digest that holds only `DigestRest`; earlier ones were the whole digest, as plain

@@ -280,8 +280,8 @@ fn each_runs_spans_in_a_batch_share_one_block_and_read_back_whole() {
 #[test]
 fn a_long_run_is_split_into_blocks_of_bounded_size() {
     let (mut conn, project) = with_project();
-    // Each span carries ~40 KB of distinct text, so the run needs several blocks.
-    let batch: Vec<(ProjectId, Span)> = (0..24)
+    // Each span carries ~16 KB of distinct text, so the run needs several blocks.
+    let batch: Vec<(ProjectId, Span)> = (0..48)
         .map(|n| {
             let filler: String = (0..4_000)
                 .map(|i| format!("{:x}", (i * 7919 + n * 104_729) % 65_521))
@@ -351,4 +351,90 @@ fn digests_keep_only_what_the_columns_do_not_and_older_ones_still_read() {
         .unwrap();
         assert_eq!(digest_of(&conn, &full), old);
     }
+}
+
+/// Every span of every recorded SDK request in `shared/fixtures/`, normalised as on ingest.
+fn fixture_spans() -> Vec<Span> {
+    let root = format!("{}/../../../shared/fixtures", env!("CARGO_MANIFEST_DIR"));
+    let mut spans = Vec::new();
+    for scenario in std::fs::read_dir(&root).unwrap_or_else(|e| panic!("{root}: {e}")) {
+        let scenario = scenario.unwrap().path();
+        if !scenario.is_dir() || scenario.ends_with("expected") {
+            continue;
+        }
+        for file in std::fs::read_dir(&scenario).unwrap() {
+            let file = file.unwrap().path();
+            if !file.to_string_lossy().ends_with(".otlp.json") {
+                continue;
+            }
+            let request = lemma_core::otlp::decode_trace_request(
+                &std::fs::read(&file).unwrap(),
+                lemma_core::otlp::Encoding::Json,
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let mut batch = lemma_core::otlp::extract_spans(request).spans;
+            batch.iter_mut().for_each(lemma_core::semconv::normalize);
+            spans.extend(batch);
+        }
+    }
+    assert!(spans.len() > 100, "only {} fixture spans", spans.len());
+    spans
+}
+
+#[test]
+fn payloads_an_attribute_holds_are_stored_once_and_every_sdks_spans_read_back_whole() {
+    use super::codec::{encode_stored_span, span_from_json};
+    let (mut marked, mut saved) = (0, 0);
+    for span in fixture_spans() {
+        let stored = encode_stored_span(&mut span.clone()).unwrap();
+        assert_eq!(span_from_json(&stored).unwrap(), span, "{}", span.name);
+        let mut whole = span.clone();
+        whole.input_messages = None;
+        whole.output_messages = None;
+        let whole = serde_json::to_vec(&whole).unwrap();
+        if stored.len() < whole.len() {
+            marked += 1;
+            saved += whole.len() - stored.len();
+        }
+    }
+    // OTel GenAI, OpenInference, OpenLLMetry, Langfuse and Vercel spans all carry their payloads
+    // as attributes.
+    assert!(marked > 50, "payloads marked in {marked} spans");
+    assert!(saved > 20_000, "{saved} bytes saved");
+}
+
+#[test]
+fn a_payload_unlike_its_attribute_or_short_is_stored_as_is() {
+    use super::codec::{encode_stored_span, span_from_json};
+    let long = "x".repeat(100);
+    let mut span = Span {
+        trace_id: "ee".repeat(16),
+        span_id: "1".repeat(16),
+        name: "tool".into(),
+        input: Some(serde_json::json!({"query": long, "page": 2})),
+        output: Some(serde_json::json!("ok")),
+        tool_args: Some(serde_json::json!({"query": long})),
+        ..Span::default()
+    };
+    // The attribute says page 1: the normalised input is not what it holds.
+    span.attributes.insert(
+        "input.value".into(),
+        serde_json::json!({"query": long, "page": 1}).to_string().into(),
+    );
+    span.attributes.insert("output.value".into(), "ok".into());
+    let stored = encode_stored_span(&mut span.clone()).unwrap();
+    let raw: serde_json::Value = serde_json::from_slice(&stored).unwrap();
+    assert_eq!(raw["input"], span.input.clone().unwrap());
+    assert_eq!(raw["output"], "ok");
+    assert_eq!(span_from_json(&stored).unwrap(), span);
+
+    // A marker whose attribute is gone is a corrupt row, not a silently empty payload.
+    span.attributes
+        .insert("input.value".into(), span.input.clone().unwrap().to_string().into());
+    let stored = encode_stored_span(&mut span.clone()).unwrap();
+    let mut raw: serde_json::Value = serde_json::from_slice(&stored).unwrap();
+    assert_ne!(raw["input"], span.input.clone().unwrap());
+    raw["attributes"].as_object_mut().unwrap().remove("input.value");
+    let err = span_from_json(&serde_json::to_vec(&raw).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("input.value"), "{err}");
 }
