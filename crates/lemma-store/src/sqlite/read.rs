@@ -1,13 +1,14 @@
 //! Queries: runs, spans and threads, filtered by the compiled query language and paged by
 //! cursor (newest first).
 
+use lemma_core::query::Filter;
 use lemma_core::{Run, Span};
 use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 use super::blocks::SpanBodies;
 use super::codec::{decode, run_id_blob};
-use super::filter::{compile, Target};
+use super::filter::{compile, run_list_index, Target};
 use super::sql_err;
 use crate::{Cursor, ListQuery, Page, ProjectId, Result, ThreadSummary};
 
@@ -53,12 +54,7 @@ pub fn list_runs(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result
     let after = cursor_clause(q.cursor.as_ref(), "r.start_ns", "r.trace_id", &mut params)?;
     let limit = limit(q);
     params.push(Sql::Integer(limit as i64 + 1));
-    let sql = format!(
-        "SELECT r.summary, r.start_ns, r.trace_id FROM runs r
-         WHERE r.project_id = ? AND ({}) {after}
-         ORDER BY r.start_ns DESC, r.trace_id DESC LIMIT ?",
-        f.sql
-    );
+    let sql = list_runs_sql(&q.filter, &f.sql, &after);
     page(conn, &sql, params, limit, |row| {
         let run: Run = decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?;
         let cursor = Cursor {
@@ -67,6 +63,17 @@ pub fn list_runs(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result
         };
         Ok((run, cursor))
     })
+}
+
+pub(super) fn list_runs_sql(filter: &Filter, condition: &str, after: &str) -> String {
+    let hint = run_list_index(filter)
+        .map(|index| format!("INDEXED BY {index}"))
+        .unwrap_or_default();
+    format!(
+        "SELECT r.summary, r.start_ns, r.trace_id FROM runs r {hint}
+         WHERE r.project_id = ? AND ({condition}) {after}
+         ORDER BY r.start_ns DESC, r.trace_id DESC LIMIT ?"
+    )
 }
 
 /// `AND (time, id) < cursor` for a descending listing; ids are hex in cursors, blobs in rows.

@@ -45,14 +45,34 @@ fn a_run_and_a_thread_are_read_through_their_own_indexes() {
 #[test]
 fn failed_runs_over_a_range_use_the_status_index_and_text_matches_are_found_once() {
     let conn = store();
-    let filter = |q: &str| {
-        let f = compile(&lemma_core::query::parse(q, 1).unwrap(), Target::Runs).unwrap();
-        format!("SELECT r.trace_id FROM runs r WHERE r.project_id = ? AND ({}) ORDER BY r.start_ns DESC LIMIT 50", f.sql)
+    // The statistics `PRAGMA optimize` sampled from a 1M-span store, under which SQLite
+    // prefers the time index for a failed-runs page over a range.
+    conn.execute_batch(
+        "ANALYZE;
+         INSERT INTO sqlite_stat1 VALUES
+           ('runs', 'runs_status', '17515 401 401 1'), ('runs', 'runs_time', '17515 401 1 1'),
+           ('runs', 'runs_thread', '17515 401 29 1'), ('runs', 'runs_user', '17515 401 101 1'),
+           ('runs', 'runs_agent', '17515 401 201 1'), ('runs', 'runs', '17515 401 1');
+         ANALYZE sqlite_schema;",
+    )
+    .unwrap();
+    let listing = |q: &str| {
+        let filter = lemma_core::query::parse(q, 1).unwrap();
+        let f = compile(&filter, Target::Runs).unwrap();
+        plan(&conn, &read::list_runs_sql(&filter, &f.sql, ""))
     };
-    let failed = plan(&conn, &filter("status:error since:2020-01-01"));
-    assert!(failed.contains("runs_status"), "{failed}");
-    let text = plan(&conn, &filter("chargeback"));
+    let failed = listing("agent:coding_agent status:error since:2020-01-01 until:2021-01-01");
+    assert!(failed.contains("USING INDEX runs_status"), "{failed}");
+    assert!(
+        !failed.contains("TEMP B-TREE FOR ORDER BY"),
+        "a full sort: {failed}"
+    );
+    let thread = listing("thread:t-42 status:error");
+    assert!(thread.contains("runs_thread"), "{thread}");
+    let text = listing("chargeback status:error");
     assert!(!text.contains("CORRELATED"), "{text}");
+    let all = listing("since:2020-01-01");
+    assert!(all.contains("runs_time"), "{all}");
 }
 
 fn chat(id: &str, history: &[(&str, &str)], answer: &str) -> Span {
@@ -419,7 +439,9 @@ fn a_payload_unlike_its_attribute_or_short_is_stored_as_is() {
     // The attribute says page 1: the normalised input is not what it holds.
     span.attributes.insert(
         "input.value".into(),
-        serde_json::json!({"query": long, "page": 1}).to_string().into(),
+        serde_json::json!({"query": long, "page": 1})
+            .to_string()
+            .into(),
     );
     span.attributes.insert("output.value".into(), "ok".into());
     let stored = encode_stored_span(&mut span.clone()).unwrap();
@@ -429,12 +451,17 @@ fn a_payload_unlike_its_attribute_or_short_is_stored_as_is() {
     assert_eq!(span_from_json(&stored).unwrap(), span);
 
     // A marker whose attribute is gone is a corrupt row, not a silently empty payload.
-    span.attributes
-        .insert("input.value".into(), span.input.clone().unwrap().to_string().into());
+    span.attributes.insert(
+        "input.value".into(),
+        span.input.clone().unwrap().to_string().into(),
+    );
     let stored = encode_stored_span(&mut span.clone()).unwrap();
     let mut raw: serde_json::Value = serde_json::from_slice(&stored).unwrap();
     assert_ne!(raw["input"], span.input.clone().unwrap());
-    raw["attributes"].as_object_mut().unwrap().remove("input.value");
+    raw["attributes"]
+        .as_object_mut()
+        .unwrap()
+        .remove("input.value");
     let err = span_from_json(&serde_json::to_vec(&raw).unwrap()).unwrap_err();
     assert!(err.to_string().contains("input.value"), "{err}");
 }
