@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _, Result};
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::Value;
 
 use super::{rfc3339, Server, Target};
@@ -63,7 +64,13 @@ impl Lemma {
         })
     }
 
-    async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Option<Value>> {
+    /// A GET's JSON answer as `T`; `None` on 404. Typed answers skip what `T` does not name
+    /// without building it, so a large answer's client-side cost stays small next to the server's.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Option<T>> {
         let resp = self
             .client
             .get(format!("{}{path}", self.base))
@@ -80,7 +87,7 @@ impl Lemma {
 
     async fn runs(&self, q: String) -> Result<Answer> {
         let body = self
-            .get("/api/v1/runs", &[("q", q), ("limit", PAGE.to_string())])
+            .get::<Value>("/api/v1/runs", &[("q", q), ("limit", PAGE.to_string())])
             .await?
             .ok_or_else(|| anyhow!("no run list"))?;
         Ok(Answer::Runs(ids(&body["runs"], "run_id")))
@@ -138,7 +145,7 @@ impl Target for Lemma {
             ("limit", "1".into()),
         ];
         let body = self
-            .get("/api/v1/runs", &query)
+            .get::<Value>("/api/v1/runs", &query)
             .await?
             .ok_or_else(|| anyhow!("no run list"))?;
         let listed = &body["runs"][0];
@@ -148,11 +155,21 @@ impl Target for Lemma {
     async fn ask(&self, query: &Query) -> Result<Answer> {
         match query {
             Query::Run(run) => {
-                let body = self
+                #[derive(Deserialize)]
+                struct RunAnswer {
+                    spans: Vec<SpanId>,
+                }
+                #[derive(Deserialize)]
+                struct SpanId {
+                    span_id: String,
+                }
+                let body: RunAnswer = self
                     .get(&format!("/api/v1/runs/{}", run.trace_id), &[])
                     .await?
                     .ok_or_else(|| anyhow!("run {} not found", run.trace_id))?;
-                Ok(Answer::Spans(ids(&body["spans"], "span_id")))
+                Ok(Answer::Spans(
+                    body.spans.into_iter().map(|s| s.span_id).collect(),
+                ))
             }
             Query::Newest => self.runs(String::new()).await,
             Query::Filtered {
@@ -177,7 +194,7 @@ impl Target for Lemma {
                     ("to", rfc3339(*to_unix_nano)),
                 ];
                 let body = self
-                    .get("/api/v1/stats", &range)
+                    .get::<Value>("/api/v1/stats", &range)
                     .await?
                     .ok_or_else(|| anyhow!("no stats"))?;
                 let mut tokens = BTreeMap::new();
@@ -189,7 +206,7 @@ impl Target for Lemma {
             }
             Query::Thread(thread) => {
                 let body = self
-                    .get(&format!("/api/v1/threads/{thread}"), &[])
+                    .get::<Value>(&format!("/api/v1/threads/{thread}"), &[])
                     .await?
                     .ok_or_else(|| anyhow!("thread {thread} not found"))?;
                 Ok(Answer::Runs(ids(&body["runs"], "run_id")))

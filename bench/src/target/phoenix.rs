@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context as _, Result};
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
@@ -82,7 +83,13 @@ impl Phoenix {
         }
     }
 
-    async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Option<Value>> {
+    /// A GET's JSON answer as `T`; `None` on 404. Typed answers skip what `T` does not name
+    /// without building it, so a large answer's client-side cost stays small next to the server's.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Option<T>> {
         let resp = self
             .client
             .get(format!("{}{path}", self.base))
@@ -165,7 +172,7 @@ impl Phoenix {
     async fn traces(&self, mut query: Vec<(&str, String)>) -> Result<Answer> {
         query.push(("limit", PAGE.to_string()));
         let body = self
-            .get(&format!("/v1/projects/{PROJECT}/traces"), &query)
+            .get::<Value>(&format!("/v1/projects/{PROJECT}/traces"), &query)
             .await?
             .ok_or_else(|| anyhow!("no project {PROJECT}"))?;
         Ok(Answer::Runs(field(&body["data"], &["trace_id"])))
@@ -221,7 +228,7 @@ impl Target for Phoenix {
     async fn is_visible(&self, run: &RunInfo) -> Result<bool> {
         let query = [("trace_id", run.trace_id.clone()), ("limit", "1000".into())];
         Ok(self
-            .get(&format!("/v1/projects/{PROJECT}/spans"), &query)
+            .get::<Value>(&format!("/v1/projects/{PROJECT}/spans"), &query)
             .await?
             .is_some_and(|body| body["data"].as_array().map(Vec::len) == Some(run.spans)))
     }
@@ -230,11 +237,25 @@ impl Target for Phoenix {
         match query {
             Query::Run(run) => {
                 let query = [("trace_id", run.trace_id.clone()), ("limit", "1000".into())];
-                let body = self
+                #[derive(Deserialize)]
+                struct Spans {
+                    data: Vec<SpanAnswer>,
+                }
+                #[derive(Deserialize)]
+                struct SpanAnswer {
+                    context: Context,
+                }
+                #[derive(Deserialize)]
+                struct Context {
+                    span_id: String,
+                }
+                let body: Spans = self
                     .get(&format!("/v1/projects/{PROJECT}/spans"), &query)
                     .await?
                     .ok_or_else(|| anyhow!("no project {PROJECT}"))?;
-                Ok(Answer::Spans(field(&body["data"], &["context", "span_id"])))
+                Ok(Answer::Spans(
+                    body.data.into_iter().map(|s| s.context.span_id).collect(),
+                ))
             }
             Query::Newest => self.traces(Vec::new()).await,
             Query::Filtered {
@@ -287,7 +308,7 @@ impl Target for Phoenix {
             }
             Query::Thread(thread) => {
                 let body = self
-                    .get(&format!("/v1/sessions/{thread}"), &[])
+                    .get::<Value>(&format!("/v1/sessions/{thread}"), &[])
                     .await?
                     .ok_or_else(|| anyhow!("session {thread} not found"))?;
                 Ok(Answer::Runs(field(&body["data"]["traces"], &["trace_id"])))

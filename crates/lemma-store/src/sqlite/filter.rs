@@ -4,6 +4,7 @@
 use lemma_core::query::{Clause, CmpOp, Condition, Field, Filter};
 use rusqlite::types::Value as Sql;
 
+use super::text::Parts;
 use crate::StoreError;
 
 /// Which listing the filter applies to.
@@ -21,9 +22,11 @@ pub struct Compiled {
     pub params: Vec<Sql>,
 }
 
-pub fn compile(filter: &Filter, target: Target) -> Result<Compiled, StoreError> {
+/// `text` lists the full-text index's parts, which a text term is looked up in.
+pub fn compile(filter: &Filter, target: Target, text: &Parts) -> Result<Compiled, StoreError> {
     let mut c = Compiler {
         target,
+        text,
         params: Vec::new(),
     };
     let mut parts = Vec::new();
@@ -73,12 +76,13 @@ pub fn run_list_index(filter: &Filter) -> Option<&'static str> {
     one_status.then_some("runs_status")
 }
 
-struct Compiler {
+struct Compiler<'p> {
     target: Target,
+    text: &'p Parts,
     params: Vec<Sql>,
 }
 
-impl Compiler {
+impl Compiler<'_> {
     fn bind(&mut self, v: impl Into<Sql>) -> &'static str {
         self.params.push(v.into());
         "?"
@@ -100,16 +104,24 @@ impl Compiler {
     }
 
     fn text(&mut self, text: &str) -> String {
-        let p = self.bind(fts_phrase(text));
+        let phrase = fts_phrase(text);
+        let parts = self.text;
+        let found: Vec<String> = parts
+            .names()
+            .iter()
+            .map(|t| {
+                let p = self.bind(phrase.clone());
+                format!("SELECT rowid FROM {t} WHERE {t} MATCH {p}")
+            })
+            .collect();
+        let found = found.join(" UNION ALL ");
         match self.target {
             // Not correlated with `r`, so the matches are found once, not once per run.
             Target::Runs => format!(
-                "(r.project_id, r.trace_id) IN (SELECT s.project_id, s.trace_id FROM span_text \
-                 JOIN spans s ON s.rowid = span_text.rowid WHERE span_text MATCH {p})"
+                "(r.project_id, r.trace_id) IN (SELECT s.project_id, s.trace_id FROM ({found}) m \
+                 JOIN spans s ON s.rowid = m.rowid)"
             ),
-            Target::Spans => {
-                format!("s.rowid IN (SELECT rowid FROM span_text WHERE span_text MATCH {p})")
-            }
+            Target::Spans => format!("s.rowid IN ({found})"),
         }
     }
 
@@ -414,7 +426,7 @@ mod tests {
                 values: vec!["x'); DROP TABLE runs; --".into()],
             },
         );
-        let c = compile(&f, Target::Runs).unwrap();
+        let c = compile(&f, Target::Runs, &Parts::single()).unwrap();
         assert!(!c.sql.contains("DROP"));
         assert_eq!(c.params.len(), 1);
     }
@@ -429,7 +441,7 @@ mod tests {
             },
         );
         assert_eq!(
-            compile(&f, Target::Runs).unwrap().sql,
+            compile(&f, Target::Runs, &Parts::single()).unwrap().sql,
             "NOT COALESCE((r.thread_id = ?), 0)"
         );
     }
@@ -444,7 +456,7 @@ mod tests {
     fn run_only_fields_are_refused_on_spans() {
         let f = one(false, Condition::Has(Field::Signal));
         assert!(matches!(
-            compile(&f, Target::Spans),
+            compile(&f, Target::Spans, &Parts::single()),
             Err(StoreError::Invalid(_))
         ));
         let f = one(
@@ -455,7 +467,7 @@ mod tests {
             },
         );
         assert!(matches!(
-            compile(&f, Target::Runs),
+            compile(&f, Target::Runs, &Parts::single()),
             Err(StoreError::Invalid(_))
         ));
     }
@@ -469,7 +481,7 @@ mod tests {
                 values: vec!["true".into(), "0.5".into(), "good".into()],
             },
         );
-        let c = compile(&f, Target::Runs).unwrap();
+        let c = compile(&f, Target::Runs, &Parts::single()).unwrap();
         assert!(!c.sql.contains("x'--"));
         // The name first, then true as a bool, 0.5 as a number, and each value as text.
         assert_eq!(c.params.len(), 6);
@@ -483,7 +495,7 @@ mod tests {
                 value: 0.5,
             },
         );
-        let c = compile(&f, Target::Spans).unwrap();
+        let c = compile(&f, Target::Spans, &Parts::single()).unwrap();
         assert!(c.sql.contains("me.trace_id = s.trace_id"), "{}", c.sql);
         assert!(c.sql.contains("me.num < ?"), "{}", c.sql);
         assert_eq!(c.params, [Sql::Text("q".into()), Sql::Real(0.5)]);

@@ -11,6 +11,7 @@ mod prices;
 mod read;
 mod schema;
 mod stats;
+mod text;
 mod write;
 
 #[cfg(test)]
@@ -65,7 +66,7 @@ impl SqliteStore {
         writer
             .pragma_update(None, "page_size", PAGE_SIZE)
             .map_err(sql_err)?;
-        configure(&writer)?;
+        configure(&writer, WRITER_CACHE_KIB)?;
         // Durable on commit: an acknowledged span survives a crash or power loss.
         writer
             .pragma_update(None, "synchronous", "FULL")
@@ -122,7 +123,7 @@ impl SqliteStore {
                         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                     )
                     .map_err(sql_err)?;
-                    configure(&c)?;
+                    configure(&c, READER_CACHE_KIB)?;
                     c
                 }
             };
@@ -150,14 +151,20 @@ fn optimize(conn: &Connection, at_open: bool) -> Result<()> {
     .map_err(sql_err)
 }
 
-fn configure(conn: &Connection) -> Result<()> {
+/// Page cache per connection, in KiB. The writer's holds the index pages inserts and the
+/// full-text merges touch; a reader's mostly serves one query, and the OS caches the file for
+/// all of them (five readers at 32 MB each were most of the server's memory).
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+const READER_CACHE_KIB: i64 = 8 * 1024;
+
+fn configure(conn: &Connection, cache_kib: i64) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(10))
         .map_err(sql_err)?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(sql_err)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(sql_err)?;
-    conn.pragma_update(None, "cache_size", -32_000)
+    conn.pragma_update(None, "cache_size", -cache_kib)
         .map_err(sql_err)?;
     Ok(())
 }

@@ -10,6 +10,7 @@ use super::blocks::SpanBodies;
 use super::codec::{decode, run_id_blob};
 use super::filter::{compile, run_list_index, Target};
 use super::sql_err;
+use super::text::Parts;
 use crate::{Cursor, ListQuery, Page, ProjectId, Result, ThreadSummary};
 
 /// The largest page any listing returns.
@@ -48,7 +49,7 @@ fn page<T>(
 }
 
 pub fn list_runs(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result<Page<Run>> {
-    let f = compile(&q.filter, Target::Runs)?;
+    let f = compile(&q.filter, Target::Runs, &Parts::read(conn)?)?;
     let mut params = vec![Sql::Integer(project.0)];
     params.extend(f.params);
     let after = cursor_clause(q.cursor.as_ref(), "r.start_ns", "r.trace_id", &mut params)?;
@@ -137,7 +138,7 @@ pub fn get_run(
 }
 
 pub fn search_spans(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result<Page<Span>> {
-    let f = compile(&q.filter, Target::Spans)?;
+    let f = compile(&q.filter, Target::Spans, &Parts::read(conn)?)?;
     let mut params = vec![Sql::Integer(project.0)];
     params.extend(f.params);
     let after = cursor_clause(q.cursor.as_ref(), "s.start_ns", "s.span_id", &mut params)?;
@@ -196,7 +197,7 @@ pub fn list_threads(
     project: ProjectId,
     q: &ListQuery,
 ) -> Result<Page<ThreadSummary>> {
-    let f = compile(&q.filter, Target::Runs)?;
+    let f = compile(&q.filter, Target::Runs, &Parts::read(conn)?)?;
     let mut params = vec![Sql::Integer(project.0)];
     params.extend(f.params);
     let having = match &q.cursor {

@@ -166,6 +166,14 @@ CREATE TABLE span_blocks (
 ALTER TABLE spans ADD COLUMN block INTEGER;
 ALTER TABLE spans ADD COLUMN block_pos INTEGER;
 "#,
+    r#"
+-- The full-text index in parts (see sqlite/text.rs): the tables a text term is looked up in.
+-- `span_text` keeps what was indexed before; new spans go to `span_text_<rowid / 131072>`.
+CREATE TABLE text_parts (
+    name TEXT PRIMARY KEY
+) WITHOUT ROWID;
+INSERT INTO text_parts (name) VALUES ('span_text');
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -12,6 +12,7 @@ use super::codec::decode;
 use super::filter::{compile, Target};
 use super::metrics;
 use super::sql_err;
+use super::text::Parts;
 use crate::{ProjectId, Result, StatsQuery, StoreError};
 
 /// The part of a stored summary stats needs when a run has no `usage_by_model` column yet;
@@ -65,7 +66,7 @@ fn sql_time(unix_nano: u64) -> Sql {
 pub fn stats(conn: &Connection, project: ProjectId, q: &StatsQuery) -> Result<Stats> {
     check_range(q.from_unix_nano, q.to_unix_nano, q.bucket_seconds)
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let f = compile(&q.filter, Target::Runs)?;
+    let f = compile(&q.filter, Target::Runs, &Parts::read(conn)?)?;
     let mut params = vec![
         Sql::Integer(project.0),
         sql_time(q.from_unix_nano),

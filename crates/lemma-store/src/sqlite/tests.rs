@@ -5,7 +5,7 @@ use lemma_core::{Message, Part, Span, SpanKind};
 use rusqlite::Connection;
 
 use super::filter::{compile, Target};
-use super::{read, schema, stats, write};
+use super::{read, schema, stats, text, write};
 use crate::{ProjectId, StatsQuery};
 
 fn store() -> Connection {
@@ -58,7 +58,7 @@ fn failed_runs_over_a_range_use_the_status_index_and_text_matches_are_found_once
     .unwrap();
     let listing = |q: &str| {
         let filter = lemma_core::query::parse(q, 1).unwrap();
-        let f = compile(&filter, Target::Runs).unwrap();
+        let f = compile(&filter, Target::Runs, &text::Parts::read(&conn).unwrap()).unwrap();
         plan(&conn, &read::list_runs_sql(&filter, &f.sql, ""))
     };
     let failed = listing("agent:coding_agent status:error since:2020-01-01 until:2021-01-01");
@@ -114,14 +114,14 @@ fn a_model_call_indexes_only_the_messages_since_the_last_answer() {
         ],
         "you are welcome echo",
     );
-    let text = write::searchable_text(&span);
+    let text = text::searchable_text(&span);
     for new in ["charlie", "delta", "echo"] {
         assert!(text.contains(new), "{new} missing from {text:?}");
     }
     for resent in ["alpha", "bravo"] {
         assert!(!text.contains(resent), "{resent} indexed again in {text:?}");
     }
-    let first = write::searchable_text(&chat(
+    let first = text::searchable_text(&chat(
         "2",
         &[("system", "be brief foxtrot"), ("user", "hello golf")],
         "hi",
@@ -464,4 +464,94 @@ fn a_payload_unlike_its_attribute_or_short_is_stored_as_is() {
         .remove("input.value");
     let err = span_from_json(&serde_json::to_vec(&raw).unwrap()).unwrap_err();
     assert!(err.to_string().contains("input.value"), "{err}");
+}
+
+#[test]
+fn text_is_indexed_in_parts_and_a_term_is_found_in_every_part() {
+    let (mut conn, project) = with_project();
+    let write = |conn: &mut Connection, spans: Vec<Span>| {
+        let batch = spans.into_iter().map(|s| (project, s)).collect();
+        write::write_batch(conn, write::encode_batch(batch).unwrap()).unwrap();
+    };
+    write(
+        &mut conn,
+        (0..5)
+            .map(|n| genai_chat("a1", n, 1, if n == 2 { "alpha" } else { "plain" }))
+            .collect(),
+    );
+    // Another project's row moves the row ids to just before the end of part 1.
+    conn.execute(
+        "INSERT INTO spans (rowid, project_id, trace_id, span_id, name, kind, start_ns, end_ns,
+         status, digest, body) VALUES (?1, 2, X'00', X'00', 'x', 'span', 0, 0, 'ok', X'', X'')",
+        [2 * text::PART_SPANS - 4],
+    )
+    .unwrap();
+    write(
+        &mut conn,
+        (10..20)
+            .map(|n| {
+                let word = match n {
+                    10 => "charlie",
+                    19 => "bravo",
+                    _ => "plain",
+                };
+                genai_chat("b2", n, 1, word)
+            })
+            .collect(),
+    );
+    let parts = text::Parts::read(&conn).unwrap();
+    assert_eq!(
+        parts.names(),
+        ["span_text", "span_text_0", "span_text_1", "span_text_2"]
+    );
+    // What was indexed before parts existed is still found.
+    let legacy: i64 = conn
+        .query_row(
+            "SELECT min(rowid) FROM spans WHERE project_id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    conn.execute(
+        "INSERT INTO span_text (rowid, text) VALUES (?1, 'delta')",
+        [legacy],
+    )
+    .unwrap();
+    let runs = |q: &str| -> Vec<String> {
+        let query = crate::ListQuery {
+            filter: lemma_core::query::parse(q, 1).unwrap(),
+            limit: 10,
+            ..Default::default()
+        };
+        let page = read::list_runs(&conn, project, &query).unwrap();
+        page.items
+            .into_iter()
+            .map(|r| r.run_id[..2].to_string())
+            .collect()
+    };
+    assert_eq!(runs("alpha"), ["a1"]);
+    assert_eq!(runs("charlie"), ["b2"]);
+    assert_eq!(runs("bravo"), ["b2"]);
+    assert_eq!(runs("delta"), ["a1"]);
+    assert!(runs("zulu").is_empty());
+    let spans = read::search_spans(
+        &conn,
+        project,
+        &crate::ListQuery {
+            filter: lemma_core::query::parse("bravo", 1).unwrap(),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(spans.items.len(), 1);
+    assert_eq!(spans.items[0].span_id, format!("{:016x}", 19));
+
+    // Part names are spliced into SQL, so a name of another shape is refused.
+    conn.execute(
+        "INSERT INTO text_parts (name) VALUES ('span_text; DROP TABLE spans')",
+        [],
+    )
+    .unwrap();
+    assert!(text::Parts::read(&conn).is_err());
 }

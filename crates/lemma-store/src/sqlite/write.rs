@@ -5,19 +5,15 @@
 use std::collections::{BTreeSet, HashMap};
 
 use lemma_core::run::{summarize, SpanDigest};
-use lemma_core::{Message, Part, Span};
+use lemma_core::Span;
 use rusqlite::{params, Connection, Transaction};
-use serde_json::Value;
 
 use super::blocks::{self, BlockRef, Blocks, SpanBodies, BODY_COLUMNS};
 use super::codec::{digest_from_row, encode, encode_digest, id_blob, DIGEST_COLUMNS};
-use super::metrics;
 use super::prices::cost_source_sql;
 use super::sql_err;
+use super::{metrics, text};
 use crate::{ProjectId, Result, WriteStats};
-
-/// Longest text indexed per input or output; the full payload is still stored.
-const MAX_INDEXED_CHARS: usize = 32 * 1024;
 
 /// A batch ready to store: each span with what it is stored as. Encoding (serialising and
 /// compressing) is most of a write's CPU; it is done apart from the writer connection, so one
@@ -42,7 +38,7 @@ pub fn encode_batch(mut spans: Vec<(ProjectId, Span)>) -> Result<EncodedBatch> {
         .map(|((_, span), body)| {
             Ok(Encoded {
                 digest: encode_digest(&SpanDigest::from(span))?,
-                text: searchable_text(span),
+                text: text::searchable_text(span),
                 body,
             })
         })
@@ -79,9 +75,7 @@ pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteSt
                  VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,X'',?25,?26)",
             )
             .map_err(sql_err)?;
-        let mut index = tx
-            .prepare_cached("INSERT INTO span_text (rowid, text) VALUES (?1, ?2)")
-            .map_err(sql_err)?;
+        let mut index = text::Writer::new(&tx);
         for ((project, span), encoded) in batch.iter().zip(encoded) {
             let changed = insert
                 .execute(params![
@@ -119,9 +113,7 @@ pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteSt
             }
             stats.inserted += 1;
             block_used[encoded.body.block] = true;
-            index
-                .execute(params![tx.last_insert_rowid(), encoded.text])
-                .map_err(sql_err)?;
+            index.add(tx.last_insert_rowid(), &encoded.text)?;
             metrics::insert(&tx, *project, &lemma_core::metrics::from_span(span))?;
             touched.insert((*project, span.trace_id.clone()));
             fresh.insert((*project, &span.trace_id, &span.span_id), span);
@@ -234,90 +226,4 @@ pub(super) fn update_run(
 
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
-}
-
-/// The text full-text search sees: the span name and the strings inside its input and output.
-///
-/// A model call's input resends the conversation so far, so only the messages since the last
-/// assistant turn are indexed: the earlier ones were indexed where they first appeared (an
-/// earlier call's input or output), and indexing every resend would grow the index, and the
-/// time to write it, with the square of the conversation's length.
-pub(super) fn searchable_text(span: &Span) -> String {
-    let mut text = span.name.clone();
-    let start = text.len();
-    match span.input_messages.as_deref() {
-        Some(messages) if !messages.is_empty() => {
-            let new_from = messages
-                .iter()
-                .rposition(|m| m.role == "assistant")
-                .map_or(0, |i| i + 1);
-            for message in &messages[new_from..] {
-                collect_message(message, &mut text, start + MAX_INDEXED_CHARS);
-            }
-        }
-        _ => {
-            if let Some(input) = &span.input {
-                collect_strings(input, &mut text, start + MAX_INDEXED_CHARS);
-            }
-        }
-    }
-    let start = text.len();
-    match (&span.output, span.output_messages.as_deref()) {
-        (Some(output), _) => collect_strings(output, &mut text, start + MAX_INDEXED_CHARS),
-        (None, Some(messages)) => {
-            for message in messages {
-                collect_message(message, &mut text, start + MAX_INDEXED_CHARS);
-            }
-        }
-        (None, None) => {}
-    }
-    text
-}
-
-/// A message's text, tool arguments and tool results.
-fn collect_message(message: &Message, out: &mut String, limit: usize) {
-    for part in &message.parts {
-        match part {
-            Part::Text { content } | Part::Reasoning { content } => push_text(content, out, limit),
-            Part::ToolCall {
-                name, arguments, ..
-            } => {
-                push_text(name, out, limit);
-                if let Some(arguments) = arguments {
-                    collect_strings(arguments, out, limit);
-                }
-            }
-            Part::ToolCallResponse { response, .. } => collect_strings(response, out, limit),
-            Part::Media { .. } => {}
-            Part::Other { value } => collect_strings(value, out, limit),
-        }
-    }
-}
-
-fn collect_strings(value: &Value, out: &mut String, limit: usize) {
-    if out.len() >= limit {
-        return;
-    }
-    match value {
-        Value::String(s) => push_text(s, out, limit),
-        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out, limit)),
-        Value::Object(map) => map.values().for_each(|v| collect_strings(v, out, limit)),
-        Value::Number(n) => push_text(&n.to_string(), out, limit),
-        _ => {}
-    }
-}
-
-/// Appends `s` on a line of its own, cut so `out` stays within `limit` bytes.
-fn push_text(s: &str, out: &mut String, limit: usize) {
-    if out.len() >= limit {
-        return;
-    }
-    out.push('\n');
-    let room = limit.saturating_sub(out.len());
-    let cut = s
-        .char_indices()
-        .map(|(i, _)| i)
-        .find(|&i| i > room)
-        .unwrap_or(s.len());
-    out.push_str(&s[..cut.min(s.len())]);
 }

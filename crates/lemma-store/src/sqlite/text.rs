@@ -1,0 +1,198 @@
+//! The full-text index: what it holds for a span, and the parts it is kept in.
+//!
+//! The index is split by `spans.rowid` into parts of `PART_SPANS` spans, `span_text_<n>`
+//! (contentless FTS5 tables, created as spans arrive and listed in `text_parts`). FTS5 merges
+//! its segments into ever larger ones; in one index for the whole store those merges read
+//! segments of hundreds of megabytes back from disk on every commit, and past 100k spans ingest
+//! fell from 14k to 5k spans/s. A part stops growing once full, so its merges stay within what
+//! the page cache holds. A text term matches in every part (`parts`); `span_text` holds rows
+//! indexed before parts existed.
+
+use lemma_core::{Message, Part, Span};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::Value;
+
+use super::sql_err;
+use crate::{Result, StoreError};
+
+/// Spans per part: a full part's index (about 200 bytes a span) fits the writer's page cache.
+pub(super) const PART_SPANS: i64 = 1 << 17;
+
+/// Longest text indexed per input or output; the full payload is still stored.
+const MAX_INDEXED_CHARS: usize = 32 * 1024;
+
+/// The index tables a text term is looked up in, read from `text_parts`.
+#[derive(Debug, Clone)]
+pub struct Parts(Vec<String>);
+
+impl Parts {
+    pub fn read(conn: &Connection) -> Result<Parts> {
+        let mut stmt = conn
+            .prepare_cached("SELECT name FROM text_parts ORDER BY name")
+            .map_err(sql_err)?;
+        let names = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(sql_err)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql_err)?;
+        // Table names are spliced into SQL: only the shapes this module writes pass.
+        match names.iter().find(|n| !is_part_name(n)) {
+            Some(bad) => Err(StoreError::Backend(format!(
+                "unexpected text index part {bad:?}"
+            ))),
+            None => Ok(Parts(names)),
+        }
+    }
+
+    /// Just the first table, for compiling filters without a database.
+    #[cfg(test)]
+    pub fn single() -> Parts {
+        Parts(vec!["span_text".into()])
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.0
+    }
+}
+
+fn is_part_name(name: &str) -> bool {
+    name == "span_text"
+        || name
+            .strip_prefix("span_text_")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Adds spans' text to the part their row id falls in, creating the part when it is new.
+pub struct Writer<'t> {
+    tx: &'t Transaction<'t>,
+    known: Option<i64>,
+}
+
+impl<'t> Writer<'t> {
+    pub fn new(tx: &'t Transaction<'t>) -> Writer<'t> {
+        Writer { tx, known: None }
+    }
+
+    pub fn add(&mut self, rowid: i64, text: &str) -> Result<()> {
+        let part = rowid / PART_SPANS;
+        let name = format!("span_text_{part}");
+        if self.known != Some(part) {
+            self.ensure(&name)?;
+            self.known = Some(part);
+        }
+        self.tx
+            .prepare_cached(&format!("INSERT INTO {name} (rowid, text) VALUES (?1, ?2)"))
+            .map_err(sql_err)?
+            .execute(params![rowid, text])
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
+    fn ensure(&self, name: &str) -> Result<()> {
+        let listed = self
+            .tx
+            .prepare_cached("SELECT 1 FROM text_parts WHERE name = ?1")
+            .map_err(sql_err)?
+            .query_row([name], |_| Ok(()))
+            .optional()
+            .map_err(sql_err)?;
+        if listed.is_none() {
+            self.tx
+                .execute_batch(&format!(
+                    "CREATE VIRTUAL TABLE {name} USING fts5(
+                         text, content='', contentless_delete=1,
+                         tokenize='unicode61 remove_diacritics 2'
+                     );
+                     INSERT INTO text_parts (name) VALUES ('{name}');"
+                ))
+                .map_err(sql_err)?;
+        }
+        Ok(())
+    }
+}
+
+/// The text full-text search sees: the span name and the strings inside its input and output.
+///
+/// A model call's input resends the conversation so far, so only the messages since the last
+/// assistant turn are indexed: the earlier ones were indexed where they first appeared (an
+/// earlier call's input or output), and indexing every resend would grow the index, and the
+/// time to write it, with the square of the conversation's length.
+pub fn searchable_text(span: &Span) -> String {
+    let mut text = span.name.clone();
+    let start = text.len();
+    match span.input_messages.as_deref() {
+        Some(messages) if !messages.is_empty() => {
+            let new_from = messages
+                .iter()
+                .rposition(|m| m.role == "assistant")
+                .map_or(0, |i| i + 1);
+            for message in &messages[new_from..] {
+                collect_message(message, &mut text, start + MAX_INDEXED_CHARS);
+            }
+        }
+        _ => {
+            if let Some(input) = &span.input {
+                collect_strings(input, &mut text, start + MAX_INDEXED_CHARS);
+            }
+        }
+    }
+    let start = text.len();
+    match (&span.output, span.output_messages.as_deref()) {
+        (Some(output), _) => collect_strings(output, &mut text, start + MAX_INDEXED_CHARS),
+        (None, Some(messages)) => {
+            for message in messages {
+                collect_message(message, &mut text, start + MAX_INDEXED_CHARS);
+            }
+        }
+        (None, None) => {}
+    }
+    text
+}
+
+/// A message's text, tool arguments and tool results.
+fn collect_message(message: &Message, out: &mut String, limit: usize) {
+    for part in &message.parts {
+        match part {
+            Part::Text { content } | Part::Reasoning { content } => push_text(content, out, limit),
+            Part::ToolCall {
+                name, arguments, ..
+            } => {
+                push_text(name, out, limit);
+                if let Some(arguments) = arguments {
+                    collect_strings(arguments, out, limit);
+                }
+            }
+            Part::ToolCallResponse { response, .. } => collect_strings(response, out, limit),
+            Part::Media { .. } => {}
+            Part::Other { value } => collect_strings(value, out, limit),
+        }
+    }
+}
+
+fn collect_strings(value: &Value, out: &mut String, limit: usize) {
+    if out.len() >= limit {
+        return;
+    }
+    match value {
+        Value::String(s) => push_text(s, out, limit),
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out, limit)),
+        Value::Object(map) => map.values().for_each(|v| collect_strings(v, out, limit)),
+        Value::Number(n) => push_text(&n.to_string(), out, limit),
+        _ => {}
+    }
+}
+
+/// Appends `s` on a line of its own, cut so `out` stays within `limit` bytes.
+fn push_text(s: &str, out: &mut String, limit: usize) {
+    if out.len() >= limit {
+        return;
+    }
+    out.push('\n');
+    let room = limit.saturating_sub(out.len());
+    let cut = s
+        .char_indices()
+        .map(|(i, _)| i)
+        .find(|&i| i > room)
+        .unwrap_or(s.len());
+    out.push_str(&s[..cut.min(s.len())]);
+}
