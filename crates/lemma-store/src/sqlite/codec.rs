@@ -10,6 +10,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::{Map, Value};
 use zstd::bulk::{Compressor, Decompressor};
 
+use super::payload;
 use crate::StoreError;
 
 const LEVEL: i32 = 3;
@@ -74,7 +75,7 @@ pub fn decompress(frame: &[u8]) -> Result<Vec<u8>, StoreError> {
 /// - Its message lists, which `messages::derive` rebuilds from the attributes and events.
 /// - Its `input`, `output` and `tool_args` when an attribute holds them as received (usually
 ///   as JSON text, e.g. `gen_ai.input.messages`): a marker naming the attribute takes their
-///   place (`payload_marker`).
+///   place (`payload::marker`).
 ///
 /// A model call's conversation is then stored once, in the attribute that carried it, instead
 /// of three times.
@@ -91,13 +92,13 @@ pub fn encode_stored_span(span: &mut Span) -> Result<Vec<u8>, StoreError> {
             ..
         } = &mut *span;
         for (slot, field) in kept.iter_mut().zip([input, output, tool_args]) {
-            if let Some(marker) = field.as_ref().and_then(|v| payload_marker(attributes, v)) {
+            if let Some(marker) = field.as_ref().and_then(|v| payload::marker(attributes, v)) {
                 *slot = field.replace(marker);
             }
         }
     }
     let json = serde_json::to_vec(span).map_err(backend);
-    for (slot, field) in kept.into_iter().zip(payloads(span)) {
+    for (slot, field) in kept.into_iter().zip(payload::fields(span)) {
         if slot.is_some() {
             *field = slot;
         }
@@ -123,8 +124,11 @@ pub fn span_from_json(json: &[u8]) -> Result<Span, StoreError> {
     let mut span: Span = serde_json::from_slice(json)
         .map_err(|e| StoreError::Backend(format!("corrupt payload: {e}")))?;
     let attributes = std::mem::take(&mut span.attributes);
-    for field in payloads(&mut span) {
-        if let Some(value) = field.as_ref().and_then(|m| from_marker(&attributes, m)) {
+    for field in payload::fields(&mut span) {
+        if let Some(value) = field
+            .as_ref()
+            .and_then(|m| payload::resolve(&attributes, m))
+        {
             *field = Some(value?);
         }
     }
@@ -135,73 +139,6 @@ pub fn span_from_json(json: &[u8]) -> Result<Span, StoreError> {
         span.output_messages = output;
     }
     Ok(span)
-}
-
-fn payloads(span: &mut Span) -> [&mut Option<Value>; 3] {
-    [&mut span.input, &mut span.output, &mut span.tool_args]
-}
-
-/// Marker keys: the payload is attribute `key` parsed as JSON, or attribute `key` as is. A key
-/// starting with NUL never occurs in a payload an exporter sends.
-const FROM_JSON_ATTRIBUTE: &str = "\u{0}json";
-const FROM_ATTRIBUTE: &str = "\u{0}attr";
-
-/// Below this size a payload is stored as is: the marker would save little or nothing.
-const MIN_MARKED_BYTES: usize = 64;
-
-/// The marker for `value` when an attribute holds it.
-fn payload_marker(attributes: &Map<String, Value>, value: &Value) -> Option<Value> {
-    let marker = |kind: &str, key: &str| {
-        Some(Value::Object(Map::from_iter([(
-            kind.to_string(),
-            Value::String(key.to_string()),
-        )])))
-    };
-    for (key, attribute) in attributes {
-        let Value::String(text) = attribute else {
-            continue;
-        };
-        if text.len() < MIN_MARKED_BYTES {
-            continue;
-        }
-        if attribute == value {
-            return marker(FROM_ATTRIBUTE, key);
-        }
-        let opens = match value {
-            Value::Object(_) => '{',
-            Value::Array(_) => '[',
-            _ => continue,
-        };
-        if text.trim_start().starts_with(opens)
-            && serde_json::from_str::<Value>(text).is_ok_and(|parsed| &parsed == value)
-        {
-            return marker(FROM_JSON_ATTRIBUTE, key);
-        }
-    }
-    None
-}
-
-/// The payload a marker stands for; `None` when `value` is no marker.
-fn from_marker(
-    attributes: &Map<String, Value>,
-    value: &Value,
-) -> Option<Result<Value, StoreError>> {
-    let Value::Object(map) = value else {
-        return None;
-    };
-    let (kind, Value::String(key)) = map.iter().next()? else {
-        return None;
-    };
-    if map.len() != 1 || !(kind == FROM_JSON_ATTRIBUTE || kind == FROM_ATTRIBUTE) {
-        return None;
-    }
-    let missing = || StoreError::Backend(format!("stored span lacks attribute {key:?}"));
-    Some(match attributes.get(key) {
-        Some(Value::String(text)) if kind == FROM_JSON_ATTRIBUTE => serde_json::from_str(text)
-            .map_err(|e| StoreError::Backend(format!("stored attribute {key:?}: {e}"))),
-        Some(attribute) if kind == FROM_ATTRIBUTE => Ok(attribute.clone()),
-        _ => Err(missing()),
-    })
 }
 
 /// What a span's digest holds beyond the span's own columns. One-letter names: a digest is

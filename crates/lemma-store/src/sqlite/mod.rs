@@ -7,6 +7,7 @@ mod codec;
 mod filter;
 mod logs;
 mod metrics;
+mod payload;
 mod prices;
 mod read;
 mod schema;
