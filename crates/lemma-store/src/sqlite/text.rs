@@ -65,23 +65,26 @@ fn is_part_name(name: &str) -> bool {
 /// Adds spans' text to the part their row id falls in, creating the part when it is new.
 pub struct Writer<'t> {
     tx: &'t Transaction<'t>,
-    known: Option<i64>,
+    /// The part the last span went to, and the statement that inserts into it.
+    current: Option<(i64, String)>,
 }
 
 impl<'t> Writer<'t> {
     pub fn new(tx: &'t Transaction<'t>) -> Writer<'t> {
-        Writer { tx, known: None }
+        Writer { tx, current: None }
     }
 
     pub fn add(&mut self, rowid: i64, text: &str) -> Result<()> {
         let part = rowid / PART_SPANS;
-        let name = format!("span_text_{part}");
-        if self.known != Some(part) {
+        if self.current.as_ref().map(|(p, _)| *p) != Some(part) {
+            let name = format!("span_text_{part}");
             self.ensure(&name)?;
-            self.known = Some(part);
+            let insert = format!("INSERT INTO {name} (rowid, text) VALUES (?1, ?2)");
+            self.current = Some((part, insert));
         }
+        let (_, insert) = self.current.as_ref().expect("set above");
         self.tx
-            .prepare_cached(&format!("INSERT INTO {name} (rowid, text) VALUES (?1, ?2)"))
+            .prepare_cached(insert)
             .map_err(sql_err)?
             .execute(params![rowid, text])
             .map_err(sql_err)?;
