@@ -6,7 +6,7 @@ use lemma_core::{Run, Span};
 use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
-use super::blocks::SpanBodies;
+use super::blocks::{SpanBodies, BODY_COLUMNS};
 use super::codec::{decode, run_id_blob};
 use super::filter::{compile, run_list_index, Target};
 use super::sql_err;
@@ -49,7 +49,11 @@ fn page<T>(
 }
 
 pub fn list_runs(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result<Page<Run>> {
-    let f = compile(&q.filter, Target::Runs, &Parts::read(conn)?)?;
+    let f = compile(
+        &q.filter,
+        Target::Runs,
+        &Parts::for_filter(conn, &q.filter)?,
+    )?;
     let mut params = vec![Sql::Integer(project.0)];
     params.extend(f.params);
     let after = cursor_clause(q.cursor.as_ref(), "r.start_ns", "r.trace_id", &mut params)?;
@@ -100,8 +104,12 @@ fn cursor_clause(
 
 /// A run's spans in start order. Without the hint SQLite may walk the project's time index to
 /// skip the sort, reading every span of the project instead of the run's few.
-pub(super) const RUN_SPANS: &str = "SELECT body, block, block_pos FROM spans INDEXED BY spans_id
-     WHERE project_id = ?1 AND trace_id = ?2 ORDER BY start_ns, end_ns, span_id";
+pub(super) fn run_spans_sql() -> String {
+    format!(
+        "SELECT {BODY_COLUMNS} FROM spans INDEXED BY spans_id
+         WHERE project_id = ?1 AND trace_id = ?2 ORDER BY start_ns, end_ns, span_id"
+    )
+}
 
 pub fn get_run(
     conn: &Connection,
@@ -125,7 +133,7 @@ pub fn get_run(
     let mut spans = Vec::new();
     {
         let mut bodies = SpanBodies::new(conn);
-        let mut stmt = conn.prepare_cached(RUN_SPANS).map_err(sql_err)?;
+        let mut stmt = conn.prepare_cached(&run_spans_sql()).map_err(sql_err)?;
         let mut rows = stmt
             .query(rusqlite::params![project.0, trace])
             .map_err(sql_err)?;
@@ -138,14 +146,18 @@ pub fn get_run(
 }
 
 pub fn search_spans(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result<Page<Span>> {
-    let f = compile(&q.filter, Target::Spans, &Parts::read(conn)?)?;
+    let f = compile(
+        &q.filter,
+        Target::Spans,
+        &Parts::for_filter(conn, &q.filter)?,
+    )?;
     let mut params = vec![Sql::Integer(project.0)];
     params.extend(f.params);
     let after = cursor_clause(q.cursor.as_ref(), "s.start_ns", "s.span_id", &mut params)?;
     let limit = limit(q);
     params.push(Sql::Integer(limit as i64 + 1));
     let sql = format!(
-        "SELECT s.body, s.block, s.block_pos FROM spans s WHERE s.project_id = ? AND ({}) {after}
+        "SELECT {BODY_COLUMNS} FROM spans s WHERE s.project_id = ? AND ({}) {after}
          ORDER BY s.start_ns DESC, s.span_id DESC LIMIT ?",
         f.sql
     );
@@ -197,7 +209,11 @@ pub fn list_threads(
     project: ProjectId,
     q: &ListQuery,
 ) -> Result<Page<ThreadSummary>> {
-    let f = compile(&q.filter, Target::Runs, &Parts::read(conn)?)?;
+    let f = compile(
+        &q.filter,
+        Target::Runs,
+        &Parts::for_filter(conn, &q.filter)?,
+    )?;
     let mut params = vec![Sql::Integer(project.0)];
     params.extend(f.params);
     let having = match &q.cursor {

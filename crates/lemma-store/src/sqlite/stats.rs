@@ -66,7 +66,11 @@ fn sql_time(unix_nano: u64) -> Sql {
 pub fn stats(conn: &Connection, project: ProjectId, q: &StatsQuery) -> Result<Stats> {
     check_range(q.from_unix_nano, q.to_unix_nano, q.bucket_seconds)
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let f = compile(&q.filter, Target::Runs, &Parts::read(conn)?)?;
+    let f = compile(
+        &q.filter,
+        Target::Runs,
+        &Parts::for_filter(conn, &q.filter)?,
+    )?;
     let mut params = vec![
         Sql::Integer(project.0),
         sql_time(q.from_unix_nano),

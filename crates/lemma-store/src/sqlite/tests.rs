@@ -30,7 +30,7 @@ fn plan(conn: &Connection, sql: &str) -> String {
 #[test]
 fn a_run_and_a_thread_are_read_through_their_own_indexes() {
     let conn = store();
-    let run = plan(&conn, read::RUN_SPANS);
+    let run = plan(&conn, &read::run_spans_sql());
     assert!(
         run.contains("USING INDEX spans_id (project_id=? AND trace_id=?)"),
         "{run}"

@@ -8,6 +8,7 @@
 //! the page cache holds. A text term matches in every part (`parts`); `span_text` holds rows
 //! indexed before parts existed.
 
+use lemma_core::query::{Condition, Filter};
 use lemma_core::{Message, Part, Span};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
@@ -41,6 +42,20 @@ impl Parts {
                 "unexpected text index part {bad:?}"
             ))),
             None => Ok(Parts(names)),
+        }
+    }
+
+    /// The parts `filter` needs: none unless it has a text term, so listings without one read
+    /// nothing more.
+    pub fn for_filter(conn: &Connection, filter: &Filter) -> Result<Parts> {
+        let has_text = filter
+            .clauses
+            .iter()
+            .any(|c| matches!(c.condition, Condition::Text(_)));
+        if has_text {
+            Parts::read(conn)
+        } else {
+            Ok(Parts(Vec::new()))
         }
     }
 
