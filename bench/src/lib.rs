@@ -62,7 +62,7 @@ impl Config {
             sizes: vec![2_000],
             seed: 42,
             quick: true,
-            phoenix_budget: Duration::from_secs(25),
+            phoenix_budget: Duration::from_secs(40),
             budget_chunk: 500,
             repeat: Repeat {
                 min: 3,
