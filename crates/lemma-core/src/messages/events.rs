@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use super::lookup::{first, json_at};
+use super::lookup::{first, json_at, Parsed};
 use super::{genai, message, parts, provider, Dir, Message};
 use crate::model::{Span, SpanEvent};
 use crate::value::{as_u64, lenient_json};
@@ -20,7 +20,7 @@ pub fn details(span: &Span, dir: Dir) -> Option<Vec<Message>> {
     span.events
         .iter()
         .filter(|e| e.name == DETAILS)
-        .find_map(|e| genai::read(&fields(e), dir))
+        .find_map(|e| genai::read(&fields(e), Parsed::NONE, dir))
 }
 
 pub fn legacy(span: &Span, dir: Dir) -> Option<Vec<Message>> {

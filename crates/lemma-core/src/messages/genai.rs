@@ -4,20 +4,23 @@
 
 use serde_json::{Map, Value};
 
-use super::lookup::json_at;
+use super::lookup::Parsed;
 use super::message::{self, with_system};
 use super::{provider, Dir, Message};
 
-pub fn read(attrs: &Map<String, Value>, dir: Dir) -> Option<Vec<Message>> {
+pub fn read(attrs: &Map<String, Value>, parsed: Parsed, dir: Dir) -> Option<Vec<Message>> {
     match dir {
         Dir::Input => {
-            let messages = json_at(attrs, "gen_ai.input.messages")
+            let messages = parsed
+                .json_at(attrs, "gen_ai.input.messages")
                 .and_then(|v| provider::messages(&v, dir.role()));
-            let system =
-                json_at(attrs, "gen_ai.system_instructions").and_then(|v| message::system(&v));
+            let system = parsed
+                .json_at(attrs, "gen_ai.system_instructions")
+                .and_then(|v| message::system(&v));
             with_system(system, messages)
         }
-        Dir::Output => json_at(attrs, "gen_ai.output.messages")
+        Dir::Output => parsed
+            .json_at(attrs, "gen_ai.output.messages")
             .and_then(|v| provider::messages(&v, dir.role())),
     }
 }
@@ -42,10 +45,12 @@ mod tests {
         ]);
         let structured = read(
             &attrs(json!({"gen_ai.input.messages": messages})),
+            Parsed::NONE,
             Dir::Input,
         );
         let string = read(
             &attrs(json!({"gen_ai.input.messages": messages.to_string()})),
+            Parsed::NONE,
             Dir::Input,
         );
         assert_eq!(structured, string);
@@ -66,7 +71,7 @@ mod tests {
             "gen_ai.system_instructions": "[{\"type\":\"text\",\"content\":\"Be brief.\"}]",
             "gen_ai.input.messages": "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"content\":\"Hi\"}]}]",
         }));
-        let input = read(&a, Dir::Input).unwrap();
+        let input = read(&a, Parsed::NONE, Dir::Input).unwrap();
         assert_eq!(input[0].role, "system");
         assert_eq!(
             input[0].parts,
@@ -83,14 +88,14 @@ mod tests {
             json!({"gen_ai.output.messages": [{"role": "assistant", "finish_reason": "stop",
             "parts": [{"type": "text", "content": "Sunny."}]}]}),
         );
-        let output = read(&a, Dir::Output).unwrap();
+        let output = read(&a, Parsed::NONE, Dir::Output).unwrap();
         assert_eq!(output[0].finish_reason.as_deref(), Some("stop"));
-        assert!(read(&a, Dir::Input).is_none());
+        assert!(read(&a, Parsed::NONE, Dir::Input).is_none());
     }
 
     #[test]
     fn truncated_json_yields_nothing() {
         let a = attrs(json!({"gen_ai.output.messages": "[{\"role\":\"assistant\""}));
-        assert!(read(&a, Dir::Output).is_none());
+        assert!(read(&a, Parsed::NONE, Dir::Output).is_none());
     }
 }

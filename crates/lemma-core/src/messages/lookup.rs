@@ -1,6 +1,8 @@
 //! Field lookups shared by the message readers. They work on plain JSON maps because messages
 //! come from span attributes, event attributes and log bodies alike.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::value::{as_text, lenient_json};
@@ -19,6 +21,32 @@ pub fn text_at(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
 /// A value with JSON held in a string parsed.
 pub fn json_at(obj: &Map<String, Value>, key: &str) -> Option<Value> {
     obj.get(key).filter(|v| !v.is_null()).map(lenient_json)
+}
+
+/// Attributes a caller has already parsed as [`json_at`] would, by key. A model call's
+/// conversation is its largest attribute; a reader that parsed it for the span's payload hands
+/// it over instead of having it parsed again for the messages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Parsed<'a>(&'a [(&'a str, &'a Value)]);
+
+impl<'a> Parsed<'a> {
+    pub const NONE: Parsed<'static> = Parsed(&[]);
+
+    /// `entries` must hold, for each key, what `json_at` reads from that attribute.
+    pub fn new(entries: &'a [(&'a str, &'a Value)]) -> Self {
+        Parsed(entries)
+    }
+
+    /// [`json_at`], from the parsed entries when they hold `key`.
+    pub fn json_at<'m>(&self, obj: &'m Map<String, Value>, key: &str) -> Option<Cow<'m, Value>>
+    where
+        'a: 'm,
+    {
+        match self.0.iter().find(|(k, _)| *k == key) {
+            Some((_, value)) => Some(Cow::Borrowed(*value)),
+            None => json_at(obj, key).map(Cow::Owned),
+        }
+    }
 }
 
 /// An identifier, with the stray whitespace some emitters leave around it removed.

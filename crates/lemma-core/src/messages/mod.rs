@@ -14,11 +14,12 @@ mod parts;
 mod provider;
 mod vercel;
 
+pub use lookup::Parsed;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{Span, SpanKind};
-use crate::value::lenient_json;
 
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,46 +106,55 @@ impl Dir {
     }
 }
 
-type Source = fn(&Span, Dir) -> Option<Vec<Message>>;
+type Source = fn(&Span, Parsed, Dir) -> Option<Vec<Message>>;
 
 /// Message sources, strongest first, mirroring the conventions' precedence
 /// (`semconv::CONVENTIONS`). Input and output are looked up separately, so a span whose output
 /// only one source records still gets it.
 const SOURCES: &[Source] = &[
     langfuse,
-    |s, dir| genai::read(&s.attributes, dir),
-    events::details,
+    |s, parsed, dir| genai::read(&s.attributes, parsed, dir),
+    |s, _, dir| events::details(s, dir),
     openinference,
-    |s, dir| vercel::read(&s.attributes, dir),
-    |s, dir| flattened::openllmetry(&s.attributes, dir),
-    events::legacy,
+    |s, _, dir| vercel::read(&s.attributes, dir),
+    |s, _, dir| flattened::openllmetry(&s.attributes, dir),
+    |s, _, dir| events::legacy(s, dir),
 ];
 
 /// A span's input and output messages, from the strongest source that has them.
 pub fn derive(span: &Span) -> (Option<Vec<Message>>, Option<Vec<Message>>) {
-    (read(span, Dir::Input), read(span, Dir::Output))
+    derive_parsed(span, Parsed::NONE)
 }
 
-fn read(span: &Span, dir: Dir) -> Option<Vec<Message>> {
+/// [`derive`], reusing attributes the caller has already parsed (see [`Parsed`]).
+pub fn derive_parsed(span: &Span, parsed: Parsed) -> (Option<Vec<Message>>, Option<Vec<Message>>) {
+    (
+        read(span, parsed, Dir::Input),
+        read(span, parsed, Dir::Output),
+    )
+}
+
+fn read(span: &Span, parsed: Parsed, dir: Dir) -> Option<Vec<Message>> {
     SOURCES
         .iter()
-        .find_map(|source| source(span, dir))
+        .find_map(|source| source(span, parsed, dir))
         .or_else(|| plain_text(span, dir))
 }
 
 /// Langfuse input/output, when it is a conversation rather than arbitrary JSON or text.
-fn langfuse(span: &Span, dir: Dir) -> Option<Vec<Message>> {
+fn langfuse(span: &Span, parsed: Parsed, dir: Dir) -> Option<Vec<Message>> {
     let key = dir.pick("langfuse.observation.input", "langfuse.observation.output");
-    provider::messages(&lookup::json_at(&span.attributes, key)?, dir.role())
+    let value = parsed.json_at(&span.attributes, key)?;
+    provider::messages(&value, dir.role())
 }
 
 /// Flattened messages first; else `input.value` / `output.value` when it is a provider body;
 /// else the completions API's prompts and choices.
-fn openinference(span: &Span, dir: Dir) -> Option<Vec<Message>> {
+fn openinference(span: &Span, parsed: Parsed, dir: Dir) -> Option<Vec<Message>> {
     let attrs = &span.attributes;
     flattened::openinference(attrs, dir)
         .or_else(|| {
-            let body = lenient_json(attrs.get(dir.pick("input.value", "output.value"))?);
+            let body = parsed.json_at(attrs, dir.pick("input.value", "output.value"))?;
             provider::messages(&body, dir.role())
         })
         .or_else(|| flattened::openinference_completions(attrs, dir))

@@ -387,3 +387,21 @@ mod fixtures {
         }
     }
 }
+
+#[test]
+fn attributes_the_caller_parsed_are_read_from_its_parse() {
+    let s = span(json!({
+        "gen_ai.input.messages": GENAI_USER,
+        "gen_ai.output.messages": r#"[{"role":"assistant","parts":[{"type":"text","content":"hi"}]}]"#,
+    }));
+    // A parse that differs from the attribute shows which one was read.
+    let given = json!([{"role": "user", "parts": [{"type": "text", "content": "given"}]}]);
+    let (input, output) = derive_parsed(&s, Parsed::new(&[("gen_ai.input.messages", &given)]));
+    assert_eq!(input.unwrap()[0].parts, [text("given")]);
+    assert_eq!(
+        output,
+        derive(&s).1,
+        "keys not given are parsed from the span"
+    );
+    assert_eq!(derive(&s).0.unwrap()[0].parts, [text("from gen_ai")]);
+}

@@ -124,17 +124,30 @@ pub fn span_from_json(json: &[u8]) -> Result<Span, StoreError> {
     let mut span: Span = serde_json::from_slice(json)
         .map_err(|e| StoreError::Backend(format!("corrupt payload: {e}")))?;
     let attributes = std::mem::take(&mut span.attributes);
-    for field in payload::fields(&mut span) {
-        if let Some(value) = field
-            .as_ref()
-            .and_then(|m| payload::resolve(&attributes, m))
-        {
+    // Input and output rebuilt from an attribute's JSON, by that attribute's key: the messages
+    // are read from the same attribute, which is then not parsed again. `payload::fields` lists
+    // input and output first, in this order.
+    let mut parsed_from: [Option<String>; 2] = [None, None];
+    for (i, field) in payload::fields(&mut span).into_iter().enumerate() {
+        let Some(marker) = field.as_ref() else {
+            continue;
+        };
+        if let Some(value) = payload::resolve(&attributes, marker) {
+            if let Some(slot) = parsed_from.get_mut(i) {
+                *slot = payload::parsed_from(&attributes, marker).map(str::to_string);
+            }
             *field = Some(value?);
         }
     }
     span.attributes = attributes;
     if span.input_messages.is_none() && span.output_messages.is_none() {
-        let (input, output) = lemma_core::messages::derive(&span);
+        let parsed: Vec<(&str, &Value)> = parsed_from
+            .iter()
+            .zip([&span.input, &span.output])
+            .filter_map(|(key, value)| Some((key.as_deref()?, value.as_ref()?)))
+            .collect();
+        let (input, output) =
+            lemma_core::messages::derive_parsed(&span, lemma_core::messages::Parsed::new(&parsed));
         span.input_messages = input;
         span.output_messages = output;
     }

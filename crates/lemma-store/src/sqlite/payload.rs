@@ -58,15 +58,7 @@ pub fn resolve(
     attributes: &Map<String, Value>,
     value: &Value,
 ) -> Option<Result<Value, StoreError>> {
-    let Value::Object(map) = value else {
-        return None;
-    };
-    let (kind, Value::String(key)) = map.iter().next()? else {
-        return None;
-    };
-    if map.len() != 1 || !(kind == FROM_JSON_ATTRIBUTE || kind == FROM_ATTRIBUTE) {
-        return None;
-    }
+    let (kind, key) = marker_parts(value)?;
     let missing = || StoreError::Backend(format!("stored span lacks attribute {key:?}"));
     Some(match attributes.get(key) {
         Some(Value::String(text)) if kind == FROM_JSON_ATTRIBUTE => serde_json::from_str(text)
@@ -74,6 +66,30 @@ pub fn resolve(
         Some(attribute) if kind == FROM_ATTRIBUTE => Ok(attribute.clone()),
         _ => Err(missing()),
     })
+}
+
+/// The attribute a marker's payload is parsed from, when it is one whose JSON text is an object
+/// or array: then the payload is also what `lemma_core::value::lenient_json` reads from that
+/// attribute, so readers of the attribute may reuse it.
+pub fn parsed_from<'a>(attributes: &Map<String, Value>, value: &'a Value) -> Option<&'a str> {
+    let (kind, key) = marker_parts(value)?;
+    let Some(Value::String(text)) = attributes.get(key) else {
+        return None;
+    };
+    let opens = text.trim_start().starts_with(['{', '[']);
+    (kind == FROM_JSON_ATTRIBUTE && opens).then_some(key)
+}
+
+/// A marker's kind and attribute key.
+fn marker_parts(value: &Value) -> Option<(&str, &str)> {
+    let Value::Object(map) = value else {
+        return None;
+    };
+    let (kind, Value::String(key)) = map.iter().next()? else {
+        return None;
+    };
+    let known = kind == FROM_JSON_ATTRIBUTE || kind == FROM_ATTRIBUTE;
+    (map.len() == 1 && known).then_some((kind.as_str(), key.as_str()))
 }
 
 /// Whether `text` parses to exactly `value` (`serde_json::from_str(text) == Ok(value)`),
