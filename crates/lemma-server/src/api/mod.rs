@@ -126,21 +126,11 @@ async fn get_run(
         run: RunView<'a>,
         spans: &'a [lemma_core::Span],
     }
-    let response = Json(Answer {
+    Ok(Json(Answer {
         run: RunView::from(&run).with_metrics(&metrics),
         spans: &spans,
     })
-    .into_response();
-    drop_off_the_request_path(spans);
-    Ok(response)
-}
-
-/// Frees a long run's spans on the blocking pool: freeing the trees of a few hundred model
-/// calls took an eighth of the time to answer for the run.
-fn drop_off_the_request_path(spans: Vec<lemma_core::Span>) {
-    if spans.len() > 64 {
-        tokio::task::spawn_blocking(move || drop(spans));
-    }
+    .into_response())
 }
 
 async fn search_spans(
