@@ -8,6 +8,7 @@ project and its one run), and LEMMA_BIN (the `lemma` binary, for `lemma mcp` ove
 
 import asyncio
 import contextlib
+import datetime
 import json
 import os
 import re
@@ -103,6 +104,25 @@ def all_runs(q=""):
         cursor = page["next_cursor"]
         if not cursor:
             return runs
+
+
+def data_range():
+    """`(from, to)` as RFC 3339 times: a day either side of the fixtures' runs. Ranges in the
+    tests come from the data, never from the clock: the recorded traffic keeps its own
+    timestamps, so "the last 7 days" would find it only while the recording is young."""
+    runs = all_runs()
+    starts = [r["start_time"] for r in runs]
+    ends = [r["end_time"] for r in runs]
+    day = datetime.timedelta(days=1)
+    first = datetime.datetime.fromisoformat(min(starts).replace("Z", "+00:00")) - day
+    last = datetime.datetime.fromisoformat(max(ends).replace("Z", "+00:00")) + day
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    return first.strftime(fmt), last.strftime(fmt)
+
+
+def runs_word(n):
+    """How the tools count runs: "1 run", "2 runs"."""
+    return f"{n} run" if n == 1 else f"{n} runs"
 
 
 def ids_in(text):

@@ -5,7 +5,7 @@ import asyncio
 import json
 import re
 
-from conftest import TOOLS, all_runs, api, call, ids_in, ok, session
+from conftest import TOOLS, all_runs, api, call, data_range, ids_in, ok, runs_word, session
 
 SPAN_ID = re.compile(r"#([0-9a-f]{16})$")
 
@@ -166,25 +166,30 @@ def test_threads_list_and_read_turn_by_turn(transport):
 
 
 def test_stats_agree_with_the_api(transport):
-    stats = api("stats", **{"from": "3000d"})
+    start, end = data_range()
+    stats = api("stats", **{"from": start, "to": end})
     t = stats["totals"]
-    text = ok(transport, "get_stats", {"from": "3000d"})
-    assert f"{t['runs']} runs · {t['errors']} failed" in text
+    assert t["runs"] == len(all_runs()), "the range derived from the data holds every run"
+    text = ok(transport, "get_stats", {"from": start, "to": end})
+    assert f"{runs_word(t['runs'])} · {t['errors']} failed" in text
     assert f"tokens {t['total_tokens']} ({t['input_tokens']} in, {t['output_tokens']} out)" in text
     for agent in stats["by_agent"]:
         assert f"\n{agent['agent']} · {agent['runs']} run" in text
     for model in stats["by_model"]:
         assert f"\n{model['model']}" in text and f"{model['total_tokens']} tokens" in text
 
-    narrowed = api("stats", q="agent:coding_agent", **{"from": "7d"})["totals"]
-    text = ok(transport, "get_stats", {"from": "7d", "query": "agent:coding_agent", "series_bucket": "1d"})
-    assert f"{narrowed['runs']} run · " in text
+    narrowed = api("stats", q="agent:coding_agent", **{"from": start, "to": end})["totals"]
+    assert narrowed["runs"] == len(all_runs("agent:coding_agent")) > 0
+    text = ok(transport, "get_stats", {"from": start, "to": end, "query": "agent:coding_agent", "series_bucket": "1d"})
+    assert f"{runs_word(narrowed['runs'])} · " in text
     assert "Series (86400s buckets" in text
 
 
 def test_recent_errors_group_failures_by_message(transport):
-    failed = api("spans", q="status:error since:3000d", limit=1000)["spans"]
-    text = ok(transport, "recent_errors", {"since": "3000d"})
+    since, _ = data_range()
+    failed = api("spans", q=f"status:error since:{since}", limit=1000)["spans"]
+    assert failed, "the fixtures hold failed spans"
+    text = ok(transport, "recent_errors", {"since": since})
     assert f"in {len(failed)} failed spans" in text
     assert "OrderServiceDown: order service unavailable for A-17" in text
     assert "SMTP relay refused connection" in text
@@ -194,7 +199,7 @@ def test_recent_errors_group_failures_by_message(transport):
     failed_ids = {(s["trace_id"], s["span_id"]) for s in failed}
     assert examples and set(examples) <= failed_ids
 
-    narrowed = ok(transport, "recent_errors", {"since": "3000d", "query": "tool:lookup_order", "limit": 1})
+    narrowed = ok(transport, "recent_errors", {"since": since, "query": "tool:lookup_order", "limit": 1})
     assert "OrderServiceDown" in narrowed and "run_tests" not in narrowed
 
 
