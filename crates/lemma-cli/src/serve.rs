@@ -26,6 +26,20 @@ pub struct ServeArgs {
     /// Most spans committed in one transaction.
     #[arg(long, env = "LEMMA_BATCH_MAX_SPANS", default_value_t = 5_000)]
     batch_max_spans: usize,
+    /// Bytes of OTLP request bodies held at once, decompressed; past it requests get 503 +
+    /// Retry-After. Never less than --max-body-bytes.
+    #[arg(long, env = "LEMMA_MAX_INFLIGHT_BYTES", default_value_t = 128 * 1024 * 1024)]
+    max_inflight_bytes: usize,
+    /// Open connections (HTTP and gRPC together); more are closed at once. Capped by the
+    /// process's open-file limit.
+    #[arg(long, env = "LEMMA_MAX_CONNECTIONS", default_value_t = 4_096)]
+    max_connections: usize,
+    /// Seconds a client may take to send a request's headers.
+    #[arg(long, env = "LEMMA_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a request body may pause between two chunks.
+    #[arg(long, env = "LEMMA_BODY_TIMEOUT", default_value_t = 30)]
+    body_timeout: u64,
     /// The API key created with project `default` on first start (else one is generated).
     #[arg(long, env = "LEMMA_BOOTSTRAP_KEY", hide_env_values = true)]
     bootstrap_key: Option<String>,
@@ -46,6 +60,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         queue_max_spans: args.queue_max_spans,
         batch_max_spans: args.batch_max_spans,
+        max_inflight_bytes: args.max_inflight_bytes,
+        max_connections: args.max_connections,
+        header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+        body_timeout: std::time::Duration::from_secs(args.body_timeout.max(1)),
         bootstrap_key: args.bootstrap_key,
     };
     let data_dir = config.data_dir.clone();

@@ -1,11 +1,15 @@
 //! API-key authentication: `Authorization: Bearer KEY`, `x-api-key: KEY`, or
 //! `Authorization: Basic base64(public_key:secret)` as the Langfuse SDKs send.
 
-use axum::http::HeaderMap;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use lemma_store::{Credential, Project, Store};
 
 use crate::error::ApiError;
+use crate::server::AppState;
 
 const HOW: &str = "send an API key as 'Authorization: Bearer <key>' or 'x-api-key: <key>' \
                    (or Basic auth with the public key as user name and the key as password)";
@@ -57,6 +61,30 @@ pub async fn from_headers(store: &dyn Store, headers: &HeaderMap) -> Result<Proj
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let cred = credential(get("authorization"), get("x-api-key"))?;
     authenticate(store, &cred).await
+}
+
+/// Middleware in front of every route that takes a key: authenticates from the headers alone,
+/// before any handler or extractor reads the body, and hands the key's project to the handler
+/// as a request extension (`Extension<Project>`). A refusal is 401 with how to send a key.
+pub async fn require_project(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match from_headers(state.store.as_ref(), request.headers()).await {
+        Ok(project) => {
+            request.extensions_mut().insert(project);
+            next.run(request).await
+        }
+        Err(refused) => {
+            let mut response = refused.into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"lemma\""),
+            );
+            response
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Everything `lemma serve` can be told. The CLI fills it from flags and `LEMMA_*` variables.
 #[derive(Debug, Clone)]
@@ -15,6 +16,15 @@ pub struct ServerConfig {
     pub queue_max_spans: usize,
     /// Most spans committed in one transaction.
     pub batch_max_spans: usize,
+    /// Bytes of OTLP request bodies held at once (decompressed); past it requests get 503.
+    /// Never less than `max_body_bytes`, so any request within the body limit can be served.
+    pub max_inflight_bytes: usize,
+    /// Open connections, HTTP and gRPC together; more are closed at once.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: Duration,
+    /// How long a request body may pause between two chunks.
+    pub body_timeout: Duration,
     /// The first key of a new data dir (else one is generated and printed once).
     pub bootstrap_key: Option<String>,
 }
@@ -28,6 +38,10 @@ impl Default for ServerConfig {
             max_body_bytes: 16 * 1024 * 1024,
             queue_max_spans: 100_000,
             batch_max_spans: 5_000,
+            max_inflight_bytes: 128 * 1024 * 1024,
+            max_connections: 4_096,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
             bootstrap_key: None,
         }
     }

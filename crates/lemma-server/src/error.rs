@@ -76,6 +76,17 @@ impl From<StoreError> for ApiError {
                 "conflict",
                 format!("{m} already exists"),
             ),
+            StoreError::Unavailable(m) => {
+                tracing::warn!(error = %m, "store unavailable");
+                ApiError {
+                    retry_after: Some(5),
+                    ..ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "the store cannot accept this now; retry after the delay in Retry-After",
+                    )
+                }
+            }
             StoreError::Backend(m) => {
                 tracing::error!(error = %m, "store error");
                 ApiError::internal("the store failed; see the server log")

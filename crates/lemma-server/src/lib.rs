@@ -7,6 +7,7 @@
 mod api;
 mod auth;
 mod config;
+mod connections;
 mod error;
 mod ingest;
 mod mcp;

@@ -5,17 +5,20 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::Request;
+use axum::http::{header, HeaderMap};
+use axum::middleware;
 use axum::Router;
 use http_body_util::{BodyExt, Limited};
 use lemma_mcp::{Api, ApiCall, ApiFailure};
 use serde_json::Value;
 use tower::ServiceExt;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::server::AppState;
+
+/// The largest MCP request read: tool calls are small JSON-RPC messages.
+const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 
 /// The largest API answer a tool reads: a run of tens of thousands of spans fits.
 const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
@@ -28,27 +31,17 @@ const KEY_HEADERS: [header::HeaderName; 2] = [
 
 pub fn routes(state: &AppState) -> Router<AppState> {
     let api = Arc::new(InProcessApi {
-        router: crate::api::routes().with_state(state.clone()),
+        router: crate::api::routes(state).with_state(state.clone()),
     });
+    // A client without a valid key learns so at connection time (401, with how to send a
+    // key) rather than at its first tool call.
     Router::new()
         .route_service("/mcp", lemma_mcp::http_service(api))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_key))
-}
-
-/// Refuses an MCP request without a valid key before it reaches the protocol, so a client
-/// learns at connection time (401, with how to send a key) rather than at its first tool call.
-async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match crate::auth::from_headers(state.store.as_ref(), request.headers()).await {
-        Ok(_) => next.run(request).await,
-        Err(refused) => {
-            let mut response = refused.into_response();
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"lemma\""),
-            );
-            response
-        }
-    }
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_project,
+        ))
 }
 
 /// The REST API as a tower service, called without a network hop.

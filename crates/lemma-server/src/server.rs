@@ -2,9 +2,9 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use lemma_store::sqlite::SqliteStore;
@@ -14,10 +14,12 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::Trac
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::codec::CompressionEncoding;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::config::ServerConfig;
+use crate::connections::{self, ConnectionCap};
 use crate::error::ApiError;
-use crate::ingest::{self, writer::Ingest};
+use crate::ingest::{self, budget::Budget, writer::Ingest};
 use crate::prices::PriceCache;
 
 #[derive(Clone)]
@@ -26,6 +28,8 @@ pub struct AppState {
     pub ingest: Ingest,
     pub config: Arc<ServerConfig>,
     pub prices: Arc<PriceCache>,
+    /// Bytes of request bodies in flight (`--max-inflight-bytes`).
+    pub budget: Budget,
 }
 
 /// What the first start of an empty data dir created.
@@ -62,7 +66,7 @@ fn router(state: AppState) -> Router {
             post(ingest::http::export_traces),
         )
         .route("/v1/logs", post(ingest::logs::export_logs))
-        .merge(crate::api::routes())
+        .merge(crate::api::routes(&state))
         .merge(crate::mcp::routes(&state))
         .merge(crate::web::routes())
         .route("/healthz", get(|| async { "ok" }))
@@ -81,8 +85,8 @@ fn router(state: AppState) -> Router {
                 )
             },
         )
-        // Bodies are read with our own limit, which also bounds decompression.
-        .layer(DefaultBodyLimit::disable())
+        // A client that stops sending mid-body is cut off rather than held forever.
+        .layer(RequestBodyTimeoutLayer::new(state.config.body_timeout))
         .with_state(state)
 }
 
@@ -110,6 +114,7 @@ pub async fn serve(
         prices: Arc::new(PriceCache::new(store.clone())),
         store,
         ingest,
+        budget: Budget::new(config.max_inflight_bytes.max(config.max_body_bytes)),
         config: Arc::new(config.clone()),
     };
 
@@ -130,8 +135,14 @@ pub async fn serve(
         let _ = rx.wait_for(|s| *s).await;
     };
 
-    let http_server =
-        axum::serve(http, router(state.clone())).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let cap = ConnectionCap::new(config.max_connections);
+    let http_server = connections::serve_http(
+        http,
+        router(state.clone()),
+        cap.clone(),
+        config.header_timeout,
+        stopped(stop_rx.clone()),
+    );
     let receiver = TraceServiceServer::new(ingest::grpc::TraceReceiver {
         state: state.clone(),
     })
@@ -145,14 +156,19 @@ pub async fn serve(
     .send_compressed(CompressionEncoding::Gzip)
     .max_decoding_message_size(config.max_body_bytes);
     let grpc_server = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .layer(ingest::grpc::otlp_status_layer())
         .add_service(receiver)
         .add_service(logs)
-        .serve_with_incoming_shutdown(tokio_stream_from(grpc), stopped(stop_rx));
+        .serve_with_incoming_shutdown(
+            connections::grpc_incoming(grpc, cap.clone()),
+            stopped(stop_rx),
+        );
 
     on_ready(boot, http_addr, grpc_addr);
-    tracing::info!(%http_addr, %grpc_addr, "lemma is listening");
-    let (h, g) = tokio::join!(async { http_server.await }, grpc_server);
-    h.context("HTTP server")?;
+    tracing::info!(%http_addr, %grpc_addr, max_connections = cap.max(), "lemma is listening");
+    let ((), g) = tokio::join!(http_server, grpc_server);
     g.context("gRPC server")?;
     // Both listeners are closed and every request has had its answer; drop the last queue
     // handle so the writer drains and stops.
@@ -160,10 +176,4 @@ pub async fn serve(
     writer.finish().await;
     tracing::info!("lemma stopped cleanly");
     Ok(())
-}
-
-fn tokio_stream_from(
-    listener: TcpListener,
-) -> impl futures_core::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    tokio_stream::wrappers::TcpListenerStream::new(listener)
 }

@@ -114,7 +114,7 @@ pub struct PriceOverride {
     pub updated_at_unix_nano: u64,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The request cannot be answered as asked (a bad cursor, a filter a view cannot apply).
     #[error("{0}")]
@@ -125,6 +125,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("storage error: {0}")]
     Backend(String),
+    /// Temporarily unable to store (a full or read-only disk, a commit another request's
+    /// work failed): retrying later may succeed.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

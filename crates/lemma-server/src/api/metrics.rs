@@ -3,14 +3,17 @@
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::get;
+use axum::Extension;
 use axum::{Json, Router};
 use lemma_core::metrics::from_json;
 use lemma_core::MetricEvent;
 use serde_json::{json, Value};
 
-use super::{auth, now_unix_nano};
+use lemma_store::Project;
+
+use super::{json_body, now_unix_nano};
 use crate::error::ApiError;
 use crate::server::AppState;
 
@@ -71,17 +74,16 @@ fn events(body: &Value, run_id: &str, now: u64) -> Result<Vec<MetricEvent>, ApiE
 
 async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(p): Extension<Project>,
     path: Result<Path<String>, PathRejection>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let p = auth(&state, &headers).await?;
     let run_id = run_id(path)?;
     let Json(body) = body.map_err(|e| {
-        ApiError::bad_request(format!(
-            "expected a JSON body such as {{\"name\": \"resolved\", \"value\": true}}: {}",
-            e.body_text()
-        ))
+        json_body(
+            e,
+            "expected a JSON body such as {\"name\": \"resolved\", \"value\": true}",
+        )
     })?;
     let events = events(&body, &run_id, now_unix_nano())?;
     let stored = state.store.write_metrics(p.id, events).await?;
@@ -90,10 +92,9 @@ async fn create(
 
 async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(p): Extension<Project>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let p = auth(&state, &headers).await?;
     let run_id = run_id(path)?;
     let metrics = state.store.list_metrics(p.id, &run_id).await?;
     Ok(Json(json!({"metrics": metrics})))

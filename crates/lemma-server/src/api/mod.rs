@@ -6,12 +6,13 @@ mod prices;
 mod stats;
 mod views;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use lemma_core::query;
 use lemma_store::{Cursor, ListQuery, Project};
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,12 @@ use views::{RunView, ThreadView};
 
 pub const DEFAULT_LIMIT: usize = 50;
 
-pub fn routes() -> Router<AppState> {
+/// The largest JSON body an API route reads: a batch of 1,000 metric events with comments fits.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Every route authenticates (`crate::auth::require_project`) before any extractor reads the
+/// body, and finds the key's project in its request's extensions.
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/project", get(project))
         .route("/api/v1/runs", get(list_runs))
@@ -34,6 +40,24 @@ pub fn routes() -> Router<AppState> {
         .merge(metrics::routes())
         .merge(prices::routes())
         .merge(stats::routes())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_project,
+        ))
+}
+
+/// A JSON body's rejection as the API's error: 413 past [`MAX_BODY_BYTES`], else 400 with
+/// `hint` (what the route expects) and serde's reason.
+fn json_body(e: JsonRejection, hint: &str) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body exceeds the API's limit of {MAX_BODY_BYTES} bytes"),
+        );
+    }
+    ApiError::bad_request(format!("{hint}: {}", e.body_text()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,24 +110,15 @@ fn now_unix_nano() -> u64 {
         .unwrap_or(0)
 }
 
-async fn auth(state: &AppState, headers: &HeaderMap) -> Result<Project, ApiError> {
-    crate::auth::from_headers(state.store.as_ref(), headers).await
-}
-
-async fn project(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let p = auth(&state, &headers).await?;
+async fn project(Extension(p): Extension<Project>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({"project": {"name": p.name}})))
 }
 
 async fn list_runs(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(p): Extension<Project>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let p = auth(&state, &headers).await?;
     let page = state.store.list_runs(p.id, params.to_query()?).await?;
     let runs: Vec<RunView> = page.items.iter().map(RunView::from).collect();
     Ok(Json(json!({"runs": runs, "next_cursor": page.next_cursor})))
@@ -111,10 +126,9 @@ async fn list_runs(
 
 async fn get_run(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(p): Extension<Project>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let p = auth(&state, &headers).await?;
     let run_id = metrics::run_id(path)?;
     let (run, spans) = state.store.get_run(p.id, &run_id).await?.ok_or_else(|| {
         ApiError::not_found(format!("run {run_id} not found in project {:?}", p.name))
@@ -135,10 +149,9 @@ async fn get_run(
 
 async fn search_spans(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(p): Extension<Project>,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ApiError> {
-    let p = auth(&state, &headers).await?;
     let page = state.store.search_spans(p.id, params.to_query()?).await?;
     #[derive(Serialize)]
     struct Answer<'a> {
@@ -154,10 +167,9 @@ async fn search_spans(
 
 async fn list_threads(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(p): Extension<Project>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let p = auth(&state, &headers).await?;
     let page = state.store.list_threads(p.id, params.to_query()?).await?;
     let threads: Vec<ThreadView> = page.items.iter().map(ThreadView::from).collect();
     Ok(Json(
@@ -167,10 +179,9 @@ async fn list_threads(
 
 async fn get_thread(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(p): Extension<Project>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let p = auth(&state, &headers).await?;
     let Path(thread_id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (thread, runs) = state
         .store

@@ -5,14 +5,15 @@ use std::collections::HashMap;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use lemma_core::pricing::{normalize_pattern, Price, PriceEntry, PriceSource, PriceTable};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::auth;
+use lemma_store::Project;
+
+use super::json_body;
 use super::views::iso;
 use crate::error::ApiError;
 use crate::server::AppState;
@@ -48,8 +49,10 @@ fn model_from(path: Result<Path<String>, PathRejection>) -> Result<String, ApiEr
     Ok(model)
 }
 
-async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    let p = auth(&state, &headers).await?;
+async fn list(
+    State(state): State<AppState>,
+    Extension(p): Extension<Project>,
+) -> Result<Json<Value>, ApiError> {
     let overrides = state.store.list_prices(p.id).await?;
     let updated: HashMap<&str, u64> = overrides
         .iter()
@@ -71,20 +74,23 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<
 
 async fn set(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(p): Extension<Project>,
     path: Result<Path<String>, PathRejection>,
     body: Result<Json<Price>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let p = auth(&state, &headers).await?;
     let model = model_from(path)?;
     let invalid =
         |why: String| ApiError::bad_request(format!("invalid price for {model:?}: {why}"));
     let Json(price) = body.map_err(|e| {
-        invalid(format!(
-            "{}; send {{\"input\": N, \"output\": N}} in USD per million tokens, optionally \
-             with \"cache_read\", \"cache_write\" and \"reasoning\"",
-            e.body_text()
-        ))
+        let e = json_body(
+            e,
+            "send {\"input\": N, \"output\": N} in USD per million tokens, optionally with \
+             \"cache_read\", \"cache_write\" and \"reasoning\"",
+        );
+        ApiError {
+            message: format!("invalid price for {model:?}: {}", e.message),
+            ..e
+        }
     })?;
     price.validate().map_err(invalid)?;
     let saved = state.store.set_price(p.id, &model, price).await?;
@@ -101,10 +107,9 @@ async fn set(
 
 async fn delete(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(p): Extension<Project>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let p = auth(&state, &headers).await?;
     let model = model_from(path)?;
     if !state.store.delete_price(p.id, &model).await? {
         return Err(ApiError::not_found(format!(
@@ -118,8 +123,10 @@ async fn delete(
     Ok(Json(json!({"deleted": model})))
 }
 
-async fn apply(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    let p = auth(&state, &headers).await?;
+async fn apply(
+    State(state): State<AppState>,
+    Extension(p): Extension<Project>,
+) -> Result<Json<Value>, ApiError> {
     let table = state.prices.table(p.id).await?;
     let changed = state.store.reprice(p.id, &table).await?;
     Ok(Json(json!({"spans_changed": changed})))

@@ -3,19 +3,18 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use lemma_core::query;
 use lemma_core::stats::{
     bucket_count, check_range, pick_bucket, AgentStats, Bucket, MetricStats, ModelStats,
     RangeError, Stats, Totals, MAX_BUCKETS, NICE_BUCKETS,
 };
-use lemma_store::StatsQuery;
+use lemma_store::{Project, StatsQuery};
 use serde::{Deserialize, Serialize};
 
+use super::now_unix_nano;
 use super::views::iso;
-use super::{auth, now_unix_nano};
 use crate::error::ApiError;
 use crate::server::AppState;
 
@@ -186,10 +185,9 @@ impl<'a> From<&'a Stats> for StatsView<'a> {
 
 async fn stats(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(p): Extension<Project>,
     params: Result<Query<StatsParams>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let p = auth(&state, &headers).await?;
     // A repeated parameter gets the API's JSON error rather than axum's plain-text one.
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let query = params.to_query(now_unix_nano())?;

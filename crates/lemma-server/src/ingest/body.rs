@@ -4,9 +4,10 @@ use std::io::Read;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use lemma_core::otlp::Encoding;
 
+use super::budget::Reservation;
 use crate::error::ApiError;
 
 /// The request's encoding from its Content-Type, or 415.
@@ -43,8 +44,15 @@ fn too_large(limit: usize, what: &str) -> ApiError {
 }
 
 /// Reads the whole body (chunked or not) within `limit` bytes and undoes its Content-Encoding,
-/// again within `limit`, so a small gzip bomb cannot expand without bound.
-pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// again within `limit`, so a small gzip bomb cannot expand without bound. Every byte held is
+/// reserved from `reservation` first (the body as read, then as decompressed), so a request
+/// that would take the server past its budget is refused before it grows.
+pub async fn read(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    reservation: &mut Reservation,
+) -> Result<Vec<u8>, ApiError> {
     let coding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -61,27 +69,72 @@ pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u
             format!("unsupported Content-Encoding {coding:?}: send gzip, deflate or no encoding"),
         ));
     }
-    let raw = Limited::new(body, limit).collect().await.map_err(|e| {
-        if e.downcast_ref::<LengthLimitError>().is_some() {
-            too_large(limit, "request")
-        } else {
-            ApiError::bad_request(format!("could not read the request body: {e}"))
-        }
-    })?;
-    let raw = raw.to_bytes();
-    let mut out = Vec::new();
-    let read = match coding.as_str() {
-        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&raw[..])
-            .take(limit as u64 + 1)
-            .read_to_end(&mut out),
-        "deflate" => flate2::read::ZlibDecoder::new(&raw[..])
-            .take(limit as u64 + 1)
-            .read_to_end(&mut out),
-        _ => return Ok(raw.to_vec()),
+    let raw = read_raw(headers, body, limit, reservation).await?;
+    let mut decoder: Box<dyn Read> = match coding.as_str() {
+        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(&raw[..])),
+        "deflate" => Box::new(flate2::read::ZlibDecoder::new(&raw[..])),
+        _ => return Ok(raw),
     };
-    read.map_err(|e| ApiError::bad_request(format!("invalid {coding} body: {e}")))?;
-    if out.len() > limit {
-        return Err(too_large(limit, "decompressed"));
+    let mut out = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = decoder
+            .read(&mut chunk)
+            .map_err(|e| ApiError::bad_request(format!("invalid {coding} body: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        if out.len() + n > limit {
+            return Err(too_large(limit, "decompressed"));
+        }
+        reservation.grow(n)?;
+        out.extend_from_slice(&chunk[..n]);
     }
+    drop(decoder);
+    reservation.shrink(raw.len());
     Ok(out)
+}
+
+/// The body's bytes as sent, frame by frame, each reserved before it is kept.
+async fn read_raw(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    reservation: &mut Reservation,
+) -> Result<Vec<u8>, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit, "request"));
+    }
+    let mut raw = Vec::with_capacity(declared.unwrap_or(0).min(limit as u64) as usize);
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(unreadable)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if raw.len() + data.len() > limit {
+            return Err(too_large(limit, "request"));
+        }
+        reservation.grow(data.len())?;
+        raw.extend_from_slice(&data);
+    }
+    Ok(raw)
+}
+
+/// A body that could not be read: 408 when the client stopped sending (the body timeout),
+/// else 400.
+fn unreadable(e: axum::Error) -> ApiError {
+    let source = e.into_inner();
+    if source.is::<tower_http::timeout::TimeoutError>() {
+        return ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request body stopped arriving: send the whole body without long pauses",
+        );
+    }
+    ApiError::bad_request(format!("could not read the request body: {source}"))
 }

@@ -5,10 +5,14 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::Trac
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use prost::Message;
+use tonic::codegen::http;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
+use super::budget::Reservation;
 use super::writer::SubmitError;
+use crate::error::ApiError;
 use crate::server::AppState;
 
 /// The project a gRPC call's key belongs to.
@@ -33,19 +37,74 @@ impl TraceService for TraceReceiver {
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let project = project(&self.state, request.metadata()).await?;
-        match super::accept(&self.state, project, request.into_inner()).await {
-            Ok(response) => Ok(Response::new(response)),
-            // UNAVAILABLE is retryable for OTLP exporters.
-            Err(SubmitError::Busy) => Err(Status::unavailable(
-                "the ingest queue is full; retry with backoff",
-            )),
-            Err(SubmitError::ShuttingDown) => Err(Status::unavailable(
-                "the server is shutting down; retry shortly",
-            )),
-            Err(SubmitError::Store(e)) => {
-                tracing::error!(error = %e, "commit failed");
-                Err(Status::internal("the store failed; see the server log"))
-            }
-        }
+        let _reservation = reserve(&self.state, &request)?;
+        super::accept(&self.state, project, request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(status)
     }
+}
+
+/// Holds the decoded message's size from the in-flight budget until the answer (tonic has
+/// already read it, within `--max-body-bytes`), or refuses with UNAVAILABLE.
+pub fn reserve<M: Message>(state: &AppState, request: &Request<M>) -> Result<Reservation, Status> {
+    let mut reservation = state.budget.reservation();
+    reservation
+        .grow(request.get_ref().encoded_len())
+        .map_err(|e| to_status(&e))?;
+    Ok(reservation)
+}
+
+/// A failed submission as the gRPC status OTLP exporters act on: UNAVAILABLE (retryable) for
+/// a full queue, a shutdown or a store that cannot write now.
+pub fn status(e: SubmitError) -> Status {
+    to_status(&super::http::submit_error(e))
+}
+
+fn to_status(e: &ApiError) -> Status {
+    Status::new(tonic::Code::from_i32(e.grpc_code()), e.message.clone())
+}
+
+/// The statuses tonic answers for a request it could not decode, in the OTLP spec's terms.
+/// tonic says INTERNAL for a malformed message and OUT_OF_RANGE for one over the size limit;
+/// the first blames the server, and exporters retry the second forever. Both are the client's
+/// request: INVALID_ARGUMENT, which OTLP exporters do not retry.
+pub fn otlp_status(
+    mut response: http::Response<tonic::body::Body>,
+) -> http::Response<tonic::body::Body> {
+    let Some(status) = Status::from_header_map(response.headers()) else {
+        return response;
+    };
+    let message = status.message();
+    let rewritten = match status.code() {
+        tonic::Code::OutOfRange if message.contains("message length too large") => {
+            Status::invalid_argument(format!(
+                "{message}: export smaller batches, or raise the server's --max-body-bytes"
+            ))
+        }
+        tonic::Code::Internal if is_decoding_error(message) => Status::invalid_argument(format!(
+            "the request is not a valid OTLP message: {message}"
+        )),
+        _ => return response,
+    };
+    let _ = rewritten.add_header(response.headers_mut());
+    response
+}
+
+fn is_decoding_error(message: &str) -> bool {
+    const DECODING: [&str; 4] = [
+        "failed to decode",
+        "Error decompressing",
+        "protocol error",
+        "Unexpected EOF",
+    ];
+    DECODING.iter().any(|d| message.starts_with(d))
+}
+
+pub type OtlpStatusLayer = tower::util::MapResponseLayer<
+    fn(http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body>,
+>;
+
+pub fn otlp_status_layer() -> OtlpStatusLayer {
+    tower::util::MapResponseLayer::new(otlp_status)
 }

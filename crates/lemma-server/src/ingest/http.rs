@@ -55,8 +55,14 @@ where
     };
     let answer = async {
         let project = crate::auth::from_headers(state.store.as_ref(), headers).await?;
-        let bytes = super::body::read(headers, body, state.config.max_body_bytes).await?;
-        signal(project.id, bytes, encoding).await
+        // Held until the answer: the body's bytes, then what was decoded from them, are in
+        // memory until the commit.
+        let mut reservation = state.budget.reservation();
+        let bytes =
+            super::body::read(headers, body, state.config.max_body_bytes, &mut reservation).await?;
+        let answer = signal(project.id, bytes, encoding).await;
+        drop(reservation);
+        answer
     };
     match (answer.await, encoding) {
         (Ok((protobuf, _)), Encoding::Protobuf) => (

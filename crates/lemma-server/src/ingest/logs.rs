@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use lemma_core::otlp::{decode_logs_request, extract_logs};
-use lemma_store::{ProjectId, Store};
+use lemma_store::ProjectId;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsService;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -14,18 +14,19 @@ use opentelemetry_proto::tonic::collector::logs::v1::{
 use prost::Message;
 use tonic::{Request, Status};
 
+use super::writer::SubmitError;
 use crate::error::ApiError;
 use crate::server::AppState;
 
-/// Decoded request → records → durable commit → the OTLP response.
+/// Decoded request → records → queued and committed like spans → the OTLP response.
 pub async fn accept(
-    store: &dyn Store,
+    state: &AppState,
     project: ProjectId,
     request: ExportLogsServiceRequest,
-) -> Result<ExportLogsServiceResponse, lemma_store::StoreError> {
+) -> Result<ExportLogsServiceResponse, SubmitError> {
     let extracted = extract_logs(request);
     let batch = extracted.spans.into_iter().map(|r| (project, r)).collect();
-    store.write_logs(batch).await?;
+    state.ingest.submit_logs(batch).await?;
     Ok(ExportLogsServiceResponse {
         partial_success: (extracted.rejected > 0).then(|| ExportLogsPartialSuccess {
             rejected_log_records: extracted.rejected as i64,
@@ -47,7 +48,9 @@ pub async fn export_logs(
         |project, bytes, encoding| async move {
             let request = decode_logs_request(&bytes, encoding)
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let response = accept(state.store.as_ref(), project, request).await?;
+            let response = accept(state, project, request)
+                .await
+                .map_err(super::http::submit_error)?;
             let json = match &response.partial_success {
                 Some(p) => serde_json::json!({"partialSuccess": {
                     "rejectedLogRecords": p.rejected_log_records.to_string(),
@@ -72,12 +75,10 @@ impl LogsService for LogsReceiver {
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<tonic::Response<ExportLogsServiceResponse>, Status> {
         let project = super::grpc::project(&self.state, request.metadata()).await?;
-        match accept(self.state.store.as_ref(), project, request.into_inner()).await {
-            Ok(response) => Ok(tonic::Response::new(response)),
-            Err(e) => {
-                tracing::error!(error = %e, "log commit failed");
-                Err(Status::internal("the store failed; see the server log"))
-            }
-        }
+        let _reservation = super::grpc::reserve(&self.state, &request)?;
+        accept(&self.state, project, request.into_inner())
+            .await
+            .map(tonic::Response::new)
+            .map_err(super::grpc::status)
     }
 }

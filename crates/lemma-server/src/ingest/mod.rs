@@ -1,6 +1,7 @@
 //! Ingest: from request bytes to committed spans.
 
 pub mod body;
+pub mod budget;
 pub mod grpc;
 pub mod http;
 pub mod logs;

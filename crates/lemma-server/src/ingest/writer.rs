@@ -1,14 +1,16 @@
 //! The ingest writer: a bounded queue in front of one task that commits batches.
 //!
-//! Requests wait for their spans to be committed (group commit: every request queued while a
-//! commit runs goes into the next one). Two batches may be in the store at once, so one is
-//! encoded while the other commits; the store still commits one at a time. The queue is
-//! bounded in spans, not requests: when it is full new requests are refused at once (503 /
-//! UNAVAILABLE), so memory stays bounded and clients back off.
+//! Requests wait for their spans (or log records) to be committed (group commit: every request
+//! queued while a commit runs goes into the next one). Two batches may be in the store at once,
+//! so one is encoded while the other commits; the store still commits one at a time. The queue
+//! is bounded in items, not requests: when it is full new requests are refused at once (503 /
+//! UNAVAILABLE), so memory stays bounded and clients back off. Log records share the queue and
+//! its discipline: a flood of log exports waits its turn instead of taking the writer from
+//! spans one commit per request.
 
 use std::sync::Arc;
 
-use lemma_core::Span;
+use lemma_core::{LogRecord, Span};
 use lemma_store::{ProjectId, Store, StoreError};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
@@ -22,9 +24,24 @@ pub enum SubmitError {
     Store(#[from] StoreError),
 }
 
+/// What one request asks to commit.
+enum Work {
+    Spans(Vec<(ProjectId, Span)>),
+    Logs(Vec<(ProjectId, LogRecord)>),
+}
+
+impl Work {
+    fn len(&self) -> usize {
+        match self {
+            Work::Spans(s) => s.len(),
+            Work::Logs(l) => l.len(),
+        }
+    }
+}
+
 struct Job {
-    spans: Vec<(ProjectId, Span)>,
-    done: oneshot::Sender<Result<(), String>>,
+    work: Work,
+    done: oneshot::Sender<Result<(), StoreError>>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -68,10 +85,22 @@ impl Ingest {
     /// full. A request larger than the whole queue waits for an empty queue rather than being
     /// refused forever.
     pub async fn submit(&self, spans: Vec<(ProjectId, Span)>) -> Result<(), SubmitError> {
-        if spans.is_empty() {
+        self.submit_work(Work::Spans(spans)).await
+    }
+
+    /// Queues log records like spans, and waits until they are durable.
+    pub async fn submit_logs(
+        &self,
+        records: Vec<(ProjectId, LogRecord)>,
+    ) -> Result<(), SubmitError> {
+        self.submit_work(Work::Logs(records)).await
+    }
+
+    async fn submit_work(&self, work: Work) -> Result<(), SubmitError> {
+        if work.len() == 0 {
             return Ok(());
         }
-        let want = (spans.len().min(self.max_spans as usize)) as u32;
+        let want = (work.len().min(self.max_spans as usize)) as u32;
         let permit = self
             .capacity
             .clone()
@@ -83,14 +112,13 @@ impl Ingest {
         let (done, wait) = oneshot::channel();
         self.tx
             .send(Job {
-                spans,
+                work,
                 done,
                 _permit: permit,
             })
             .map_err(|_| SubmitError::ShuttingDown)?;
         match wait.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(SubmitError::Store(StoreError::Backend(message))),
+            Ok(result) => result.map_err(SubmitError::Store),
             Err(_) => Err(SubmitError::ShuttingDown),
         }
     }
@@ -111,38 +139,73 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Job>, batch_
             .await
             .expect("the semaphore is never closed");
         let mut jobs = vec![first];
-        let mut count = jobs[0].spans.len();
+        let mut count = jobs[0].work.len();
         while count < batch_max_spans {
             match rx.try_recv() {
                 Ok(job) => {
-                    count += job.spans.len();
+                    count += job.work.len();
                     jobs.push(job);
                 }
                 Err(_) => break,
             }
         }
-        let mut batch = Vec::with_capacity(count);
-        let mut waiters = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            batch.extend(job.spans);
-            waiters.push((job.done, job._permit));
-        }
         let store = store.clone();
         writes.spawn(async move {
-            let result = store.write_spans(batch).await;
-            if let Err(e) = &result {
-                tracing::error!(error = %e, spans = count, "commit failed; the requests get an error and may retry");
-            }
-            // Every request in the batch learns the outcome of the one commit; the queue space
-            // is released only now, after the spans are durable.
-            for (done, permit) in waiters {
-                let _ = done.send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
-                drop(permit);
-            }
+            commit(store.as_ref(), jobs).await;
             drop(slot);
         });
         // Reap finished writes so the set does not grow.
         while writes.try_join_next().is_some() {}
     }
     while writes.join_next().await.is_some() {}
+}
+
+/// Commits the jobs' spans in one transaction and their log records in another, then tells
+/// every job the outcome of the commit that held its work. The queue space is released only
+/// now, after the work is durable.
+async fn commit(store: &dyn Store, jobs: Vec<Job>) {
+    let (mut spans, mut logs) = (Vec::new(), Vec::new());
+    let mut waiters = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let is_logs = matches!(job.work, Work::Logs(_));
+        match job.work {
+            Work::Spans(s) => spans.extend(s),
+            Work::Logs(l) => logs.extend(l),
+        }
+        waiters.push((is_logs, job.done, job._permit));
+    }
+    let span_requests = waiters.iter().filter(|(logs, ..)| !logs).count();
+    let spans_result = match spans.len() {
+        0 => Ok(()),
+        n => store.write_spans(spans).await.map(|_| ()).inspect_err(|e| {
+            tracing::error!(error = %e, spans = n, "commit failed; the requests get an error and may retry")
+        }),
+    };
+    let logs_result = match logs.len() {
+        0 => Ok(()),
+        n => store.write_logs(logs).await.map(|_| ()).inspect_err(|e| {
+            tracing::error!(error = %e, records = n, "log commit failed; the requests get an error and may retry")
+        }),
+    };
+    let log_requests = waiters.len() - span_requests;
+    for (is_logs, done, permit) in waiters {
+        let (result, shared) = if is_logs {
+            (&logs_result, log_requests)
+        } else {
+            (&spans_result, span_requests)
+        };
+        let _ = done.send(outcome(result, shared));
+        drop(permit);
+    }
+}
+
+/// A request's answer from its commit's result. A commit that held several requests and
+/// failed may have failed for any one of them: the others are told to retry (retryable), never
+/// that their data is bad.
+fn outcome(result: &Result<(), StoreError>, requests: usize) -> Result<(), StoreError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if requests > 1 => Err(StoreError::Unavailable(e.to_string())),
+        Err(e) => Err(e.clone()),
+    }
 }
