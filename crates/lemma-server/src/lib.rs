@@ -6,6 +6,7 @@
 
 mod api;
 mod auth;
+mod body_limit;
 mod config;
 mod connections;
 mod error;

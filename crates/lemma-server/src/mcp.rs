@@ -13,7 +13,6 @@ use http_body_util::{BodyExt, Limited};
 use lemma_mcp::{Api, ApiCall, ApiFailure};
 use serde_json::Value;
 use tower::ServiceExt;
-use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::server::AppState;
 
@@ -37,7 +36,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     // key) rather than at its first tool call.
     Router::new()
         .route_service("/mcp", lemma_mcp::http_service(api))
-        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
+        .route_layer(middleware::from_fn_with_state(
+            MAX_REQUEST_BYTES,
+            crate::body_limit::buffer_within,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_project,

@@ -42,6 +42,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(stats::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route_layer(middleware::from_fn_with_state(
+            MAX_BODY_BYTES,
+            crate::body_limit::refuse_declared_over,
+        ))
+        .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_project,
         ))
@@ -51,11 +55,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 /// `hint` (what the route expects) and serde's reason.
 fn json_body(e: JsonRejection, hint: &str) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the request body exceeds the API's limit of {MAX_BODY_BYTES} bytes"),
-        );
+        return crate::body_limit::too_large(MAX_BODY_BYTES);
     }
     ApiError::bad_request(format!("{hint}: {}", e.body_text()))
 }
