@@ -23,10 +23,24 @@ function required(name) {
   return value;
 }
 
+// Under `LEMMA_TEST_CLOCK` (scripts/test) everything runs with libfaketime's clock, but
+// Chromium crashes with libfaketime loaded: it runs on the real clock, and each page gets the
+// tests' clock through Playwright's clock emulation instead (see `open`).
+const FAKED_CLOCK = Boolean(process.env.FAKETIME);
+
+function browserEnv() {
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (name === 'LD_PRELOAD' || name.startsWith('FAKETIME')) delete env[name];
+  }
+  return env;
+}
+
 export async function launch() {
   return chromium.launch({
     executablePath: EXECUTABLE,
     headless: true,
+    env: browserEnv(),
     // This machine has no network beyond loopback: keep Chromium from trying to phone home.
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -56,6 +70,8 @@ export async function open(browser, path = '/runs', { signedIn = true, viewport,
       }
     }, [API_KEY]);
   }
+  // Starts at the tests' (possibly faked) time and then flows as usual.
+  if (FAKED_CLOCK) await context.clock.install({ time: Date.now() });
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
