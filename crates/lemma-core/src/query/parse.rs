@@ -623,10 +623,12 @@ struct Decimal {
 }
 
 impl Decimal {
-    /// `self × factor` as the nearest f64, or `None` on overflow.
+    /// `self × factor` as the nearest f64, or `None` on overflow. Rounded once (by the
+    /// standard library's correctly rounded parser) rather than once for each operand and again
+    /// for the quotient, so a number printed from a filter parses back to the same number.
     fn times(self, factor: u64) -> Option<f64> {
         let scaled = self.mantissa.checked_mul(u128::from(factor))?;
-        Some(scaled as f64 / 10u128.checked_pow(self.scale)? as f64)
+        format!("{scaled}e-{}", self.scale).parse().ok()
     }
 
     /// `self × factor`, truncated to an integer, or `None` on overflow.
