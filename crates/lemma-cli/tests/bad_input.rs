@@ -8,6 +8,7 @@ use std::io::Write;
 use common::otlp::{hex, request, string_attr};
 use common::{client, fixtures, Server, KEY};
 use lemma_core::otlp::RpcStatus;
+use lemma_core::query::{MAX_QUERY_CHARS, MAX_TERMS, MAX_VALUES};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -596,6 +597,232 @@ fn unknown_routes_wrong_methods_and_bad_paths_answer_json_errors() {
             .unwrap_or_else(|e| panic!("{method} {path}: not JSON: {e}"));
         assert_eq!(body["error"]["code"], code, "{method} {path}: {body}");
         assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+    }
+    assert_still_serving(&server);
+}
+
+/// The otel_manual runs' month, for stats.
+const STATS_RANGE: [(&str, &str); 2] = [("from", "2026-11-01"), ("to", "2026-12-01")];
+
+/// GET `path` with `q`, and for stats the fixtures' range.
+fn search(server: &Server, path: &str, q: &str) -> (u16, Value) {
+    let mut params = vec![("q", q)];
+    if path.ends_with("stats") {
+        params.extend(STATS_RANGE);
+    }
+    api(server, path, &params)
+}
+
+const SEARCHES: [&str; 4] = [
+    "/api/v1/runs",
+    "/api/v1/spans",
+    "/api/v1/threads",
+    "/api/v1/stats",
+];
+
+fn send(server: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = client()
+        .request(method.parse().unwrap(), server.url(path))
+        .bearer_auth(KEY);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let resp = req.send().unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().unwrap())
+}
+
+#[test]
+fn a_nul_or_other_control_character_is_a_400_wherever_it_is_sent() {
+    let server = start();
+    for r in fixtures::load("otel_manual") {
+        assert_eq!(fixtures::replay_http(&server, &r).status(), 200);
+    }
+    // In the query language, wherever it sits in a term: each is refused at its position,
+    // before any store sees it (a NUL used to reach SQLite's full-text and JSON path parsers).
+    for path in SEARCHES {
+        for (q, position, character) in [
+            ("a\0b", 1, "U+0000"),
+            ("x \"a b\0\"", 6, "U+0000"),
+            ("agent:a\0*", 7, "U+0000"),
+            ("meta.k\0:x", 6, "U+0000"),
+            ("metric.q:a\0b", 10, "U+0000"),
+            ("thread:t\u{1}", 8, "U+0001"),
+            ("\u{7f}", 0, "U+007F"),
+        ] {
+            let (s, b) = search(&server, path, q);
+            assert_bad_request(
+                s,
+                &b,
+                &format!("{path} q={q:?}"),
+                &[&format!("position {position}"), character, "remove it"],
+            );
+        }
+        // The same searches without the control character run.
+        let (s, b) = search(&server, path, "x \"a b\" agent:a* metric.q:a thread:t");
+        assert_eq!(s, 200, "{path}: {b}");
+    }
+
+    // Path parameters and the other parameters: a 400 saying what is wrong, or a 404 for an
+    // id nothing can have, never a 500.
+    let run = &otel_manual_run_ids()[0];
+    let (s, b) = api(&server, "/api/v1/threads/thread%00-42", &[]);
+    assert_eq!(s, 404, "{b}");
+    assert_eq!(b["error"]["code"], "not_found", "{b}");
+    let (s, b) = api(&server, &format!("/api/v1/runs/{run}%00"), &[]);
+    assert_bad_request(s, &b, "run id", &["not a run ID"]);
+    let (s, b) = api(&server, &format!("/api/v1/runs/{run}%00/metrics"), &[]);
+    assert_bad_request(s, &b, "metrics of a run id", &["not a run ID"]);
+    for (param, value) in [
+        ("from", "1d\0"),
+        ("to", "\u{0}2026-11-01"),
+        ("bucket", "1h\0"),
+    ] {
+        let mut params = vec![(param, value)];
+        params.extend(STATS_RANGE.iter().filter(|(p, _)| *p != param));
+        let (s, b) = api(&server, "/api/v1/stats", &params);
+        assert_bad_request(s, &b, param, &[param]);
+    }
+    for path in &SEARCHES[..3] {
+        let (s, b) = api(&server, path, &[("cursor", "MTIz\0")]);
+        assert_bad_request(s, &b, path, &["cursor"]);
+        let (s, b) = api(&server, path, &[("limit", "5\0")]);
+        assert_bad_request(s, &b, path, &["limit"]);
+    }
+    let metrics = format!("/api/v1/runs/{run}/metrics");
+    for (event, needle) in [
+        (serde_json::json!({"name": "a\0b", "value": 1}), "name"),
+        (
+            serde_json::json!({"name": "q", "value": 1, "source": "s\0"}),
+            "source",
+        ),
+        (
+            serde_json::json!({"name": "q", "value": 1, "span_id": "0123456789abcde\0"}),
+            "span_id",
+        ),
+    ] {
+        let (s, b) = send(&server, "POST", &metrics, Some(event.clone()));
+        assert_bad_request(s, &b, &event.to_string(), &[needle]);
+    }
+    let price = serde_json::json!({"input": 1, "output": 2});
+    for model in ["gpt%00", "%00", "a%01b"] {
+        let path = format!("/api/v1/prices/{model}");
+        let (s, b) = send(&server, "PUT", &path, Some(price.clone()));
+        assert_bad_request(s, &b, &path, &["control characters"]);
+        let (s, b) = send(&server, "DELETE", &path, None);
+        assert_bad_request(
+            s,
+            &b,
+            &path,
+            &["invalid model pattern", "control characters"],
+        );
+    }
+
+    assert_still_serving(&server);
+}
+
+/// A query at every limit at once: exactly `MAX_TERMS` terms and `MAX_QUERY_CHARS` characters,
+/// with lists of `MAX_VALUES` values, and as deep as SQL from one query gets: a `metric.` list
+/// tests each value as a number and as text, and a run's models are a JSON list to search.
+/// Every term is negated and matches nothing here, so every run matches the whole query.
+fn query_at_limits() -> String {
+    let numbers: Vec<String> = (0..MAX_VALUES).map(|i| i.to_string()).collect();
+    let models: Vec<String> = (0..MAX_VALUES).map(|i| format!("m{i}")).collect();
+    let mut terms = vec![
+        format!("-metric.q:{}", numbers.join(",")),
+        format!("-model:{}", models.join(",")),
+    ];
+    let fillers = [
+        "zq",
+        "agent:zq*",
+        "thread:zq",
+        "user:zq",
+        "env:zq",
+        "tool:zq",
+    ];
+    for i in terms.len()..MAX_TERMS - 1 {
+        terms.push(format!("-{}{i}", fillers[i % fillers.len()]));
+    }
+    let so_far = terms.join(" ").chars().count();
+    // The last term, a phrase, takes the rest: ` -"` and `"` around it.
+    let phrase = "zq ".repeat(MAX_QUERY_CHARS)[..MAX_QUERY_CHARS - so_far - 4].to_string();
+    terms.push(format!("-\"{phrase}\""));
+    let q = terms.join(" ");
+    assert_eq!(q.chars().count(), MAX_QUERY_CHARS);
+    q
+}
+
+#[test]
+fn a_query_at_the_size_limits_runs_and_one_past_them_is_a_400() {
+    let server = start();
+    for r in fixtures::load("otel_manual") {
+        assert_eq!(fixtures::replay_http(&server, &r).status(), 200);
+    }
+    // An event of the metric the query names, so its subqueries have rows to read.
+    let run = &otel_manual_run_ids()[0];
+    let event = serde_json::json!({"name": "q", "value": "none of those"});
+    let (s, b) = send(
+        &server,
+        "POST",
+        &format!("/api/v1/runs/{run}/metrics"),
+        Some(event),
+    );
+    assert_eq!(s, 201, "{b}");
+
+    let at = query_at_limits();
+    let parsed = lemma_core::query::parse(&at, 0).unwrap();
+    assert_eq!(parsed.clauses.len(), MAX_TERMS);
+    let (s, b) = search(&server, "/api/v1/runs", &at);
+    assert_eq!(s, 200, "{b}");
+    let mut found: Vec<&str> = b["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run_id"].as_str().unwrap())
+        .collect();
+    found.sort();
+    assert_eq!(found, otel_manual_run_ids(), "every run matches");
+    let (s, b) = search(&server, "/api/v1/spans", &at);
+    assert_eq!(s, 200, "{b}");
+    assert!(b["spans"].as_array().unwrap().len() >= 6, "{b}");
+    let (s, b) = search(&server, "/api/v1/threads", &at);
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["threads"].as_array().unwrap().len(), 1, "{b}");
+    let (s, b) = search(&server, "/api/v1/stats", &at);
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["totals"]["runs"], 2, "{b}");
+
+    // One character, one term or one value more: a 400 where the limit was passed.
+    let values = |n: usize| {
+        let v: Vec<String> = (0..n).map(|i| format!("m{i:03}")).collect();
+        format!("model:{}", v.join(","))
+    };
+    let terms = |n: usize| vec!["zq"; n].join(" ");
+    assert!(lemma_core::query::parse(&values(MAX_VALUES), 0).is_ok());
+    assert!(lemma_core::query::parse(&terms(MAX_TERMS), 0).is_ok());
+    let past = [
+        (
+            format!("{at}x"),
+            MAX_QUERY_CHARS,
+            "the query is 4097 characters long, more than the 4096 allowed",
+        ),
+        (terms(MAX_TERMS + 1), 3 * MAX_TERMS, "at most 100 terms"),
+        (
+            values(MAX_VALUES + 1),
+            "model:".len() + 5 * MAX_VALUES,
+            "at most 100 values",
+        ),
+    ];
+    for path in SEARCHES {
+        for (q, position, needle) in &past {
+            let (s, b) = search(&server, path, q);
+            assert_bad_request(
+                s,
+                &b,
+                &format!("{path}: {needle}"),
+                &[&format!("invalid query at position {position}:"), needle],
+            );
+        }
     }
     assert_still_serving(&server);
 }

@@ -2,14 +2,17 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use common::otlp::hex;
 use common::{client, fixtures, Server, KEY};
+use lemma_core::query::MAX_VALUES;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
@@ -131,8 +134,8 @@ fn attr(key: &str, value: &str) -> KeyValue {
 
 const SPANS: usize = 5;
 
-/// Run `i`: a root and four children in one request.
-fn run_request(i: usize) -> (Vec<u8>, String) {
+/// Run `i`: a root and four children in one request, and the run's ID.
+fn run_request(i: usize) -> (ExportTraceServiceRequest, String) {
     let mut trace_id = vec![0x1f, 0xe0, 0xc7, 0xc1];
     trace_id.extend_from_slice(&(i as u64 + 1).to_be_bytes());
     trace_id.extend_from_slice(&[9, 9, 9, 9]);
@@ -178,7 +181,7 @@ fn run_request(i: usize) -> (Vec<u8>, String) {
             ..Default::default()
         }],
     };
-    (request.encode_to_vec(), hex(&trace_id))
+    (request, hex(&trace_id))
 }
 
 #[test]
@@ -214,13 +217,13 @@ fn sigterm_under_load_keeps_every_acknowledged_request() {
                     if i >= MAX {
                         return;
                     }
-                    let (body, id) = run_request(i);
+                    let (request, id) = run_request(i);
                     let sent_after_sigterm = sigterm_sent.load(Ordering::SeqCst);
                     let resp = http
                         .post(&url)
                         .header("content-type", "application/x-protobuf")
                         .bearer_auth(KEY)
-                        .body(body)
+                        .body(request.encode_to_vec())
                         .send();
                     match resp {
                         Ok(r) if r.status() == 200 => {
@@ -283,6 +286,190 @@ fn sigterm_under_load_keeps_every_acknowledged_request() {
             .unwrap_or_else(|| panic!("run {id} was acknowledged but is gone after restart"));
         assert_eq!(run["span_count"], SPANS as u64, "{run}");
         assert_eq!(run["agent_name"], "shutdown_agent");
+    }
+}
+
+/// How a sender exports.
+#[derive(Debug, Clone, Copy)]
+enum Transport {
+    Protobuf,
+    Json,
+    Grpc,
+}
+
+/// Where the server of the moment listens: (OTLP/HTTP base URL, OTLP/gRPC URL).
+type Endpoints = Arc<RwLock<(String, String)>>;
+
+/// Exports `request` once; whether the server acknowledged all of it.
+fn export(
+    transport: Transport,
+    endpoints: &Endpoints,
+    http: &reqwest::blocking::Client,
+    runtime: &tokio::runtime::Runtime,
+    request: ExportTraceServiceRequest,
+) -> bool {
+    let (base, grpc) = endpoints.read().unwrap().clone();
+    let post = |content_type: &str, body: Vec<u8>| {
+        http.post(format!("{base}/v1/traces"))
+            .header("content-type", content_type)
+            .bearer_auth(KEY)
+            .body(body)
+            .send()
+            .is_ok_and(|r| r.status() == 200)
+    };
+    match transport {
+        Transport::Protobuf => post("application/x-protobuf", request.encode_to_vec()),
+        Transport::Json => post("application/json", serde_json::to_vec(&request).unwrap()),
+        Transport::Grpc => runtime.block_on(async {
+            let call = async {
+                let mut client = TraceServiceClient::connect(grpc).await.ok()?;
+                let mut request = tonic::Request::new(request);
+                request
+                    .metadata_mut()
+                    .insert("authorization", format!("Bearer {KEY}").parse().unwrap());
+                client.export(request).await.ok()
+            };
+            let answer = tokio::time::timeout(Duration::from_secs(30), call).await;
+            answer
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.into_inner().partial_success.is_none())
+        }),
+    }
+}
+
+#[test]
+fn sigkill_under_load_loses_no_acknowledged_span() {
+    const KILLS: usize = 6;
+    const MAX: usize = 50_000;
+    let transports = [
+        Transport::Protobuf,
+        Transport::Protobuf,
+        Transport::Json,
+        Transport::Grpc,
+        Transport::Grpc,
+    ];
+    let started = Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut server = Server::start_in(&dir, &[]);
+    let endpoints: Endpoints = Arc::new(RwLock::new((server.http.clone(), server.grpc.clone())));
+    let next = Arc::new(AtomicUsize::new(0));
+    let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
+    let failed = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let senders: Vec<_> = transports
+        .into_iter()
+        .map(|transport| {
+            let (endpoints, next, acknowledged, failed, stop) = (
+                endpoints.clone(),
+                next.clone(),
+                acknowledged.clone(),
+                failed.clone(),
+                stop.clone(),
+            );
+            std::thread::spawn(move || {
+                let http = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .unwrap();
+                let runtime = fixtures::runtime();
+                let deadline = Instant::now() + Duration::from_secs(120);
+                let mut mine = 0;
+                while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= MAX {
+                        break;
+                    }
+                    let (request, id) = run_request(i);
+                    if export(transport, &endpoints, &http, &runtime, request) {
+                        acknowledged.lock().unwrap().push(id);
+                        mine += 1;
+                    } else {
+                        // Killed mid-request, or not listening yet: an exporter retries; this
+                        // run simply was not acknowledged.
+                        failed.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                }
+                (transport, mine)
+            })
+        })
+        .collect();
+
+    // Waits until the server of the moment has acknowledged something more.
+    let wait_for_load = |acknowledged: &Mutex<Vec<String>>| {
+        let before = acknowledged.lock().unwrap().len();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while acknowledged.lock().unwrap().len() <= before {
+            assert!(
+                Instant::now() < deadline,
+                "the restarted server took no load"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    for _ in 0..KILLS {
+        wait_for_load(&acknowledged);
+        std::thread::sleep(Duration::from_millis(rand::random_range(50..600)));
+        // Dropping a `Server` kills it with SIGKILL: no shutdown, no final commit.
+        drop(server);
+        server = Server::start_in(&dir, &[]);
+        *endpoints.write().unwrap() = (server.http.clone(), server.grpc.clone());
+    }
+    wait_for_load(&acknowledged);
+    stop.store(true, Ordering::SeqCst);
+    let per_sender: Vec<(Transport, usize)> =
+        senders.into_iter().map(|s| s.join().unwrap()).collect();
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    eprintln!(
+        "{KILLS} kills: {} requests acknowledged ({per_sender:?}), {} not, in {:?}",
+        acknowledged.len(),
+        failed.load(Ordering::SeqCst),
+        started.elapsed()
+    );
+    assert!(
+        per_sender.iter().all(|(_, n)| *n > 0),
+        "every sender must have been acknowledged: {per_sender:?}"
+    );
+
+    // Every acknowledged span reads back, counted span by span and in its run's summary.
+    let mut spans: HashMap<String, usize> = HashMap::new();
+    for ids in acknowledged.chunks(MAX_VALUES) {
+        let q = format!("run:{}", ids.join(","));
+        let mut cursor = String::new();
+        loop {
+            let resp = client()
+                .get(server.url("/api/v1/spans"))
+                .bearer_auth(KEY)
+                .query(&[("q", q.as_str()), ("limit", "1000"), ("cursor", &cursor)])
+                .send()
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            let page: Value = resp.json().unwrap();
+            for span in page["spans"].as_array().unwrap() {
+                *spans
+                    .entry(span["trace_id"].as_str().unwrap().to_string())
+                    .or_default() += 1;
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = c.to_string(),
+                None => break,
+            }
+        }
+    }
+    let runs: HashMap<String, Value> = server
+        .all_runs("")
+        .into_iter()
+        .map(|r| (r["run_id"].as_str().unwrap().to_string(), r))
+        .collect();
+    for id in &acknowledged {
+        assert_eq!(
+            spans.get(id).copied().unwrap_or(0),
+            SPANS,
+            "run {id} was acknowledged, but not all its spans read back after the kills"
+        );
+        assert_eq!(runs[id]["span_count"], SPANS as u64, "{}", runs[id]);
     }
 }
 

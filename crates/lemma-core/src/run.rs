@@ -250,9 +250,9 @@ pub fn summarize(run_id: &str, spans: &[SpanDigest]) -> Run {
     for &i in &with_usage {
         usage.add(&spans[i].usage);
     }
-    let cost = with_cost
-        .iter()
-        .filter_map(|&i| spans[i].cost_usd)
+    let cost = in_span_id_order(spans, with_cost.iter().copied())
+        .into_iter()
+        .filter_map(|i| spans[i].cost_usd)
         .fold(None, |sum: Option<f64>, c| Some(sum.unwrap_or(0.0) + c));
     run.usage_by_model = usage_by_model(spans, &with_usage, &with_cost);
     run.input_tokens = usage.input_tokens.unwrap_or(0);
@@ -266,16 +266,23 @@ pub fn summarize(run_id: &str, spans: &[SpanDigest]) -> Run {
     run
 }
 
-/// Splits the counted spans' usage and cost by (model, provider). Spans are visited in span id
-/// order so the sums, floating-point cost included, do not depend on arrival order.
+/// `indices` without repeats, in span id order: floating-point sums (costs) visited in this
+/// order do not depend on the order spans arrived in.
+fn in_span_id_order(spans: &[SpanDigest], indices: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut visit: Vec<usize> = indices.collect();
+    visit.sort_unstable_by(|&a, &b| spans[a].span_id.cmp(&spans[b].span_id).then(a.cmp(&b)));
+    visit.dedup();
+    visit
+}
+
+/// Splits the counted spans' usage and cost by (model, provider), visiting spans in span id
+/// order.
 fn usage_by_model(
     spans: &[SpanDigest],
     with_usage: &[usize],
     with_cost: &[usize],
 ) -> Vec<ModelUsage> {
-    let mut visit: Vec<usize> = with_usage.iter().chain(with_cost).copied().collect();
-    visit.sort_unstable_by(|&a, &b| spans[a].span_id.cmp(&spans[b].span_id).then(a.cmp(&b)));
-    visit.dedup();
+    let visit = in_span_id_order(spans, with_usage.iter().chain(with_cost).copied());
     // (model, provider) → (calls, usage, cost)
     type Sums = (u64, Usage, Option<f64>);
     let mut groups: BTreeMap<(&str, Option<&str>), Sums> = BTreeMap::new();

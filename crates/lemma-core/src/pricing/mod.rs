@@ -164,7 +164,9 @@ pub fn normalize_pattern(model: &str) -> Result<String, String> {
         return Err("a model pattern is at most 200 characters".into());
     }
     if pattern.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(format!("a model pattern has no spaces: {model:?}"));
+        return Err(format!(
+            "a model pattern has no spaces or control characters: {model:?}"
+        ));
     }
     Ok(pattern)
 }

@@ -9,9 +9,16 @@
 //! Text is parsed once here into a [`Filter`]; each store compiles the filter into its own
 //! query with bound parameters. Terms are ANDed; a leading `-` negates a term; a comma-separated
 //! value matches any of its values; `*` in a value is a wildcard.
+//!
+//! A query holds at most [`MAX_QUERY_CHARS`] characters, [`MAX_TERMS`] terms and
+//! [`MAX_VALUES`] values in one list, and no control character other than whitespace (a NUL
+//! least of all); [`parse`] refuses anything else with the position and what to change, so a
+//! query that parses is one every store can run.
 
+mod limits;
 mod parse;
 
+pub use limits::{MAX_QUERY_CHARS, MAX_TERMS, MAX_VALUES};
 pub use parse::{parse, parse_time};
 
 /// A parsed query: every clause must hold.

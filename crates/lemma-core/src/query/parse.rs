@@ -5,6 +5,7 @@
 //! Every position reported in a [`ParseError`] is a character offset, so it lines up with what
 //! the user typed even when the query contains non-ASCII text.
 
+use super::limits::{self, MAX_TERMS, MAX_VALUES};
 use super::{Clause, CmpOp, Condition, Field, Filter, ParseError};
 use crate::model::{SpanKind, StatusCode};
 
@@ -28,6 +29,7 @@ const SECONDS_PER_DAY: i64 = 86_400;
 /// Parses a query. Relative times (`since:24h`) are resolved against `now_unix_nano`, which
 /// keeps this function pure.
 pub fn parse(input: &str, now_unix_nano: u64) -> Result<Filter, ParseError> {
+    limits::check_text(input)?;
     let chars: Vec<char> = input.chars().collect();
     let mut clauses = Vec::new();
     // `NOT` negates the next term; remember where it was in case no term follows.
@@ -38,6 +40,9 @@ pub fn parse(input: &str, now_unix_nano: u64) -> Result<Filter, ParseError> {
             negate_next = !negate_next;
             pending_not = Some(word.start);
             continue;
+        }
+        if clauses.len() == MAX_TERMS {
+            return Err(limits::too_many_terms(word.start));
         }
         clauses.push(parse_term(word, negate_next, now_unix_nano)?);
         negate_next = false;
@@ -445,6 +450,9 @@ fn parse_one_of_term(term: &FieldTerm, field: Field, negated: bool) -> Result<Cl
             };
             return Err(error(pos, message));
         }
+        if values.len() == MAX_VALUES {
+            return Err(limits::too_many_values(pos, &term.prefix()));
+        }
         values.push(normalize_value(&field, value, pos)?);
     }
     Ok(Clause {
@@ -615,10 +623,12 @@ struct Decimal {
 }
 
 impl Decimal {
-    /// `self × factor` as the nearest f64, or `None` on overflow.
+    /// `self × factor` as the nearest f64, or `None` on overflow. Rounded once (by the
+    /// standard library's correctly rounded parser) rather than once for each operand and again
+    /// for the quotient, so a number printed from a filter parses back to the same number.
     fn times(self, factor: u64) -> Option<f64> {
         let scaled = self.mantissa.checked_mul(u128::from(factor))?;
-        Some(scaled as f64 / 10u128.checked_pow(self.scale)? as f64)
+        format!("{scaled}e-{}", self.scale).parse().ok()
     }
 
     /// `self × factor`, truncated to an integer, or `None` on overflow.
@@ -888,6 +898,7 @@ fn parse_has_term(term: &FieldTerm, negated: bool) -> Result<Clause, ParseError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::MAX_QUERY_CHARS;
 
     /// 2026-11-01T00:00:00Z, so relative times are easy to check.
     const NOW: u64 = 1_793_491_200_000_000_000;
@@ -905,6 +916,11 @@ mod tests {
         let clauses = parse_ok(input);
         assert_eq!(clauses.len(), 1, "{input:?} → {clauses:?}");
         clauses.into_iter().next().unwrap()
+    }
+
+    /// The condition of the `index`-th clause `input` parses to.
+    fn one_condition(input: &str, index: usize) -> Condition {
+        parse_ok(input).swap_remove(index).condition
     }
 
     fn parse_err(input: &str) -> ParseError {
@@ -1717,6 +1733,71 @@ mod tests {
         assert_err("ü -", 2, &["expected a term after '-'"]);
         assert_err("\"é\" model:a,,b", 12, &["expected a value after ','"]);
         assert_err("agent:\"é\",x,", 12, &["expected a value after ','"]);
+    }
+
+    // --- limits ----------------------------------------------------------------------------
+
+    #[test]
+    fn control_characters_are_refused_where_they_are() {
+        assert_err("a\0b", 1, &["U+0000", "remove it"]);
+        assert_err("agent:\"x\0\"", 8, &["U+0000"]);
+        assert_err("é meta.a\u{1}b:x", 8, &["U+0001"]);
+        assert_err("x \u{7f}", 2, &["U+007F"]);
+        assert_err("since:\u{9b}1d", 6, &["U+009B"]);
+        // Whitespace that is also a control character separates terms, as before.
+        assert_eq!(parse_ok("a\tb\r\nc\u{b}d\u{85}e").len(), 5);
+    }
+
+    #[test]
+    fn queries_up_to_the_length_limit_parse() {
+        let phrase = |len: usize| format!("\"{}\"", "é".repeat(len - 2));
+        assert_eq!(
+            one(&phrase(MAX_QUERY_CHARS)),
+            clause(false, text(&"é".repeat(MAX_QUERY_CHARS - 2)))
+        );
+        assert_err(
+            &phrase(MAX_QUERY_CHARS + 1),
+            MAX_QUERY_CHARS,
+            &["4097 characters", "more than the 4096 allowed", "wildcard"],
+        );
+        // The length counts characters, not bytes: 4,096 three-byte characters are fine.
+        assert!(parse(&"€".repeat(MAX_QUERY_CHARS), NOW).is_ok());
+    }
+
+    #[test]
+    fn queries_up_to_the_term_limit_parse() {
+        let words = |n: usize| vec!["w"; n].join(" ");
+        assert_eq!(parse_ok(&words(MAX_TERMS)).len(), MAX_TERMS);
+        // The 101st term starts at 2 × 100.
+        assert_err(
+            &words(MAX_TERMS + 1),
+            2 * MAX_TERMS,
+            &["at most 100 terms", "model:a,b,c"],
+        );
+        // `NOT` and `-` are not terms of their own.
+        let negated = vec!["NOT -w"; MAX_TERMS].join(" ");
+        assert_eq!(parse_ok(&negated).len(), MAX_TERMS);
+    }
+
+    #[test]
+    fn lists_up_to_the_value_limit_parse() {
+        let list = |n: usize| {
+            let values: Vec<String> = (0..n).map(|i| format!("m{i:03}")).collect();
+            format!("x model:{}", values.join(","))
+        };
+        let Condition::OneOf { values, .. } = one_condition(&list(MAX_VALUES), 1) else {
+            panic!("not a list");
+        };
+        assert_eq!(values.len(), MAX_VALUES);
+        // Each value is 5 characters with its comma; the 101st starts after 100 of them.
+        assert_err(
+            &list(MAX_VALUES + 1),
+            "x model:".len() + 5 * MAX_VALUES,
+            &["at most 100 values", "after 'model:'", "wildcard"],
+        );
+        // Quoted commas do not separate values.
+        let quoted = format!("tag:\"{}\"", vec!["a"; 2 * MAX_VALUES].join(","));
+        assert!(parse(&quoted, NOW).is_ok());
     }
 
     // --- metrics ---------------------------------------------------------------------------

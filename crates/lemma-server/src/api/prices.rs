@@ -111,6 +111,9 @@ async fn delete(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let model = model_from(path)?;
+    // A pattern no price could be stored under is a mistake to explain, not a missing price.
+    let model = normalize_pattern(&model)
+        .map_err(|why| ApiError::bad_request(format!("invalid model pattern: {why}")))?;
     if !state.store.delete_price(p.id, &model).await? {
         return Err(ApiError::not_found(format!(
             "project {:?} has no price of its own for {model:?} (built-in prices are overridden, \
@@ -119,7 +122,6 @@ async fn delete(
         )));
     }
     state.prices.invalidate(p.id);
-    let model = normalize_pattern(&model).unwrap_or(model);
     Ok(Json(json!({"deleted": model})))
 }
 
