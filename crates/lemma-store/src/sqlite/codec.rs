@@ -271,6 +271,13 @@ pub fn digest_from_row(row: &rusqlite::Row) -> Result<SpanDigest, StoreError> {
     })
 }
 
+/// A count or time as SQLite's signed integer, saturating: counts are bounded per span
+/// (`lemma_core::model::MAX_TOKENS`) and times at extraction, but a run's sums may pass
+/// `i64::MAX`, and a wrapped one would read back negative.
+pub fn sql_u64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
 /// Hex id to the blob stored; ids were validated when the span was decoded.
 pub fn id_blob(hex_id: &str) -> Vec<u8> {
     hex::decode(hex_id).unwrap_or_default()

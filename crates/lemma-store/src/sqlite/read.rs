@@ -174,9 +174,11 @@ pub fn search_spans(conn: &Connection, project: ProjectId, q: &ListQuery) -> Res
     Ok(found)
 }
 
+/// Tokens are summed with `TOTAL` (a float), not `SUM`: an integer `SUM` past `i64::MAX` is an
+/// error, and a thread's listing must never fail on its counts.
 const THREAD_COLUMNS: &str =
     "r.thread_id, COUNT(*), SUM(r.status = 'error'), MIN(r.start_ns), MAX(r.end_ns),
-     MAX(r.start_ns), SUM(r.total_tokens), SUM(r.cost_usd), MAX(r.user_id),
+     MAX(r.start_ns), TOTAL(r.total_tokens), SUM(r.cost_usd), MAX(r.user_id),
      json_group_array(DISTINCT r.agent_name)";
 
 /// One thread's summary; the hint keeps SQLite from scanning the project's runs to group them.
@@ -197,7 +199,8 @@ fn thread_row(row: &rusqlite::Row) -> rusqlite::Result<ThreadSummary> {
         start_time_unix_nano: row.get::<_, i64>(3)? as u64,
         end_time_unix_nano: row.get::<_, i64>(4)? as u64,
         last_start_time_unix_nano: row.get::<_, i64>(5)? as u64,
-        total_tokens: row.get::<_, i64>(6)? as u64,
+        // Saturating, as every token sum.
+        total_tokens: row.get::<_, f64>(6)? as u64,
         cost_usd: row.get(7)?,
         user_id: row.get(8)?,
         agent_names: agent_names.into_iter().flatten().collect(),

@@ -8,7 +8,7 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection};
 use serde::Deserialize;
 
-use super::codec::decode;
+use super::codec::{decode, sql_u64};
 use super::filter::{compile, Target};
 use super::metrics;
 use super::sql_err;
@@ -60,7 +60,7 @@ fn run_of(row: &rusqlite::Row) -> Result<Run> {
 }
 
 fn sql_time(unix_nano: u64) -> Sql {
-    Sql::Integer(i64::try_from(unix_nano).unwrap_or(i64::MAX))
+    Sql::Integer(sql_u64(unix_nano))
 }
 
 pub fn stats(conn: &Connection, project: ProjectId, q: &StatsQuery) -> Result<Stats> {

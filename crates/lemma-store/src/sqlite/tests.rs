@@ -555,3 +555,32 @@ fn text_is_indexed_in_parts_and_a_term_is_found_in_every_part() {
     .unwrap();
     assert!(text::Parts::read(&conn).is_err());
 }
+
+#[test]
+fn token_sums_past_the_integer_range_saturate_and_threads_still_list() {
+    let (mut conn, project) = with_project();
+    // Stored as older versions did, before counts were bounded at normalisation.
+    let batch: Vec<(ProjectId, Span)> = ["ee", "ff"]
+        .into_iter()
+        .flat_map(|trace| (0..4).map(move |n| (trace, n)))
+        .map(|(trace, n)| {
+            let mut span = genai_chat(trace, n, 1, "hi");
+            span.parent_span_id = None;
+            span.thread_id = Some("t-huge".into());
+            span.usage.input_tokens = Some(1 << 62);
+            span.usage.total_tokens = Some(1 << 62);
+            (project, span)
+        })
+        .collect();
+    write::write_batch(&mut conn, write::encode_batch(batch).unwrap()).unwrap();
+    let stored = count(&conn, "SELECT min(total_tokens) FROM runs");
+    assert_eq!(stored, i64::MAX);
+    let (run, _) = read::get_run(&conn, project, &"ee".repeat(16))
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.total_tokens, u64::MAX);
+    let threads = read::list_threads(&conn, project, &crate::ListQuery::default()).unwrap();
+    assert_eq!(threads.items[0].total_tokens, u64::MAX);
+    let (thread, _) = read::get_thread(&conn, project, "t-huge").unwrap().unwrap();
+    assert_eq!(thread.total_tokens, threads.items[0].total_tokens);
+}

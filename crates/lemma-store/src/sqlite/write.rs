@@ -9,7 +9,9 @@ use lemma_core::Span;
 use rusqlite::{params, Connection, Transaction};
 
 use super::blocks::{self, BlockRef, Blocks, SpanBodies, BODY_COLUMNS};
-use super::codec::{digest_from_row, encode, encode_digest, id_blob, DIGEST_COLUMNS};
+use super::codec::{
+    digest_from_row, encode, encode_digest, id_blob, sql_u64, DIGEST_COLUMNS,
+};
 use super::prices::cost_source_sql;
 use super::sql_err;
 use super::{metrics, text};
@@ -97,9 +99,9 @@ pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteSt
                     span.session_id,
                     span.environment,
                     span.service_name(),
-                    span.usage.input_tokens.map(|v| v as i64),
-                    span.usage.output_tokens.map(|v| v as i64),
-                    span.usage.total_tokens.map(|v| v as i64),
+                    span.usage.input_tokens.map(sql_u64),
+                    span.usage.output_tokens.map(sql_u64),
+                    span.usage.total_tokens.map(sql_u64),
                     span.cost_usd,
                     span.cost_source.map(cost_source_sql),
                     encoded.digest,
@@ -199,11 +201,11 @@ pub(super) fn update_run(
         run.start_time_unix_nano as i64,
         run.end_time_unix_nano as i64,
         run.duration_ms,
-        run.span_count as i64,
-        run.error_count as i64,
-        run.input_tokens as i64,
-        run.output_tokens as i64,
-        run.total_tokens as i64,
+        sql_u64(run.span_count),
+        sql_u64(run.error_count),
+        sql_u64(run.input_tokens),
+        sql_u64(run.output_tokens),
+        sql_u64(run.total_tokens),
         run.cost_usd,
         run.thread_id,
         run.user_id,
