@@ -355,7 +355,13 @@ mod tests {
         let kept: Vec<(&str, u64, u64)> = out
             .spans
             .iter()
-            .map(|s| (s.name.as_str(), s.start_time_unix_nano, s.end_time_unix_nano))
+            .map(|s| {
+                (
+                    s.name.as_str(),
+                    s.start_time_unix_nano,
+                    s.end_time_unix_nano,
+                )
+            })
             .collect();
         assert_eq!(kept, [("latest", max, max), ("backwards", 2_000, 2_000)]);
         assert_eq!(out.rejected, 3);

@@ -49,12 +49,14 @@ pub const CONVENTIONS: &[(&str, Reader)] = &[
 /// Raw attributes are kept untouched.
 pub fn normalize(span: &mut Span) {
     let attrs = Attrs::new(span);
-    let fields = CONVENTIONS.iter().fold(Fields::default(), |acc, (_, read)| {
-        // A convention reporting an absurd token count says nothing of it: a weaker one may.
-        let mut fields = read(&attrs);
-        fields.usage = fields.usage.plausible();
-        acc.or(fields)
-    });
+    let fields = CONVENTIONS
+        .iter()
+        .fold(Fields::default(), |acc, (_, read)| {
+            // A convention reporting an absurd token count says nothing of it: a weaker one may.
+            let mut fields = read(&attrs);
+            fields.usage = fields.usage.plausible();
+            acc.or(fields)
+        });
     fields.apply(span);
     let (input, output) = crate::messages::derive(span);
     span.input_messages = input;

@@ -388,3 +388,36 @@ fn absurd_token_counts_are_absent_and_never_priced() {
     );
     assert_eq!(s.usage.input_tokens, Some(12));
 }
+
+#[test]
+fn every_value_a_span_is_given_nests_at_most_max_depth() {
+    use crate::value::{deeper_than, MAX_DEPTH};
+    let deep = format!("{}1{}", "[".repeat(127), "]".repeat(127));
+    // JSON found inside JSON: each within the bound alone, deeper together.
+    let inner = format!(
+        "{}1{}",
+        "[".repeat(MAX_DEPTH - 1),
+        "]".repeat(MAX_DEPTH - 1)
+    );
+    let outer = json!([[{"content": inner}]]).to_string();
+    let s = span(
+        "chat",
+        json!({
+            "lemma.input": deep,
+            "lemma.output": outer,
+            "lemma.metadata.x": deep,
+            "gen_ai.prompt.0.role": "user",
+            "gen_ai.prompt.0.content": inner,
+        }),
+    );
+    assert_eq!(s.input, Some(json!(deep)));
+    assert_eq!(s.metadata["x"], json!(deep));
+    let values = [&s.input, &s.output, &s.tool_args]
+        .into_iter()
+        .flatten()
+        .chain(s.metadata.values())
+        .chain(s.attributes.values());
+    for v in values {
+        assert!(!deeper_than(v, MAX_DEPTH), "{v}");
+    }
+}

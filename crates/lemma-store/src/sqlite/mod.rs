@@ -57,6 +57,20 @@ pub(crate) fn sql_err(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+/// A stored item as read, or `None` when it cannot be (a damaged row), which is logged: one
+/// bad row is left out of what it is read with rather than failing every listing, summary and
+/// commit that reads it. Errors of the database itself (busy, full) still fail the read.
+pub(crate) fn readable<T>(what: &str, item: Result<T>) -> Result<Option<T>> {
+    match item {
+        Ok(item) => Ok(Some(item)),
+        Err(StoreError::Backend(e)) => {
+            tracing::warn!(error = %e, "skipped a stored {what} that cannot be read");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {

@@ -584,3 +584,162 @@ fn token_sums_past_the_integer_range_saturate_and_threads_still_list() {
     let (thread, _) = read::get_thread(&conn, project, "t-huge").unwrap().unwrap();
     assert_eq!(thread.total_tokens, threads.items[0].total_tokens);
 }
+
+/// `depth` nested arrays around `1`, built without a parser's limit.
+fn nested(depth: usize) -> serde_json::Value {
+    (0..depth).fold(serde_json::json!(1), |v, _| serde_json::json!([v]))
+}
+
+#[test]
+fn rows_stored_before_values_were_bounded_still_read_back() {
+    use lemma_core::value::{deeper_than, MAX_DEPTH};
+    let (mut conn, project) = with_project();
+    // What older versions stored: values as deep as serde_json parses (127), or deeper, in a
+    // span's payloads, attributes and metadata, and so in its digest and run summary.
+    let deep_text = nested(127).to_string();
+    let mut root = genai_chat("ab", 1, 1, "hi");
+    root.parent_span_id = None;
+    root.thread_id = Some("t-old".into());
+    root.attributes
+        .insert("lemma.input".into(), deep_text.clone().into());
+    root.input = Some(nested(127));
+    root.output = Some(nested(300));
+    root.metadata.insert("x".into(), nested(200));
+    root.events.push(lemma_core::SpanEvent {
+        name: "e".into(),
+        time_unix_nano: 1,
+        attributes: serde_json::json!({"deep": nested(126)})
+            .as_object()
+            .cloned()
+            .unwrap(),
+        dropped_attributes_count: 0,
+    });
+    let mut child = genai_chat("ab", 2, 1, "hi");
+    child.parent_span_id = Some(root.span_id.clone());
+    child.metadata.insert("y".into(), nested(127));
+    let batch = vec![(project, root.clone()), (project, child)];
+    write::write_batch(&mut conn, write::encode_batch(batch).unwrap()).unwrap();
+    // A later span of the run re-reads the deep digests inside its commit.
+    let late = genai_chat("ab", 3, 1, "hi");
+    write::write_batch(
+        &mut conn,
+        write::encode_batch(vec![(project, late)]).unwrap(),
+    )
+    .unwrap();
+
+    let runs = read::list_runs(&conn, project, &crate::ListQuery::default()).unwrap();
+    assert_eq!(runs.items.len(), 1);
+    let (run, spans) = read::get_run(&conn, project, &"ab".repeat(16))
+        .unwrap()
+        .unwrap();
+    assert_eq!(spans.len(), 3);
+    // The payload an attribute held is read as that attribute would be parsed today.
+    assert_eq!(spans[0].input, Some(deep_text.into()));
+    let (_, thread_runs) = read::get_thread(&conn, project, "t-old").unwrap().unwrap();
+    let found = read::search_spans(&conn, project, &crate::ListQuery::default()).unwrap();
+    let values = spans
+        .iter()
+        .chain(&found.items)
+        .flat_map(|s| {
+            [&s.input, &s.output]
+                .into_iter()
+                .flatten()
+                .chain(s.metadata.values())
+                .chain(s.events.iter().flat_map(|e| e.attributes.values()))
+        })
+        .chain(
+            [&run, &runs.items[0], &thread_runs[0]]
+                .into_iter()
+                .flat_map(|r| {
+                    [&r.input, &r.output]
+                        .into_iter()
+                        .flatten()
+                        .chain(r.metadata.values())
+                }),
+        );
+    for value in values {
+        assert!(!deeper_than(value, MAX_DEPTH + 8), "{value}");
+    }
+    assert!(run.metadata.contains_key("x") && run.metadata.contains_key("y"));
+}
+
+#[test]
+fn a_row_that_cannot_be_read_is_left_out_and_fails_nothing() {
+    let (mut conn, project) = with_project();
+    let batch: Vec<(ProjectId, Span)> = ["a1", "b2", "c3"]
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, trace)| {
+            (0..2).map(move |n| {
+                let mut span = genai_chat(trace, 10 * i + n, 1, "hi");
+                span.thread_id = Some("t".into());
+                (project, span)
+            })
+        })
+        .collect();
+    write::write_batch(&mut conn, write::encode_batch(batch).unwrap()).unwrap();
+    let record = lemma_core::LogRecord {
+        trace_id: Some("c3".repeat(16)),
+        span_id: Some(format!("{:016x}", 20)),
+        ..Default::default()
+    };
+    super::logs::write_batch(&mut conn, &[(project, record)]).unwrap();
+    // Damage a summary, a digest, a block and a log record.
+    conn.execute_batch(&format!(
+        "UPDATE runs SET summary = X'00', usage_by_model = '[' WHERE trace_id = X'{a1}';
+         UPDATE spans SET digest = X'01FF' WHERE trace_id = X'{b2}' AND span_id = X'{s10}';
+         UPDATE span_blocks SET body = X'28B52FFD00' WHERE id =
+           (SELECT block FROM spans WHERE trace_id = X'{c3}' AND span_id = X'{s21}');
+         UPDATE logs SET body = X'00';",
+        a1 = "a1".repeat(16),
+        b2 = "b2".repeat(16),
+        c3 = "c3".repeat(16),
+        s10 = format!("{:016x}", 10),
+        s21 = format!("{:016x}", 21),
+    ))
+    .unwrap();
+    let all = crate::ListQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    let runs = read::list_runs(&conn, project, &all).unwrap().items;
+    let ids: Vec<&str> = runs.iter().map(|r| &r.run_id[..2]).collect();
+    assert_eq!(ids, ["c3", "b2"], "the damaged summary is left out");
+    let (_, thread_runs) = read::get_thread(&conn, project, "t").unwrap().unwrap();
+    assert_eq!(thread_runs.len(), 2);
+    // A run whose summary is damaged is summarised again from its spans.
+    let (run, spans) = read::get_run(&conn, project, &"a1".repeat(16))
+        .unwrap()
+        .unwrap();
+    assert_eq!((run.span_count, spans.len()), (2, 2));
+    // The spans of a damaged block are left out of the run and of search.
+    let (_, spans) = read::get_run(&conn, project, &"c3".repeat(16))
+        .unwrap()
+        .unwrap();
+    assert!(spans.is_empty());
+    assert_eq!(
+        read::search_spans(&conn, project, &all)
+            .unwrap()
+            .items
+            .len(),
+        4
+    );
+    let query = StatsQuery {
+        from_unix_nano: 1_700_000_000_000_000_000,
+        to_unix_nano: 1_700_000_000_000_000_000 + 3_600_000_000_000,
+        bucket_seconds: 3_600,
+        ..StatsQuery::default()
+    };
+    assert_eq!(stats::stats(&conn, project, &query).unwrap().totals.runs, 2);
+    // A commit touching the run with a damaged digest summarises it from the rest.
+    let late = genai_chat("b2", 12, 1, "hi");
+    write::write_batch(
+        &mut conn,
+        write::encode_batch(vec![(project, late)]).unwrap(),
+    )
+    .unwrap();
+    let (run, _) = read::get_run(&conn, project, &"b2".repeat(16))
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.span_count, 2);
+}

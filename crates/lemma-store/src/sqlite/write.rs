@@ -9,12 +9,9 @@ use lemma_core::Span;
 use rusqlite::{params, Connection, Transaction};
 
 use super::blocks::{self, BlockRef, Blocks, SpanBodies, BODY_COLUMNS};
-use super::codec::{
-    digest_from_row, encode, encode_digest, id_blob, sql_u64, DIGEST_COLUMNS,
-};
+use super::codec::{digest_from_row, encode, encode_digest, id_blob, sql_u64, DIGEST_COLUMNS};
 use super::prices::cost_source_sql;
-use super::sql_err;
-use super::{metrics, text};
+use super::{metrics, readable, sql_err, text};
 use crate::{ProjectId, Result, WriteStats};
 
 /// A batch ready to store: each span with what it is stored as. Encoding (serialising and
@@ -146,20 +143,7 @@ pub(super) fn update_run(
     fresh: &HashMap<(ProjectId, &str, &str), &Span>,
 ) -> Result<()> {
     let trace = id_blob(trace_id);
-    let digests: Vec<SpanDigest> = {
-        let mut stmt = tx
-            .prepare_cached(&format!(
-                "SELECT {DIGEST_COLUMNS} FROM spans WHERE project_id = ?1 AND trace_id = ?2"
-            ))
-            .map_err(sql_err)?;
-        let mut rows = stmt.query(params![project.0, trace]).map_err(sql_err)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(sql_err)? {
-            out.push(digest_from_row(row)?);
-        }
-        out
-    };
-    let mut run = summarize(trace_id, &digests);
+    let mut run = summarize(trace_id, &read_digests(tx, project, trace_id)?);
     if let Some(root_id) = run.root_span_id.clone() {
         let root: Option<Span> = match fresh.get(&(project, trace_id, root_id.as_str())) {
             Some(span) => Some((*span).clone()),
@@ -174,7 +158,7 @@ pub(super) fn update_run(
                     .query(params![project.0, trace, id_blob(&root_id)])
                     .map_err(sql_err)?;
                 match rows.next().map_err(sql_err)? {
-                    Some(row) => Some(SpanBodies::new(tx).read(row, 0)?),
+                    Some(row) => readable("span", SpanBodies::new(tx).read(row, 0))?,
                     None => None,
                 }
             }
@@ -224,6 +208,28 @@ pub(super) fn update_run(
     ])
     .map_err(sql_err)?;
     Ok(())
+}
+
+/// The digests of a run's stored spans, those that can be read (`readable`): a damaged row
+/// must not fail every later commit that touches its run.
+pub(super) fn read_digests(
+    conn: &Connection,
+    project: ProjectId,
+    trace_id: &str,
+) -> Result<Vec<SpanDigest>> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {DIGEST_COLUMNS} FROM spans WHERE project_id = ?1 AND trace_id = ?2"
+        ))
+        .map_err(sql_err)?;
+    let mut rows = stmt
+        .query(params![project.0, id_blob(trace_id)])
+        .map_err(sql_err)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        out.extend(readable("span digest", digest_from_row(row))?);
+    }
+    Ok(out)
 }
 
 fn json<T: serde::Serialize>(value: &T) -> String {
