@@ -55,6 +55,7 @@ pub async fn run_all<S: Store>(store: &S) {
     stats(store, a.id, b.id).await;
     metrics(store, a.id, b.id).await;
     hostile_content(store).await;
+    delete_run(store).await;
 }
 
 async fn keys<S: Store>(store: &S) {
@@ -1036,4 +1037,93 @@ async fn hostile_content<S: Store>(store: &S) {
     // What the API answers wraps these in a few more levels; a client must still read it.
     let answer = json!({"runs": runs, "run": run, "spans": spans, "found": found}).to_string();
     serde_json::from_str::<serde_json::Value>(&answer).expect("the answer reads back");
+}
+
+/// Deleting a run removes it and what was posted to it, in its project only.
+async fn delete_run<S: Store>(store: &S) {
+    let p = store.create_project("deleting").await.unwrap().id;
+    let q = store.create_project("keeping").await.unwrap().id;
+    let run = |trace: u8| {
+        let root = span(
+            trace,
+            1,
+            None,
+            "invoke_agent",
+            trace as u64 * SECOND,
+            json!({"gen_ai.operation.name": "invoke_agent", "lemma.thread_id": "t-del",
+                   "lemma.input": "a unique pelican"}),
+        );
+        let llm = span(
+            trace,
+            2,
+            Some(1),
+            "chat",
+            trace as u64 * SECOND + 1,
+            json!({"gen_ai.operation.name": "chat", "gen_ai.request.model": "m",
+                   "gen_ai.usage.input_tokens": 5}),
+        );
+        vec![root, llm]
+    };
+    let id = |trace: u8| format!("{trace:032x}");
+    let batch = [70, 71]
+        .into_iter()
+        .flat_map(|t| run(t).into_iter().map(move |s| (p, s)))
+        .chain(run(73).into_iter().map(|s| (q, s)))
+        .collect();
+    store.write_spans(batch).await.unwrap();
+    store
+        .write_metrics(p, vec![metric(70, "resolved", MetricValue::Bool(true), 1)])
+        .await
+        .unwrap();
+    let record = log(70, 2, "gen_ai.choice", 2, json!({"content": "pelican"}));
+    store.write_logs(vec![(p, record.clone())]).await.unwrap();
+
+    // Another project's run, or no run at all: nothing is deleted.
+    assert!(!store.delete_run(q, &id(70)).await.unwrap());
+    assert!(!store.delete_run(p, &id(73)).await.unwrap());
+    assert!(!store.delete_run(p, &id(72)).await.unwrap());
+    assert!(!store.delete_run(p, "not-a-run-id").await.unwrap());
+    assert_eq!(store.get_run(q, &id(73)).await.unwrap().unwrap().1.len(), 2);
+
+    assert!(store.delete_run(p, &id(70).to_uppercase()).await.unwrap());
+    assert!(store.get_run(p, &id(70)).await.unwrap().is_none());
+    let left: Vec<String> = store
+        .list_runs(p, query("", 10))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|r| r.run_id)
+        .collect();
+    assert_eq!(left, [id(71)]);
+    let spans = store.search_spans(p, query("", 10)).await.unwrap().items;
+    assert!(spans.iter().all(|s| s.trace_id == id(71)), "{spans:?}");
+    assert_eq!(
+        store
+            .search_spans(p, query("pelican", 10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1,
+        "the full-text index lost the deleted run's spans"
+    );
+    assert!(store.list_metrics(p, &id(70)).await.unwrap().is_empty());
+    let (thread, _) = store.get_thread(p, "t-del").await.unwrap().unwrap();
+    assert_eq!(thread.run_count, 1);
+    assert!(!store.delete_run(p, &id(70)).await.unwrap(), "deleted once");
+    assert_eq!(
+        store.list_runs(q, query("", 10)).await.unwrap().items.len(),
+        1
+    );
+
+    // Re-sent spans and records start the run anew, the log record joined again.
+    store
+        .write_spans(run(70).into_iter().map(|s| (p, s)).collect())
+        .await
+        .unwrap();
+    store.write_logs(vec![(p, record)]).await.unwrap();
+    let (_, back) = store.get_run(p, &id(70)).await.unwrap().unwrap();
+    assert_eq!(back.len(), 2);
+    assert_eq!(back[1].logs.len(), 1);
 }

@@ -163,6 +163,11 @@ pub trait Store: Send + Sync + 'static {
     /// A run and every span of it, in start order.
     async fn get_run(&self, project: ProjectId, run_id: &str) -> Result<Option<(Run, Vec<Span>)>>;
 
+    /// Deletes a run of the project in one commit: its spans (bodies and full-text rows too),
+    /// its summary, and the metric events and log records posted to it. Returns whether the
+    /// project held any of these. A span of the run arriving later starts the run anew.
+    async fn delete_run(&self, project: ProjectId, run_id: &str) -> Result<bool>;
+
     /// Spans across runs matching the filter, newest first.
     async fn search_spans(&self, project: ProjectId, query: ListQuery) -> Result<Page<Span>>;
 

@@ -4,6 +4,7 @@
 mod admin;
 mod blocks;
 mod codec;
+mod delete;
 mod filter;
 mod logs;
 mod metrics;
@@ -222,6 +223,12 @@ impl Store for SqliteStore {
     async fn get_run(&self, project: ProjectId, run_id: &str) -> Result<Option<(Run, Vec<Span>)>> {
         let run_id = run_id.to_string();
         self.read(move |conn| read::get_run(conn, project, &run_id))
+            .await
+    }
+
+    async fn delete_run(&self, project: ProjectId, run_id: &str) -> Result<bool> {
+        let run_id = run_id.to_ascii_lowercase();
+        self.write(move |conn| delete::delete_run(conn, project, &run_id))
             .await
     }
 

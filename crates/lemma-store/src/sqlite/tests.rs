@@ -743,3 +743,22 @@ fn a_row_that_cannot_be_read_is_left_out_and_fails_nothing() {
         .unwrap();
     assert_eq!(run.span_count, 2);
 }
+
+#[test]
+fn deleting_a_run_leaves_no_block_or_index_row_behind() {
+    let (mut conn, project) = with_project();
+    let batch: Vec<(ProjectId, Span)> = (0..6)
+        .map(|n| (project, genai_chat(["d1", "d2"][n % 2], n, 2, "pelican")))
+        .collect();
+    write::write_batch(&mut conn, write::encode_batch(batch).unwrap()).unwrap();
+    let indexed = |conn: &Connection| count(conn, "SELECT count(*) FROM span_text_0");
+    let (blocks, rows) = (
+        count(&conn, "SELECT count(*) FROM span_blocks"),
+        indexed(&conn),
+    );
+    assert!(super::delete::delete_run(&mut conn, project, &"d1".repeat(16)).unwrap());
+    assert_eq!(count(&conn, "SELECT count(*) FROM span_blocks"), blocks - 1);
+    assert_eq!(indexed(&conn), rows - 3);
+    assert_eq!(count(&conn, "SELECT count(*) FROM spans"), 3);
+    assert_eq!(count(&conn, "SELECT count(*) FROM runs"), 1);
+}
