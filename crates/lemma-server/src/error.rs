@@ -80,8 +80,27 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %m, "store error");
                 ApiError::internal("the store failed; see the server log")
             }
+            StoreError::Unavailable(m) => {
+                tracing::warn!(error = %m, "store unavailable");
+                ApiError {
+                    retry_after: Some(5),
+                    ..ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "the store cannot take this now (disk full, read-only or busy); nothing \
+                         was stored: retry after the delay in Retry-After",
+                    )
+                }
+            }
         }
     }
+}
+
+/// A store error as the gRPC status OTLP exporters act on: what is retryable over HTTP (503)
+/// is UNAVAILABLE, which they retry.
+pub fn grpc_status(e: StoreError) -> tonic::Status {
+    let e = ApiError::from(e);
+    tonic::Status::new(tonic::Code::from(e.grpc_code()), e.message)
 }
 
 impl IntoResponse for ApiError {
@@ -93,5 +112,21 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_store_is_a_retryable_503_and_grpc_unavailable() {
+        let unavailable = || StoreError::Unavailable("database or disk is full".into());
+        let resp = ApiError::from(unavailable()).into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(resp.headers().contains_key(header::RETRY_AFTER));
+        assert_eq!(grpc_status(unavailable()).code(), tonic::Code::Unavailable);
+        let failed = grpc_status(StoreError::Backend("corrupt".into()));
+        assert_eq!(failed.code(), tonic::Code::Internal);
     }
 }

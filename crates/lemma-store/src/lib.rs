@@ -114,7 +114,7 @@ pub struct PriceOverride {
     pub updated_at_unix_nano: u64,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The request cannot be answered as asked (a bad cursor, a filter a view cannot apply).
     #[error("{0}")]
@@ -125,6 +125,11 @@ pub enum StoreError {
     Conflict(String),
     #[error("storage error: {0}")]
     Backend(String),
+    /// The store cannot answer for now, for reasons of its disk or of other processes, not of
+    /// the request (disk full, read-only, I/O errors, locked): the same call may succeed later,
+    /// so callers answer "retry" (HTTP 503, gRPC UNAVAILABLE).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

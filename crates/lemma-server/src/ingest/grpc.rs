@@ -42,10 +42,7 @@ impl TraceService for TraceReceiver {
             Err(SubmitError::ShuttingDown) => Err(Status::unavailable(
                 "the server is shutting down; retry shortly",
             )),
-            Err(SubmitError::Store(e)) => {
-                tracing::error!(error = %e, "commit failed");
-                Err(Status::internal("the store failed; see the server log"))
-            }
+            Err(SubmitError::Store(e)) => Err(crate::error::grpc_status(e)),
         }
     }
 }

@@ -74,10 +74,7 @@ impl LogsService for LogsReceiver {
         let project = super::grpc::project(&self.state, request.metadata()).await?;
         match accept(self.state.store.as_ref(), project, request.into_inner()).await {
             Ok(response) => Ok(tonic::Response::new(response)),
-            Err(e) => {
-                tracing::error!(error = %e, "log commit failed");
-                Err(Status::internal("the store failed; see the server log"))
-            }
+            Err(e) => Err(crate::error::grpc_status(e)),
         }
     }
 }

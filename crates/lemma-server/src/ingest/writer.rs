@@ -24,7 +24,7 @@ pub enum SubmitError {
 
 struct Job {
     spans: Vec<(ProjectId, Span)>,
-    done: oneshot::Sender<Result<(), String>>,
+    done: oneshot::Sender<Result<(), StoreError>>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -90,7 +90,7 @@ impl Ingest {
             .map_err(|_| SubmitError::ShuttingDown)?;
         match wait.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(SubmitError::Store(StoreError::Backend(message))),
+            Ok(Err(e)) => Err(SubmitError::Store(e)),
             Err(_) => Err(SubmitError::ShuttingDown),
         }
     }
@@ -136,7 +136,7 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Job>, batch_
             // Every request in the batch learns the outcome of the one commit; the queue space
             // is released only now, after the spans are durable.
             for (done, permit) in waiters {
-                let _ = done.send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+                let _ = done.send(result.as_ref().map(|_| ()).map_err(Clone::clone));
                 drop(permit);
             }
             drop(slot);

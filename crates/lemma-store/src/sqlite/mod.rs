@@ -55,7 +55,15 @@ struct Inner {
 }
 
 pub(crate) fn sql_err(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        // The disk's state or another process's lock, not the request's fault: space freed, a
+        // disk remounted or a lock released, the same write succeeds.
+        Some(DiskFull | ReadOnly | SystemIoFailure | DatabaseBusy | DatabaseLocked) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
 }
 
 /// A stored item as read, or `None` when it cannot be (a damaged row), which is logged: one

@@ -762,3 +762,53 @@ fn deleting_a_run_leaves_no_block_or_index_row_behind() {
     assert_eq!(count(&conn, "SELECT count(*) FROM spans"), 3);
     assert_eq!(count(&conn, "SELECT count(*) FROM runs"), 1);
 }
+
+#[test]
+fn a_full_disk_is_unavailable_not_an_error_and_passes_once_space_returns() {
+    use crate::StoreError;
+    let (mut conn, project) = with_project();
+    let first = vec![(project, genai_chat("f1", 1, 1, "before"))];
+    write::write_batch(&mut conn, write::encode_batch(first).unwrap()).unwrap();
+    // No page may be added: as a full disk refuses the write, SQLite answers SQLITE_FULL.
+    let pages = count(&conn, "PRAGMA page_count");
+    conn.pragma_update(None, "max_page_count", pages).unwrap();
+    let filler: String = (0..20_000).map(|i| format!("{i:x}")).collect();
+    let batch = vec![(project, genai_chat("f2", 2, 1, &filler))];
+    match write::write_batch(&mut conn, write::encode_batch(batch.clone()).unwrap()) {
+        Err(StoreError::Unavailable(m)) => assert!(m.contains("full"), "{m}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    // Nothing of the refused batch was kept; reads still answer.
+    assert_eq!(count(&conn, "SELECT count(*) FROM spans"), 1);
+    assert_eq!(run_spans(&conn, project, "f1").len(), 1);
+    conn.pragma_update(None, "max_page_count", 1_000_000)
+        .unwrap();
+    write::write_batch(&mut conn, write::encode_batch(batch).unwrap()).unwrap();
+    assert_eq!(run_spans(&conn, project, "f2").len(), 1);
+}
+
+#[test]
+fn conditions_of_the_disk_or_a_lock_are_unavailable_and_the_rest_backend_errors() {
+    use crate::StoreError;
+    use rusqlite::ffi;
+    let err = |code| super::sql_err(rusqlite::Error::SqliteFailure(ffi::Error::new(code), None));
+    for code in [
+        ffi::SQLITE_FULL,
+        ffi::SQLITE_READONLY,
+        ffi::SQLITE_IOERR,
+        ffi::SQLITE_IOERR_WRITE,
+        ffi::SQLITE_IOERR_FSYNC,
+        ffi::SQLITE_BUSY,
+        ffi::SQLITE_LOCKED,
+        ffi::SQLITE_READONLY_DBMOVED,
+    ] {
+        assert!(matches!(err(code), StoreError::Unavailable(_)), "{code}");
+    }
+    for code in [
+        ffi::SQLITE_CORRUPT,
+        ffi::SQLITE_NOTADB,
+        ffi::SQLITE_CONSTRAINT,
+    ] {
+        assert!(matches!(err(code), StoreError::Backend(_)), "{code}");
+    }
+}
