@@ -1,14 +1,15 @@
 //! The data dir under stress, through a real `lemma serve`: a full disk is answered with 503
 //! (never 200 for what was not stored) while reads go on, and ingest recovers by itself once
-//! space returns.
+//! space returns; a damaged, foreign or newer database is refused at start with a message
+//! naming the file and what to do, and left as it was.
 //!
 //! The full disk is a tmpfs made for the test, which takes root (as CI runs): without it the
 //! test fails, saying so, rather than skipping.
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::fixtures::send_grpc;
@@ -173,4 +174,127 @@ fn a_full_disk_gets_503_reads_go_on_and_ingest_recovers_when_space_returns() {
         assert_eq!(body["spans"].as_array().unwrap().len(), 1, "{id}");
     }
     assert_eq!(server.all_runs("").len(), stored.len());
+}
+
+/// `lemma serve` on `data_dir`, which must refuse to start; its error output.
+fn refused_start(data_dir: &Path) -> String {
+    let mut child = Command::new(common::lemma_bin())
+        .args([
+            "serve",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--grpc-addr",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("LEMMA_BOOTSTRAP_KEY", KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("lemma serve started on {}", data_dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let db = data_dir.join("lemma.db");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(&db.display().to_string()),
+        "the message names the file: {stderr}"
+    );
+    stderr
+}
+
+/// A data dir holding a store with a few runs, closed.
+fn stored_data_dir(parent: &Path) -> PathBuf {
+    let dir = parent.join("data");
+    let mut server = Server::start_in(&dir, &[]);
+    for n in 0..20 {
+        let (resp, _) = export(&server, n, 4 * 1024);
+        assert_eq!(resp.status(), 200);
+    }
+    assert!(server.stop());
+    dir
+}
+
+/// Refused with `needle` in the message, and the file left as it was.
+fn assert_refused(dir: &Path, needle: &str) -> String {
+    let db = dir.join("lemma.db");
+    let before = std::fs::read(&db).unwrap();
+    let err = refused_start(dir);
+    assert!(err.contains(needle), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the file was changed");
+    err
+}
+
+#[test]
+fn a_damaged_foreign_or_newer_database_is_refused_at_start_and_left_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+
+    // Not SQLite at all.
+    let noise = tmp.path().join("noise");
+    std::fs::create_dir_all(&noise).unwrap();
+    std::fs::write(noise.join("lemma.db"), incompressible(10_000, 1)).unwrap();
+    let err = assert_refused(&noise, "not a SQLite database");
+    assert!(err.contains("move it aside"), "{err}");
+
+    // Lemma's, cut short (once what the write-ahead log held is in the file).
+    let cut = stored_data_dir(&tmp.path().join("cut"));
+    let db = cut.join("lemma.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_update(None, "wal_checkpoint", "TRUNCATE")
+        .unwrap();
+    let len = std::fs::metadata(&db).unwrap().len();
+    assert!(len > 64 * 1024, "{len}");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&db)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    assert_refused(&cut, "damaged");
+
+    // Another program's.
+    let foreign = tmp.path().join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    rusqlite::Connection::open(foreign.join("lemma.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL);")
+        .unwrap();
+    let err = assert_refused(&foreign, "not Lemma's");
+    assert!(
+        err.contains("invoices") && err.contains("--data-dir"),
+        "{err}"
+    );
+
+    // Written by a newer Lemma.
+    let newer = stored_data_dir(&tmp.path().join("newer"));
+    rusqlite::Connection::open(newer.join("lemma.db"))
+        .unwrap()
+        .pragma_update(None, "user_version", 1000)
+        .unwrap();
+    let err = assert_refused(&newer, "newer Lemma");
+    assert!(err.contains("schema version 1000"), "{err}");
+
+    // The admin commands refuse it the same way.
+    let out = Command::new(common::lemma_bin())
+        .args(["projects", "list", "--data-dir"])
+        .arg(&foreign)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not Lemma's"), "{stderr}");
 }

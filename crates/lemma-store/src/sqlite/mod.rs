@@ -81,10 +81,16 @@ pub(crate) fn readable<T>(what: &str, item: Result<T>) -> Result<Option<T>> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date. A
+    /// file that is not Lemma's database, or that a newer Lemma wrote, is refused before
+    /// anything is written to it, with an error saying what to do.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
         let mut writer = Connection::open(&path).map_err(sql_err)?;
+        writer
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(sql_err)?;
+        schema::check(&writer)?;
         // A span row is a few kilobytes: 4 KiB pages would hold one each and waste the rest.
         // Takes effect when the file is created (before WAL mode writes its header).
         writer

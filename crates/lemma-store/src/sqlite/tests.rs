@@ -812,3 +812,81 @@ fn conditions_of_the_disk_or_a_lock_are_unavailable_and_the_rest_backend_errors(
         assert!(matches!(err(code), StoreError::Backend(_)), "{code}");
     }
 }
+
+#[test]
+fn a_file_that_is_not_lemmas_database_is_refused_at_open_and_left_as_it_was() {
+    use super::SqliteStore;
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |name: &str, bytes: &[u8], needle: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let err = match SqliteStore::open(&path) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{name} was opened"),
+        };
+        assert!(err.contains(needle), "{name}: {err}");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name} was changed");
+        err
+    };
+    let noise: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let err = refused("noise.db", &noise, "not a SQLite database");
+    assert!(err.contains("move it aside"), "{err}");
+
+    // Lemma's own database, cut short.
+    let whole = dir.path().join("whole.db");
+    {
+        let store = SqliteStore::open(&whole).unwrap();
+        let mut conn = store.inner.writer.lock().unwrap();
+        conn.execute(
+            "INSERT INTO projects (name, created_ns) VALUES ('p', 0)",
+            [],
+        )
+        .unwrap();
+        let batch = (0..40)
+            .map(|n| {
+                (
+                    ProjectId(1),
+                    genai_chat("ab", n, 3, "a long enough conversation"),
+                )
+            })
+            .collect();
+        write::write_batch(&mut conn, write::encode_batch(batch).unwrap()).unwrap();
+    }
+    let bytes = std::fs::read(&whole).unwrap();
+    assert!(bytes.len() > 100_000, "{}", bytes.len());
+    refused("cut.db", &bytes[..bytes.len() / 2], "damaged");
+
+    // Another program's database, and one a newer Lemma wrote.
+    let foreign = dir.path().join("foreign.db");
+    Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);")
+        .unwrap();
+    let err = refused(
+        "foreign.db",
+        &std::fs::read(&foreign).unwrap(),
+        "not Lemma's",
+    );
+    assert!(err.contains("customers"), "{err}");
+    Connection::open(&whole)
+        .unwrap()
+        .pragma_update(None, "user_version", 999)
+        .unwrap();
+    refused(
+        "newer.db",
+        &std::fs::read(&whole).unwrap(),
+        "schema version 999",
+    );
+
+    // A database of an older Lemma, from before the header mark, still opens.
+    let older = dir.path().join("older.db");
+    std::fs::copy(&whole, &older).unwrap();
+    let conn = Connection::open(&older).unwrap();
+    conn.pragma_update(None, "user_version", schema::MIGRATIONS.len())
+        .unwrap();
+    conn.pragma_update(None, "application_id", 0).unwrap();
+    drop(conn);
+    SqliteStore::open(&older).expect("an older Lemma's database opens");
+}
