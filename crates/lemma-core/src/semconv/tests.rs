@@ -374,7 +374,7 @@ fn absurd_token_counts_are_absent_and_never_priced() {
     assert_eq!(s.usage.cache_read_tokens, Some(crate::model::MAX_TOKENS));
     assert_eq!(s.attributes["gen_ai.usage.input_tokens"], absurd);
     let mut priced = s.clone();
-    crate::pricing::price_span(&mut priced, &crate::pricing::PriceTable::builtin());
+    crate::pricing::price_span(&mut priced, crate::pricing::PriceTable::builtin());
     assert_eq!(priced.cost_usd, None);
 
     // A weaker convention's sane count fills in for a stronger one's absurd count.

@@ -687,15 +687,13 @@ fn a_row_that_cannot_be_read_is_left_out_and_fails_nothing() {
     // Damage a summary, a digest, a block and a log record.
     conn.execute_batch(&format!(
         "UPDATE runs SET summary = X'00', usage_by_model = '[' WHERE trace_id = X'{a1}';
-         UPDATE spans SET digest = X'01FF' WHERE trace_id = X'{b2}' AND span_id = X'{s10}';
+         UPDATE spans SET digest = X'01FF' WHERE trace_id = X'{b2}' AND span_id = X'000000000000000a';
          UPDATE span_blocks SET body = X'28B52FFD00' WHERE id =
-           (SELECT block FROM spans WHERE trace_id = X'{c3}' AND span_id = X'{s21}');
+           (SELECT block FROM spans WHERE trace_id = X'{c3}' AND span_id = X'0000000000000015');
          UPDATE logs SET body = X'00';",
         a1 = "a1".repeat(16),
         b2 = "b2".repeat(16),
         c3 = "c3".repeat(16),
-        s10 = format!("{:016x}", 10),
-        s21 = format!("{:016x}", 21),
     ))
     .unwrap();
     let all = crate::ListQuery {
