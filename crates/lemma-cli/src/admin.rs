@@ -1,6 +1,7 @@
 //! `lemma projects ...` and `lemma keys ...`: administration on the data dir itself, so only
 //! someone with access to the server's files can mint keys.
 
+use anyhow::Context;
 use clap::Subcommand;
 use lemma_store::sqlite::SqliteStore;
 use lemma_store::Store;
@@ -48,8 +49,10 @@ pub enum KeysCommand {
 }
 
 fn open(data: &DataDir) -> anyhow::Result<(SqliteStore, tokio::runtime::Runtime)> {
-    std::fs::create_dir_all(&data.data_dir)?;
-    let store = SqliteStore::open(data.data_dir.join("lemma.db"))?;
+    std::fs::create_dir_all(&data.data_dir)
+        .with_context(|| format!("creating data dir {}", data.data_dir.display()))?;
+    let path = data.data_dir.join("lemma.db");
+    let store = SqliteStore::open(&path).with_context(|| format!("opening {}", path.display()))?;
     Ok((
         store,
         tokio::runtime::Builder::new_current_thread()

@@ -46,9 +46,15 @@ pub fn call(
         )
     })?;
     let status = resp.status();
-    let body: Value = resp
-        .json()
-        .with_context(|| format!("{url} did not answer JSON"))?;
+    let bytes = resp
+        .bytes()
+        .with_context(|| format!("reading the answer of {url}"))?;
+    // 204 No Content (a deletion) has no body.
+    let body: Value = if bytes.is_empty() && status.is_success() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).with_context(|| format!("{url} did not answer JSON"))?
+    };
     if !status.is_success() {
         let msg = body["error"]["message"].as_str().unwrap_or("no message");
         bail!("{} ({status})", msg);
@@ -180,6 +186,21 @@ pub struct NewMetric {
     pub source: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub span_id: Option<String>,
+}
+
+pub fn delete_run(remote: &Remote, run_id: &str) -> anyhow::Result<()> {
+    call(
+        remote,
+        reqwest::Method::DELETE,
+        &["runs", run_id],
+        &[],
+        None,
+    )?;
+    if remote.json {
+        return print_json(&serde_json::json!({ "deleted": run_id }));
+    }
+    println!("Deleted run {run_id}, its spans, metric events and log records.");
+    Ok(())
 }
 
 pub fn metric(remote: &Remote, run_id: &str, metric: &NewMetric) -> anyhow::Result<()> {

@@ -63,6 +63,13 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Delete a run: its spans, summary, metric events and log records. Spans of it sent
+    /// later start it anew.
+    DeleteRun {
+        run_id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// Post a metric event to a run: feedback, task success, a score.
     Metric {
         run_id: String,
@@ -153,6 +160,7 @@ fn main() {
             });
             client::run(&remote, &run_id, budget)
         }
+        Command::DeleteRun { run_id, remote } => client::delete_run(&remote, &run_id),
         Command::Metric {
             run_id,
             name,

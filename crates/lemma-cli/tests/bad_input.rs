@@ -826,3 +826,144 @@ fn a_query_at_the_size_limits_runs_and_one_past_them_is_a_400() {
     }
     assert_still_serving(&server);
 }
+
+/// A JSON-RPC call to the MCP endpoint; the tool's text answer.
+fn mcp_tool(server: &Server, tool: &str, arguments: Value) -> String {
+    let resp = client()
+        .post(server.url("/mcp"))
+        .bearer_auth(KEY)
+        .header("accept", "application/json, text/event-stream")
+        .json(
+            &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                  "params": {"name": tool, "arguments": arguments}}),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().unwrap();
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    body["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_payload_nested_past_the_limit_is_stored_as_text_and_everything_still_reads() {
+    let server = start();
+    let deep = format!("{}1{}", "[".repeat(127), "]".repeat(127));
+    let deep_trace = vec![0x51u8; 16];
+    let deep_span = agent_span(
+        deep_trace.clone(),
+        vec![0x15; 8],
+        "deep",
+        vec![
+            string_attr("lemma.input", &deep),
+            string_attr("lemma.metadata.x", &deep),
+            string_attr("gen_ai.conversation.id", "t-deep"),
+        ],
+    );
+    // In the same request, so in the same commit: it must not fail the other span either.
+    let plain_trace = vec![0x52u8; 16];
+    let plain = agent_span(plain_trace.clone(), vec![0x25; 8], "plain", vec![]);
+    let a = post(
+        &server,
+        &[PROTOBUF],
+        request(vec![deep_span, plain]).encode_to_vec(),
+    );
+    assert_eq!(a.status, 200, "{}", a.text());
+    let (deep_id, plain_id) = (hex(&deep_trace), hex(&plain_trace));
+
+    let check = |server: &Server, spans: usize| {
+        let mut ids = run_ids(server);
+        ids.sort();
+        assert_eq!(ids, [deep_id.clone(), plain_id.clone()]);
+        let body = server.api(&format!("/api/v1/runs/{deep_id}"));
+        assert_eq!(body["run"]["input"], deep.as_str());
+        assert_eq!(body["run"]["metadata"]["x"], deep.as_str());
+        assert_eq!(body["spans"][0]["input"], deep.as_str());
+        let thread = server.api("/api/v1/threads/t-deep");
+        assert_eq!(thread["runs"][0]["run_id"], deep_id.as_str());
+        let found = server.api("/api/v1/spans");
+        assert_eq!(found["spans"].as_array().unwrap().len(), spans);
+        let (ok, out, err) = server.cli(&["runs"]);
+        assert!(ok, "lemma runs: {err}");
+        assert!(out.contains(&deep_id) && out.contains(&plain_id), "{out}");
+        let (ok, _, err) = server.cli(&["run", &deep_id, "--transcript"]);
+        assert!(ok, "lemma run --transcript: {err}");
+        let found = mcp_tool(server, "search_runs", serde_json::json!({}));
+        assert!(found.contains(&deep_id), "{found}");
+    };
+    check(&server, 2);
+    // A later span of the run is committed; the run is summarised from the stored ones.
+    let late = agent_span(
+        deep_trace.clone(),
+        vec![0x16; 8],
+        "late",
+        vec![string_attr("lemma.metadata.y", &deep)],
+    );
+    let a = post(&server, &[PROTOBUF], request(vec![late]).encode_to_vec());
+    assert_eq!(a.status, 200, "{}", a.text());
+    check(&server, 3);
+    let mut server = server;
+    assert!(server.stop());
+    let again = Server::start_in(&server.data_dir, &[]);
+    check(&again, 3);
+}
+
+#[test]
+fn times_past_2262_are_rejected_alone_and_absurd_token_counts_are_never_counted() {
+    let server = start();
+    let mut spans = Vec::new();
+    for (n, start) in [
+        (1u8, 1u64 << 63),
+        (2, u64::MAX),
+        (3, 1_700_000_000_000_000_000),
+    ] {
+        let mut span = agent_span(
+            vec![0x60 + n; 16],
+            vec![n; 8],
+            &format!("s{n}"),
+            vec![string_attr(
+                "gen_ai.usage.input_tokens",
+                "18446744073709551615",
+            )],
+        );
+        span.start_time_unix_nano = start;
+        span.end_time_unix_nano = start;
+        spans.push(span);
+    }
+    // A second span of the kept run with the same absurd count.
+    let mut child = spans[2].clone();
+    child.span_id = vec![9; 8];
+    child.parent_span_id = vec![3; 8];
+    spans.push(child);
+    let a = post(&server, &[PROTOBUF], request(spans).encode_to_vec());
+    assert_eq!(a.status, 200, "{}", a.text());
+    let partial = ExportTraceServiceResponse::decode(&a.body[..])
+        .unwrap()
+        .partial_success
+        .expect("a partial success");
+    assert_eq!(partial.rejected_spans, 2);
+    assert!(
+        partial.error_message.contains("2262") && partial.error_message.contains("\"s1\""),
+        "{}",
+        partial.error_message
+    );
+    let runs = server.all_runs("since:2020-01-01");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run = &runs[0];
+    assert_eq!(run["run_id"], hex(&[0x63; 16]).as_str());
+    assert_eq!(
+        (run["input_tokens"].as_u64(), run["total_tokens"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert!(run["cost_usd"].is_null(), "{run}");
+    let body = server.api(&format!("/api/v1/runs/{}", hex(&[0x63; 16])));
+    let span = &body["spans"][0];
+    assert!(span["input_tokens"].is_null(), "{span}");
+    assert_eq!(
+        span["attributes"]["gen_ai.usage.input_tokens"],
+        "18446744073709551615"
+    );
+}

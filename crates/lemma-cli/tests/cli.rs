@@ -265,3 +265,55 @@ fn failures_say_what_went_wrong() {
     let out = ok(&server, &["runs"]);
     assert_eq!(table(&out, "RUN").len(), 3);
 }
+
+#[test]
+fn delete_run_removes_a_run_of_the_keys_project_only() {
+    let server = loaded();
+    let ids = ids(&server);
+    let (ok_created, _, err) = server.cli(&["projects", "create", "other"]);
+    assert!(ok_created, "{err}");
+    let (ok_key, out, err) = server.cli(&["keys", "create", "--project", "other"]);
+    assert!(ok_key, "{err}");
+    let other_key = common::key_from_output(&out);
+    let delete = |run_id: &str, key: &str| {
+        common::client()
+            .delete(server.url(&format!("/api/v1/runs/{run_id}")))
+            .bearer_auth(key)
+            .send()
+            .unwrap()
+    };
+
+    // Another project's key cannot delete it, nor learn that it exists.
+    let resp = delete(&ids.ok_run, &other_key);
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().unwrap();
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("other"),
+        "{body}"
+    );
+    assert_eq!(delete("not-a-run", common::KEY).status(), 400);
+
+    let resp = delete(&ids.error_run, common::KEY);
+    assert_eq!(resp.status(), 204);
+    assert!(resp.bytes().unwrap().is_empty());
+    assert_eq!(
+        server.get(&format!("/api/v1/runs/{}", ids.error_run)).0,
+        404
+    );
+    assert_eq!(delete(&ids.error_run, common::KEY).status(), 404);
+
+    let out = ok(&server, &["delete-run", &ids.ok_run]);
+    assert!(
+        out.contains(&format!("Deleted run {}", ids.ok_run)),
+        "{out}"
+    );
+    let err = fails(&server, &["delete-run", &ids.ok_run]);
+    assert!(err.contains("not found") && err.contains("404"), "{err}");
+    let runs = server.all_runs("");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["run_id"], ids.long_run.as_str());
+    let out = ok(&server, &["delete-run", &ids.long_run, "--json"]);
+    let answer: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(answer["deleted"], ids.long_run.as_str());
+    assert!(server.all_runs("").is_empty());
+}

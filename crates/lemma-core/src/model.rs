@@ -99,6 +99,11 @@ pub struct Usage {
     pub reasoning_tokens: Option<u64>,
 }
 
+/// The largest token count a span may report. No model call reads or writes a trillion tokens:
+/// a larger count is an emitter's bug (or hostile), and would swamp every total and cost it
+/// entered, so normalisation treats it as absent; the attribute that carried it stays.
+pub const MAX_TOKENS: u64 = 1_000_000_000_000;
+
 impl Usage {
     pub fn is_empty(&self) -> bool {
         self.input_tokens.is_none() && self.output_tokens.is_none() && self.total_tokens.is_none()
@@ -109,14 +114,28 @@ impl Usage {
         self.total_tokens
             .or(match (self.input_tokens, self.output_tokens) {
                 (None, None) => None,
-                (i, o) => Some(i.unwrap_or(0) + o.unwrap_or(0)),
+                (i, o) => Some(i.unwrap_or(0).saturating_add(o.unwrap_or(0))),
             })
     }
 
+    /// The counts of at most [`MAX_TOKENS`]; the others absent.
+    pub fn plausible(self) -> Usage {
+        let keep = |n: Option<u64>| n.filter(|&n| n <= MAX_TOKENS);
+        Usage {
+            input_tokens: keep(self.input_tokens),
+            output_tokens: keep(self.output_tokens),
+            total_tokens: keep(self.total_tokens),
+            cache_read_tokens: keep(self.cache_read_tokens),
+            cache_write_tokens: keep(self.cache_write_tokens),
+            reasoning_tokens: keep(self.reasoning_tokens),
+        }
+    }
+
+    /// Adds `other`'s counts, saturating: sums never wrap, whatever was stored.
     pub fn add(&mut self, other: &Usage) {
         fn sum(a: &mut Option<u64>, b: Option<u64>) {
             if let Some(b) = b {
-                *a = Some(a.unwrap_or(0) + b);
+                *a = Some(a.unwrap_or(0).saturating_add(b));
             }
         }
         sum(&mut self.input_tokens, other.input_tokens);

@@ -82,8 +82,14 @@ impl<T> Extracted<T> {
     }
 }
 
+/// The latest time a span or log record may carry. Stores keep times as signed 64-bit
+/// nanoseconds (SQLite integers, ClickHouse `DateTime64`): a later one would sort before 1970
+/// and match no time range. 2^63 - 1 ns is in the year 2262.
+pub const MAX_TIME_UNIX_NANO: u64 = i64::MAX as u64;
+
 /// Flattens a request into spans carrying their own resource and scope. Spans with invalid
-/// ids are rejected one by one; the rest of the request is kept.
+/// ids or times past [`MAX_TIME_UNIX_NANO`] are rejected one by one; the rest of the request
+/// is kept. An end before the start is taken as the start.
 pub fn extract_spans(request: ExportTraceServiceRequest) -> Extracted {
     let mut out = Extracted::default();
     for resource_spans in request.resource_spans {
@@ -125,6 +131,15 @@ pub fn extract_spans(request: ExportTraceServiceRequest) -> Extracted {
                         }
                     }
                 };
+                let latest = span.start_time_unix_nano.max(span.end_time_unix_nano);
+                if latest > MAX_TIME_UNIX_NANO {
+                    out.reject(format!(
+                        "span {:?}: start and end times must be at most 2^63-1 ns since 1970 \
+                         (the year 2262), got {} and {}",
+                        span.name, span.start_time_unix_nano, span.end_time_unix_nano
+                    ));
+                    continue;
+                }
                 let (status, status_message) = match span.status {
                     Some(s) => (
                         match status::StatusCode::try_from(s.code) {
@@ -183,7 +198,8 @@ pub fn extract_spans(request: ExportTraceServiceRequest) -> Extracted {
 }
 
 /// Flattens a logs request into records carrying their own resource and scope. Trace and span
-/// ids are optional on a record, but when present they must be well formed.
+/// ids are optional on a record, but when present they must be well formed; a time past
+/// [`MAX_TIME_UNIX_NANO`] is rejected as for spans.
 pub fn extract_logs(request: ExportLogsServiceRequest) -> Extracted<LogRecord> {
     let mut out = Extracted::default();
     for resource_logs in request.resource_logs {
@@ -204,15 +220,23 @@ pub fn extract_logs(request: ExportLogsServiceRequest) -> Extracted<LogRecord> {
                     ));
                     continue;
                 };
+                let time_unix_nano = if r.time_unix_nano != 0 {
+                    r.time_unix_nano
+                } else {
+                    r.observed_time_unix_nano
+                };
+                if time_unix_nano > MAX_TIME_UNIX_NANO {
+                    out.reject(format!(
+                        "log record: its time must be at most 2^63-1 ns since 1970 (the year \
+                         2262), got {time_unix_nano}"
+                    ));
+                    continue;
+                }
                 let attributes = key_values_to_map(&r.attributes);
                 out.spans.push(LogRecord {
                     trace_id,
                     span_id,
-                    time_unix_nano: if r.time_unix_nano != 0 {
-                        r.time_unix_nano
-                    } else {
-                        r.observed_time_unix_nano
-                    },
+                    time_unix_nano,
                     event_name: crate::logs::event_name(r.event_name, &attributes),
                     severity_number: r.severity_number,
                     severity_text: Some(r.severity_text).filter(|s| !s.is_empty()),
@@ -308,6 +332,50 @@ mod tests {
         assert_eq!(out.rejected, 2);
         assert_eq!(out.spans[0].trace_id, "01".repeat(16));
         assert_eq!(out.rejections.len(), 2);
+    }
+
+    #[test]
+    fn times_a_store_cannot_hold_are_rejected_one_by_one() {
+        let at = |name: &str, start: u64, end: u64| OtlpSpan {
+            trace_id: vec![1; 16],
+            span_id: vec![2; 8],
+            name: name.into(),
+            start_time_unix_nano: start,
+            end_time_unix_nano: end,
+            ..Default::default()
+        };
+        let max = MAX_TIME_UNIX_NANO;
+        let out = extract_spans(request(vec![
+            at("latest", max, max),
+            at("backwards", 2_000, 1_000),
+            at("start", max + 1, max + 1),
+            at("end", 1_000, 1 << 63),
+            at("all ones", u64::MAX, u64::MAX),
+        ]));
+        let kept: Vec<(&str, u64, u64)> = out
+            .spans
+            .iter()
+            .map(|s| {
+                (
+                    s.name.as_str(),
+                    s.start_time_unix_nano,
+                    s.end_time_unix_nano,
+                )
+            })
+            .collect();
+        assert_eq!(kept, [("latest", max, max), ("backwards", 2_000, 2_000)]);
+        assert_eq!(out.rejected, 3);
+        assert!(out.rejections[0].contains("\"start\"") && out.rejections[0].contains("2262"));
+
+        let body = format!(
+            r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[
+              {{"timeUnixNano":"{max}"}}, {{"timeUnixNano":"{}"}},
+              {{"observedTimeUnixNano":"18446744073709551615"}}]}}]}}]}}"#,
+            max + 1
+        );
+        let logs = extract_logs(decode_logs_request(body.as_bytes(), Encoding::Json).unwrap());
+        assert_eq!((logs.spans.len(), logs.rejected), (1, 2));
+        assert_eq!(logs.spans[0].time_unix_nano, max);
     }
 
     #[test]

@@ -488,6 +488,29 @@ mod tests {
     }
 
     #[test]
+    fn token_sums_saturate_instead_of_wrapping() {
+        let mut spans = vec![
+            d("r", None, SpanKind::Agent, 1),
+            d("a", Some("r"), SpanKind::Llm, 2),
+            d("b", Some("r"), SpanKind::Llm, 3),
+        ];
+        for s in &mut spans[1..] {
+            s.model = Some("m".into());
+            s.usage = Usage {
+                input_tokens: Some(u64::MAX),
+                output_tokens: Some(1),
+                ..Usage::default()
+            };
+        }
+        let run = summarize("t", &spans);
+        assert_eq!((run.input_tokens, run.output_tokens), (u64::MAX, 2));
+        assert_eq!(run.total_tokens, u64::MAX);
+        let by_model = &run.usage_by_model[0];
+        assert_eq!((by_model.calls, by_model.input_tokens), (2, u64::MAX));
+        assert_eq!(by_model.total_tokens, u64::MAX);
+    }
+
+    #[test]
     fn same_summary_whatever_the_order() {
         let mut spans = vec![
             d("r", None, SpanKind::Agent, 1),

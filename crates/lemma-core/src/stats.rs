@@ -221,9 +221,9 @@ impl Group {
             self.errors += 1;
         }
         self.durations.push(run.duration_ms);
-        self.input_tokens += run.input_tokens;
-        self.output_tokens += run.output_tokens;
-        self.total_tokens += run.total_tokens;
+        self.input_tokens = self.input_tokens.saturating_add(run.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(run.output_tokens);
+        self.total_tokens = self.total_tokens.saturating_add(run.total_tokens);
         add_cost(&mut self.cost_usd, run.cost_usd);
     }
 
@@ -303,10 +303,10 @@ impl Aggregator {
                 g.runs += 1;
                 seen.push(key);
             }
-            g.calls += m.calls;
-            g.input_tokens += m.input_tokens;
-            g.output_tokens += m.output_tokens;
-            g.total_tokens += m.total_tokens;
+            g.calls = g.calls.saturating_add(m.calls);
+            g.input_tokens = g.input_tokens.saturating_add(m.input_tokens);
+            g.output_tokens = g.output_tokens.saturating_add(m.output_tokens);
+            g.total_tokens = g.total_tokens.saturating_add(m.total_tokens);
             add_cost(&mut g.cost_usd, m.cost_usd);
         }
     }
@@ -320,9 +320,9 @@ impl Aggregator {
             all.runs += b.runs;
             all.errors += b.errors;
             all.durations.extend_from_slice(&b.durations);
-            all.input_tokens += b.input_tokens;
-            all.output_tokens += b.output_tokens;
-            all.total_tokens += b.total_tokens;
+            all.input_tokens = all.input_tokens.saturating_add(b.input_tokens);
+            all.output_tokens = all.output_tokens.saturating_add(b.output_tokens);
+            all.total_tokens = all.total_tokens.saturating_add(b.total_tokens);
             add_cost(&mut all.cost_usd, b.cost_usd);
         }
         let all = all.sorted();
@@ -689,6 +689,24 @@ mod tests {
             ),
             (30 + 90, 10 + 30)
         );
+    }
+
+    #[test]
+    fn token_sums_saturate_instead_of_wrapping() {
+        let mut a = run("a", Some("bot"), T0, 1.0);
+        let mut b = run("b", Some("bot"), T0 + S, 1.0);
+        for r in [&mut a, &mut b] {
+            r.input_tokens = u64::MAX - 1;
+            r.total_tokens = u64::MAX - 1;
+            r.usage_by_model = vec![model("m", None, u64::MAX, u64::MAX - 3, None)];
+        }
+        let stats = aggregate(T0, T0 + H, 3_600, [&a, &b]);
+        assert_eq!(stats.totals.total_tokens, u64::MAX);
+        assert_eq!(stats.totals.input_tokens, u64::MAX);
+        assert_eq!(stats.series[0].total_tokens, u64::MAX);
+        assert_eq!(stats.by_agent[0].total_tokens, u64::MAX);
+        let m = &stats.by_model[0];
+        assert_eq!((m.calls, m.total_tokens), (u64::MAX, u64::MAX));
     }
 
     #[test]

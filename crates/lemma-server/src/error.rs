@@ -52,6 +52,12 @@ impl ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
 
+    /// The error as the gRPC status OTLP exporters act on: what is retryable over HTTP (503)
+    /// is UNAVAILABLE, which they retry.
+    pub fn grpc_status(&self) -> tonic::Status {
+        tonic::Status::new(tonic::Code::from(self.grpc_code()), self.message.clone())
+    }
+
     /// The gRPC status code OTLP clients read in error bodies.
     pub fn grpc_code(&self) -> i32 {
         match self.status {
@@ -76,6 +82,10 @@ impl From<StoreError> for ApiError {
                 "conflict",
                 format!("{m} already exists"),
             ),
+            StoreError::Backend(m) => {
+                tracing::error!(error = %m, "store error");
+                ApiError::internal("the store failed; see the server log")
+            }
             StoreError::Unavailable(m) => {
                 tracing::warn!(error = %m, "store unavailable");
                 ApiError {
@@ -83,13 +93,10 @@ impl From<StoreError> for ApiError {
                     ..ApiError::new(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "unavailable",
-                        "the store cannot accept this now; retry after the delay in Retry-After",
+                        "the store cannot take this now (disk full, read-only or busy); nothing \
+                         was stored: retry after the delay in Retry-After",
                     )
                 }
-            }
-            StoreError::Backend(m) => {
-                tracing::error!(error = %m, "store error");
-                ApiError::internal("the store failed; see the server log")
             }
         }
     }
@@ -104,5 +111,22 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_store_is_a_retryable_503_and_grpc_unavailable() {
+        let unavailable = || StoreError::Unavailable("database or disk is full".into());
+        let resp = ApiError::from(unavailable()).into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(resp.headers().contains_key(header::RETRY_AFTER));
+        let status = |e| ApiError::from(e).grpc_status();
+        assert_eq!(status(unavailable()).code(), tonic::Code::Unavailable);
+        let failed = status(StoreError::Backend("corrupt".into()));
+        assert_eq!(failed.code(), tonic::Code::Internal);
     }
 }

@@ -54,6 +54,8 @@ pub async fn run_all<S: Store>(store: &S) {
     logs(store, a.id, b.id).await;
     stats(store, a.id, b.id).await;
     metrics(store, a.id, b.id).await;
+    hostile_content(store).await;
+    delete_run(store).await;
 }
 
 async fn keys<S: Store>(store: &S) {
@@ -977,4 +979,151 @@ async fn metrics<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
         ids("metric.correctness<=0.5").await,
         [format!("{:032x}", 253)]
     );
+}
+
+/// Whatever a span holds, once accepted it reads back, and so does everything it is part of:
+/// its run, its thread, listings, search and stats, also after more spans of its run arrive.
+async fn hostile_content<S: Store>(store: &S) {
+    let p = store.create_project("hostile").await.unwrap().id;
+    // Nested as deep as serde_json reads on its own: wrapped in a stored span or an answer, it
+    // would not be.
+    let deep = format!("{}1{}", "[".repeat(127), "]".repeat(127));
+    let attrs = json!({
+        "gen_ai.operation.name": "invoke_agent", "lemma.thread_id": "t-deep",
+        "lemma.input": deep, "lemma.output": deep, "lemma.metadata.x": deep,
+        "lemma.tool.args": deep,
+    });
+    let root = span(60, 1, None, "invoke_agent", 5_000, attrs.clone());
+    let child = span(60, 2, Some(1), "chat", 6_000, attrs.clone());
+    let other = span(61, 1, None, "untouched", 7_000, json!({}));
+    store
+        .write_spans(vec![(p, root), (p, child), (p, other)])
+        .await
+        .expect("a batch holding the deep spans commits");
+    // A later span re-summarises the run from the stored spans.
+    let late = span(60, 3, Some(1), "late", 8_000, attrs);
+    store.write_spans(vec![(p, late)]).await.unwrap();
+
+    let runs = store.list_runs(p, query("", 10)).await.unwrap().items;
+    assert_eq!(runs.len(), 2);
+    let (run, spans) = store
+        .get_run(p, &format!("{:032x}", 60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(spans.len(), 3);
+    // Too deep to keep as structure: kept as the text it came as.
+    assert_eq!(run.input, Some(json!(deep)));
+    assert_eq!(run.metadata["x"], json!(deep));
+    assert_eq!(spans[0].output, Some(json!(deep)));
+    let (thread, thread_runs) = store.get_thread(p, "t-deep").await.unwrap().unwrap();
+    assert_eq!((thread.run_count, thread_runs.len()), (1, 1));
+    let found = store.search_spans(p, query("", 10)).await.unwrap().items;
+    assert_eq!(found.len(), 4);
+    assert_eq!(
+        store
+            .list_threads(p, query("", 10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    let stats = store
+        .stats(p, stats_query("", 0, 3_600 * SECOND, 3_600))
+        .await
+        .unwrap();
+    assert_eq!(stats.totals.runs, 2);
+    // What the API answers wraps these in a few more levels; a client must still read it.
+    let answer = json!({"runs": runs, "run": run, "spans": spans, "found": found}).to_string();
+    serde_json::from_str::<serde_json::Value>(&answer).expect("the answer reads back");
+}
+
+/// Deleting a run removes it and what was posted to it, in its project only.
+async fn delete_run<S: Store>(store: &S) {
+    let p = store.create_project("deleting").await.unwrap().id;
+    let q = store.create_project("keeping").await.unwrap().id;
+    let run = |trace: u8| {
+        let root = span(
+            trace,
+            1,
+            None,
+            "invoke_agent",
+            trace as u64 * SECOND,
+            json!({"gen_ai.operation.name": "invoke_agent", "lemma.thread_id": "t-del",
+                   "lemma.input": "a unique pelican"}),
+        );
+        let llm = span(
+            trace,
+            2,
+            Some(1),
+            "chat",
+            trace as u64 * SECOND + 1,
+            json!({"gen_ai.operation.name": "chat", "gen_ai.request.model": "m",
+                   "gen_ai.usage.input_tokens": 5}),
+        );
+        vec![root, llm]
+    };
+    let id = |trace: u8| format!("{trace:032x}");
+    let batch = [70, 71]
+        .into_iter()
+        .flat_map(|t| run(t).into_iter().map(move |s| (p, s)))
+        .chain(run(73).into_iter().map(|s| (q, s)))
+        .collect();
+    store.write_spans(batch).await.unwrap();
+    store
+        .write_metrics(p, vec![metric(70, "resolved", MetricValue::Bool(true), 1)])
+        .await
+        .unwrap();
+    let record = log(70, 2, "gen_ai.choice", 2, json!({"content": "pelican"}));
+    store.write_logs(vec![(p, record.clone())]).await.unwrap();
+
+    // Another project's run, or no run at all: nothing is deleted.
+    assert!(!store.delete_run(q, &id(70)).await.unwrap());
+    assert!(!store.delete_run(p, &id(73)).await.unwrap());
+    assert!(!store.delete_run(p, &id(72)).await.unwrap());
+    assert!(!store.delete_run(p, "not-a-run-id").await.unwrap());
+    assert_eq!(store.get_run(q, &id(73)).await.unwrap().unwrap().1.len(), 2);
+
+    assert!(store.delete_run(p, &id(70).to_uppercase()).await.unwrap());
+    assert!(store.get_run(p, &id(70)).await.unwrap().is_none());
+    let left: Vec<String> = store
+        .list_runs(p, query("", 10))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|r| r.run_id)
+        .collect();
+    assert_eq!(left, [id(71)]);
+    let spans = store.search_spans(p, query("", 10)).await.unwrap().items;
+    assert!(spans.iter().all(|s| s.trace_id == id(71)), "{spans:?}");
+    assert_eq!(
+        store
+            .search_spans(p, query("pelican", 10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1,
+        "the full-text index lost the deleted run's spans"
+    );
+    assert!(store.list_metrics(p, &id(70)).await.unwrap().is_empty());
+    let (thread, _) = store.get_thread(p, "t-del").await.unwrap().unwrap();
+    assert_eq!(thread.run_count, 1);
+    assert!(!store.delete_run(p, &id(70)).await.unwrap(), "deleted once");
+    assert_eq!(
+        store.list_runs(q, query("", 10)).await.unwrap().items.len(),
+        1
+    );
+
+    // Re-sent spans and records start the run anew, the log record joined again.
+    store
+        .write_spans(run(70).into_iter().map(|s| (p, s)).collect())
+        .await
+        .unwrap();
+    store.write_logs(vec![(p, record)]).await.unwrap();
+    let (_, back) = store.get_run(p, &id(70)).await.unwrap().unwrap();
+    assert_eq!(back.len(), 2);
+    assert_eq!(back[1].logs.len(), 1);
 }

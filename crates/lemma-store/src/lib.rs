@@ -125,8 +125,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("storage error: {0}")]
     Backend(String),
-    /// Temporarily unable to store (a full or read-only disk, a commit another request's
-    /// work failed): retrying later may succeed.
+    /// The store cannot answer for now, for reasons of its disk or of other processes, not of
+    /// the request (disk full, read-only, I/O errors, locked, or a shared commit that
+    /// failed for another request): the same call may succeed later,
+    /// so callers answer "retry" (HTTP 503, gRPC UNAVAILABLE).
     #[error("storage unavailable: {0}")]
     Unavailable(String),
 }
@@ -166,6 +168,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// A run and every span of it, in start order.
     async fn get_run(&self, project: ProjectId, run_id: &str) -> Result<Option<(Run, Vec<Span>)>>;
+
+    /// Deletes a run of the project in one commit: its spans (bodies and full-text rows too),
+    /// its summary, and the metric events and log records posted to it. Returns whether the
+    /// project held any of these. A span of the run arriving later starts the run anew.
+    async fn delete_run(&self, project: ProjectId, run_id: &str) -> Result<bool>;
 
     /// Spans across runs matching the filter, newest first.
     async fn search_spans(&self, project: ProjectId, query: ListQuery) -> Result<Page<Span>>;

@@ -17,7 +17,7 @@ async fn data_survives_reopening() {
     }
     let store = SqliteStore::open(&path).unwrap();
     use lemma_store::Store;
-    assert_eq!(store.list_projects().await.unwrap().len(), 2);
+    assert_eq!(store.list_projects().await.unwrap().len(), 5);
     let alpha = store.project_by_name("alpha").await.unwrap().unwrap();
     let run = store
         .get_run(alpha.id, &format!("{:032x}", 1))

@@ -14,7 +14,9 @@ pub fn thread(thread_id: &str, runs: &[Run], budget: &Budget) -> Page {
         .iter()
         .filter(|r| r.status == StatusCode::Error)
         .count();
-    let tokens: u64 = runs.iter().map(|r| r.total_tokens).sum();
+    let tokens = runs
+        .iter()
+        .fold(0u64, |sum, r| sum.saturating_add(r.total_tokens));
     let mut header = format!("thread {thread_id} · {} runs", runs.len());
     if errors > 0 {
         header.push_str(&format!(" · {errors} failed"));

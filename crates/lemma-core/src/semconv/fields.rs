@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::model::{CostSource, PayloadState, Span, SpanKind, Usage};
+use crate::value::{cap_depth, MAX_DEPTH};
 
 /// One convention's reading of a span. `None` means "this convention does not say".
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -74,7 +75,17 @@ impl Fields {
     }
 
     /// Writes the merged reading onto the span.
-    pub fn apply(self, span: &mut Span) {
+    pub fn apply(mut self, span: &mut Span) {
+        // Readers parse JSON found inside JSON they parsed: keep what they built within the
+        // depth every value on a span has.
+        let built = [&mut self.input, &mut self.output, &mut self.tool_args];
+        for value in built
+            .into_iter()
+            .flatten()
+            .chain(self.metadata.values_mut())
+        {
+            cap_depth(value, MAX_DEPTH);
+        }
         span.model = self.model;
         // The raw value stays in the attributes; the field uses one vocabulary.
         span.provider = self.provider.map(|p| super::canonical_provider(&p));

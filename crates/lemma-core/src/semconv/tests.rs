@@ -354,3 +354,70 @@ fn provider_names_use_one_vocabulary_and_the_raw_value_stays() {
     );
     assert_eq!(vercel.provider.as_deref(), Some("openai"));
 }
+
+#[test]
+fn absurd_token_counts_are_absent_and_never_priced() {
+    let absurd = "18446744073709551615";
+    let s = span(
+        "chat",
+        json!({
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-4o",
+            "gen_ai.usage.input_tokens": absurd,
+            "gen_ai.usage.output_tokens": 1_000_000_000_001u64,
+            "gen_ai.usage.cache_read.input_tokens": 1_000_000_000_000u64,
+        }),
+    );
+    assert_eq!(s.usage.input_tokens, None);
+    assert_eq!(s.usage.output_tokens, None);
+    assert_eq!(s.usage.total_tokens, None);
+    assert_eq!(s.usage.cache_read_tokens, Some(crate::model::MAX_TOKENS));
+    assert_eq!(s.attributes["gen_ai.usage.input_tokens"], absurd);
+    let mut priced = s.clone();
+    crate::pricing::price_span(&mut priced, crate::pricing::PriceTable::builtin());
+    assert_eq!(priced.cost_usd, None);
+
+    // A weaker convention's sane count fills in for a stronger one's absurd count.
+    let s = span(
+        "chat",
+        json!({
+            "gen_ai.operation.name": "chat",
+            "gen_ai.usage.input_tokens": absurd,
+            "gen_ai.usage.prompt_tokens": 12,
+        }),
+    );
+    assert_eq!(s.usage.input_tokens, Some(12));
+}
+
+#[test]
+fn every_value_a_span_is_given_nests_at_most_max_depth() {
+    use crate::value::{deeper_than, MAX_DEPTH};
+    let deep = format!("{}1{}", "[".repeat(127), "]".repeat(127));
+    // JSON found inside JSON: each within the bound alone, deeper together.
+    let inner = format!(
+        "{}1{}",
+        "[".repeat(MAX_DEPTH - 1),
+        "]".repeat(MAX_DEPTH - 1)
+    );
+    let outer = json!([[{"content": inner}]]).to_string();
+    let s = span(
+        "chat",
+        json!({
+            "lemma.input": deep,
+            "lemma.output": outer,
+            "lemma.metadata.x": deep,
+            "gen_ai.prompt.0.role": "user",
+            "gen_ai.prompt.0.content": inner,
+        }),
+    );
+    assert_eq!(s.input, Some(json!(deep)));
+    assert_eq!(s.metadata["x"], json!(deep));
+    let values = [&s.input, &s.output, &s.tool_args]
+        .into_iter()
+        .flatten()
+        .chain(s.metadata.values())
+        .chain(s.attributes.values());
+    for v in values {
+        assert!(!deeper_than(v, MAX_DEPTH), "{v}");
+    }
+}

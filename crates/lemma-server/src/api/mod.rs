@@ -33,7 +33,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/project", get(project))
         .route("/api/v1/runs", get(list_runs))
-        .route("/api/v1/runs/{run_id}", get(get_run))
+        .route("/api/v1/runs/{run_id}", get(get_run).delete(delete_run))
         .route("/api/v1/spans", get(search_spans))
         .route("/api/v1/threads", get(list_threads))
         .route("/api/v1/threads/{thread_id}", get(get_thread))
@@ -145,6 +145,23 @@ async fn get_run(
         spans: &spans,
     })
     .into_response())
+}
+
+/// 204 once the run and what was posted to it are gone; 404 when the project held none of it.
+async fn delete_run(
+    State(state): State<AppState>,
+    Extension(p): Extension<Project>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let run_id = metrics::run_id(path)?;
+    if state.store.delete_run(p.id, &run_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!(
+            "run {run_id} not found in project {:?}",
+            p.name
+        )))
+    }
 }
 
 async fn search_spans(

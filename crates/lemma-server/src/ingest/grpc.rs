@@ -12,7 +12,6 @@ use tonic::{Request, Response, Status};
 
 use super::budget::Reservation;
 use super::writer::SubmitError;
-use crate::error::ApiError;
 use crate::server::AppState;
 
 /// The project a gRPC call's key belongs to.
@@ -51,18 +50,14 @@ pub fn reserve<M: Message>(state: &AppState, request: &Request<M>) -> Result<Res
     let mut reservation = state.budget.reservation();
     reservation
         .grow(request.get_ref().encoded_len())
-        .map_err(|e| to_status(&e))?;
+        .map_err(|e| e.grpc_status())?;
     Ok(reservation)
 }
 
 /// A failed submission as the gRPC status OTLP exporters act on: UNAVAILABLE (retryable) for
 /// a full queue, a shutdown or a store that cannot write now.
 pub fn status(e: SubmitError) -> Status {
-    to_status(&super::http::submit_error(e))
-}
-
-fn to_status(e: &ApiError) -> Status {
-    Status::new(tonic::Code::from_i32(e.grpc_code()), e.message.clone())
+    super::http::submit_error(e).grpc_status()
 }
 
 /// The statuses tonic answers for a request it could not decode, in the OTLP spec's terms.

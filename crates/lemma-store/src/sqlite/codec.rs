@@ -34,8 +34,26 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 }
 
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
-    let json = decompress(bytes)?;
-    serde_json::from_slice(&json).map_err(|e| StoreError::Backend(format!("corrupt payload: {e}")))
+    from_json(&decompress(bytes)?, "payload")
+}
+
+/// The depth stored JSON is read to. Values nest at most `MAX_DEPTH` levels and sit a few
+/// levels into what stores them (a span's event attributes: three), so this leaves what new
+/// rows hold whole, and what the API wraps around it within the 128 levels clients read.
+const STORED_DEPTH: usize = lemma_core::value::MAX_DEPTH + 8;
+
+/// Reads stored JSON. Rows stored before values were bounded (`lemma_core::value`) may nest
+/// deeper than serde_json reads; rather than lift its limit (unbounded recursion, and answers
+/// no client could read), their parts past `STORED_DEPTH` are read as JSON text.
+pub fn from_json<T: DeserializeOwned>(json: &[u8], what: &str) -> Result<T, StoreError> {
+    serde_json::from_slice(json)
+        .or_else(
+            |e| match lemma_core::value::cap_json_text(json, STORED_DEPTH) {
+                Some(capped) => serde_json::from_slice(&capped),
+                None => Err(e),
+            },
+        )
+        .map_err(|e| StoreError::Backend(format!("corrupt {what}: {e}")))
 }
 
 pub fn compress(data: &[u8]) -> Result<Vec<u8>, StoreError> {
@@ -121,8 +139,7 @@ pub fn decode_span(bytes: &[u8]) -> Result<Span, StoreError> {
 /// A stored span's JSON, made whole again (spans stored before payloads were left out keep
 /// theirs).
 pub fn span_from_json(json: &[u8]) -> Result<Span, StoreError> {
-    let mut span: Span = serde_json::from_slice(json)
-        .map_err(|e| StoreError::Backend(format!("corrupt payload: {e}")))?;
+    let mut span: Span = from_json(json, "span")?;
     let attributes = std::mem::take(&mut span.attributes);
     // Input and output rebuilt from an attribute's JSON, by that attribute's key: the messages
     // are read from the same attribute, which is then not parsed again. `payload::fields` lists
@@ -217,12 +234,8 @@ pub fn digest_from_row(row: &rusqlite::Row) -> Result<SpanDigest, StoreError> {
     let bytes = bytes.as_blob().map_err(backend)?;
     let rest: DigestRest = match bytes.first() {
         None => DigestRest::default(),
-        Some(&REST_MARK) => serde_json::from_slice(&bytes[1..])
-            .map_err(|e| StoreError::Backend(format!("corrupt digest: {e}")))?,
-        Some(b'{') => {
-            return serde_json::from_slice(bytes)
-                .map_err(|e| StoreError::Backend(format!("corrupt digest: {e}")))
-        }
+        Some(&REST_MARK) => from_json(&bytes[1..], "digest")?,
+        Some(b'{') => return from_json(bytes, "digest"),
         Some(_) => return decode(bytes),
     };
     let get = |e: rusqlite::Error| super::sql_err(e);
@@ -269,6 +282,13 @@ pub fn digest_from_row(row: &rusqlite::Row) -> Result<SpanDigest, StoreError> {
         tags: rest.tags,
         metadata: rest.metadata,
     })
+}
+
+/// A count or time as SQLite's signed integer, saturating: counts are bounded per span
+/// (`lemma_core::model::MAX_TOKENS`) and times at extraction, but a run's sums may pass
+/// `i64::MAX`, and a wrapped one would read back negative.
+pub fn sql_u64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 /// Hex id to the blob stored; ids were validated when the span was decoded.

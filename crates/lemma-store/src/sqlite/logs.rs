@@ -8,8 +8,7 @@ use rusqlite::{params, Connection};
 use sha2::{Digest, Sha256};
 
 use super::codec::{decode, encode, id_blob};
-use super::metrics;
-use super::sql_err;
+use super::{metrics, readable, sql_err};
 use crate::{ProjectId, Result, StoreError, WriteStats};
 
 pub fn write_batch(conn: &mut Connection, batch: &[(ProjectId, LogRecord)]) -> Result<WriteStats> {
@@ -71,9 +70,8 @@ pub fn attach(conn: &Connection, project: ProjectId, spans: &mut [Span]) -> Resu
             .map_err(sql_err)?;
         let mut records = Vec::new();
         while let Some(row) = rows.next().map_err(sql_err)? {
-            records.push(decode::<LogRecord>(
-                &row.get::<_, Vec<u8>>(0).map_err(sql_err)?,
-            )?);
+            let body = row.get::<_, Vec<u8>>(0).map_err(sql_err)?;
+            records.extend(readable("log record", decode::<LogRecord>(&body))?);
         }
         lemma_core::logs::attach(span, records);
     }
@@ -97,7 +95,10 @@ pub fn attach_trace(
         .map_err(sql_err)?;
     let mut by_span: HashMap<String, Vec<LogRecord>> = HashMap::new();
     while let Some(row) = rows.next().map_err(sql_err)? {
-        let record: LogRecord = decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?;
+        let body = row.get::<_, Vec<u8>>(0).map_err(sql_err)?;
+        let Some(record) = readable("log record", decode::<LogRecord>(&body))? else {
+            continue;
+        };
         if let Some(span_id) = record.span_id.clone() {
             by_span.entry(span_id).or_default().push(record);
         }

@@ -4,6 +4,7 @@
 mod admin;
 mod blocks;
 mod codec;
+mod delete;
 mod filter;
 mod logs;
 mod metrics;
@@ -54,14 +55,42 @@ struct Inner {
 }
 
 pub(crate) fn sql_err(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        // The disk's state or another process's lock, not the request's fault: space freed, a
+        // disk remounted or a lock released, the same write succeeds.
+        Some(DiskFull | ReadOnly | SystemIoFailure | DatabaseBusy | DatabaseLocked) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+/// A stored item as read, or `None` when it cannot be (a damaged row), which is logged: one
+/// bad row is left out of what it is read with rather than failing every listing, summary and
+/// commit that reads it. Errors of the database itself (busy, full) still fail the read.
+pub(crate) fn readable<T>(what: &str, item: Result<T>) -> Result<Option<T>> {
+    match item {
+        Ok(item) => Ok(Some(item)),
+        Err(StoreError::Backend(e)) => {
+            tracing::warn!(error = %e, "skipped a stored {what} that cannot be read");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date. A
+    /// file that is not Lemma's database, or that a newer Lemma wrote, is refused before
+    /// anything is written to it, with an error saying what to do.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
         let mut writer = Connection::open(&path).map_err(sql_err)?;
+        writer
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(sql_err)?;
+        schema::check(&writer)?;
         // A span row is a few kilobytes: 4 KiB pages would hold one each and waste the rest.
         // Takes effect when the file is created (before WAL mode writes its header).
         writer
@@ -208,6 +237,12 @@ impl Store for SqliteStore {
     async fn get_run(&self, project: ProjectId, run_id: &str) -> Result<Option<(Run, Vec<Span>)>> {
         let run_id = run_id.to_string();
         self.read(move |conn| read::get_run(conn, project, &run_id))
+            .await
+    }
+
+    async fn delete_run(&self, project: ProjectId, run_id: &str) -> Result<bool> {
+        let run_id = run_id.to_ascii_lowercase();
+        self.write(move |conn| delete::delete_run(conn, project, &run_id))
             .await
     }
 

@@ -61,8 +61,12 @@ pub fn resolve(
     let (kind, key) = marker_parts(value)?;
     let missing = || StoreError::Backend(format!("stored span lacks attribute {key:?}"));
     Some(match attributes.get(key) {
-        Some(Value::String(text)) if kind == FROM_JSON_ATTRIBUTE => serde_json::from_str(text)
-            .map_err(|e| StoreError::Backend(format!("stored attribute {key:?}: {e}"))),
+        // Parsed as on ingest: a payload stored before values were bounded may nest deeper
+        // than `MAX_DEPTH`, and is then the attribute's text, as it would be now.
+        Some(Value::String(text)) if kind == FROM_JSON_ATTRIBUTE => {
+            Ok(lemma_core::value::parse_json_str(text)
+                .unwrap_or_else(|| Value::String(text.clone())))
+        }
         Some(attribute) if kind == FROM_ATTRIBUTE => Ok(attribute.clone()),
         _ => Err(missing()),
     })

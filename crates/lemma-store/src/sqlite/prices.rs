@@ -9,8 +9,8 @@ use rusqlite::{params, Connection, Row};
 
 use super::blocks::{SpanBodies, BODY_COLUMNS};
 use super::codec::{digest_from_row, encode_digest, encode_span, DIGEST_COLUMNS};
-use super::sql_err;
 use super::write::update_run;
+use super::{readable, sql_err};
 use crate::{PriceOverride, ProjectId, Result, StoreError};
 
 /// How `spans.cost_source` spells a source.
@@ -116,7 +116,9 @@ pub fn reprice(conn: &mut Connection, project: ProjectId, table: &PriceTable) ->
             .map_err(sql_err)?;
         let mut rows = stmt.query([project.0]).map_err(sql_err)?;
         while let Some(row) = rows.next().map_err(sql_err)? {
-            let mut digest = digest_from_row(row)?;
+            let Some(mut digest) = readable("span digest", digest_from_row(row))? else {
+                continue;
+            };
             let cost = digest
                 .model
                 .as_deref()
@@ -134,7 +136,7 @@ pub fn reprice(conn: &mut Connection, project: ProjectId, table: &PriceTable) ->
     let mut touched = BTreeSet::new();
     let mut bodies = SpanBodies::new(&tx);
     for (rowid, trace, digest) in &changed {
-        let mut span = {
+        let span = {
             let mut stmt = tx
                 .prepare_cached(&format!(
                     "SELECT {BODY_COLUMNS} FROM spans WHERE rowid = ?1"
@@ -145,7 +147,11 @@ pub fn reprice(conn: &mut Connection, project: ProjectId, table: &PriceTable) ->
                 .next()
                 .map_err(sql_err)?
                 .ok_or_else(|| StoreError::Backend("a span vanished while re-pricing".into()))?;
-            bodies.read(row, 0)?
+            readable("span", bodies.read(row, 0))?
+        };
+        // A span that cannot be read keeps its cost: its row is not rewritten.
+        let Some(mut span) = span else {
+            continue;
         };
         span.cost_usd = digest.cost_usd;
         span.cost_source = digest.cost_usd.map(|_| CostSource::Computed);

@@ -2,6 +2,7 @@
 //! cursor (newest first).
 
 use lemma_core::query::Filter;
+use lemma_core::run::summarize;
 use lemma_core::{Run, Span};
 use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
@@ -9,8 +10,9 @@ use rusqlite::{params_from_iter, Connection, OptionalExtension};
 use super::blocks::{SpanBodies, BODY_COLUMNS};
 use super::codec::{decode, run_id_blob};
 use super::filter::{compile, run_list_index, Target};
-use super::sql_err;
 use super::text::Parts;
+use super::write::read_digests;
+use super::{readable, sql_err};
 use crate::{Cursor, ListQuery, Page, ProjectId, Result, ThreadSummary};
 
 /// The largest page any listing returns.
@@ -20,12 +22,14 @@ fn limit(q: &ListQuery) -> usize {
     q.limit.clamp(1, MAX_LIMIT)
 }
 
-/// Runs a paged query whose rows end with (time, id blob) sort-key columns.
+/// Runs a paged query whose rows end with (time, id blob) sort-key columns. A row whose item
+/// cannot be read is left out (`readable`).
 fn page<T>(
     conn: &Connection,
     sql: &str,
     params: Vec<Sql>,
     limit: usize,
+    what: &str,
     mut item: impl FnMut(&rusqlite::Row) -> Result<(T, Cursor)>,
 ) -> Result<Page<T>> {
     let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
@@ -38,7 +42,9 @@ fn page<T>(
             more = true;
             break;
         }
-        let (v, c) = item(row)?;
+        let Some((v, c)) = readable(what, item(row))? else {
+            continue;
+        };
         items.push(v);
         last = Some(c);
     }
@@ -60,7 +66,7 @@ pub fn list_runs(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result
     let limit = limit(q);
     params.push(Sql::Integer(limit as i64 + 1));
     let sql = list_runs_sql(&q.filter, &f.sql, &after);
-    page(conn, &sql, params, limit, |row| {
+    page(conn, &sql, params, limit, "run summary", |row| {
         let run: Run = decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?;
         let cursor = Cursor {
             time_unix_nano: run.start_time_unix_nano,
@@ -138,11 +144,17 @@ pub fn get_run(
             .query(rusqlite::params![project.0, trace])
             .map_err(sql_err)?;
         while let Some(row) = rows.next().map_err(sql_err)? {
-            spans.push(bodies.read(row, 0)?);
+            spans.extend(readable("span", bodies.read(row, 0))?);
         }
     }
     super::logs::attach_trace(conn, project, run_id, &mut spans)?;
-    Ok(Some((decode(&summary)?, spans)))
+    let run = match readable("run summary", decode(&summary))? {
+        Some(run) => run,
+        // A run is a function of its spans: one whose summary cannot be read is summarised
+        // again (without the root's payloads, which only a commit reads).
+        None => summarize(run_id, &read_digests(conn, project, run_id)?),
+    };
+    Ok(Some((run, spans)))
 }
 
 pub fn search_spans(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result<Page<Span>> {
@@ -162,7 +174,7 @@ pub fn search_spans(conn: &Connection, project: ProjectId, q: &ListQuery) -> Res
         f.sql
     );
     let mut bodies = SpanBodies::new(conn);
-    let mut found = page(conn, &sql, params, limit, |row| {
+    let mut found = page(conn, &sql, params, limit, "span", |row| {
         let span = bodies.read(row, 0)?;
         let cursor = Cursor {
             time_unix_nano: span.start_time_unix_nano,
@@ -174,9 +186,11 @@ pub fn search_spans(conn: &Connection, project: ProjectId, q: &ListQuery) -> Res
     Ok(found)
 }
 
+/// Tokens are summed with `TOTAL` (a float), not `SUM`: an integer `SUM` past `i64::MAX` is an
+/// error, and a thread's listing must never fail on its counts.
 const THREAD_COLUMNS: &str =
     "r.thread_id, COUNT(*), SUM(r.status = 'error'), MIN(r.start_ns), MAX(r.end_ns),
-     MAX(r.start_ns), SUM(r.total_tokens), SUM(r.cost_usd), MAX(r.user_id),
+     MAX(r.start_ns), TOTAL(r.total_tokens), SUM(r.cost_usd), MAX(r.user_id),
      json_group_array(DISTINCT r.agent_name)";
 
 /// One thread's summary; the hint keeps SQLite from scanning the project's runs to group them.
@@ -197,7 +211,8 @@ fn thread_row(row: &rusqlite::Row) -> rusqlite::Result<ThreadSummary> {
         start_time_unix_nano: row.get::<_, i64>(3)? as u64,
         end_time_unix_nano: row.get::<_, i64>(4)? as u64,
         last_start_time_unix_nano: row.get::<_, i64>(5)? as u64,
-        total_tokens: row.get::<_, i64>(6)? as u64,
+        // Saturating, as every token sum.
+        total_tokens: row.get::<_, f64>(6)? as u64,
         cost_usd: row.get(7)?,
         user_id: row.get(8)?,
         agent_names: agent_names.into_iter().flatten().collect(),
@@ -236,7 +251,7 @@ pub fn list_threads(
          ORDER BY MAX(r.start_ns) DESC, r.thread_id DESC LIMIT ?",
         f.sql
     );
-    page(conn, &sql, params, limit, |row| {
+    page(conn, &sql, params, limit, "thread", |row| {
         let t = thread_row(row).map_err(sql_err)?;
         let cursor = Cursor {
             time_unix_nano: t.last_start_time_unix_nano,
@@ -266,16 +281,19 @@ pub fn get_thread(
         conn,
         "SELECT summary FROM runs WHERE project_id = ?1 AND thread_id = ?2 ORDER BY start_ns, trace_id",
         rusqlite::params![project.0, thread_id],
+        "run summary",
         decode,
     )?;
     Ok(Some((summary, runs)))
 }
 
-/// Every row's first column, a compressed payload, read with `decode`.
+/// Every row's first column, a compressed payload, read with `decode`; rows that cannot be
+/// are left out (`readable`).
 fn decode_all<T>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
+    what: &str,
     decode: impl Fn(&[u8]) -> Result<T>,
 ) -> Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
@@ -285,8 +303,8 @@ fn decode_all<T>(
         let payload = row.get_ref(0).map_err(sql_err)?;
         let payload = payload
             .as_blob()
-            .map_err(|e| crate::StoreError::Backend(format!("stored payload: {e}")))?;
-        out.push(decode(payload)?);
+            .map_err(|e| crate::StoreError::Backend(format!("stored payload: {e}")));
+        out.extend(readable(what, payload.and_then(&decode))?);
     }
     Ok(out)
 }

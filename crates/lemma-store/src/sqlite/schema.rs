@@ -2,7 +2,10 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[
+use super::sql_err;
+use crate::StoreError;
+
+pub(super) const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE projects (
     id          INTEGER PRIMARY KEY,
@@ -176,6 +179,13 @@ INSERT INTO text_parts (name) VALUES ('span_text');
 "#,
 ];
 
+/// Marks a database as Lemma's in its header (`PRAGMA application_id`, "LMMA"), so another
+/// program's database is told apart from Lemma's.
+const APPLICATION_ID: i32 = 0x4c4d_4d41;
+
+/// Tables every version of Lemma's schema has; a database without them is not Lemma's.
+const LEMMA_TABLES: &[&str] = &["projects", "api_keys", "spans", "runs"];
+
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
@@ -183,6 +193,61 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i + 1)?;
         tx.commit()?;
+    }
+    // Databases made before the mark get it too.
+    conn.pragma_update(None, "application_id", APPLICATION_ID)
+}
+
+/// Why the database `conn` opened is not one this binary may use (to say at start, with what
+/// to do), checked before anything writes to it: a file that is not SQLite or is damaged,
+/// another program's database, or one a newer Lemma wrote.
+pub fn check(conn: &Connection) -> Result<(), StoreError> {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    let refuse = |why: String| Err(StoreError::Backend(why));
+    // Reading the schema reads the header and the first page: a file that is not a database,
+    // or one cut short of the size its header gives, fails here.
+    let tables: rusqlite::Result<Vec<String>> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
+    let tables = match tables {
+        Ok(tables) => tables,
+        Err(e) if matches!(e.sqlite_error_code(), Some(NotADatabase | DatabaseCorrupt)) => {
+            return refuse(format!(
+                "it is not a SQLite database, or a damaged one ({e}): restore it from a \
+                 backup, or move it aside to start with an empty store"
+            ))
+        }
+        // Busy, unreadable: say so as it is, the file may be fine.
+        Err(e) => return Err(sql_err(e)),
+    };
+    let pragma = |name: &str| -> Result<i64, StoreError> {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .map_err(sql_err)
+    };
+    let (version, application) = (pragma("user_version")?, pragma("application_id")?);
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let has_lemma_tables = LEMMA_TABLES.iter().all(|t| tables.iter().any(|n| n == t));
+    let lemma = application == i64::from(APPLICATION_ID)
+        || (application == 0 && version > 0 && has_lemma_tables);
+    if !lemma {
+        let mut shown: Vec<&str> = tables.iter().map(String::as_str).take(5).collect();
+        if tables.len() > shown.len() {
+            shown.push("...");
+        }
+        return refuse(format!(
+            "it is another program's SQLite database, not Lemma's (its tables: {}): point \
+             --data-dir at Lemma's data dir, or move the file aside to start an empty store",
+            shown.join(", ")
+        ));
+    }
+    if version > MIGRATIONS.len() as i64 {
+        return refuse(format!(
+            "a newer Lemma wrote it (schema version {version}; this one knows up to {}): run \
+             that version or a later one, or restore a backup this version wrote",
+            MIGRATIONS.len()
+        ));
     }
     Ok(())
 }

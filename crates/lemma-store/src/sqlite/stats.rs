@@ -8,11 +8,10 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection};
 use serde::Deserialize;
 
-use super::codec::decode;
+use super::codec::{decode, sql_u64};
 use super::filter::{compile, Target};
-use super::metrics;
-use super::sql_err;
 use super::text::Parts;
+use super::{metrics, readable, sql_err};
 use crate::{ProjectId, Result, StatsQuery, StoreError};
 
 /// The part of a stored summary stats needs when a run has no `usage_by_model` column yet;
@@ -60,7 +59,7 @@ fn run_of(row: &rusqlite::Row) -> Result<Run> {
 }
 
 fn sql_time(unix_nano: u64) -> Sql {
-    Sql::Integer(i64::try_from(unix_nano).unwrap_or(i64::MAX))
+    Sql::Integer(sql_u64(unix_nano))
 }
 
 pub fn stats(conn: &Connection, project: ProjectId, q: &StatsQuery) -> Result<Stats> {
@@ -91,7 +90,9 @@ pub fn stats(conn: &Connection, project: ProjectId, q: &StatsQuery) -> Result<St
     let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
     let mut rows = stmt.query(params_from_iter(&params)).map_err(sql_err)?;
     while let Some(row) = rows.next().map_err(sql_err)? {
-        agg.add(&run_of(row)?);
+        if let Some(run) = readable("run summary", run_of(row))? {
+            agg.add(&run);
+        }
     }
     let mut stats = agg.finish();
     let mut by_metric = MetricAggregator::default();

@@ -555,3 +555,336 @@ fn text_is_indexed_in_parts_and_a_term_is_found_in_every_part() {
     .unwrap();
     assert!(text::Parts::read(&conn).is_err());
 }
+
+#[test]
+fn token_sums_past_the_integer_range_saturate_and_threads_still_list() {
+    let (mut conn, project) = with_project();
+    // Stored as older versions did, before counts were bounded at normalisation.
+    let batch: Vec<(ProjectId, Span)> = ["ee", "ff"]
+        .into_iter()
+        .flat_map(|trace| (0..4).map(move |n| (trace, n)))
+        .map(|(trace, n)| {
+            let mut span = genai_chat(trace, n, 1, "hi");
+            span.parent_span_id = None;
+            span.thread_id = Some("t-huge".into());
+            span.usage.input_tokens = Some(1 << 62);
+            span.usage.total_tokens = Some(1 << 62);
+            (project, span)
+        })
+        .collect();
+    write::write_batch(&mut conn, write::encode_batch(batch).unwrap()).unwrap();
+    let stored = count(&conn, "SELECT min(total_tokens) FROM runs");
+    assert_eq!(stored, i64::MAX);
+    let (run, _) = read::get_run(&conn, project, &"ee".repeat(16))
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.total_tokens, u64::MAX);
+    let threads = read::list_threads(&conn, project, &crate::ListQuery::default()).unwrap();
+    assert_eq!(threads.items[0].total_tokens, u64::MAX);
+    let (thread, _) = read::get_thread(&conn, project, "t-huge").unwrap().unwrap();
+    assert_eq!(thread.total_tokens, threads.items[0].total_tokens);
+}
+
+/// `depth` nested arrays around `1`, built without a parser's limit.
+fn nested(depth: usize) -> serde_json::Value {
+    (0..depth).fold(serde_json::json!(1), |v, _| serde_json::json!([v]))
+}
+
+#[test]
+fn rows_stored_before_values_were_bounded_still_read_back() {
+    use lemma_core::value::{deeper_than, MAX_DEPTH};
+    let (mut conn, project) = with_project();
+    // What older versions stored: values as deep as serde_json parses (127), or deeper, in a
+    // span's payloads, attributes and metadata, and so in its digest and run summary.
+    let deep_text = nested(127).to_string();
+    let mut root = genai_chat("ab", 1, 1, "hi");
+    root.parent_span_id = None;
+    root.thread_id = Some("t-old".into());
+    root.attributes
+        .insert("lemma.input".into(), deep_text.clone().into());
+    root.input = Some(nested(127));
+    root.output = Some(nested(300));
+    root.metadata.insert("x".into(), nested(200));
+    root.events.push(lemma_core::SpanEvent {
+        name: "e".into(),
+        time_unix_nano: 1,
+        attributes: serde_json::json!({"deep": nested(126)})
+            .as_object()
+            .cloned()
+            .unwrap(),
+        dropped_attributes_count: 0,
+    });
+    let mut child = genai_chat("ab", 2, 1, "hi");
+    child.parent_span_id = Some(root.span_id.clone());
+    child.metadata.insert("y".into(), nested(127));
+    let batch = vec![(project, root.clone()), (project, child)];
+    write::write_batch(&mut conn, write::encode_batch(batch).unwrap()).unwrap();
+    // A later span of the run re-reads the deep digests inside its commit.
+    let late = genai_chat("ab", 3, 1, "hi");
+    write::write_batch(
+        &mut conn,
+        write::encode_batch(vec![(project, late)]).unwrap(),
+    )
+    .unwrap();
+
+    let runs = read::list_runs(&conn, project, &crate::ListQuery::default()).unwrap();
+    assert_eq!(runs.items.len(), 1);
+    let (run, spans) = read::get_run(&conn, project, &"ab".repeat(16))
+        .unwrap()
+        .unwrap();
+    assert_eq!(spans.len(), 3);
+    // The payload an attribute held is read as that attribute would be parsed today.
+    assert_eq!(spans[0].input, Some(deep_text.into()));
+    let (_, thread_runs) = read::get_thread(&conn, project, "t-old").unwrap().unwrap();
+    let found = read::search_spans(&conn, project, &crate::ListQuery::default()).unwrap();
+    let values = spans
+        .iter()
+        .chain(&found.items)
+        .flat_map(|s| {
+            [&s.input, &s.output]
+                .into_iter()
+                .flatten()
+                .chain(s.metadata.values())
+                .chain(s.events.iter().flat_map(|e| e.attributes.values()))
+        })
+        .chain(
+            [&run, &runs.items[0], &thread_runs[0]]
+                .into_iter()
+                .flat_map(|r| {
+                    [&r.input, &r.output]
+                        .into_iter()
+                        .flatten()
+                        .chain(r.metadata.values())
+                }),
+        );
+    for value in values {
+        assert!(!deeper_than(value, MAX_DEPTH + 8), "{value}");
+    }
+    assert!(run.metadata.contains_key("x") && run.metadata.contains_key("y"));
+}
+
+#[test]
+fn a_row_that_cannot_be_read_is_left_out_and_fails_nothing() {
+    let (mut conn, project) = with_project();
+    let batch: Vec<(ProjectId, Span)> = ["a1", "b2", "c3"]
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, trace)| {
+            (0..2).map(move |n| {
+                let mut span = genai_chat(trace, 10 * i + n, 1, "hi");
+                span.thread_id = Some("t".into());
+                (project, span)
+            })
+        })
+        .collect();
+    write::write_batch(&mut conn, write::encode_batch(batch).unwrap()).unwrap();
+    let record = lemma_core::LogRecord {
+        trace_id: Some("c3".repeat(16)),
+        span_id: Some(format!("{:016x}", 20)),
+        ..Default::default()
+    };
+    super::logs::write_batch(&mut conn, &[(project, record)]).unwrap();
+    // Damage a summary, a digest, a block and a log record.
+    conn.execute_batch(&format!(
+        "UPDATE runs SET summary = X'00', usage_by_model = '[' WHERE trace_id = X'{a1}';
+         UPDATE spans SET digest = X'01FF' WHERE trace_id = X'{b2}' AND span_id = X'000000000000000a';
+         UPDATE span_blocks SET body = X'28B52FFD00' WHERE id =
+           (SELECT block FROM spans WHERE trace_id = X'{c3}' AND span_id = X'0000000000000015');
+         UPDATE logs SET body = X'00';",
+        a1 = "a1".repeat(16),
+        b2 = "b2".repeat(16),
+        c3 = "c3".repeat(16),
+    ))
+    .unwrap();
+    let all = crate::ListQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    let runs = read::list_runs(&conn, project, &all).unwrap().items;
+    let ids: Vec<&str> = runs.iter().map(|r| &r.run_id[..2]).collect();
+    assert_eq!(ids, ["c3", "b2"], "the damaged summary is left out");
+    let (_, thread_runs) = read::get_thread(&conn, project, "t").unwrap().unwrap();
+    assert_eq!(thread_runs.len(), 2);
+    // A run whose summary is damaged is summarised again from its spans.
+    let (run, spans) = read::get_run(&conn, project, &"a1".repeat(16))
+        .unwrap()
+        .unwrap();
+    assert_eq!((run.span_count, spans.len()), (2, 2));
+    // The spans of a damaged block are left out of the run and of search.
+    let (_, spans) = read::get_run(&conn, project, &"c3".repeat(16))
+        .unwrap()
+        .unwrap();
+    assert!(spans.is_empty());
+    assert_eq!(
+        read::search_spans(&conn, project, &all)
+            .unwrap()
+            .items
+            .len(),
+        4
+    );
+    let query = StatsQuery {
+        from_unix_nano: 1_700_000_000_000_000_000,
+        to_unix_nano: 1_700_000_000_000_000_000 + 3_600_000_000_000,
+        bucket_seconds: 3_600,
+        ..StatsQuery::default()
+    };
+    assert_eq!(stats::stats(&conn, project, &query).unwrap().totals.runs, 2);
+    // A commit touching the run with a damaged digest summarises it from the rest.
+    let late = genai_chat("b2", 12, 1, "hi");
+    write::write_batch(
+        &mut conn,
+        write::encode_batch(vec![(project, late)]).unwrap(),
+    )
+    .unwrap();
+    let (run, _) = read::get_run(&conn, project, &"b2".repeat(16))
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.span_count, 2);
+}
+
+#[test]
+fn deleting_a_run_leaves_no_block_or_index_row_behind() {
+    let (mut conn, project) = with_project();
+    let batch: Vec<(ProjectId, Span)> = (0..6)
+        .map(|n| (project, genai_chat(["d1", "d2"][n % 2], n, 2, "pelican")))
+        .collect();
+    write::write_batch(&mut conn, write::encode_batch(batch).unwrap()).unwrap();
+    let indexed = |conn: &Connection| count(conn, "SELECT count(*) FROM span_text_0");
+    let (blocks, rows) = (
+        count(&conn, "SELECT count(*) FROM span_blocks"),
+        indexed(&conn),
+    );
+    assert!(super::delete::delete_run(&mut conn, project, &"d1".repeat(16)).unwrap());
+    assert_eq!(count(&conn, "SELECT count(*) FROM span_blocks"), blocks - 1);
+    assert_eq!(indexed(&conn), rows - 3);
+    assert_eq!(count(&conn, "SELECT count(*) FROM spans"), 3);
+    assert_eq!(count(&conn, "SELECT count(*) FROM runs"), 1);
+}
+
+#[test]
+fn a_full_disk_is_unavailable_not_an_error_and_passes_once_space_returns() {
+    use crate::StoreError;
+    let (mut conn, project) = with_project();
+    let first = vec![(project, genai_chat("f1", 1, 1, "before"))];
+    write::write_batch(&mut conn, write::encode_batch(first).unwrap()).unwrap();
+    // No page may be added: as a full disk refuses the write, SQLite answers SQLITE_FULL.
+    let pages = count(&conn, "PRAGMA page_count");
+    conn.pragma_update(None, "max_page_count", pages).unwrap();
+    let filler: String = (0..20_000).map(|i| format!("{i:x}")).collect();
+    let batch = vec![(project, genai_chat("f2", 2, 1, &filler))];
+    match write::write_batch(&mut conn, write::encode_batch(batch.clone()).unwrap()) {
+        Err(StoreError::Unavailable(m)) => assert!(m.contains("full"), "{m}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    // Nothing of the refused batch was kept; reads still answer.
+    assert_eq!(count(&conn, "SELECT count(*) FROM spans"), 1);
+    assert_eq!(run_spans(&conn, project, "f1").len(), 1);
+    conn.pragma_update(None, "max_page_count", 1_000_000)
+        .unwrap();
+    write::write_batch(&mut conn, write::encode_batch(batch).unwrap()).unwrap();
+    assert_eq!(run_spans(&conn, project, "f2").len(), 1);
+}
+
+#[test]
+fn conditions_of_the_disk_or_a_lock_are_unavailable_and_the_rest_backend_errors() {
+    use crate::StoreError;
+    use rusqlite::ffi;
+    let err = |code| super::sql_err(rusqlite::Error::SqliteFailure(ffi::Error::new(code), None));
+    for code in [
+        ffi::SQLITE_FULL,
+        ffi::SQLITE_READONLY,
+        ffi::SQLITE_IOERR,
+        ffi::SQLITE_IOERR_WRITE,
+        ffi::SQLITE_IOERR_FSYNC,
+        ffi::SQLITE_BUSY,
+        ffi::SQLITE_LOCKED,
+        ffi::SQLITE_READONLY_DBMOVED,
+    ] {
+        assert!(matches!(err(code), StoreError::Unavailable(_)), "{code}");
+    }
+    for code in [
+        ffi::SQLITE_CORRUPT,
+        ffi::SQLITE_NOTADB,
+        ffi::SQLITE_CONSTRAINT,
+    ] {
+        assert!(matches!(err(code), StoreError::Backend(_)), "{code}");
+    }
+}
+
+#[test]
+fn a_file_that_is_not_lemmas_database_is_refused_at_open_and_left_as_it_was() {
+    use super::SqliteStore;
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |name: &str, bytes: &[u8], needle: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let err = match SqliteStore::open(&path) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{name} was opened"),
+        };
+        assert!(err.contains(needle), "{name}: {err}");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name} was changed");
+        err
+    };
+    let noise: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let err = refused("noise.db", &noise, "not a SQLite database");
+    assert!(err.contains("move it aside"), "{err}");
+
+    // Lemma's own database, cut short.
+    let whole = dir.path().join("whole.db");
+    {
+        let store = SqliteStore::open(&whole).unwrap();
+        let mut conn = store.inner.writer.lock().unwrap();
+        conn.execute(
+            "INSERT INTO projects (name, created_ns) VALUES ('p', 0)",
+            [],
+        )
+        .unwrap();
+        let batch = (0..40)
+            .map(|n| {
+                (
+                    ProjectId(1),
+                    genai_chat("ab", n, 3, "a long enough conversation"),
+                )
+            })
+            .collect();
+        write::write_batch(&mut conn, write::encode_batch(batch).unwrap()).unwrap();
+    }
+    let bytes = std::fs::read(&whole).unwrap();
+    assert!(bytes.len() > 100_000, "{}", bytes.len());
+    refused("cut.db", &bytes[..bytes.len() / 2], "damaged");
+
+    // Another program's database, and one a newer Lemma wrote.
+    let foreign = dir.path().join("foreign.db");
+    Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);")
+        .unwrap();
+    let err = refused(
+        "foreign.db",
+        &std::fs::read(&foreign).unwrap(),
+        "not Lemma's",
+    );
+    assert!(err.contains("customers"), "{err}");
+    Connection::open(&whole)
+        .unwrap()
+        .pragma_update(None, "user_version", 999)
+        .unwrap();
+    refused(
+        "newer.db",
+        &std::fs::read(&whole).unwrap(),
+        "schema version 999",
+    );
+
+    // A database of an older Lemma, from before the header mark, still opens.
+    let older = dir.path().join("older.db");
+    std::fs::copy(&whole, &older).unwrap();
+    let conn = Connection::open(&older).unwrap();
+    conn.pragma_update(None, "user_version", schema::MIGRATIONS.len())
+        .unwrap();
+    conn.pragma_update(None, "application_id", 0).unwrap();
+    drop(conn);
+    SqliteStore::open(&older).expect("an older Lemma's database opens");
+}

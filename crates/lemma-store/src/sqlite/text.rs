@@ -129,6 +129,28 @@ impl<'t> Writer<'t> {
     }
 }
 
+/// Removes spans' rows (by `spans.rowid`) from the index. A row is in the part its row id falls
+/// in, or in `span_text` if it was indexed before parts; removing a row a table lacks is a
+/// no-op.
+pub fn remove(tx: &Transaction, rowids: &[i64]) -> Result<()> {
+    let parts = Parts::read(tx)?;
+    let listed = |name: &str| parts.names().iter().any(|n| n == name);
+    for &rowid in rowids {
+        for name in [
+            format!("span_text_{}", rowid / PART_SPANS),
+            "span_text".into(),
+        ] {
+            if listed(&name) {
+                tx.prepare_cached(&format!("DELETE FROM {name} WHERE rowid = ?1"))
+                    .map_err(sql_err)?
+                    .execute([rowid])
+                    .map_err(sql_err)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The text full-text search sees: the span name and the strings inside its input and output.
 ///
 /// A model call's input resends the conversation so far, so only the messages since the last

@@ -9,10 +9,9 @@ use lemma_core::Span;
 use rusqlite::{params, Connection, Transaction};
 
 use super::blocks::{self, BlockRef, Blocks, SpanBodies, BODY_COLUMNS};
-use super::codec::{digest_from_row, encode, encode_digest, id_blob, DIGEST_COLUMNS};
+use super::codec::{digest_from_row, encode, encode_digest, id_blob, sql_u64, DIGEST_COLUMNS};
 use super::prices::cost_source_sql;
-use super::sql_err;
-use super::{metrics, text};
+use super::{metrics, readable, sql_err, text};
 use crate::{ProjectId, Result, WriteStats};
 
 /// A batch ready to store: each span with what it is stored as. Encoding (serialising and
@@ -97,9 +96,9 @@ pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteSt
                     span.session_id,
                     span.environment,
                     span.service_name(),
-                    span.usage.input_tokens.map(|v| v as i64),
-                    span.usage.output_tokens.map(|v| v as i64),
-                    span.usage.total_tokens.map(|v| v as i64),
+                    span.usage.input_tokens.map(sql_u64),
+                    span.usage.output_tokens.map(sql_u64),
+                    span.usage.total_tokens.map(sql_u64),
                     span.cost_usd,
                     span.cost_source.map(cost_source_sql),
                     encoded.digest,
@@ -144,20 +143,7 @@ pub(super) fn update_run(
     fresh: &HashMap<(ProjectId, &str, &str), &Span>,
 ) -> Result<()> {
     let trace = id_blob(trace_id);
-    let digests: Vec<SpanDigest> = {
-        let mut stmt = tx
-            .prepare_cached(&format!(
-                "SELECT {DIGEST_COLUMNS} FROM spans WHERE project_id = ?1 AND trace_id = ?2"
-            ))
-            .map_err(sql_err)?;
-        let mut rows = stmt.query(params![project.0, trace]).map_err(sql_err)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(sql_err)? {
-            out.push(digest_from_row(row)?);
-        }
-        out
-    };
-    let mut run = summarize(trace_id, &digests);
+    let mut run = summarize(trace_id, &read_digests(tx, project, trace_id)?);
     if let Some(root_id) = run.root_span_id.clone() {
         let root: Option<Span> = match fresh.get(&(project, trace_id, root_id.as_str())) {
             Some(span) => Some((*span).clone()),
@@ -172,7 +158,7 @@ pub(super) fn update_run(
                     .query(params![project.0, trace, id_blob(&root_id)])
                     .map_err(sql_err)?;
                 match rows.next().map_err(sql_err)? {
-                    Some(row) => Some(SpanBodies::new(tx).read(row, 0)?),
+                    Some(row) => readable("span", SpanBodies::new(tx).read(row, 0))?,
                     None => None,
                 }
             }
@@ -199,11 +185,11 @@ pub(super) fn update_run(
         run.start_time_unix_nano as i64,
         run.end_time_unix_nano as i64,
         run.duration_ms,
-        run.span_count as i64,
-        run.error_count as i64,
-        run.input_tokens as i64,
-        run.output_tokens as i64,
-        run.total_tokens as i64,
+        sql_u64(run.span_count),
+        sql_u64(run.error_count),
+        sql_u64(run.input_tokens),
+        sql_u64(run.output_tokens),
+        sql_u64(run.total_tokens),
         run.cost_usd,
         run.thread_id,
         run.user_id,
@@ -222,6 +208,28 @@ pub(super) fn update_run(
     ])
     .map_err(sql_err)?;
     Ok(())
+}
+
+/// The digests of a run's stored spans, those that can be read (`readable`): a damaged row
+/// must not fail every later commit that touches its run.
+pub(super) fn read_digests(
+    conn: &Connection,
+    project: ProjectId,
+    trace_id: &str,
+) -> Result<Vec<SpanDigest>> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {DIGEST_COLUMNS} FROM spans WHERE project_id = ?1 AND trace_id = ?2"
+        ))
+        .map_err(sql_err)?;
+    let mut rows = stmt
+        .query(params![project.0, id_blob(trace_id)])
+        .map_err(sql_err)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        out.extend(readable("span digest", digest_from_row(row))?);
+    }
+    Ok(out)
 }
 
 fn json<T: serde::Serialize>(value: &T) -> String {
