@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use common::fixtures;
 use common::otlp::{request, string_attr};
 use common::{Server, KEY};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue, KeyValueList};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
@@ -417,4 +418,192 @@ fn rss_kb(pid: u32) -> u64 {
                 .and_then(|n| n.parse().ok())
         })
         .expect("reading the server's RSS")
+}
+
+/// A JSON text nested `depth` levels deep in arrays.
+fn nested_text(depth: usize) -> String {
+    format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+/// An OTLP value nested `depth` levels deep in key-value lists.
+fn nested_value(depth: usize) -> AnyValue {
+    let mut value = AnyValue {
+        value: Some(any_value::Value::IntValue(1)),
+    };
+    for _ in 0..depth {
+        value = AnyValue {
+            value: Some(any_value::Value::KvlistValue(KeyValueList {
+                values: vec![KeyValue {
+                    key: "k".into(),
+                    value: Some(value),
+                    ..Default::default()
+                }],
+            })),
+        };
+    }
+    value
+}
+
+#[test]
+fn values_nested_deep_in_every_place_a_payload_can_be_read_back_everywhere() {
+    let server = Server::start();
+    let trace = vec![0x7au8; 16];
+    let run_id = common::otlp::hex(&trace);
+    let deep = nested_text(200);
+    let messages = format!(
+        r#"[{{"role":"user","parts":[{{"type":"text","content":"deep"}}],"extra":{deep}}}]"#
+    );
+    let places: Vec<(&str, Vec<KeyValue>)> = vec![
+        (
+            "root",
+            vec![
+                string_attr("gen_ai.operation.name", "invoke_agent"),
+                string_attr("gen_ai.agent.name", "deep_agent"),
+                string_attr("lemma.thread_id", "t-deep-everywhere"),
+                string_attr("lemma.input", &deep),
+                string_attr("lemma.output", &deep),
+                string_attr("lemma.metadata.deep", &deep),
+                string_attr("lemma.tags", &deep),
+            ],
+        ),
+        (
+            "model",
+            vec![
+                string_attr("gen_ai.operation.name", "chat"),
+                string_attr("gen_ai.request.model", "gpt-4o"),
+                string_attr("gen_ai.input.messages", &messages),
+                string_attr("gen_ai.output.messages", &deep),
+                string_attr("llm.input_messages.0.message.content", &deep),
+            ],
+        ),
+        (
+            "tool",
+            vec![
+                string_attr("gen_ai.operation.name", "execute_tool"),
+                string_attr("gen_ai.tool.name", "dig"),
+                string_attr("gen_ai.tool.call.arguments", &deep),
+                string_attr("gen_ai.tool.call.result", &deep),
+                KeyValue {
+                    key: "app.structure".into(),
+                    // As deep as protobuf decoding allows (three messages a level).
+                    value: Some(nested_value(30)),
+                    ..Default::default()
+                },
+            ],
+        ),
+        (
+            "langfuse",
+            vec![
+                string_attr("langfuse.observation.type", "generation"),
+                string_attr("langfuse.observation.input", &deep),
+                string_attr("langfuse.observation.metadata.deep", &deep),
+                string_attr("langfuse.observation.usage_details", &deep),
+            ],
+        ),
+    ];
+    let root_id = [0x10u8; 8].to_vec();
+    let spans: Vec<Span> = places
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, attributes))| Span {
+            trace_id: trace.clone(),
+            span_id: if i == 0 {
+                root_id.clone()
+            } else {
+                vec![0x10 + i as u8; 8]
+            },
+            parent_span_id: if i == 0 { vec![] } else { root_id.clone() },
+            name: name.into(),
+            start_time_unix_nano: 1_790_000_000_000_000_000 + i as u64,
+            end_time_unix_nano: 1_790_000_000_000_000_100,
+            attributes,
+            ..Default::default()
+        })
+        .collect();
+    let response = fixtures::send_protobuf(&server, &request(spans));
+    assert_eq!(response.status(), 200);
+
+    // Deeper than protobuf decoding allows: the request is refused as a whole, saying why.
+    let too_deep = Span {
+        trace_id: vec![0x7b; 16],
+        span_id: vec![0x20; 8],
+        name: "too deep".into(),
+        start_time_unix_nano: 1_790_000_000_000_000_000,
+        end_time_unix_nano: 1_790_000_000_000_000_100,
+        attributes: vec![KeyValue {
+            key: "app.structure".into(),
+            value: Some(nested_value(60)),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let response = fixtures::send_protobuf(&server, &request(vec![too_deep]));
+    assert_eq!(response.status(), 400);
+    let text = response.text().unwrap();
+    assert!(text.contains("recursion limit"), "{text}");
+
+    // A log record with a deep body, joined to the model call.
+    let log = serde_json::json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [{
+        "timeUnixNano": "1790000000000000001",
+        "traceId": run_id, "spanId": common::otlp::hex(&[0x11; 8]),
+        "eventName": "gen_ai.user.message",
+        "body": {"stringValue": deep},
+        "attributes": [{"key": "event.name", "value": {"stringValue": "gen_ai.user.message"}}]
+    }]}]}]});
+    let response = common::client()
+        .post(server.url("/v1/logs"))
+        .bearer_auth(KEY)
+        .json(&log)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    // A metric event whose comment holds the same text.
+    let response = common::client()
+        .post(server.url(&format!("/api/v1/runs/{run_id}/metrics")))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"name": "depth", "value": 1, "comment": deep}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    // A metric body nested past what JSON parsing allows is a clear 400, not a 500.
+    let response = common::client()
+        .post(server.url(&format!("/api/v1/runs/{run_id}/metrics")))
+        .bearer_auth(KEY)
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"name":"x","value":{deep}}}"#))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 400);
+
+    check_reads(&server, &run_id, &deep, "as stored");
+    let mut first = server;
+    assert!(first.stop());
+    let again = Server::start_in(&first.data_dir, &[]);
+    check_reads(&again, &run_id, &deep, "after a restart");
+}
+
+/// Every read of the deep run answers, with the payloads as they were sent.
+fn check_reads(server: &Server, run_id: &str, deep: &str, when: &str) {
+    let runs = server.all_runs("");
+    assert_eq!(runs.len(), 1, "{when}: {runs:?}");
+    let body = server.api(&format!("/api/v1/runs/{run_id}"));
+    assert_eq!(body["spans"].as_array().unwrap().len(), 4, "{when}");
+    assert_eq!(body["run"]["input"], deep, "{when}");
+    assert_eq!(body["run"]["metadata"]["deep"], deep, "{when}");
+    assert_eq!(body["run"]["metrics"][0]["comment"], deep, "{when}");
+    for path in [
+        "/api/v1/spans?q=deep",
+        "/api/v1/spans?q=tool:dig",
+        "/api/v1/threads",
+        "/api/v1/threads/t-deep-everywhere",
+        "/api/v1/stats?from=2026-01-01&to=2027-01-01",
+    ] {
+        let (status, body) = server.get(path);
+        assert_eq!(status, 200, "{when}: {path}: {body}");
+    }
+    let (ok, out, err) = server.cli(&["runs"]);
+    assert!(ok && out.contains(run_id), "{when}: {out} {err}");
+    let (ok, _, err) = server.cli(&["run", run_id, "--transcript"]);
+    assert!(ok, "{when}: {err}");
 }
