@@ -6,6 +6,7 @@
 //! network APIs only.
 
 pub mod ingest;
+pub mod longrun;
 pub mod physical;
 pub mod procfs;
 pub mod queries;

@@ -37,6 +37,13 @@ struct Args {
     /// Leave the servers' data dirs in $TMPDIR (their paths are printed) for inspection.
     #[arg(long)]
     keep_data: bool,
+    /// Instead of the benchmark: one run of each of these many spans (e.g. 10k,100k), sent in
+    /// 512-span requests to a fresh Lemma, measuring how batch cost grows with the run.
+    #[arg(long, value_delimiter = ',')]
+    long_run: Vec<String>,
+    /// Seconds each long run may spend sending before it is measured as far as it got.
+    #[arg(long, default_value_t = 1800)]
+    long_run_budget: u64,
 }
 
 fn parse_size(s: &str) -> Result<u64> {
@@ -71,6 +78,36 @@ async fn main() -> Result<()> {
             args.phoenix_bin.display()
         );
     };
+    if !args.long_run.is_empty() {
+        let mut figures = Vec::new();
+        for size in &args.long_run {
+            let size = parse_size(size)? as usize;
+            eprintln!("long run: {size} spans");
+            figures.push(
+                lemma_bench::longrun::measure(
+                    &args.lemma_bin,
+                    args.seed,
+                    size,
+                    std::time::Duration::from_secs(args.long_run_budget),
+                    args.keep_data,
+                )
+                .await?,
+            );
+        }
+        let markdown = lemma_bench::longrun::markdown(&figures);
+        println!("{markdown}");
+        std::fs::create_dir_all(&args.out)?;
+        std::fs::write(
+            args.out.join("long-run.json"),
+            serde_json::to_string_pretty(&figures)?,
+        )?;
+        std::fs::write(args.out.join("long-run.md"), markdown)?;
+        eprintln!(
+            "wrote {0}/long-run.json and {0}/long-run.md",
+            args.out.display()
+        );
+        return Ok(());
+    }
     let mut config = if args.quick {
         lemma_bench::Config::quick(args.lemma_bin, phoenix)
     } else {

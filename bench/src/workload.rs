@@ -218,18 +218,18 @@ impl Workload {
     }
 }
 
-struct RunPlan {
-    trace_id: [u8; 16],
-    agent: &'static str,
-    model: (&'static str, &'static str),
-    thread: String,
-    user: String,
-    rounds: usize,
+pub(crate) struct RunPlan {
+    pub(crate) trace_id: [u8; 16],
+    pub(crate) agent: &'static str,
+    pub(crate) model: (&'static str, &'static str),
+    pub(crate) thread: String,
+    pub(crate) user: String,
+    pub(crate) rounds: usize,
     /// The tool round whose tool fails, ending the run.
-    fails_at: Option<usize>,
-    rare_word: bool,
-    long: bool,
-    start: u64,
+    pub(crate) fails_at: Option<usize>,
+    pub(crate) rare_word: bool,
+    pub(crate) long: bool,
+    pub(crate) start: u64,
 }
 
 /// The spans of one run, children in the order they end, then the root.
@@ -250,7 +250,8 @@ fn build_run(rng: &mut StdRng, plan: &RunPlan) -> (Vec<Span>, RunInfo) {
             {"type": "text", "content": say},
             {"type": "tool_call", "id": call_id, "name": tool, "arguments": args},
         ]});
-        let (chat, used, end) = chat_span(rng, plan, &root_id, &history, &reply, t);
+        let input = window(&history, MAX_INPUT_BYTES);
+        let (chat, used, end) = chat_span(rng, plan, &root_id, &input, &reply, t);
         spans.push(chat);
         tokens += used;
         history.push(reply);
@@ -275,7 +276,8 @@ fn build_run(rng: &mut StdRng, plan: &RunPlan) -> (Vec<Span>, RunInfo) {
         let reply = json!({"role": "assistant", "finish_reason": "stop", "parts": [
             {"type": "text", "content": answer},
         ]});
-        let (chat, used, end) = chat_span(rng, plan, &root_id, &history, &reply, t);
+        let input = window(&history, MAX_INPUT_BYTES);
+        let (chat, used, end) = chat_span(rng, plan, &root_id, &input, &reply, t);
         spans.push(chat);
         tokens += used;
         t = end + 5 * MS;
@@ -334,16 +336,16 @@ fn build_run(rng: &mut StdRng, plan: &RunPlan) -> (Vec<Span>, RunInfo) {
     (spans, info)
 }
 
-/// A chat span answering `history` with `reply`; returns it, its tokens and its end.
-fn chat_span(
+/// A chat span answering `input` (the messages sent, as JSON) with `reply`; returns it, its
+/// tokens and its end.
+pub(crate) fn chat_span(
     rng: &mut StdRng,
     plan: &RunPlan,
     parent: &[u8; 8],
-    history: &[Value],
+    input: &str,
     reply: &Value,
     start: u64,
 ) -> (Span, u64, u64) {
-    let input = window(history, MAX_INPUT_BYTES);
     let output = json!([reply]).to_string();
     let input_tokens = (input.len() / 4) as i64 + 350;
     let output_tokens = (output.len() / 4) as i64;
@@ -378,7 +380,7 @@ fn chat_span(
             },
             int("gen_ai.usage.input_tokens", input_tokens),
             int("gen_ai.usage.output_tokens", output_tokens),
-            kv("gen_ai.input.messages", &input),
+            kv("gen_ai.input.messages", input),
             kv("gen_ai.output.messages", &output),
         ],
         status: Some(Status {
@@ -391,7 +393,7 @@ fn chat_span(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn tool_span(
+pub(crate) fn tool_span(
     rng: &mut StdRng,
     plan: &RunPlan,
     parent: &[u8; 8],
@@ -474,7 +476,7 @@ pub fn window(history: &[Value], max_bytes: usize) -> String {
     Value::Array(sent).to_string()
 }
 
-fn task_text(rng: &mut StdRng, rare_word: bool) -> String {
+pub(crate) fn task_text(rng: &mut StdRng, rare_word: bool) -> String {
     let mut text = paragraph(rng, 8, 12);
     if rare_word {
         text.push_str(&format!(
@@ -484,7 +486,7 @@ fn task_text(rng: &mut StdRng, rare_word: bool) -> String {
     text
 }
 
-fn tool_args(rng: &mut StdRng, tool: &str) -> Value {
+pub(crate) fn tool_args(rng: &mut StdRng, tool: &str) -> Value {
     match tool {
         "search_docs" | "web_search" => json!({"query": sentence(rng, 3, 8), "top_k": 5}),
         "read_file" => json!({"path": format!("src/{}/{}.rs", word(rng), word(rng))}),
@@ -504,7 +506,7 @@ fn tool_args(rng: &mut StdRng, tool: &str) -> Value {
     }
 }
 
-fn tool_result(rng: &mut StdRng, tool: &str) -> Value {
+pub(crate) fn tool_result(rng: &mut StdRng, tool: &str) -> Value {
     match tool {
         "search_docs" | "web_search" => Value::Array(
             (0..rng.random_range(2..5))
@@ -527,7 +529,7 @@ fn word(rng: &mut StdRng) -> &'static str {
 }
 
 /// Between `min` and `max` words, a third of them filler, ending with a full stop.
-fn sentence(rng: &mut StdRng, min: usize, max: usize) -> String {
+pub(crate) fn sentence(rng: &mut StdRng, min: usize, max: usize) -> String {
     let n = rng.random_range(min..=max);
     let words: Vec<&str> = (0..n)
         .map(|_| {
@@ -546,7 +548,7 @@ fn sentence(rng: &mut StdRng, min: usize, max: usize) -> String {
     s
 }
 
-fn paragraph(rng: &mut StdRng, min: usize, max: usize) -> String {
+pub(crate) fn paragraph(rng: &mut StdRng, min: usize, max: usize) -> String {
     let n = rng.random_range(min..=max);
     (0..n)
         .map(|_| sentence(rng, 8, 18))
@@ -554,7 +556,7 @@ fn paragraph(rng: &mut StdRng, min: usize, max: usize) -> String {
         .join(" ")
 }
 
-fn request(spans: Vec<Span>) -> ExportTraceServiceRequest {
+pub(crate) fn request(spans: Vec<Span>) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(Resource {
@@ -585,7 +587,7 @@ fn string(s: &str) -> AnyValue {
     }
 }
 
-fn kv(key: &str, value: &str) -> KeyValue {
+pub(crate) fn kv(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.into(),
         value: Some(string(value)),
@@ -604,7 +606,7 @@ fn int(key: &str, value: i64) -> KeyValue {
 }
 
 /// OTLP ids must not be all zeros.
-fn nonzero<const N: usize>(rng: &mut StdRng) -> [u8; N] {
+pub(crate) fn nonzero<const N: usize>(rng: &mut StdRng) -> [u8; N] {
     loop {
         let id: [u8; N] = rng.random();
         if id.iter().any(|&b| b != 0) {

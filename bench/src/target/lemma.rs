@@ -85,6 +85,21 @@ impl Lemma {
         }
     }
 
+    /// A GET's answer as it came; `None` on 404.
+    pub async fn get_bytes(&self, path: &str) -> Result<Option<bytes::Bytes>> {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(KEY)
+            .send()
+            .await?;
+        match resp.status().as_u16() {
+            200 => Ok(Some(resp.bytes().await?)),
+            404 => Ok(None),
+            s => bail!("GET {path}: {s} {}", resp.text().await.unwrap_or_default()),
+        }
+    }
+
     async fn runs(&self, q: String) -> Result<Answer> {
         let body = self
             .get::<Value>("/api/v1/runs", &[("q", q), ("limit", PAGE.to_string())])
