@@ -68,16 +68,6 @@ async fn main() -> Result<()> {
             args.lemma_bin.display()
         );
     }
-    let phoenix = if args.no_phoenix {
-        None
-    } else if args.phoenix_bin.exists() {
-        Some(args.phoenix_bin.clone())
-    } else {
-        bail!(
-            "{} not found: run scripts/bench-setup, or pass --no-phoenix",
-            args.phoenix_bin.display()
-        );
-    };
     if !args.long_run.is_empty() {
         let mut figures = Vec::new();
         for size in &args.long_run {
@@ -108,6 +98,16 @@ async fn main() -> Result<()> {
         );
         return Ok(());
     }
+    let phoenix = if args.no_phoenix {
+        None
+    } else if args.phoenix_bin.exists() {
+        Some(args.phoenix_bin.clone())
+    } else {
+        bail!(
+            "{} not found: run scripts/bench-setup, or pass --no-phoenix",
+            args.phoenix_bin.display()
+        );
+    };
     let mut config = if args.quick {
         lemma_bench::Config::quick(args.lemma_bin, phoenix)
     } else {

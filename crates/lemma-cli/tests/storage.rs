@@ -178,17 +178,7 @@ fn a_full_disk_gets_503_reads_go_on_and_ingest_recovers_when_space_returns() {
 
 /// `lemma serve` on `data_dir`, which must refuse to start; its error output.
 fn refused_start(data_dir: &Path) -> String {
-    let mut child = Command::new(common::lemma_bin())
-        .args([
-            "serve",
-            "--http-addr",
-            "127.0.0.1:0",
-            "--grpc-addr",
-            "127.0.0.1:0",
-        ])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("LEMMA_BOOTSTRAP_KEY", KEY)
+    let mut child = common::serve_command(data_dir, Some(KEY), &[])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -20,6 +20,29 @@ pub fn lemma_bin() -> &'static str {
     env!("CARGO_BIN_EXE_lemma")
 }
 
+/// `lemma serve` on free loopback ports and `data_dir`, with `LEMMA_BOOTSTRAP_KEY` set to `key`
+/// (or unset), and `args`.
+pub fn serve_command(data_dir: &Path, key: Option<&str>, args: &[&str]) -> Command {
+    let mut command = Command::new(lemma_bin());
+    command
+        .args([
+            "serve",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .args(args)
+        .env_remove("LEMMA_BOOTSTRAP_KEY")
+        .env("LEMMA_LOG", "warn");
+    if let Some(key) = key {
+        command.env("LEMMA_BOOTSTRAP_KEY", key);
+    }
+    command
+}
+
 /// A running server. Stopped (SIGTERM, then waited for) on drop.
 pub struct Server {
     child: Option<Child>,
@@ -51,25 +74,8 @@ impl Server {
 
     /// Starts with `LEMMA_BOOTSTRAP_KEY` set to `key`, or unset.
     pub fn start_with_key(data_dir: &Path, key: Option<&str>, args: &[&str]) -> Server {
-        let mut command = Command::new(lemma_bin());
-        command
-            .args([
-                "serve",
-                "--http-addr",
-                "127.0.0.1:0",
-                "--grpc-addr",
-                "127.0.0.1:0",
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .args(args)
-            .env_remove("LEMMA_BOOTSTRAP_KEY")
-            .env("LEMMA_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        if let Some(key) = key {
-            command.env("LEMMA_BOOTSTRAP_KEY", key);
-        }
+        let mut command = serve_command(data_dir, key, args);
+        command.stdout(Stdio::piped()).stderr(Stdio::inherit());
         let mut child = command.spawn().expect("starting lemma serve");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
