@@ -218,10 +218,13 @@ test('new runs appear without a reload and runs in progress update in place', as
   await page.evaluate(() => { window.__sameDocument = true; });
   assert.equal(await page.getAttribute('[data-testid="live"]', 'data-mode'), 'on');
 
-  // A run whose root has not arrived yet: only a model call.
+  // A run whose root has not arrived yet: only a model call. It starts after every stored run
+  // (the recorded fixtures keep their own times, which may lie after today's clock), so it is
+  // the newest whatever the date.
   const traceId = hex(16);
   const rootId = hex(8);
-  const start = Date.now();
+  const newest = (await apiRuns()).runs.map((r) => Date.parse(r.start_time));
+  const start = Math.max(Date.now(), ...newest.map((t) => t + 60_000));
   await postSpans('live-test', [{
     traceId, spanId: hex(8), parentSpanId: rootId, name: 'chat gpt-4o', kind: 3,
     startTimeUnixNano: String(BigInt(start + 100) * 1000000n), endTimeUnixNano: String(BigInt(start + 600) * 1000000n),
@@ -245,7 +248,7 @@ test('new runs appear without a reload and runs in progress update in place', as
   await page.getByTestId('live').click();
   assert.equal(await page.getAttribute('[data-testid="live"]', 'data-mode'), 'paused');
   const later = hex(16);
-  await postSpans('live-test', [agentSpan({ traceId: later, agent, startMs: Date.now() })]);
+  await postSpans('live-test', [agentSpan({ traceId: later, agent, startMs: start + 10_000 })]);
   await waitForApi(`run:${later}`, 1);
   await page.waitForTimeout(6000);
   assert.equal(await page.locator(`tr[data-run-id="${later}"]`).count(), 0);
