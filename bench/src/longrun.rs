@@ -15,7 +15,7 @@ use anyhow::{bail, Result};
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode, Span, Status};
 use prost::Message;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -25,8 +25,8 @@ use crate::stats::ms;
 use crate::target::lemma::Lemma;
 use crate::target::Target;
 use crate::workload::{
-    chat_span, hex, kv, nonzero, paragraph, request, sentence, task_text, tool_args, tool_result,
-    tool_span, RunPlan, AGENTS, MODELS, TOOLS,
+    chat_span, final_answer, hex, kv, nonzero, request, task_text, tool_call, tool_response,
+    tool_result, tool_span, RunPlan, ToolCall, AGENTS, MODELS,
 };
 
 /// Spans per OTLP request (the OpenTelemetry SDKs' default export batch).
@@ -133,14 +133,12 @@ impl LongRun {
         let rng = &mut self.rng;
         if self.rounds_left > 0 {
             self.rounds_left -= 1;
-            let tool = TOOLS[rng.random_range(0..TOOLS.len())];
-            let call_id = format!("call_{}", hex(&nonzero::<8>(rng)));
-            let args = tool_args(rng, tool);
-            let say = sentence(rng, 8, 24);
-            let reply = json!({"role": "assistant", "finish_reason": "tool_call", "parts": [
-                {"type": "text", "content": say},
-                {"type": "tool_call", "id": call_id, "name": tool, "arguments": args},
-            ]});
+            let ToolCall {
+                tool,
+                call_id,
+                args,
+                reply,
+            } = tool_call(rng);
             let input = self.input();
             let rng = &mut self.rng;
             let (chat, _, end) = chat_span(rng, &self.plan, &self.root_id, &input, &reply, self.t);
@@ -160,15 +158,10 @@ impl LongRun {
             self.pending.push_back(tool_span);
             self.t = end + 5 * MS;
             self.remember(reply);
-            self.remember(json!({"role": "tool", "parts": [
-                {"type": "tool_call_response", "id": call_id, "response": result},
-            ]}));
+            self.remember(tool_response(&call_id, result));
             return;
         }
-        let answer = paragraph(rng, 2, 4);
-        let reply = json!({"role": "assistant", "finish_reason": "stop", "parts": [
-            {"type": "text", "content": answer},
-        ]});
+        let (answer, reply) = final_answer(rng);
         let input = self.input();
         let (chat, _, end) = chat_span(
             &mut self.rng,

@@ -233,6 +233,47 @@ pub(crate) struct RunPlan {
 }
 
 /// The spans of one run, children in the order they end, then the root.
+/// A model's turn that calls a random tool: the call and the assistant message carrying it.
+pub(crate) struct ToolCall {
+    pub tool: &'static str,
+    pub call_id: String,
+    pub args: Value,
+    pub reply: Value,
+}
+
+pub(crate) fn tool_call(rng: &mut StdRng) -> ToolCall {
+    let tool = TOOLS[rng.random_range(0..TOOLS.len())];
+    let call_id = format!("call_{}", hex(&nonzero::<8>(rng)));
+    let args = tool_args(rng, tool);
+    let say = sentence(rng, 8, 24);
+    let reply = json!({"role": "assistant", "finish_reason": "tool_call", "parts": [
+        {"type": "text", "content": say},
+        {"type": "tool_call", "id": call_id, "name": tool, "arguments": args},
+    ]});
+    ToolCall {
+        tool,
+        call_id,
+        args,
+        reply,
+    }
+}
+
+/// The message carrying a tool's result back to the model.
+pub(crate) fn tool_response(call_id: &str, result: Value) -> Value {
+    json!({"role": "tool", "parts": [
+        {"type": "tool_call_response", "id": call_id, "response": result},
+    ]})
+}
+
+/// The model's closing answer: its text and the assistant message.
+pub(crate) fn final_answer(rng: &mut StdRng) -> (String, Value) {
+    let answer = paragraph(rng, 2, 4);
+    let reply = json!({"role": "assistant", "finish_reason": "stop", "parts": [
+        {"type": "text", "content": answer},
+    ]});
+    (answer, reply)
+}
+
 fn build_run(rng: &mut StdRng, plan: &RunPlan) -> (Vec<Span>, RunInfo) {
     let root_id: [u8; 8] = nonzero(rng);
     let task = task_text(rng, plan.rare_word);
@@ -242,14 +283,12 @@ fn build_run(rng: &mut StdRng, plan: &RunPlan) -> (Vec<Span>, RunInfo) {
     let mut t = plan.start + 20 * MS;
     let mut failure = None;
     for round in 0..plan.rounds {
-        let tool = TOOLS[rng.random_range(0..TOOLS.len())];
-        let call_id = format!("call_{}", hex(&nonzero::<8>(rng)));
-        let args = tool_args(rng, tool);
-        let say = sentence(rng, 8, 24);
-        let reply = json!({"role": "assistant", "finish_reason": "tool_call", "parts": [
-            {"type": "text", "content": say},
-            {"type": "tool_call", "id": call_id, "name": tool, "arguments": args},
-        ]});
+        let ToolCall {
+            tool,
+            call_id,
+            args,
+            reply,
+        } = tool_call(rng);
         let input = window(&history, MAX_INPUT_BYTES);
         let (chat, used, end) = chat_span(rng, plan, &root_id, &input, &reply, t);
         spans.push(chat);
@@ -267,15 +306,10 @@ fn build_run(rng: &mut StdRng, plan: &RunPlan) -> (Vec<Span>, RunInfo) {
             failure = Some(format!("tool {tool} failed: upstream timed out"));
             break;
         }
-        history.push(json!({"role": "tool", "parts": [
-            {"type": "tool_call_response", "id": call_id, "response": result},
-        ]}));
+        history.push(tool_response(&call_id, result));
     }
     let output = if failure.is_none() {
-        let answer = paragraph(rng, 2, 4);
-        let reply = json!({"role": "assistant", "finish_reason": "stop", "parts": [
-            {"type": "text", "content": answer},
-        ]});
+        let (answer, reply) = final_answer(rng);
         let input = window(&history, MAX_INPUT_BYTES);
         let (chat, used, end) = chat_span(rng, plan, &root_id, &input, &reply, t);
         spans.push(chat);
