@@ -123,17 +123,6 @@ fn post(http: &reqwest::blocking::Client, url: &str, body: &[u8]) -> Outcome {
     }
 }
 
-fn rss_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 #[test]
 fn a_burst_gets_503_with_retry_after_and_loses_nothing_acknowledged() {
     let server = Server::start_with(&["--queue-max-spans", "7", "--batch-max-spans", "7"]);
@@ -153,7 +142,7 @@ fn a_burst_gets_503_with_retry_after_and_loses_nothing_acknowledged() {
         std::thread::spawn(move || {
             let (mut peak, mut samples) = (0u64, 0usize);
             loop {
-                if let Some(kb) = rss_kb(pid) {
+                if let Some(kb) = common::rss_kb(pid) {
                     peak = peak.max(kb);
                     samples += 1;
                 }

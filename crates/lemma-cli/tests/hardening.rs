@@ -119,7 +119,7 @@ fn without_a_key_no_route_reads_the_body() {
             started.elapsed()
         );
     }
-    let rss = rss_kb(server.pid());
+    let rss = common::rss_kb(server.pid()).expect("reading the server's RSS");
     assert!(
         rss < 200_000,
         "the server holds {rss} KiB after refusing them"
@@ -406,18 +406,6 @@ impl tonic::codec::Decoder for RawCodec {
         use bytes::Buf;
         Ok(Some(src.copy_to_bytes(src.remaining())))
     }
-}
-
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .expect("reading the server's RSS")
 }
 
 /// A JSON text nested `depth` levels deep in arrays.

@@ -229,3 +229,15 @@ pub fn key_from_output(stdout: &str) -> String {
         .expect("a key in the output")
         .to_string()
 }
+
+/// A process's resident memory in KiB, from /proc.
+pub fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
