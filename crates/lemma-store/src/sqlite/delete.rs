@@ -1,5 +1,5 @@
-//! Deleting a run: its spans with their bodies and full-text rows, its summary, and the metric
-//! events and log records posted to it, in one transaction.
+//! Deleting a run: its spans with their bodies and full-text rows, its summary and the rows it
+//! is merged from, and the metric events and log records posted to it, in one transaction.
 
 use rusqlite::{params, Connection};
 
@@ -32,6 +32,10 @@ pub fn delete_run(conn: &mut Connection, project: ProjectId, run_id: &str) -> Re
         "DELETE FROM runs WHERE project_id = ?1 AND trace_id = ?2",
         "DELETE FROM metrics WHERE project_id = ?1 AND trace_id = ?2",
         "DELETE FROM logs WHERE project_id = ?1 AND trace_id = ?2",
+        "DELETE FROM run_state WHERE project_id = ?1 AND trace_id = ?2",
+        "DELETE FROM run_calls WHERE project_id = ?1 AND trace_id = ?2",
+        "DELETE FROM run_cover WHERE project_id = ?1 AND trace_id = ?2",
+        "DELETE FROM run_tools WHERE project_id = ?1 AND trace_id = ?2",
     ] {
         deleted += tx
             .prepare_cached(sql)

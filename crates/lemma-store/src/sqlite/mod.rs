@@ -6,6 +6,7 @@ mod blocks;
 mod codec;
 mod delete;
 mod filter;
+mod ledger;
 mod logs;
 mod metrics;
 mod payload;

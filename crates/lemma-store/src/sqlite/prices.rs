@@ -173,7 +173,7 @@ pub fn reprice(conn: &mut Connection, project: ProjectId, table: &PriceTable) ->
         touched.insert(hex::encode(trace));
     }
     for trace_id in &touched {
-        update_run(&tx, project, trace_id, &HashMap::new())?;
+        update_run(&tx, project, trace_id, None, &HashMap::new())?;
     }
     tx.commit().map_err(sql_err)?;
     Ok(changed.len() as u64)

@@ -177,6 +177,47 @@ CREATE TABLE text_parts (
 ) WITHOUT ROWID;
 INSERT INTO text_parts (name) VALUES ('span_text');
 "#,
+    r#"
+-- What run summaries are merged from (lemma_core::run::ledger, sqlite/ledger.rs): each run's
+-- state, and the rows of the rules that relate spans, read only around a batch's own spans.
+-- A run without a state (stored before, or re-priced) gets one from all its spans once.
+CREATE TABLE run_state (
+    project_id  INTEGER NOT NULL,
+    trace_id    BLOB NOT NULL,
+    state       BLOB NOT NULL,
+    PRIMARY KEY (project_id, trace_id)
+) WITHOUT ROWID;
+-- Spans carrying usage or a cost, and what each is counted for.
+CREATE TABLE run_calls (
+    project_id  INTEGER NOT NULL,
+    trace_id    BLOB NOT NULL,
+    span_id     BLOB NOT NULL,
+    response_id TEXT,
+    call        TEXT NOT NULL,
+    PRIMARY KEY (project_id, trace_id, span_id)
+) WITHOUT ROWID;
+CREATE INDEX run_calls_response ON run_calls(project_id, trace_id, response_id)
+    WHERE response_id IS NOT NULL;
+-- Span ids (stored or not yet) with a descendant carrying usage or a cost.
+CREATE TABLE run_cover (
+    project_id  INTEGER NOT NULL,
+    trace_id    BLOB NOT NULL,
+    span_id     BLOB NOT NULL,
+    usage       INTEGER NOT NULL,
+    cost        INTEGER NOT NULL,
+    PRIMARY KEY (project_id, trace_id, span_id)
+) WITHOUT ROWID;
+-- Tool spans in start order, with a hash of the call (name and arguments).
+CREATE TABLE run_tools (
+    project_id  INTEGER NOT NULL,
+    trace_id    BLOB NOT NULL,
+    start_ns    INTEGER NOT NULL,
+    end_ns      INTEGER NOT NULL,
+    span_id     BLOB NOT NULL,
+    call        BLOB NOT NULL,
+    PRIMARY KEY (project_id, trace_id, start_ns, end_ns, span_id)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Marks a database as Lemma's in its header (`PRAGMA application_id`, "LMMA"), so another

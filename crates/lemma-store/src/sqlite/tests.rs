@@ -729,7 +729,8 @@ fn a_row_that_cannot_be_read_is_left_out_and_fails_nothing() {
         ..StatsQuery::default()
     };
     assert_eq!(stats::stats(&conn, project, &query).unwrap().totals.runs, 2);
-    // A commit touching the run with a damaged digest summarises it from the rest.
+    // A commit touching the run with a damaged digest merges into its state, which holds the
+    // digest as it was when its span arrived.
     let late = genai_chat("b2", 12, 1, "hi");
     write::write_batch(
         &mut conn,
@@ -739,7 +740,23 @@ fn a_row_that_cannot_be_read_is_left_out_and_fails_nothing() {
     let (run, _) = read::get_run(&conn, project, &"b2".repeat(16))
         .unwrap()
         .unwrap();
-    assert_eq!(run.span_count, 2);
+    assert_eq!(run.span_count, 3);
+    // Without a state (damaged too), the next commit builds one from the spans it can read.
+    conn.execute_batch(&format!(
+        "UPDATE run_state SET state = X'00' WHERE trace_id = X'{}'",
+        "b2".repeat(16)
+    ))
+    .unwrap();
+    let later = genai_chat("b2", 13, 1, "hi");
+    write::write_batch(
+        &mut conn,
+        write::encode_batch(vec![(project, later)]).unwrap(),
+    )
+    .unwrap();
+    let (run, _) = read::get_run(&conn, project, &"b2".repeat(16))
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.span_count, 3, "four spans, one unreadable");
 }
 
 #[test]

@@ -1,15 +1,20 @@
 //! The write path: one transaction per batch (group commit), spans deduplicated by id, and
-//! every affected run re-summarised from all its spans in the same transaction, with the
-//! evaluation results spans carry stored as metric events.
+//! every affected run's summary brought up to date in the same transaction by merging in the
+//! spans the batch inserted (`lemma_core::run::ledger`), with the evaluation results spans
+//! carry stored as metric events.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
-use lemma_core::run::{summarize, SpanDigest};
-use lemma_core::Span;
-use rusqlite::{params, Connection, Transaction};
+use lemma_core::run::ledger;
+use lemma_core::run::SpanDigest;
+use lemma_core::{Run, Span};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::blocks::{self, BlockRef, Blocks, SpanBodies, BODY_COLUMNS};
-use super::codec::{digest_from_row, encode, encode_digest, id_blob, sql_u64, DIGEST_COLUMNS};
+use super::codec::{
+    decode, digest_from_row, encode, encode_digest, id_blob, sql_u64, DIGEST_COLUMNS,
+};
+use super::ledger::SqliteRunIndex;
 use super::prices::cost_source_sql;
 use super::{metrics, readable, sql_err, text};
 use crate::{ProjectId, Result, WriteStats};
@@ -61,7 +66,8 @@ pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteSt
     let block_ids = blocks::insert(&tx, &blocks)?;
     let mut block_used = vec![false; block_ids.len()];
     let mut stats = WriteStats::default();
-    let mut touched: BTreeSet<(ProjectId, String)> = BTreeSet::new();
+    // Each run's spans this batch inserted, in batch order.
+    let mut touched: BTreeMap<(ProjectId, &str), Vec<SpanDigest>> = BTreeMap::new();
     // The batch's own spans, so a root's payload need not be read back from disk.
     let mut fresh: HashMap<(ProjectId, &str, &str), &Span> = HashMap::new();
     {
@@ -114,7 +120,10 @@ pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteSt
             block_used[encoded.body.block] = true;
             index.add(tx.last_insert_rowid(), &encoded.text)?;
             metrics::insert(&tx, *project, &lemma_core::metrics::from_span(span))?;
-            touched.insert((*project, span.trace_id.clone()));
+            touched
+                .entry((*project, &span.trace_id))
+                .or_default()
+                .push(SpanDigest::from(span));
             fresh.insert((*project, &span.trace_id, &span.span_id), span);
         }
     }
@@ -126,28 +135,58 @@ pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteSt
             .filter(|(_, used)| !**used)
             .map(|(id, _)| *id),
     )?;
-    for (project, trace_id) in &touched {
-        update_run(&tx, *project, trace_id, &fresh)?;
+    for ((project, trace_id), new) in &touched {
+        update_run(&tx, *project, trace_id, Some(new), &fresh)?;
         stats.runs_updated += 1;
     }
     tx.commit().map_err(sql_err)?;
     Ok(stats)
 }
 
-/// Re-summarises a run from all its stored spans. `fresh` holds spans of the current batch,
-/// read instead of their stored bodies.
+/// Brings a run's summary up to date: merges `new` (spans just inserted, each once) into its
+/// state, or with `None`, or when the run has no state yet that can be read (stored by an
+/// earlier version, re-priced), builds the state from all its stored spans. `fresh` holds spans
+/// of the current batch, read instead of their stored bodies.
 pub(super) fn update_run(
     tx: &Transaction,
     project: ProjectId,
     trace_id: &str,
+    new: Option<&[SpanDigest]>,
     fresh: &HashMap<(ProjectId, &str, &str), &Span>,
 ) -> Result<()> {
     let trace = id_blob(trace_id);
-    let mut run = summarize(trace_id, &read_digests(tx, project, trace_id)?);
+    let mut index = SqliteRunIndex::new(tx, project, trace_id);
+    let previous = previous_summary(tx, project, &trace)?;
+    let stored = match new {
+        Some(_) => index.state()?,
+        None => None,
+    };
+    let mut state = stored.clone().unwrap_or_default();
+    match (stored, new) {
+        (Some(_), Some(new)) => ledger::apply(&mut index, &mut state, new)?,
+        // A run seen for the first time: its stored spans are the batch's.
+        (None, Some(new)) if previous.is_none() => ledger::apply(&mut index, &mut state, new)?,
+        _ => {
+            index.clear()?;
+            let all = read_digests(tx, project, trace_id)?;
+            ledger::apply(&mut index, &mut state, &all)?;
+        }
+    }
+    index.save_state(&state)?;
+    let mut run = state.finish(trace_id);
     if let Some(root_id) = run.root_span_id.clone() {
-        let root: Option<Span> = match fresh.get(&(project, trace_id, root_id.as_str())) {
-            Some(span) => Some((*span).clone()),
-            None => {
+        let root: Option<Span> = match (fresh.get(&(project, trace_id, root_id.as_str())), previous)
+        {
+            (Some(span), _) => Some((*span).clone()),
+            // The same root as before: its payloads are the previous summary's.
+            (None, Some(prev)) if prev.root_span_id.as_deref() == Some(root_id.as_str()) => {
+                Some(Span {
+                    input: prev.input,
+                    output: prev.output,
+                    ..Span::default()
+                })
+            }
+            (None, _) => {
                 let mut stmt = tx
                     .prepare_cached(&format!(
                         "SELECT {BODY_COLUMNS} FROM spans
@@ -230,6 +269,20 @@ pub(super) fn read_digests(
         out.extend(readable("span digest", digest_from_row(row))?);
     }
     Ok(out)
+}
+
+/// The run's stored summary, if it has one that can be read.
+fn previous_summary(tx: &Transaction, project: ProjectId, trace: &[u8]) -> Result<Option<Run>> {
+    let bytes: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT summary FROM runs WHERE project_id = ?1 AND trace_id = ?2")
+        .map_err(sql_err)?
+        .query_row(params![project.0, trace], |r| r.get(0))
+        .optional()
+        .map_err(sql_err)?;
+    match bytes {
+        Some(b) => readable("run summary", decode(&b)),
+        None => Ok(None),
+    }
 }
 
 fn json<T: serde::Serialize>(value: &T) -> String {

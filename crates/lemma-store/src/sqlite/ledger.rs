@@ -1,0 +1,300 @@
+//! A run's ledger rows (`run_state`, `run_calls`, `run_cover`, `run_tools`) as the
+//! [`RunIndex`] that `lemma_core::run::ledger::apply` merges a batch through: point lookups and
+//! short range reads on primary keys, so a batch costs the same however long its run is.
+
+use lemma_core::run::ledger::{CallRow, Cover, RunIndex, RunState, ToolKey, ToolRow};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::codec::{decode, encode, id_blob};
+use super::{readable, sql_err};
+use crate::{ProjectId, Result, StoreError};
+
+/// One run's rows, inside the writer's transaction.
+pub struct SqliteRunIndex<'a> {
+    conn: &'a Connection,
+    project: i64,
+    trace: Vec<u8>,
+}
+
+impl<'a> SqliteRunIndex<'a> {
+    pub fn new(conn: &'a Connection, project: ProjectId, trace_id: &str) -> Self {
+        SqliteRunIndex {
+            conn,
+            project: project.0,
+            trace: id_blob(trace_id),
+        }
+    }
+
+    /// The run's state; `None` when it has none, or none that can be read (it is then built
+    /// again from the run's spans).
+    pub fn state(&self) -> Result<Option<RunState>> {
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT state FROM run_state WHERE project_id = ?1 AND trace_id = ?2")
+            .map_err(sql_err)?
+            .query_row(params![self.project, self.trace], |r| r.get(0))
+            .optional()
+            .map_err(sql_err)?;
+        match bytes {
+            Some(b) => readable("run state", decode(&b)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn save_state(&self, state: &RunState) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO run_state (project_id, trace_id, state) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(sql_err)?
+            .execute(params![self.project, self.trace, encode(state)?])
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
+    /// Removes the run's state and rows, to build them again or to delete the run.
+    pub fn clear(&self) -> Result<()> {
+        for table in ["run_state", "run_calls", "run_cover", "run_tools"] {
+            self.conn
+                .prepare_cached(&format!(
+                    "DELETE FROM {table} WHERE project_id = ?1 AND trace_id = ?2"
+                ))
+                .map_err(sql_err)?
+                .execute(params![self.project, self.trace])
+                .map_err(sql_err)?;
+        }
+        Ok(())
+    }
+
+    fn tools(&self, sql: &str, key: &ToolKey, limit: usize) -> Result<Vec<ToolRow>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(sql_err)?;
+        let rows = stmt
+            .query_map(
+                params![
+                    self.project,
+                    self.trace,
+                    key.start as i64,
+                    key.end as i64,
+                    id_blob(&key.span_id),
+                    limit as i64
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                    ))
+                },
+            )
+            .map_err(sql_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (start, end, span_id, call) = row.map_err(sql_err)?;
+            out.push(ToolRow {
+                key: ToolKey {
+                    start: start as u64,
+                    end: end as u64,
+                    span_id: hex::encode(span_id),
+                },
+                call: call
+                    .try_into()
+                    .map_err(|_| StoreError::Backend("corrupt tool call hash".into()))?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn call_from(json: &str) -> Result<CallRow> {
+    serde_json::from_str(json).map_err(|e| StoreError::Backend(format!("corrupt call row: {e}")))
+}
+
+impl RunIndex for SqliteRunIndex<'_> {
+    type Error = StoreError;
+
+    fn parent(&mut self, span_id: &str) -> Result<Option<Option<String>>> {
+        let parent: Option<Option<Vec<u8>>> = self
+            .conn
+            .prepare_cached(
+                "SELECT parent_span_id FROM spans
+                 WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3",
+            )
+            .map_err(sql_err)?
+            .query_row(params![self.project, self.trace, id_blob(span_id)], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(sql_err)?;
+        Ok(parent.map(|p| p.map(hex::encode)))
+    }
+
+    fn cover(&mut self, span_id: &str) -> Result<Cover> {
+        let cover = self
+            .conn
+            .prepare_cached(
+                "SELECT usage, cost FROM run_cover
+                 WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3",
+            )
+            .map_err(sql_err)?
+            .query_row(params![self.project, self.trace, id_blob(span_id)], |r| {
+                Ok(Cover {
+                    usage: r.get(0)?,
+                    cost: r.get(1)?,
+                })
+            })
+            .optional()
+            .map_err(sql_err)?;
+        Ok(cover.unwrap_or_default())
+    }
+
+    fn set_cover(&mut self, span_id: &str, cover: Cover) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO run_cover (project_id, trace_id, span_id, usage, cost)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(sql_err)?
+            .execute(params![
+                self.project,
+                self.trace,
+                id_blob(span_id),
+                cover.usage,
+                cover.cost
+            ])
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
+    fn call(&mut self, span_id: &str) -> Result<Option<CallRow>> {
+        let json: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT call FROM run_calls WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3",
+            )
+            .map_err(sql_err)?
+            .query_row(params![self.project, self.trace, id_blob(span_id)], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(sql_err)?;
+        json.as_deref().map(call_from).transpose()
+    }
+
+    fn calls_sharing(&mut self, response_id: &str) -> Result<Vec<CallRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT call FROM run_calls
+                 WHERE project_id = ?1 AND trace_id = ?2 AND response_id = ?3",
+            )
+            .map_err(sql_err)?;
+        let rows = stmt
+            .query_map(params![self.project, self.trace, response_id], |r| {
+                r.get::<_, String>(0)
+            })
+            .map_err(sql_err)?;
+        rows.map(|r| call_from(&r.map_err(sql_err)?)).collect()
+    }
+
+    fn put_call(&mut self, row: &CallRow) -> Result<()> {
+        let json = serde_json::to_string(row).map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO run_calls (project_id, trace_id, span_id, response_id, call)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(sql_err)?
+            .execute(params![
+                self.project,
+                self.trace,
+                id_blob(&row.span_id),
+                row.response_id,
+                json
+            ])
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
+    fn put_tool(&mut self, row: &ToolRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO run_tools (project_id, trace_id, start_ns, end_ns, span_id, call)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(sql_err)?
+            .execute(params![
+                self.project,
+                self.trace,
+                row.key.start as i64,
+                row.key.end as i64,
+                id_blob(&row.key.span_id),
+                &row.call[..]
+            ])
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
+    fn tools_before(&mut self, key: &ToolKey, limit: usize) -> Result<Vec<ToolRow>> {
+        self.tools(
+            "SELECT start_ns, end_ns, span_id, call FROM run_tools
+             WHERE project_id = ?1 AND trace_id = ?2 AND (start_ns, end_ns, span_id) < (?3, ?4, ?5)
+             ORDER BY start_ns DESC, end_ns DESC, span_id DESC LIMIT ?6",
+            key,
+            limit,
+        )
+    }
+
+    fn tools_after(&mut self, key: &ToolKey, limit: usize) -> Result<Vec<ToolRow>> {
+        self.tools(
+            "SELECT start_ns, end_ns, span_id, call FROM run_tools
+             WHERE project_id = ?1 AND trace_id = ?2 AND (start_ns, end_ns, span_id) > (?3, ?4, ?5)
+             ORDER BY start_ns, end_ns, span_id LIMIT ?6",
+            key,
+            limit,
+        )
+    }
+
+    fn count_tools_before(&mut self, key: &ToolKey) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM run_tools
+                 WHERE project_id = ?1 AND trace_id = ?2 AND (start_ns, end_ns, span_id) < (?3, ?4, ?5)",
+            )
+            .map_err(sql_err)?
+            .query_row(
+                params![
+                    self.project,
+                    self.trace,
+                    key.start as i64,
+                    key.end as i64,
+                    id_blob(&key.span_id)
+                ],
+                |r| r.get(0),
+            )
+            .map_err(sql_err)?;
+        Ok(n as u64)
+    }
+
+    fn tool_call(&mut self, span_id: &str) -> Result<(Option<String>, Option<String>)> {
+        let digest = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM spans WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3",
+                super::codec::DIGEST_COLUMNS
+            ))
+            .map_err(sql_err)?
+            .query_row(params![self.project, self.trace, id_blob(span_id)], |r| {
+                Ok(super::codec::digest_from_row(r))
+            })
+            .optional()
+            .map_err(sql_err)?;
+        Ok(match digest {
+            Some(d) => readable("span digest", d)?
+                .map(|d| (d.tool_name, d.tool_args))
+                .unwrap_or_default(),
+            None => (None, None),
+        })
+    }
+}
