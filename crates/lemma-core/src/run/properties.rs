@@ -48,7 +48,7 @@ fn digest(i: usize, g: &Gen) -> SpanDigest {
             Usage {
                 input_tokens: Some(g.tokens as u64),
                 output_tokens: Some(1),
-                cache_read_tokens: (g.tokens % 3 == 0).then_some(2),
+                cache_read_tokens: g.tokens.is_multiple_of(3).then_some(2),
                 ..Usage::default()
             }
         } else {

@@ -53,7 +53,7 @@ fn long_run(trace: &str) -> Vec<Span> {
         let t = base + 1_000_000 * turn;
         turn += 1;
         let mut parent = 1;
-        if turn % 25 == 0 {
+        if turn.is_multiple_of(25) {
             parent = id;
             spans.push(span(
                 trace,
@@ -66,14 +66,18 @@ fn long_run(trace: &str) -> Vec<Span> {
             ));
             id += 1;
         }
-        let model = if turn % 3 == 0 { "small" } else { "large" };
+        let model = if turn.is_multiple_of(3) {
+            "small"
+        } else {
+            "large"
+        };
         let chat = json!({"gen_ai.operation.name": "chat", "gen_ai.request.model": model,
                           "gen_ai.response.id": format!("resp-{turn}"),
                           "gen_ai.usage.input_tokens": 20 + turn % 7,
                           "gen_ai.usage.output_tokens": 2, "lemma.cost_usd": 0.000_125});
         spans.push(span(trace, id, Some(parent), "chat", t + 1, chat.clone()));
         id += 1;
-        if turn % 10 == 0 {
+        if turn.is_multiple_of(10) {
             // A second instrumentation recording the same call.
             spans.push(span(trace, id, Some(parent), "chat", t + 2, chat));
             id += 1;
@@ -87,7 +91,7 @@ fn long_run(trace: &str) -> Vec<Span> {
         let tool = json!({"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search",
                           "gen_ai.tool.call.arguments": args});
         let mut tool = span(trace, id, Some(parent), "search", t + 3, tool);
-        if turn % 13 == 0 {
+        if turn.is_multiple_of(13) {
             tool.status = StatusCode::Error;
         }
         spans.push(tool);

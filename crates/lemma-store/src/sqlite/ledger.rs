@@ -9,6 +9,29 @@ use super::codec::{decode, encode, id_blob};
 use super::{readable, sql_err};
 use crate::{ProjectId, Result, StoreError};
 
+// Every read is a search on a key (checked by `reads_search_keys_and_scan_nothing`).
+const STATE: &str = "SELECT state FROM run_state WHERE project_id = ?1 AND trace_id = ?2";
+const PARENT: &str = "SELECT parent_span_id FROM spans
+                 WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3";
+const COVER: &str = "SELECT usage, cost FROM run_cover
+                 WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3";
+const CALL: &str =
+    "SELECT call FROM run_calls WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3";
+// The index is named: without statistics the planner prefers the primary key's two equal
+// columns, which scans every call of the run. `IS NOT NULL` is the partial index's condition,
+// which SQLite does not infer from `= ?3`.
+const SHARING: &str = "SELECT call FROM run_calls INDEXED BY run_calls_response
+                 WHERE project_id = ?1 AND trace_id = ?2 AND response_id = ?3
+                   AND response_id IS NOT NULL";
+const BEFORE: &str = "SELECT start_ns, end_ns, span_id, call FROM run_tools
+             WHERE project_id = ?1 AND trace_id = ?2 AND (start_ns, end_ns, span_id) < (?3, ?4, ?5)
+             ORDER BY start_ns DESC, end_ns DESC, span_id DESC LIMIT ?6";
+const AFTER: &str = "SELECT start_ns, end_ns, span_id, call FROM run_tools
+             WHERE project_id = ?1 AND trace_id = ?2 AND (start_ns, end_ns, span_id) > (?3, ?4, ?5)
+             ORDER BY start_ns, end_ns, span_id LIMIT ?6";
+const COUNT_BEFORE: &str = "SELECT count(*) FROM run_tools
+                 WHERE project_id = ?1 AND trace_id = ?2 AND (start_ns, end_ns, span_id) < (?3, ?4, ?5)";
+
 /// One run's rows, inside the writer's transaction.
 pub struct SqliteRunIndex<'a> {
     conn: &'a Connection,
@@ -30,7 +53,7 @@ impl<'a> SqliteRunIndex<'a> {
     pub fn state(&self) -> Result<Option<RunState>> {
         let bytes: Option<Vec<u8>> = self
             .conn
-            .prepare_cached("SELECT state FROM run_state WHERE project_id = ?1 AND trace_id = ?2")
+            .prepare_cached(STATE)
             .map_err(sql_err)?
             .query_row(params![self.project, self.trace], |r| r.get(0))
             .optional()
@@ -116,10 +139,7 @@ impl RunIndex for SqliteRunIndex<'_> {
     fn parent(&mut self, span_id: &str) -> Result<Option<Option<String>>> {
         let parent: Option<Option<Vec<u8>>> = self
             .conn
-            .prepare_cached(
-                "SELECT parent_span_id FROM spans
-                 WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3",
-            )
+            .prepare_cached(PARENT)
             .map_err(sql_err)?
             .query_row(params![self.project, self.trace, id_blob(span_id)], |r| {
                 r.get(0)
@@ -132,10 +152,7 @@ impl RunIndex for SqliteRunIndex<'_> {
     fn cover(&mut self, span_id: &str) -> Result<Cover> {
         let cover = self
             .conn
-            .prepare_cached(
-                "SELECT usage, cost FROM run_cover
-                 WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3",
-            )
+            .prepare_cached(COVER)
             .map_err(sql_err)?
             .query_row(params![self.project, self.trace, id_blob(span_id)], |r| {
                 Ok(Cover {
@@ -169,9 +186,7 @@ impl RunIndex for SqliteRunIndex<'_> {
     fn call(&mut self, span_id: &str) -> Result<Option<CallRow>> {
         let json: Option<String> = self
             .conn
-            .prepare_cached(
-                "SELECT call FROM run_calls WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3",
-            )
+            .prepare_cached(CALL)
             .map_err(sql_err)?
             .query_row(params![self.project, self.trace, id_blob(span_id)], |r| {
                 r.get(0)
@@ -182,13 +197,7 @@ impl RunIndex for SqliteRunIndex<'_> {
     }
 
     fn calls_sharing(&mut self, response_id: &str) -> Result<Vec<CallRow>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT call FROM run_calls
-                 WHERE project_id = ?1 AND trace_id = ?2 AND response_id = ?3",
-            )
-            .map_err(sql_err)?;
+        let mut stmt = self.conn.prepare_cached(SHARING).map_err(sql_err)?;
         let rows = stmt
             .query_map(params![self.project, self.trace, response_id], |r| {
                 r.get::<_, String>(0)
@@ -236,32 +245,17 @@ impl RunIndex for SqliteRunIndex<'_> {
     }
 
     fn tools_before(&mut self, key: &ToolKey, limit: usize) -> Result<Vec<ToolRow>> {
-        self.tools(
-            "SELECT start_ns, end_ns, span_id, call FROM run_tools
-             WHERE project_id = ?1 AND trace_id = ?2 AND (start_ns, end_ns, span_id) < (?3, ?4, ?5)
-             ORDER BY start_ns DESC, end_ns DESC, span_id DESC LIMIT ?6",
-            key,
-            limit,
-        )
+        self.tools(BEFORE, key, limit)
     }
 
     fn tools_after(&mut self, key: &ToolKey, limit: usize) -> Result<Vec<ToolRow>> {
-        self.tools(
-            "SELECT start_ns, end_ns, span_id, call FROM run_tools
-             WHERE project_id = ?1 AND trace_id = ?2 AND (start_ns, end_ns, span_id) > (?3, ?4, ?5)
-             ORDER BY start_ns, end_ns, span_id LIMIT ?6",
-            key,
-            limit,
-        )
+        self.tools(AFTER, key, limit)
     }
 
     fn count_tools_before(&mut self, key: &ToolKey) -> Result<u64> {
         let n: i64 = self
             .conn
-            .prepare_cached(
-                "SELECT count(*) FROM run_tools
-                 WHERE project_id = ?1 AND trace_id = ?2 AND (start_ns, end_ns, span_id) < (?3, ?4, ?5)",
-            )
+            .prepare_cached(COUNT_BEFORE)
             .map_err(sql_err)?
             .query_row(
                 params![
@@ -296,5 +290,43 @@ impl RunIndex for SqliteRunIndex<'_> {
                 .unwrap_or_default(),
             None => (None, None),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A read that scanned the run (a planner choosing a shorter key) would make every commit
+    /// cost as much as its run is long.
+    #[test]
+    fn reads_search_keys_and_scan_nothing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        // Each read and the key columns its search must bind, all of them.
+        let reads = [
+            (STATE, "trace_id=?"),
+            (PARENT, "span_id=?"),
+            (COVER, "span_id=?"),
+            (CALL, "span_id=?"),
+            (SHARING, "response_id=?"),
+            (BEFORE, "(start_ns,end_ns,span_id)<"),
+            (AFTER, "(start_ns,end_ns,span_id)>"),
+            (COUNT_BEFORE, "(start_ns,end_ns,span_id)<"),
+        ];
+        for (sql, key) in reads {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            // Unbound parameters: the plan does not depend on their values.
+            let mut rows = stmt.raw_query();
+            let mut plan = Vec::new();
+            while let Some(row) = rows.next().unwrap() {
+                plan.push(row.get::<_, String>(3).unwrap());
+            }
+            let plan = plan.join("; ");
+            assert!(
+                plan.starts_with("SEARCH") && plan.contains(key) && !plan.contains("SCAN"),
+                "{sql}: {plan}"
+            );
+        }
     }
 }
