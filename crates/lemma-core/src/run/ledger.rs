@@ -56,7 +56,8 @@ pub struct CallRow {
 }
 
 impl CallRow {
-    fn of(s: &SpanDigest) -> Option<CallRow> {
+    /// The call a span is, if it carries usage or a cost; counted for nothing yet.
+    pub fn of(s: &SpanDigest) -> Option<CallRow> {
         (!s.usage.is_empty() || s.cost_usd.is_some()).then(|| CallRow {
             span_id: s.span_id.clone(),
             response_id: s.response_id.clone(),

@@ -2,35 +2,58 @@
 //! [`RunIndex`] that `lemma_core::run::ledger::apply` merges a batch through: point lookups and
 //! short range reads on primary keys, so a batch costs the same however long its run is.
 
+use std::sync::LazyLock;
+
 use lemma_core::run::ledger::{CallRow, Cover, RunIndex, RunState, ToolKey, ToolRow};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::codec::{decode, encode, id_blob};
+use super::codec::{decode, digest_from_row, encode, id_blob, DIGEST_COLUMNS};
 use super::{readable, sql_err};
 use crate::{ProjectId, Result, StoreError};
 
 // Every read is a search on a key (checked by `reads_search_keys_and_scan_nothing`).
 const STATE: &str = "SELECT state FROM run_state WHERE project_id = ?1 AND trace_id = ?2";
 const PARENT: &str = "SELECT parent_span_id FROM spans
-                 WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3";
+     WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3";
 const COVER: &str = "SELECT usage, cost FROM run_cover
-                 WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3";
-const CALL: &str =
-    "SELECT call FROM run_calls WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3";
+     WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3";
+// A call is its span's digest and the flags `run_calls` keeps.
+static CALL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {DIGEST_COLUMNS}, c.counted_usage, c.counted_cost
+         FROM run_calls c JOIN spans
+           ON spans.project_id = c.project_id AND spans.trace_id = c.trace_id
+          AND spans.span_id = c.call_id
+         WHERE c.project_id = ?1 AND c.trace_id = ?2 AND c.call_id = ?3"
+    )
+});
 // The index is named: without statistics the planner prefers the primary key's two equal
 // columns, which scans every call of the run. `IS NOT NULL` is the partial index's condition,
 // which SQLite does not infer from `= ?3`.
-const SHARING: &str = "SELECT call FROM run_calls INDEXED BY run_calls_response
-                 WHERE project_id = ?1 AND trace_id = ?2 AND response_id = ?3
-                   AND response_id IS NOT NULL";
+static SHARING: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {DIGEST_COLUMNS}, c.counted_usage, c.counted_cost
+         FROM run_calls c INDEXED BY run_calls_response JOIN spans
+           ON spans.project_id = c.project_id AND spans.trace_id = c.trace_id
+          AND spans.span_id = c.call_id
+         WHERE c.project_id = ?1 AND c.trace_id = ?2 AND c.response_id = ?3
+           AND c.response_id IS NOT NULL"
+    )
+});
 const BEFORE: &str = "SELECT start_ns, end_ns, span_id, call FROM run_tools
-             WHERE project_id = ?1 AND trace_id = ?2 AND (start_ns, end_ns, span_id) < (?3, ?4, ?5)
-             ORDER BY start_ns DESC, end_ns DESC, span_id DESC LIMIT ?6";
+     WHERE project_id = ?1 AND trace_id = ?2 AND (start_ns, end_ns, span_id) < (?3, ?4, ?5)
+     ORDER BY start_ns DESC, end_ns DESC, span_id DESC LIMIT ?6";
 const AFTER: &str = "SELECT start_ns, end_ns, span_id, call FROM run_tools
-             WHERE project_id = ?1 AND trace_id = ?2 AND (start_ns, end_ns, span_id) > (?3, ?4, ?5)
-             ORDER BY start_ns, end_ns, span_id LIMIT ?6";
+     WHERE project_id = ?1 AND trace_id = ?2 AND (start_ns, end_ns, span_id) > (?3, ?4, ?5)
+     ORDER BY start_ns, end_ns, span_id LIMIT ?6";
 const COUNT_BEFORE: &str = "SELECT count(*) FROM run_tools
-                 WHERE project_id = ?1 AND trace_id = ?2 AND (start_ns, end_ns, span_id) < (?3, ?4, ?5)";
+     WHERE project_id = ?1 AND trace_id = ?2 AND (start_ns, end_ns, span_id) < (?3, ?4, ?5)";
+
+static TOOL_CALL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {DIGEST_COLUMNS} FROM spans WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3"
+    )
+});
 
 /// One run's rows, inside the writer's transaction.
 pub struct SqliteRunIndex<'a> {
@@ -129,8 +152,15 @@ impl<'a> SqliteRunIndex<'a> {
     }
 }
 
-fn call_from(json: &str) -> Result<CallRow> {
-    serde_json::from_str(json).map_err(|e| StoreError::Backend(format!("corrupt call row: {e}")))
+/// A call from a row selecting [`DIGEST_COLUMNS`] and the two counted flags; `None` when the
+/// span no longer carries usage or a cost.
+fn call_from_row(row: &rusqlite::Row) -> Result<Option<CallRow>> {
+    let digest = digest_from_row(row)?;
+    let counted = Cover {
+        usage: row.get(20).map_err(sql_err)?,
+        cost: row.get(21).map_err(sql_err)?,
+    };
+    Ok(CallRow::of(&digest).map(|c| CallRow { counted, ..c }))
 }
 
 impl RunIndex for SqliteRunIndex<'_> {
@@ -184,34 +214,34 @@ impl RunIndex for SqliteRunIndex<'_> {
     }
 
     fn call(&mut self, span_id: &str) -> Result<Option<CallRow>> {
-        let json: Option<String> = self
-            .conn
-            .prepare_cached(CALL)
-            .map_err(sql_err)?
-            .query_row(params![self.project, self.trace, id_blob(span_id)], |r| {
-                r.get(0)
-            })
-            .optional()
+        let mut stmt = self.conn.prepare_cached(&CALL).map_err(sql_err)?;
+        let mut rows = stmt
+            .query(params![self.project, self.trace, id_blob(span_id)])
             .map_err(sql_err)?;
-        json.as_deref().map(call_from).transpose()
+        match rows.next().map_err(sql_err)? {
+            Some(row) => Ok(readable("call", call_from_row(row))?.flatten()),
+            None => Ok(None),
+        }
     }
 
     fn calls_sharing(&mut self, response_id: &str) -> Result<Vec<CallRow>> {
-        let mut stmt = self.conn.prepare_cached(SHARING).map_err(sql_err)?;
-        let rows = stmt
-            .query_map(params![self.project, self.trace, response_id], |r| {
-                r.get::<_, String>(0)
-            })
+        let mut stmt = self.conn.prepare_cached(&SHARING).map_err(sql_err)?;
+        let mut rows = stmt
+            .query(params![self.project, self.trace, response_id])
             .map_err(sql_err)?;
-        rows.map(|r| call_from(&r.map_err(sql_err)?)).collect()
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(sql_err)? {
+            out.extend(readable("call", call_from_row(row))?.flatten());
+        }
+        Ok(out)
     }
 
     fn put_call(&mut self, row: &CallRow) -> Result<()> {
-        let json = serde_json::to_string(row).map_err(|e| StoreError::Backend(e.to_string()))?;
         self.conn
             .prepare_cached(
-                "INSERT OR REPLACE INTO run_calls (project_id, trace_id, span_id, response_id, call)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO run_calls
+                 (project_id, trace_id, call_id, response_id, counted_usage, counted_cost)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .map_err(sql_err)?
             .execute(params![
@@ -219,7 +249,8 @@ impl RunIndex for SqliteRunIndex<'_> {
                 self.trace,
                 id_blob(&row.span_id),
                 row.response_id,
-                json
+                row.counted.usage,
+                row.counted.cost
             ])
             .map_err(sql_err)?;
         Ok(())
@@ -274,13 +305,10 @@ impl RunIndex for SqliteRunIndex<'_> {
     fn tool_call(&mut self, span_id: &str) -> Result<(Option<String>, Option<String>)> {
         let digest = self
             .conn
-            .prepare_cached(&format!(
-                "SELECT {} FROM spans WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3",
-                super::codec::DIGEST_COLUMNS
-            ))
+            .prepare_cached(&TOOL_CALL)
             .map_err(sql_err)?
             .query_row(params![self.project, self.trace, id_blob(span_id)], |r| {
-                Ok(super::codec::digest_from_row(r))
+                Ok(digest_from_row(r))
             })
             .optional()
             .map_err(sql_err)?;
@@ -308,8 +336,9 @@ mod tests {
             (STATE, "trace_id=?"),
             (PARENT, "span_id=?"),
             (COVER, "span_id=?"),
-            (CALL, "span_id=?"),
-            (SHARING, "response_id=?"),
+            (&CALL, "call_id=?"),
+            (&SHARING, "response_id=?"),
+            (&TOOL_CALL, "span_id=?"),
             (BEFORE, "(start_ns,end_ns,span_id)<"),
             (AFTER, "(start_ns,end_ns,span_id)>"),
             (COUNT_BEFORE, "(start_ns,end_ns,span_id)<"),

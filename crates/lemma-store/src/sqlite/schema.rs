@@ -187,14 +187,16 @@ CREATE TABLE run_state (
     state       BLOB NOT NULL,
     PRIMARY KEY (project_id, trace_id)
 ) WITHOUT ROWID;
--- Spans carrying usage or a cost, and what each is counted for.
+-- Spans carrying usage or a cost (the rest of a call is its span's), and what each is
+-- counted for.
 CREATE TABLE run_calls (
-    project_id  INTEGER NOT NULL,
-    trace_id    BLOB NOT NULL,
-    span_id     BLOB NOT NULL,
-    response_id TEXT,
-    call        TEXT NOT NULL,
-    PRIMARY KEY (project_id, trace_id, span_id)
+    project_id    INTEGER NOT NULL,
+    trace_id      BLOB NOT NULL,
+    call_id       BLOB NOT NULL,
+    response_id   TEXT,
+    counted_usage INTEGER NOT NULL,
+    counted_cost  INTEGER NOT NULL,
+    PRIMARY KEY (project_id, trace_id, call_id)
 ) WITHOUT ROWID;
 CREATE INDEX run_calls_response ON run_calls(project_id, trace_id, response_id)
     WHERE response_id IS NOT NULL;
