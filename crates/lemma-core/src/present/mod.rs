@@ -9,11 +9,14 @@
 mod budget;
 mod errors;
 mod fold;
+mod outline;
 mod spans;
 mod thread;
 mod transcript;
 mod tree;
 
+#[cfg(test)]
+mod outline_tests;
 #[cfg(test)]
 mod tests;
 
@@ -24,6 +27,7 @@ use crate::model::{Span, StatusCode};
 use crate::run::Run;
 
 pub use errors::{group_errors, ErrorGroup};
+pub use outline::{Bucket, Outline, OutlineRow, Overview};
 pub use thread::thread;
 pub use transcript::transcript;
 pub use tree::tree;
