@@ -7,6 +7,8 @@ use serde_json::json;
 
 use crate::{Credential, ListQuery, ProjectId, StatsQuery, Store, StoreError};
 
+mod windows;
+
 fn span(
     trace: u8,
     id: u8,
@@ -56,6 +58,7 @@ pub async fn run_all<S: Store>(store: &S) {
     metrics(store, a.id, b.id).await;
     hostile_content(store).await;
     delete_run(store).await;
+    windows::run_windows(store, a.id, b.id).await;
 }
 
 async fn keys<S: Store>(store: &S) {
