@@ -197,6 +197,32 @@ fn a_long_run_reads_in_windows() {
     assert_eq!(buckets[0]["from"], 0);
     assert_eq!(buckets[49]["to"], 10_001);
 
+    // The transcript in windows: the model calls and tool calls in tree order, each model
+    // call with only the messages after its last answer.
+    let transcript = ok(&server, &format!("{base}/transcript?from=100&limit=20"));
+    assert_eq!(
+        transcript["total_steps"], 10_001,
+        "every span is a call or the agent"
+    );
+    assert_eq!(transcript["from"], 100);
+    let steps = transcript["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 20);
+    for (i, step) in steps.iter().enumerate() {
+        assert_eq!(step["step"], 100 + i);
+        let at = step["position"].as_u64().unwrap() as usize;
+        assert_eq!(step["span"]["span_id"], seen[at]["span_id"]);
+        assert_eq!(step["depth"], 1);
+    }
+    let model = steps.iter().find(|s| s["span"]["kind"] == "llm").unwrap();
+    assert!(model["earlier_messages"].as_u64().unwrap() > 0, "{model}");
+    let kept = model["span"]["input_messages"].as_array().unwrap();
+    assert!(kept.iter().all(|m| m["role"] != "assistant"), "{kept:?}");
+    assert!(model["span"]["input"].is_null());
+    let tool = steps.iter().find(|s| s["span"]["kind"] == "tool").unwrap();
+    assert!(tool["span"]["output"].is_string() || tool["span"]["output"].is_object());
+    let end = ok(&server, &format!("{base}/transcript?from=10001"));
+    assert_eq!(end["steps"].as_array().unwrap().len(), 0);
+
     // Parameters out of range are 400s that say what is allowed.
     for (path, word) in [
         ("outline?limit=0", "limit"),
@@ -208,6 +234,8 @@ fn a_long_run_reads_in_windows() {
         ("find?q=-", "invalid query"),
         ("overview?buckets=0", "buckets"),
         ("overview?buckets=2001", "buckets"),
+        ("transcript?limit=201", "limit"),
+        ("transcript?from=x", "from"),
     ] {
         assert!(
             bad(&server, &format!("{base}/{path}")).contains(word),
@@ -236,6 +264,7 @@ fn a_long_run_reads_in_windows() {
         format!("spans/{failing_id}"),
         "find?q=status:error".into(),
         "overview".into(),
+        "transcript".into(),
     ] {
         let (status, body) = server.get_with(&format!("{base}/{path}"), &other);
         assert_eq!(status, 404, "{path}: {body}");

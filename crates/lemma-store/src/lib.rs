@@ -188,6 +188,15 @@ pub trait Store: Send + Sync + 'static {
         span_id: &str,
     ) -> Result<Option<Span>>;
 
+    /// Spans of a run by id (at most a few hundred), in full with their log records, in
+    /// start order; ids the run does not hold are left out.
+    async fn get_spans(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+        span_ids: Vec<String>,
+    ) -> Result<Vec<Span>>;
+
     /// The ids of a run's spans matching the filter (the query language, as span search
     /// takes it), in start order, at most `limit`.
     async fn find_in_run(

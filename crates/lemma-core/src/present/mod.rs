@@ -14,6 +14,7 @@ mod spans;
 mod thread;
 mod transcript;
 mod tree;
+mod window;
 
 #[cfg(test)]
 mod outline_tests;
@@ -31,6 +32,7 @@ pub use outline::{Bucket, Outline, OutlineRow, Overview};
 pub use thread::thread;
 pub use transcript::transcript;
 pub use tree::tree;
+pub use window::keep_new_messages;
 
 /// How much text a page may hold, and where it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -65,12 +65,20 @@ pub struct Bucket {
 
 impl Outline {
     pub fn new(rows: Vec<SpanOutline>) -> Outline {
-        let (rows, depth) = {
+        let (order, depth, unique) = {
             let t = SpanTree::new(&rows);
             let depth: Vec<u32> = t.order.iter().map(|&i| t.depth[i] as u32).collect();
-            let ordered: Vec<SpanOutline> = t.order.iter().map(|&i| t.spans[i].clone()).collect();
-            (ordered, depth)
+            // Without duplicate ids the tree's indices are the rows' own.
+            let unique: Option<Vec<SpanOutline>> = if t.spans.len() == rows.len() {
+                None
+            } else {
+                Some(t.spans.iter().map(|&s| s.clone()).collect())
+            };
+            (t.order, depth, unique)
         };
+        let mut slots: Vec<Option<SpanOutline>> =
+            unique.unwrap_or(rows).into_iter().map(Some).collect();
+        let rows: Vec<SpanOutline> = order.iter().filter_map(|&i| slots[i].take()).collect();
         let n = rows.len();
         let ends = subtree_ends(n, |p| depth[p] as usize);
         let descendants = (0..n).map(|p| (ends[p] - p - 1) as u32).collect();
@@ -126,6 +134,21 @@ impl Outline {
             .binary_search_by(|&p| self.rows[p as usize].span_id.as_str().cmp(span_id))
             .ok()
             .map(|i| self.by_id[i] as usize)
+    }
+
+    /// The positions of the transcript's steps: model calls, tool calls, retrievals, agents,
+    /// and any span that failed. Spans that only group others are not steps.
+    pub fn steps(&self) -> Vec<usize> {
+        (0..self.len())
+            .filter(|&p| {
+                let r = &self.rows[p];
+                r.status == StatusCode::Error
+                    || matches!(
+                        r.kind,
+                        SpanKind::Llm | SpanKind::Tool | SpanKind::Retrieval | SpanKind::Agent
+                    )
+            })
+            .collect()
     }
 
     /// Heap and inline bytes held, for caches bounded by bytes.

@@ -199,3 +199,59 @@ fn the_order_is_the_span_tree_views() {
     let o = Outline::new(spans.iter().map(SpanOutline::from).collect());
     assert_eq!(ids(&o), shown);
 }
+
+#[test]
+fn steps_are_calls_agents_and_failures() {
+    let mut rows = vec![
+        row("a", None, 0, 100),
+        row("b", Some("a"), 1, 2),
+        row("c", Some("a"), 3, 4),
+        row("d", Some("a"), 5, 6),
+        row("e", Some("d"), 5, 6),
+    ];
+    rows[0].kind = SpanKind::Agent;
+    rows[1].kind = SpanKind::Llm;
+    rows[2].status = StatusCode::Error; // a plain span, failed
+    rows[4].kind = SpanKind::Tool; // under a plain span (`d`, not a step)
+    assert_eq!(Outline::new(rows).steps(), [0, 1, 2, 4]);
+}
+
+#[test]
+fn a_model_call_keeps_the_messages_after_its_last_answer() {
+    use crate::messages::{Message, Part};
+    use crate::model::Span;
+    let text = |role: &str, t: &str| Message {
+        role: role.into(),
+        parts: vec![Part::Text { content: t.into() }],
+        name: None,
+        finish_reason: None,
+    };
+    let mut span = Span {
+        input: Some(serde_json::json!("the whole conversation")),
+        input_messages: Some(vec![
+            text("user", "task"),
+            text("assistant", "calling a tool"),
+            text("tool", "result"),
+            text("user", "and then?"),
+        ]),
+        ..Span::default()
+    };
+    assert_eq!(super::keep_new_messages(&mut span), 2);
+    let kept: Vec<&str> = span
+        .input_messages
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|m| m.role.as_str())
+        .collect();
+    assert_eq!(kept, ["tool", "user"]);
+    assert_eq!(span.input, None);
+    // A first call (no answer yet) is left whole.
+    let mut first = Span {
+        input: Some(serde_json::json!("task")),
+        input_messages: Some(vec![text("user", "task")]),
+        ..Span::default()
+    };
+    assert_eq!(super::keep_new_messages(&mut first), 0);
+    assert!(first.input.is_some());
+}

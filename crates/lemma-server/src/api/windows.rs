@@ -1,6 +1,7 @@
 //! A run read in windows, for runs too long to answer whole (`GET /api/v1/runs/{id}` stops at
 //! [`MAX_WHOLE_RUN_SPANS`]): the summary and a window of light rows in tree order, one span in
-//! full, a search inside the run, and an overview of where its errors, loops and slow spans lie.
+//! full, a search inside the run, an overview of where its errors, loops and slow spans lie,
+//! and the transcript's steps in windows.
 //!
 //! Every window is cut from the run's outline (all its light rows in pre-order), built once
 //! per version of the run and kept in the [`OutlineCache`].
@@ -31,6 +32,9 @@ pub const MAX_ROWS: usize = 2_000;
 pub const DEFAULT_MATCHES: usize = 100;
 pub const MAX_MATCHES: usize = 1_000;
 pub const MAX_FIND_SCAN: usize = 10_000;
+/// Transcript steps a window holds unless asked otherwise, and at most.
+pub const DEFAULT_STEPS: usize = 50;
+pub const MAX_STEPS: usize = 200;
 /// Overview buckets unless asked otherwise, and at most.
 pub const DEFAULT_BUCKETS: usize = 100;
 pub const MAX_BUCKETS: usize = 2_000;
@@ -44,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/runs/{run_id}/spans/{span_id}", get(span))
         .route("/api/v1/runs/{run_id}/find", get(find))
         .route("/api/v1/runs/{run_id}/overview", get(overview))
+        .route("/api/v1/runs/{run_id}/transcript", get(transcript))
 }
 
 /// What `GET /api/v1/runs/{id}` answers for a run too long to answer whole.
@@ -310,4 +315,78 @@ async fn overview(
         .await
         .map_err(|e| ApiError::internal(format!("building the overview failed: {e}")))?;
     Ok(Json(overview).into_response())
+}
+
+async fn transcript(
+    State(state): State<AppState>,
+    Extension(p): Extension<Project>,
+    path: Result<Path<String>, PathRejection>,
+    Query(params): Query<Params>,
+) -> Result<Response, ApiError> {
+    let run_id = super::metrics::run_id(path)?;
+    let from = number("from", params.from.as_deref(), 0, 0, usize::MAX)?;
+    let limit = number(
+        "limit",
+        params.limit.as_deref(),
+        DEFAULT_STEPS,
+        1,
+        MAX_STEPS,
+    )?;
+    let run = summary(&state, &p, &run_id).await?;
+    let outline = outline_of(&state, &p, &run).await?;
+    let steps = outline.steps();
+    let window = &steps[from.min(steps.len())..from.saturating_add(limit).min(steps.len())];
+    let ids = window
+        .iter()
+        .filter_map(|&pos| Some(outline.row(pos)?.span.span_id.clone()))
+        .collect();
+    let mut spans = state.store.get_spans(p.id, &run_id, ids).await?;
+    #[derive(Serialize)]
+    struct Step {
+        step: usize,
+        position: usize,
+        depth: u32,
+        /// Input messages left out of a model call: those up to its last assistant message.
+        #[serde(skip_serializing_if = "is_zero")]
+        earlier_messages: usize,
+        span: lemma_core::Span,
+    }
+    #[derive(Serialize)]
+    struct Answer {
+        total_steps: usize,
+        from: usize,
+        steps: Vec<Step>,
+    }
+    let mut out = Vec::with_capacity(window.len());
+    for (i, &position) in window.iter().enumerate() {
+        let Some(row) = outline.row(position) else {
+            continue;
+        };
+        // A span deleted since the outline was built is left out.
+        let Some(at) = spans.iter().position(|s| s.span_id == row.span.span_id) else {
+            continue;
+        };
+        let mut span = spans.swap_remove(at);
+        let earlier_messages = match span.kind {
+            lemma_core::SpanKind::Llm => lemma_core::present::keep_new_messages(&mut span),
+            _ => 0,
+        };
+        out.push(Step {
+            step: from + i,
+            position,
+            depth: row.depth,
+            earlier_messages,
+            span,
+        });
+    }
+    Ok(Json(Answer {
+        total_steps: steps.len(),
+        from,
+        steps: out,
+    })
+    .into_response())
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

@@ -106,6 +106,21 @@ pub async fn run_windows<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
     assert_eq!(store.get_span(a, &elsewhere, &tool_id).await.unwrap(), None);
     assert_eq!(store.get_span(a, &run_id, "zz").await.unwrap(), None);
 
+    // Several spans at once, in start order, whatever order they were asked in; unknown and
+    // malformed ids, and other projects' spans, left out.
+    let asked = [3, 9, 1].map(|i| format!("{i:016x}")).to_vec();
+    let some = store.get_spans(a, &run_id, [asked.clone(), vec!["zz".into()]].concat());
+    let some = some.await.unwrap();
+    let expect: Vec<_> = spans
+        .iter()
+        .filter(|s| asked.contains(&s.span_id))
+        .cloned()
+        .collect();
+    assert_eq!(some, expect);
+    assert_eq!(some.len(), 2);
+    assert!(some[1].logs.len() == 1, "log records are joined");
+    assert!(store.get_spans(b, &run_id, asked).await.unwrap().is_empty());
+
     // A search inside the run: the query language, scoped to it, in start order.
     let find = |p: ProjectId, q: &str, limit: usize| {
         let filter = parse(q, u64::MAX / 2).expect("valid query");

@@ -269,6 +269,18 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn get_spans(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+        span_ids: Vec<String>,
+    ) -> Result<Vec<Span>> {
+        let run_id = run_id.to_ascii_lowercase();
+        let ids: Vec<String> = span_ids.iter().map(|id| id.to_ascii_lowercase()).collect();
+        self.read(move |conn| outline::get_spans(conn, project, &run_id, &ids))
+            .await
+    }
+
     async fn find_in_run(
         &self,
         project: ProjectId,
