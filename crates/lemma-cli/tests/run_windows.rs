@@ -122,7 +122,7 @@ fn a_long_run_reads_in_windows() {
         if rows.is_empty() {
             break;
         }
-        seen.extend(rows.iter().map(|r| r.clone()));
+        seen.extend(rows.iter().cloned());
         offset += rows.len();
     }
     assert_eq!(seen.len(), 10_001);

@@ -86,9 +86,8 @@ impl Outline {
         // order (not the parent ids) keeps counts true for spans caught in parent cycles.
         let mut children = vec![0u32; n];
         let mut last_at: Vec<usize> = Vec::new();
-        for p in 0..n {
-            let d = depth[p] as usize;
-            last_at.truncate(d);
+        for (p, &d) in depth.iter().enumerate() {
+            last_at.truncate(d as usize);
             if let Some(&parent) = last_at.last() {
                 children[parent] += 1;
             }
