@@ -328,3 +328,31 @@ fn a_small_run_reads_whole_and_in_windows() {
         assert_eq!(status, 404, "{path}: {body}");
     }
 }
+
+#[test]
+fn a_window_of_long_names_stays_small() {
+    let server = Server::start();
+    let id = format!("{:032x}", 0x10a9);
+    let root_id = format!("{:016x}", 1);
+    let mut spans = vec![span(&id, 1, None, "root", 1_000_000_000)];
+    for i in 0..600u64 {
+        let name = format!("{i} {}", "a very long span name ".repeat(100));
+        spans.push(span(&id, 2 + i, Some(&root_id), &name, 1_000_000_000 + i));
+    }
+    post(&server, request(spans).encode_to_vec());
+    let (status, bytes, page) = get(&server, &format!("/api/v1/runs/{id}/outline"));
+    assert_eq!(status, 200);
+    assert!(bytes < 200_000, "{bytes} bytes");
+    let rows = page["rows"].as_array().unwrap();
+    assert!(rows.len() > 100 && rows.len() < 500, "{} rows", rows.len());
+    assert!(rows[1]["name"].as_str().unwrap().chars().count() <= 257);
+    // The next window starts where this one stopped.
+    let next = ok(
+        &server,
+        &format!("/api/v1/runs/{id}/outline?offset={}", rows.len()),
+    );
+    assert_eq!(
+        next["rows"][0]["name"].as_str().unwrap().split(' ').next(),
+        Some(&*format!("{}", rows.len() - 1))
+    );
+}

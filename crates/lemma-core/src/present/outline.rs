@@ -63,8 +63,21 @@ pub struct Bucket {
     pub first_error: Option<usize>,
 }
 
+/// The longest name, model, tool or agent a row keeps, in characters: a row is for a tree line,
+/// and span content is hostile (the full span has it all).
+pub const MAX_ROW_TEXT_CHARS: usize = 256;
+
 impl Outline {
-    pub fn new(rows: Vec<SpanOutline>) -> Outline {
+    pub fn new(mut rows: Vec<SpanOutline>) -> Outline {
+        for r in &mut rows {
+            cap(&mut r.name);
+            for text in [&mut r.model, &mut r.tool_name, &mut r.agent_name]
+                .into_iter()
+                .flatten()
+            {
+                cap(text);
+            }
+        }
         let (order, depth, unique) = {
             let t = SpanTree::new(&rows);
             let depth: Vec<u32> = t.order.iter().map(|&i| t.depth[i] as u32).collect();
@@ -227,6 +240,13 @@ impl Outline {
         } else {
             median.saturating_add(1)
         }
+    }
+}
+
+fn cap(text: &mut String) {
+    if let Some((at, _)) = text.char_indices().nth(MAX_ROW_TEXT_CHARS) {
+        text.truncate(at);
+        text.push('…');
     }
 }
 

@@ -255,3 +255,18 @@ fn a_model_call_keeps_the_messages_after_its_last_answer() {
     assert_eq!(super::keep_new_messages(&mut first), 0);
     assert!(first.input.is_some());
 }
+
+#[test]
+fn long_names_are_cut_in_rows() {
+    let mut r = row("a", None, 0, 1);
+    r.name = "é".repeat(10_000);
+    r.tool_name = Some("t".repeat(300));
+    let o = Outline::new(vec![r]);
+    let shown = o.row(0).unwrap().span;
+    assert_eq!(
+        shown.name.chars().count(),
+        super::outline::MAX_ROW_TEXT_CHARS + 1
+    );
+    assert!(shown.name.ends_with('…'));
+    assert_eq!(shown.tool_name.as_ref().unwrap().chars().count(), 257);
+}

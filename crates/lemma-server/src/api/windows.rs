@@ -38,6 +38,10 @@ pub const MAX_STEPS: usize = 200;
 /// Overview buckets unless asked otherwise, and at most.
 pub const DEFAULT_BUCKETS: usize = 100;
 pub const MAX_BUCKETS: usize = 2_000;
+/// An outline window stops before its rows pass this many bytes of JSON, whatever `limit`
+/// asked (rows are at most a few hundred bytes, but names can be long): with the summary, the
+/// answer stays within about 200 KB.
+pub const MAX_ROWS_BYTES: usize = 150_000;
 /// A run's input or output larger than this (as JSON) is left out of an outline's summary:
 /// the root span's own route has it.
 pub const MAX_SUMMARY_PAYLOAD_BYTES: usize = 32 * 1024;
@@ -156,9 +160,25 @@ async fn outline(
         run_payloads_omitted: omitted,
         total: outline.len(),
         offset,
-        rows: outline.window(offset, limit),
+        rows: within_bytes(outline.window(offset, limit), MAX_ROWS_BYTES),
     })
     .into_response())
+}
+
+/// The first rows whose JSON fits in `budget` bytes (at least one).
+fn within_bytes(mut rows: Vec<OutlineRow<'_>>, budget: usize) -> Vec<OutlineRow<'_>> {
+    let mut used = 0;
+    let fit = rows
+        .iter()
+        .position(|row| {
+            let mut counter = ByteCount(0);
+            let _ = serde_json::to_writer(&mut counter, row);
+            used += counter.0 + 1;
+            used > budget
+        })
+        .unwrap_or(rows.len());
+    rows.truncate(fit.max(1));
+    rows
 }
 
 /// Drops the run's input and output when together they pass [`MAX_SUMMARY_PAYLOAD_BYTES`].
