@@ -13,7 +13,7 @@ use lemma_core::present::Outline;
 use lemma_store::ProjectId;
 use tokio::sync::OnceCell;
 
-/// The default bound: a 100k-span run's outline is about 20 MB.
+/// The default bound: a 100k-span run's outline is about 31 MB.
 pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
 
 /// Which version of which run an outline is of.
