@@ -41,8 +41,11 @@ const OUTLINE_COLUMNS: &str = "span_id, parent_span_id, name, kind, start_ns, en
      model, tool_name, agent_name, input_tokens, output_tokens, total_tokens, cost_usd";
 
 /// Every span's light fields, in start order; `None` when the project holds no span of the
-/// run. The hint keeps SQLite on the run's rows (see `read::run_spans_sql`); they are sorted
-/// here, which at 100k spans is cheaper than SQLite's sorter.
+/// run. The run's row ids come from `spans_id` (the hint keeps SQLite on the run's rows, see
+/// `read::run_spans_sql`) and SQLite visits them in row id order, the order they were written
+/// in: through the index directly it visits them by span id, at random across the table, and
+/// a long run's rows outgrow a reader's page cache. They are sorted by start here, which at
+/// 100k spans is cheaper than SQLite's sorter.
 pub fn run_outline(
     conn: &Connection,
     project: ProjectId,
@@ -51,12 +54,7 @@ pub fn run_outline(
     let Some(trace) = run_id_blob(run_id) else {
         return Ok(None);
     };
-    let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT {OUTLINE_COLUMNS} FROM spans INDEXED BY spans_id
-             WHERE project_id = ?1 AND trace_id = ?2"
-        ))
-        .map_err(sql_err)?;
+    let mut stmt = conn.prepare_cached(&outline_sql()).map_err(sql_err)?;
     let mut rows = stmt.query(params![project.0, trace]).map_err(sql_err)?;
     let mut out = Vec::new();
     let mut any = false;
@@ -72,6 +70,13 @@ pub fn run_outline(
         ))
     });
     Ok(any.then_some(out))
+}
+
+pub(super) fn outline_sql() -> String {
+    format!(
+        "SELECT {OUTLINE_COLUMNS} FROM spans WHERE rowid IN
+         (SELECT rowid FROM spans INDEXED BY spans_id WHERE project_id = ?1 AND trace_id = ?2)"
+    )
 }
 
 fn outline_row(row: &Row) -> Result<SpanOutline> {
