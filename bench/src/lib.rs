@@ -13,6 +13,7 @@ pub mod queries;
 pub mod report;
 pub mod stats;
 pub mod target;
+pub mod windows;
 pub mod workload;
 
 use std::path::PathBuf;

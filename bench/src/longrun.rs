@@ -221,11 +221,14 @@ pub struct LongRunFigure {
     pub middle_decile_ms: f64,
     pub last_decile_ms: f64,
     pub max_request_ms: f64,
-    /// `GET /api/v1/runs/{id}` once everything is stored: median of 3, and the answer's size.
+    /// `GET /api/v1/runs/{id}` once everything is stored: median of 3, and the answer's size
+    /// (none past the route's span limit).
     pub get_run_ms: Option<f64>,
     pub get_run_bytes: Option<u64>,
     /// `span_count` of the run as the API reports it.
     pub reported_spans: Option<u64>,
+    /// Reading the run in windows.
+    pub windows: crate::windows::WindowFigures,
     pub peak_rss_bytes: u64,
     pub cpu_seconds: f64,
 }
@@ -286,21 +289,22 @@ pub async fn measure(
         |part: &[Duration]| part.iter().map(|d| ms(*d)).sum::<f64>() / part.len().max(1) as f64;
     let tenth = (latencies.len() / 10).max(1);
     let mid = latencies.len() / 2 - latencies.len().min(tenth) / 2;
+    // The whole run is answered up to its span limit only; past it, the windows are read.
     let mut gets = Vec::new();
     let mut answer = None;
+    let path = format!("/api/v1/runs/{}", run.trace_id);
     for _ in 0..3 {
         let asked = Instant::now();
-        let body = lemma
-            .get_bytes(&format!("/api/v1/runs/{}", run.trace_id))
-            .await?;
+        let (status, body) = lemma.get_status(&path).await?;
         gets.push(asked.elapsed());
-        answer = body;
+        answer = (status == 200).then_some(body);
     }
     gets.sort();
     let reported_spans = answer.as_ref().and_then(|b| {
         let v: Value = serde_json::from_slice(b).ok()?;
         v["run"]["span_count"].as_u64()
     });
+    let windows = crate::windows::measure(&lemma, &run.trace_id).await?;
     let usage = procfs::usage(lemma.server().pid());
     Ok(LongRunFigure {
         size,
@@ -316,6 +320,7 @@ pub async fn measure(
         get_run_ms: answer.as_ref().map(|_| ms(gets[1])),
         get_run_bytes: answer.as_ref().map(|b| b.len() as u64),
         reported_spans,
+        windows,
         peak_rss_bytes: usage.peak_rss_bytes,
         cpu_seconds: usage.cpu_seconds,
     })
@@ -344,6 +349,28 @@ pub fn markdown(figures: &[LongRunFigure]) -> String {
             opt(f.get_run_bytes.map(|v| format!("{:.1} MB", v as f64 / 1e6))),
             f.peak_rss_bytes as f64 / 1e6,
             f.cpu_seconds,
+        ));
+    }
+    out.push_str(
+        "\n| run | outline first answer | cold | warm | span by id | find | overview | 8 clients paging | RSS before → peak | GET run |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for f in figures {
+        let w = &f.windows;
+        out.push_str(&format!(
+            "| {} spans | {:.0} KB | {:.0} ms | {:.1} ms | {:.1} ms | {:.0} ms | {:.0} ms | {} pages in {:.1} s | {:.0} → {:.0} MB | {} |\n",
+            human(f.size as u64),
+            w.outline_first_bytes as f64 / 1e3,
+            w.outline_cold_ms,
+            w.outline_warm_ms,
+            w.span_ms,
+            w.find_ms,
+            w.overview_ms,
+            w.paging_pages,
+            w.paging_seconds,
+            w.rss_before_paging_bytes as f64 / 1e6,
+            w.rss_paging_peak_bytes as f64 / 1e6,
+            w.whole_run_status,
         ));
     }
     out

@@ -61,7 +61,19 @@ fn tree(pid: u32) -> Vec<u32> {
 
 /// VmHWM from /proc/<pid>/status, in bytes.
 pub fn peak_rss(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    status_kb(status, "VmHWM:")
+}
+
+/// What `pid` holds resident now (VmRSS), in bytes; its peak so far hides a phase's own peak.
+pub fn current_rss(pid: u32) -> Option<u64> {
+    status_kb(
+        &fs::read_to_string(format!("/proc/{pid}/status")).ok()?,
+        "VmRSS:",
+    )
+}
+
+fn status_kb(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }

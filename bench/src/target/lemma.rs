@@ -85,6 +85,17 @@ impl Lemma {
         }
     }
 
+    /// A GET's status and body, whatever the status.
+    pub async fn get_status(&self, path: &str) -> Result<(u16, bytes::Bytes)> {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(KEY)
+            .send()
+            .await?;
+        Ok((resp.status().as_u16(), resp.bytes().await?))
+    }
+
     /// A GET's answer as it came; `None` on 404.
     pub async fn get_bytes(&self, path: &str) -> Result<Option<bytes::Bytes>> {
         let resp = self

@@ -20,6 +20,7 @@ pub mod value;
 pub use messages::{Message, Part};
 pub use metrics::{MetricEvent, MetricValue};
 pub use model::{
-    CostSource, LogRecord, PayloadState, Span, SpanEvent, SpanKind, SpanLink, StatusCode, Usage,
+    CostSource, LogRecord, PayloadState, Span, SpanEvent, SpanKind, SpanLink, SpanOutline,
+    StatusCode, Usage,
 };
 pub use run::{Run, RunSignal, SpanDigest};

@@ -326,6 +326,74 @@ impl Span {
     }
 }
 
+/// A span's light fields, for trees and timelines of runs too long to read whole: what a row
+/// shows, none of the payloads. Stores read it from indexed columns, never from span bodies.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SpanOutline {
+    pub span_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_span_id: Option<String>,
+    pub name: String,
+    pub kind: SpanKind,
+    pub start_time_unix_nano: u64,
+    pub end_time_unix_nano: u64,
+    pub status: StatusCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+}
+
+impl SpanOutline {
+    pub fn duration_ns(&self) -> u64 {
+        self.end_time_unix_nano
+            .saturating_sub(self.start_time_unix_nano)
+    }
+
+    /// Heap and inline bytes it holds, for caches that are bounded by bytes.
+    pub fn size_bytes(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+        std::mem::size_of::<SpanOutline>()
+            + self.span_id.capacity()
+            + text(&self.parent_span_id)
+            + self.name.capacity()
+            + text(&self.model)
+            + text(&self.tool_name)
+            + text(&self.agent_name)
+    }
+}
+
+impl From<&Span> for SpanOutline {
+    fn from(s: &Span) -> Self {
+        SpanOutline {
+            span_id: s.span_id.clone(),
+            parent_span_id: s.parent_span_id.clone(),
+            name: s.name.clone(),
+            kind: s.kind,
+            start_time_unix_nano: s.start_time_unix_nano,
+            end_time_unix_nano: s.end_time_unix_nano,
+            status: s.status,
+            model: s.model.clone(),
+            tool_name: s.tool_name.clone(),
+            agent_name: s.agent_name.clone(),
+            input_tokens: s.usage.input_tokens,
+            output_tokens: s.usage.output_tokens,
+            total_tokens: s.usage.total_tokens,
+            cost_usd: s.cost_usd,
+        }
+    }
+}
+
 fn is_zero_i32(n: &i32) -> bool {
     *n == 0
 }

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tonic::codec::CompressionEncoding;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
+use crate::api::outline_cache::{self, OutlineCache};
 use crate::config::ServerConfig;
 use crate::connections::{self, ConnectionCap};
 use crate::error::ApiError;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub prices: Arc<PriceCache>,
     /// Bytes of request bodies in flight (`--max-inflight-bytes`).
     pub budget: Budget,
+    /// Long runs' outlines, kept while they are paged through.
+    pub outlines: Arc<OutlineCache>,
 }
 
 /// What the first start of an empty data dir created.
@@ -116,6 +119,7 @@ pub async fn serve(
         ingest,
         budget: Budget::new(config.max_inflight_bytes.max(config.max_body_bytes)),
         config: Arc::new(config.clone()),
+        outlines: Arc::new(OutlineCache::new(outline_cache::DEFAULT_MAX_BYTES)),
     };
 
     let http = TcpListener::bind(config.http_addr)

@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::{Credential, ListQuery, ProjectId, StatsQuery, Store, StoreError};
 
 mod long_runs;
+mod windows;
 
 fn span(
     trace: u8,
@@ -59,6 +60,7 @@ pub async fn run_all<S: Store>(store: &S) {
     hostile_content(store).await;
     delete_run(store).await;
     long_runs::long_run_in_shuffled_batches(store, a.id).await;
+    windows::run_windows(store, a.id, b.id).await;
 }
 
 async fn keys<S: Store>(store: &S) {

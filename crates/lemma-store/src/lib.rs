@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use lemma_core::pricing::{Price, PriceTable};
 use lemma_core::query::Filter;
 use lemma_core::stats::Stats;
-use lemma_core::{LogRecord, MetricEvent, Run, Span};
+use lemma_core::{LogRecord, MetricEvent, Run, Span, SpanOutline};
 use serde::Serialize;
 
 pub use cursor::Cursor;
@@ -168,6 +168,44 @@ pub trait Store: Send + Sync + 'static {
 
     /// A run and every span of it, in start order.
     async fn get_run(&self, project: ProjectId, run_id: &str) -> Result<Option<(Run, Vec<Span>)>>;
+
+    /// A run's summary without its spans.
+    async fn run_summary(&self, project: ProjectId, run_id: &str) -> Result<Option<Run>>;
+
+    /// The light fields of every span of a run, in start order, read without any payload;
+    /// `None` when the project holds no span of the run.
+    async fn run_outline(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+    ) -> Result<Option<Vec<SpanOutline>>>;
+
+    /// One span of a run in full, with its log records, as `get_run` gives it.
+    async fn get_span(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+        span_id: &str,
+    ) -> Result<Option<Span>>;
+
+    /// Spans of a run by id (at most a few hundred), in full with their log records, in
+    /// start order; ids the run does not hold are left out.
+    async fn get_spans(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+        span_ids: Vec<String>,
+    ) -> Result<Vec<Span>>;
+
+    /// The ids of a run's spans matching the filter (the query language, as span search
+    /// takes it), in start order, at most `limit`.
+    async fn find_in_run(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+        filter: Filter,
+        limit: usize,
+    ) -> Result<Vec<String>>;
 
     /// Deletes a run of the project in one commit: its spans (bodies and full-text rows too),
     /// its summary, and the metric events and log records posted to it. Returns whether the

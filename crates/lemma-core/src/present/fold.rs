@@ -68,7 +68,7 @@ pub(crate) fn fold<K: PartialEq>(
 }
 
 /// For each item, the index just past the items nested in it.
-fn subtree_ends(n: usize, depth: impl Fn(usize) -> usize) -> Vec<usize> {
+pub(crate) fn subtree_ends(n: usize, depth: impl Fn(usize) -> usize) -> Vec<usize> {
     let mut ends = vec![n; n];
     let mut open: Vec<usize> = Vec::new();
     for i in 0..n {

@@ -9,11 +9,15 @@
 mod budget;
 mod errors;
 mod fold;
+mod outline;
 mod spans;
 mod thread;
 mod transcript;
 mod tree;
+mod window;
 
+#[cfg(test)]
+mod outline_tests;
 #[cfg(test)]
 mod tests;
 
@@ -24,9 +28,11 @@ use crate::model::{Span, StatusCode};
 use crate::run::Run;
 
 pub use errors::{group_errors, ErrorGroup};
+pub use outline::{Bucket, Outline, OutlineRow, Overview};
 pub use thread::thread;
 pub use transcript::transcript;
 pub use tree::tree;
+pub use window::keep_new_messages;
 
 /// How much text a page may hold, and where it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

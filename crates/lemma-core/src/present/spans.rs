@@ -6,11 +6,49 @@
 use std::cmp::Reverse;
 use std::collections::HashMap;
 
-use crate::model::Span;
+use crate::model::{Span, SpanOutline};
+
+/// What the tree reads of a span: full spans and light outline rows order alike.
+pub(crate) trait Node {
+    fn id(&self) -> &str;
+    fn parent(&self) -> Option<&str>;
+    fn start(&self) -> u64;
+    fn end(&self) -> u64;
+}
+
+impl Node for Span {
+    fn id(&self) -> &str {
+        &self.span_id
+    }
+    fn parent(&self) -> Option<&str> {
+        self.parent_span_id.as_deref()
+    }
+    fn start(&self) -> u64 {
+        self.start_time_unix_nano
+    }
+    fn end(&self) -> u64 {
+        self.end_time_unix_nano
+    }
+}
+
+impl Node for SpanOutline {
+    fn id(&self) -> &str {
+        &self.span_id
+    }
+    fn parent(&self) -> Option<&str> {
+        self.parent_span_id.as_deref()
+    }
+    fn start(&self) -> u64 {
+        self.start_time_unix_nano
+    }
+    fn end(&self) -> u64 {
+        self.end_time_unix_nano
+    }
+}
 
 /// The tree of a run's spans. Indices point into `spans`.
-pub(crate) struct SpanTree<'a> {
-    pub spans: Vec<&'a Span>,
+pub(crate) struct SpanTree<'a, T: Node = Span> {
+    pub spans: Vec<&'a T>,
     pub children: Vec<Vec<usize>>,
     /// Every span once, parents before children, siblings in start order.
     pub order: Vec<usize>,
@@ -18,20 +56,20 @@ pub(crate) struct SpanTree<'a> {
     pub depth: Vec<usize>,
 }
 
-impl<'a> SpanTree<'a> {
-    pub fn new(all: &'a [Span]) -> SpanTree<'a> {
+impl<'a, T: Node> SpanTree<'a, T> {
+    pub fn new(all: &'a [T]) -> SpanTree<'a, T> {
         let mut by_id: HashMap<&str, usize> = HashMap::new();
         let mut spans = Vec::new();
         for s in all {
-            if !by_id.contains_key(s.span_id.as_str()) {
-                by_id.insert(&s.span_id, spans.len());
+            if !by_id.contains_key(s.id()) {
+                by_id.insert(s.id(), spans.len());
                 spans.push(s);
             }
         }
         let mut children = vec![Vec::new(); spans.len()];
         let mut roots = Vec::new();
         for (i, s) in spans.iter().enumerate() {
-            match s.parent_span_id.as_deref().and_then(|p| by_id.get(p)) {
+            match s.parent().and_then(|p| by_id.get(p)) {
                 Some(&p) if p != i => children[p].push(i),
                 _ => roots.push(i),
             }
@@ -77,11 +115,7 @@ impl<'a> SpanTree<'a> {
 }
 
 /// Siblings in start order; of two starting together, the longer first.
-fn start_key<'a>(spans: &[&'a Span], i: usize) -> (u64, Reverse<u64>, &'a str) {
+fn start_key<'a, T: Node>(spans: &[&'a T], i: usize) -> (u64, Reverse<u64>, &'a str) {
     let s = spans[i];
-    (
-        s.start_time_unix_nano,
-        Reverse(s.end_time_unix_nano),
-        s.span_id.as_str(),
-    )
+    (s.start(), Reverse(s.end()), s.id())
 }

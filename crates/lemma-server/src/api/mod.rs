@@ -2,9 +2,11 @@
 //! key's project.
 
 mod metrics;
+pub mod outline_cache;
 mod prices;
 mod stats;
 mod views;
+mod windows;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -40,6 +42,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(metrics::routes())
         .merge(prices::routes())
         .merge(stats::routes())
+        .merge(windows::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route_layer(middleware::from_fn_with_state(
             MAX_BODY_BYTES,
@@ -130,6 +133,12 @@ async fn get_run(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let run_id = metrics::run_id(path)?;
+    // Never an unbounded answer: a long run is read in windows.
+    if let Some(run) = state.store.run_summary(p.id, &run_id).await? {
+        if run.span_count > windows::MAX_WHOLE_RUN_SPANS {
+            return Err(windows::too_long(&run_id, run.span_count));
+        }
+    }
     let (run, spans) = state.store.get_run(p.id, &run_id).await?.ok_or_else(|| {
         ApiError::not_found(format!("run {run_id} not found in project {:?}", p.name))
     })?;
@@ -154,7 +163,9 @@ async fn delete_run(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let run_id = metrics::run_id(path)?;
-    if state.store.delete_run(p.id, &run_id).await? {
+    let deleted = state.store.delete_run(p.id, &run_id).await?;
+    state.outlines.forget_run(p.id, &run_id);
+    if deleted {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!(

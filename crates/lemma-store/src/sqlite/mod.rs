@@ -9,6 +9,7 @@ mod filter;
 mod ledger;
 mod logs;
 mod metrics;
+mod outline;
 mod payload;
 mod prices;
 mod read;
@@ -27,8 +28,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use lemma_core::pricing::{Price, PriceTable};
+use lemma_core::query::Filter;
 use lemma_core::stats::Stats;
-use lemma_core::{LogRecord, MetricEvent, Run, Span};
+use lemma_core::{LogRecord, MetricEvent, Run, Span, SpanOutline};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::{
@@ -238,6 +240,57 @@ impl Store for SqliteStore {
     async fn get_run(&self, project: ProjectId, run_id: &str) -> Result<Option<(Run, Vec<Span>)>> {
         let run_id = run_id.to_string();
         self.read(move |conn| read::get_run(conn, project, &run_id))
+            .await
+    }
+
+    async fn run_summary(&self, project: ProjectId, run_id: &str) -> Result<Option<Run>> {
+        let run_id = run_id.to_ascii_lowercase();
+        self.read(move |conn| outline::run_summary(conn, project, &run_id))
+            .await
+    }
+
+    async fn run_outline(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+    ) -> Result<Option<Vec<SpanOutline>>> {
+        let run_id = run_id.to_ascii_lowercase();
+        self.read(move |conn| outline::run_outline(conn, project, &run_id))
+            .await
+    }
+
+    async fn get_span(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+        span_id: &str,
+    ) -> Result<Option<Span>> {
+        let (run_id, span_id) = (run_id.to_ascii_lowercase(), span_id.to_ascii_lowercase());
+        self.read(move |conn| outline::get_span(conn, project, &run_id, &span_id))
+            .await
+    }
+
+    async fn get_spans(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+        span_ids: Vec<String>,
+    ) -> Result<Vec<Span>> {
+        let run_id = run_id.to_ascii_lowercase();
+        let ids: Vec<String> = span_ids.iter().map(|id| id.to_ascii_lowercase()).collect();
+        self.read(move |conn| outline::get_spans(conn, project, &run_id, &ids))
+            .await
+    }
+
+    async fn find_in_run(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+        filter: Filter,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        let run_id = run_id.to_ascii_lowercase();
+        self.read(move |conn| outline::find_in_run(conn, project, &run_id, &filter, limit))
             .await
     }
 

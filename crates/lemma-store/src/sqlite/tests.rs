@@ -35,6 +35,13 @@ fn a_run_and_a_thread_are_read_through_their_own_indexes() {
         run.contains("USING INDEX spans_id (project_id=? AND trace_id=?)"),
         "{run}"
     );
+    // A run's outline: its row ids from the index, its rows in row id order.
+    let outline = plan(&conn, &super::outline::outline_sql());
+    assert!(
+        outline.contains("USING INTEGER PRIMARY KEY (rowid=?)")
+            && outline.contains("USING COVERING INDEX spans_id (project_id=? AND trace_id=?)"),
+        "{outline}"
+    );
     let thread = plan(&conn, &read::thread_summary_sql());
     assert!(
         thread.contains("USING INDEX runs_thread (project_id=? AND thread_id=?)"),

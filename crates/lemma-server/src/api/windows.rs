@@ -1,0 +1,412 @@
+//! A run read in windows, for runs too long to answer whole (`GET /api/v1/runs/{id}` stops at
+//! [`MAX_WHOLE_RUN_SPANS`]): the summary and a window of light rows in tree order, one span in
+//! full, a search inside the run, an overview of where its errors, loops and slow spans lie,
+//! and the transcript's steps in windows.
+//!
+//! Every window is cut from the run's outline (all its light rows in pre-order), built once
+//! per version of the run and kept in the [`OutlineCache`].
+
+use std::sync::Arc;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use lemma_core::present::{Outline, OutlineRow};
+use lemma_core::{query, Run};
+use lemma_store::Project;
+use serde::{Deserialize, Serialize};
+
+use super::outline_cache::Key;
+use super::views::RunView;
+use crate::error::ApiError;
+use crate::server::AppState;
+
+/// The most spans `GET /api/v1/runs/{id}` answers whole; past it the run is read in windows.
+pub const MAX_WHOLE_RUN_SPANS: u64 = 5_000;
+/// Rows of an outline window unless asked otherwise, and at most.
+pub const DEFAULT_ROWS: usize = 500;
+pub const MAX_ROWS: usize = 2_000;
+/// Matches a search answers unless asked otherwise, at most, and the most it looks through.
+pub const DEFAULT_MATCHES: usize = 100;
+pub const MAX_MATCHES: usize = 1_000;
+pub const MAX_FIND_SCAN: usize = 10_000;
+/// Transcript steps a window holds unless asked otherwise, and at most.
+pub const DEFAULT_STEPS: usize = 50;
+pub const MAX_STEPS: usize = 200;
+/// Overview buckets unless asked otherwise, and at most.
+pub const DEFAULT_BUCKETS: usize = 100;
+pub const MAX_BUCKETS: usize = 2_000;
+/// An outline window stops before its rows pass this many bytes of JSON, whatever `limit`
+/// asked (rows are at most a few hundred bytes, but names can be long): with the summary, the
+/// answer stays within about 200 KB.
+pub const MAX_ROWS_BYTES: usize = 150_000;
+/// A run's input or output larger than this (as JSON) is left out of an outline's summary:
+/// the root span's own route has it.
+pub const MAX_SUMMARY_PAYLOAD_BYTES: usize = 32 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/runs/{run_id}/outline", get(outline))
+        .route("/api/v1/runs/{run_id}/spans/{span_id}", get(span))
+        .route("/api/v1/runs/{run_id}/find", get(find))
+        .route("/api/v1/runs/{run_id}/overview", get(overview))
+        .route("/api/v1/runs/{run_id}/transcript", get(transcript))
+}
+
+/// What `GET /api/v1/runs/{id}` answers for a run too long to answer whole.
+pub fn too_long(run_id: &str, span_count: u64) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "run_too_long",
+        format!(
+            "run {run_id} has {span_count} spans, more than the {MAX_WHOLE_RUN_SPANS} this route \
+             answers whole: read it in windows with GET /api/v1/runs/{run_id}/outline \
+             (?offset=&limit=), /spans/{{span_id}}, /find?q= and /overview"
+        ),
+    )
+}
+
+/// Query parameters as text, parsed here so a bad one gets the API's JSON error.
+#[derive(Debug, Deserialize)]
+struct Params {
+    offset: Option<String>,
+    limit: Option<String>,
+    q: Option<String>,
+    from: Option<String>,
+    buckets: Option<String>,
+}
+
+/// `name` as a number in `min..=max`, `default` when absent or empty.
+fn number(
+    name: &str,
+    value: Option<&str>,
+    default: usize,
+    min: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(default);
+    };
+    match v.parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ if max == usize::MAX => Err(ApiError::bad_request(format!(
+            "{name} must be a whole number, {min} or more, not {v:?}"
+        ))),
+        _ => Err(ApiError::bad_request(format!(
+            "{name} must be a number from {min} to {max}, not {v:?}"
+        ))),
+    }
+}
+
+/// The run of the path as the key's project has it, or 404.
+async fn summary(state: &AppState, p: &Project, run_id: &str) -> Result<Run, ApiError> {
+    state.store.run_summary(p.id, run_id).await?.ok_or_else(|| {
+        ApiError::not_found(format!("run {run_id} not found in project {:?}", p.name))
+    })
+}
+
+/// The run's outline, from the cache or built (once, whoever else asks meanwhile).
+async fn outline_of(state: &AppState, p: &Project, run: &Run) -> Result<Arc<Outline>, ApiError> {
+    let key = Key {
+        project: p.id,
+        run_id: run.run_id.clone(),
+        span_count: run.span_count,
+        end_time_unix_nano: run.end_time_unix_nano,
+    };
+    state
+        .outlines
+        .get_or_build(key, || async {
+            let rows = state
+                .store
+                .run_outline(p.id, &run.run_id)
+                .await?
+                .unwrap_or_default();
+            // Sorting 100k rows is CPU work: off the async threads.
+            tokio::task::spawn_blocking(move || Arc::new(Outline::new(rows)))
+                .await
+                .map_err(|e| ApiError::internal(format!("building the outline failed: {e}")))
+        })
+        .await
+}
+
+async fn outline(
+    State(state): State<AppState>,
+    Extension(p): Extension<Project>,
+    path: Result<Path<String>, PathRejection>,
+    Query(params): Query<Params>,
+) -> Result<Response, ApiError> {
+    let run_id = super::metrics::run_id(path)?;
+    let offset = number("offset", params.offset.as_deref(), 0, 0, usize::MAX)?;
+    let limit = number("limit", params.limit.as_deref(), DEFAULT_ROWS, 1, MAX_ROWS)?;
+    let mut run = summary(&state, &p, &run_id).await?;
+    let (outline, metrics) = tokio::try_join!(outline_of(&state, &p, &run), async {
+        Ok::<_, ApiError>(state.store.list_metrics(p.id, &run_id).await?)
+    },)?;
+    let omitted = omit_large_payloads(&mut run);
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        run: RunView<'a>,
+        /// The run's input and output were too large to include: read the root span.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        run_payloads_omitted: bool,
+        total: usize,
+        offset: usize,
+        rows: Vec<OutlineRow<'a>>,
+    }
+    Ok(Json(Answer {
+        run: RunView::from(&run).with_metrics(&metrics),
+        run_payloads_omitted: omitted,
+        total: outline.len(),
+        offset,
+        rows: within_bytes(outline.window(offset, limit), MAX_ROWS_BYTES),
+    })
+    .into_response())
+}
+
+/// The first rows whose JSON fits in `budget` bytes (at least one).
+fn within_bytes(mut rows: Vec<OutlineRow<'_>>, budget: usize) -> Vec<OutlineRow<'_>> {
+    let mut used = 0;
+    let fit = rows
+        .iter()
+        .position(|row| {
+            let mut counter = ByteCount(0);
+            let _ = serde_json::to_writer(&mut counter, row);
+            used += counter.0 + 1;
+            used > budget
+        })
+        .unwrap_or(rows.len());
+    rows.truncate(fit.max(1));
+    rows
+}
+
+/// Drops the run's input and output when together they pass [`MAX_SUMMARY_PAYLOAD_BYTES`].
+fn omit_large_payloads(run: &mut Run) -> bool {
+    let size = |v: &Option<serde_json::Value>| {
+        let mut counter = ByteCount(0);
+        if let Some(v) = v {
+            let _ = serde_json::to_writer(&mut counter, v);
+        }
+        counter.0
+    };
+    if size(&run.input) + size(&run.output) <= MAX_SUMMARY_PAYLOAD_BYTES {
+        return false;
+    }
+    run.input = None;
+    run.output = None;
+    true
+}
+
+/// Counts what is written, keeping none of it.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn span(
+    State(state): State<AppState>,
+    Extension(p): Extension<Project>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path((run_id, span_id)) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let run_id = super::metrics::run_id(Ok(Path(run_id)))?;
+    let span_id = span_id.to_ascii_lowercase();
+    if span_id.len() != 16 || !span_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::bad_request(format!(
+            "{span_id:?} is not a span ID: expected 16 hex characters"
+        )));
+    }
+    let span = state
+        .store
+        .get_span(p.id, &run_id, &span_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "span {span_id} not found in run {run_id} of project {:?}",
+                p.name
+            ))
+        })?;
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        span: &'a lemma_core::Span,
+    }
+    Ok(Json(Answer { span: &span }).into_response())
+}
+
+async fn find(
+    State(state): State<AppState>,
+    Extension(p): Extension<Project>,
+    path: Result<Path<String>, PathRejection>,
+    Query(params): Query<Params>,
+) -> Result<Response, ApiError> {
+    let run_id = super::metrics::run_id(path)?;
+    let text = params.q.as_deref().map(str::trim).unwrap_or("");
+    if text.is_empty() {
+        return Err(ApiError::bad_request(
+            "q is required: a query as span search takes it, e.g. status:error, kind:tool, \
+             name:search* or words from inputs and outputs",
+        ));
+    }
+    let filter = query::parse(text, super::now_unix_nano()).map_err(|e| {
+        ApiError::bad_request(format!(
+            "invalid query at position {}: {}",
+            e.position, e.message
+        ))
+    })?;
+    let limit = number(
+        "limit",
+        params.limit.as_deref(),
+        DEFAULT_MATCHES,
+        1,
+        MAX_MATCHES,
+    )?;
+    let from = number("from", params.from.as_deref(), 0, 0, usize::MAX)?;
+    let run = summary(&state, &p, &run_id).await?;
+    let (outline, ids) = tokio::try_join!(outline_of(&state, &p, &run), async {
+        // One more than looked through, to tell whether there were more.
+        Ok::<_, ApiError>(
+            state
+                .store
+                .find_in_run(p.id, &run_id, filter, MAX_FIND_SCAN + 1)
+                .await?,
+        )
+    })?;
+    let truncated = ids.len() > MAX_FIND_SCAN;
+    // Spans that arrived after the outline was built have no position yet.
+    let mut found: Vec<(usize, &str)> = ids
+        .iter()
+        .take(MAX_FIND_SCAN)
+        .filter_map(|id| Some((outline.position(id)?, id.as_str())))
+        .collect();
+    found.sort_unstable();
+    let total = found.len();
+    #[derive(Serialize)]
+    struct Match<'a> {
+        span_id: &'a str,
+        position: usize,
+    }
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        /// Matches in the run (of the first `MAX_FIND_SCAN` in start order).
+        total: usize,
+        /// More spans matched than were looked through.
+        truncated: bool,
+        matches: Vec<Match<'a>>,
+    }
+    let matches = found
+        .into_iter()
+        .filter(|&(position, _)| position >= from)
+        .take(limit)
+        .map(|(position, span_id)| Match { span_id, position })
+        .collect();
+    Ok(Json(Answer {
+        total,
+        truncated,
+        matches,
+    })
+    .into_response())
+}
+
+async fn overview(
+    State(state): State<AppState>,
+    Extension(p): Extension<Project>,
+    path: Result<Path<String>, PathRejection>,
+    Query(params): Query<Params>,
+) -> Result<Response, ApiError> {
+    let run_id = super::metrics::run_id(path)?;
+    let buckets = number(
+        "buckets",
+        params.buckets.as_deref(),
+        DEFAULT_BUCKETS,
+        1,
+        MAX_BUCKETS,
+    )?;
+    let run = summary(&state, &p, &run_id).await?;
+    let outline = outline_of(&state, &p, &run).await?;
+    let overview = tokio::task::spawn_blocking(move || outline.overview(buckets, &run.signals))
+        .await
+        .map_err(|e| ApiError::internal(format!("building the overview failed: {e}")))?;
+    Ok(Json(overview).into_response())
+}
+
+async fn transcript(
+    State(state): State<AppState>,
+    Extension(p): Extension<Project>,
+    path: Result<Path<String>, PathRejection>,
+    Query(params): Query<Params>,
+) -> Result<Response, ApiError> {
+    let run_id = super::metrics::run_id(path)?;
+    let from = number("from", params.from.as_deref(), 0, 0, usize::MAX)?;
+    let limit = number(
+        "limit",
+        params.limit.as_deref(),
+        DEFAULT_STEPS,
+        1,
+        MAX_STEPS,
+    )?;
+    let run = summary(&state, &p, &run_id).await?;
+    let outline = outline_of(&state, &p, &run).await?;
+    let steps = outline.steps();
+    let window = &steps[from.min(steps.len())..from.saturating_add(limit).min(steps.len())];
+    let ids = window
+        .iter()
+        .filter_map(|&pos| Some(outline.row(pos)?.span.span_id.clone()))
+        .collect();
+    let mut spans = state.store.get_spans(p.id, &run_id, ids).await?;
+    #[derive(Serialize)]
+    struct Step {
+        step: usize,
+        position: usize,
+        depth: u32,
+        /// Input messages left out of a model call: those up to its last assistant message.
+        #[serde(skip_serializing_if = "is_zero")]
+        earlier_messages: usize,
+        span: lemma_core::Span,
+    }
+    #[derive(Serialize)]
+    struct Answer {
+        total_steps: usize,
+        from: usize,
+        steps: Vec<Step>,
+    }
+    let mut out = Vec::with_capacity(window.len());
+    for (i, &position) in window.iter().enumerate() {
+        let Some(row) = outline.row(position) else {
+            continue;
+        };
+        // A span deleted since the outline was built is left out.
+        let Some(at) = spans.iter().position(|s| s.span_id == row.span.span_id) else {
+            continue;
+        };
+        let mut span = spans.swap_remove(at);
+        let earlier_messages = match span.kind {
+            lemma_core::SpanKind::Llm => lemma_core::present::keep_new_messages(&mut span),
+            _ => 0,
+        };
+        out.push(Step {
+            step: from + i,
+            position,
+            depth: row.depth,
+            earlier_messages,
+            span,
+        });
+    }
+    Ok(Json(Answer {
+        total_steps: steps.len(),
+        from,
+        steps: out,
+    })
+    .into_response())
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
