@@ -19,7 +19,7 @@ if (!runId) {
 
 const browser = await launch();
 for (const round of ['cold', 'warm']) {
-  const { page, done } = await open(browser, 'about:blank');
+  const { page, done } = await open(browser, '/favicon.ico');
   await page.addInitScript(() => {
     window.__long = [];
     new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__long.push(e.duration); })

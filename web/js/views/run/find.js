@@ -14,7 +14,7 @@ const LIMIT = 1000;
  */
 export function createFind(runId, { onMatch, onResults, from }) {
   const input = h('input', {
-    type: 'search', class: 'run-find-input', placeholder: 'Find in run (name:, kind:, status:error, text)',
+    type: 'search', class: 'run-find-input', placeholder: 'Find in run: status:error, tool:…, words',
     'aria-label': 'Find spans in this run', 'data-testid': 'run-find-input', 'data-search-input': '', spellcheck: 'false',
   });
   const count = h('span', { class: 'run-find-count muted small num', 'data-testid': 'run-find-count', 'aria-live': 'polite' });

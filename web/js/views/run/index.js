@@ -159,7 +159,6 @@ function createPage(root, first, ctx) {
 
   /** The minimap's click: a failed span is selected, any other place scrolled to. */
   async function jump(position, { select }) {
-    if (viewId === 'transcript') go({ view: 'tree' });
     const row = await outline.row(position);
     if (select && row) {
       align = 'center';
