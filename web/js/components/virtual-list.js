@@ -6,10 +6,11 @@ import { h, rafThrottle } from '../dom.js';
 /**
  * `rowHeight` px; `renderRow(index)` → element for row `index` (called again on refresh);
  * `overscan` rows built above and below the view; `className` for the scroll container;
- * `header` an optional element kept at the top of the scroll area (sticky).
+ * `header` an optional element kept at the top of the scroll area (sticky); `onRender({first, last})`
+ * after each render (lists over data still loading fetch the rows in view from there).
  * Returns `{el, setCount(n), refresh(), scrollToIndex(i, {align}), visibleRange(), dispose()}`.
  */
-export function createVirtualList({ rowHeight, renderRow, overscan = 8, className, header, label }) {
+export function createVirtualList({ rowHeight, renderRow, overscan = 8, className, header, label, onRender }) {
   const spacer = h('div', { class: 'vlist-spacer' });
   const el = h('div', { class: ['vlist', className], role: 'presentation', 'aria-label': label || null }, header || null, spacer);
   let count = 0;
@@ -43,6 +44,7 @@ export function createVirtualList({ rowHeight, renderRow, overscan = 8, classNam
       next.set(i, row);
     }
     rendered = next;
+    onRender?.({ first, last });
   }
 
   const onScroll = rafThrottle(() => render());

@@ -59,11 +59,16 @@ export function copyableId(value, label) {
 
 /** Tool call id → tool name, from every tool span and model tool call of the run: names tool results. */
 export function toolNamesOf(tree) {
+  return toolNamesOfSpans(tree.order.map((node) => node.span));
+}
+
+/** The same from some spans only (a span read alone names the tool calls it holds). */
+export function toolNamesOfSpans(spans) {
   const names = new Map();
-  for (const node of tree.order) {
-    const s = node.span;
+  for (const s of spans) {
     if (s.tool_call_id && s.tool_name) names.set(String(s.tool_call_id), String(s.tool_name));
-    for (const message of Array.isArray(s.output_messages) ? s.output_messages : []) {
+    const messages = [...(Array.isArray(s.input_messages) ? s.input_messages : []), ...(Array.isArray(s.output_messages) ? s.output_messages : [])];
+    for (const message of messages) {
       for (const part of Array.isArray(message?.parts) ? message.parts : []) {
         if (part?.type === 'tool_call' && part.id && part.name) names.set(String(part.id), String(part.name));
       }

@@ -7,7 +7,8 @@ import { renderPayload } from '../../components/json.js';
 import { renderMessages } from '../../components/messages.js';
 import { copyableId } from './common.js';
 
-export function renderHeader(run) {
+/** `payloadsOmitted`: the run's input and output were too large for the outline's answer. */
+export function renderHeader(run, { payloadsOmitted = false } = {}) {
   const title = run.name || run.agent_name || 'Unnamed run';
   return h('section', { class: 'run-header', 'data-testid': 'run-header' },
     h('div', { class: 'run-crumbs' }, link('/runs', { class: 'muted' }, 'Runs'), h('span', { class: 'muted' }, '/'), copyableId(run.run_id, 'run ID')),
@@ -20,7 +21,8 @@ export function renderHeader(run) {
     facts(run),
     (run.tags || []).length ? h('div', { class: 'run-tags' }, run.tags.map((t) => badges.tag(t))) : null,
     metrics(run),
-    io(run));
+    io(run),
+    payloadsOmitted ? h('div', { class: 'muted small', 'data-testid': 'run-io-omitted' }, 'The run\'s input and output are too large to show here: open the root span to read them.') : null);
 }
 
 /** Metric events (feedback, scores, evaluations), newest value of each name last. */

@@ -1,17 +1,25 @@
 // One run: its header, then the same spans three ways (tree, timeline, transcript) beside a
 // panel with the selected span. The URL holds the view and the span (`?view=timeline&span=…`),
 // so every state can be shared; selecting changes the URL and `update` applies it.
+//
+// Every run is read in windows, whatever its size: the page opens on the outline's first page
+// (the run's summary and its first rows in tree order), the tree and the timeline fetch further
+// rows as they scroll into view, and the panel reads the selected span alone. Only the
+// transcript of a run short enough to be answered whole reads it whole (transcript-mount.js).
 import { h, link, replace } from '../../dom.js';
 import * as api from '../../api.js';
 import { href } from '../../router.js';
 import { errorState, loading } from '../../components/states.js';
 import { renderHeader } from './header.js';
-import { ancestorIds, buildTree, parentIds, visibleRows } from './spantree.js';
-import { buildSteps } from './fold.js';
+import { createOutline, PAGE } from './outline.js';
+import { createRows } from './rows.js';
 import { createTreeView } from './tree.js';
 import { createTimelineView } from './timeline.js';
-import { createTranscriptView } from './transcript.js';
-import { renderSpanPanel } from './span-panel.js';
+import { createTranscript } from './transcript-mount.js';
+import { renderPanelLoading, renderSpanPanel } from './span-panel.js';
+import { createMinimap } from './minimap.js';
+import { createFind } from './find.js';
+import { rowKey } from './keys.js';
 
 const VIEWS = [
   { id: 'tree', label: 'Tree', keys: ['1', 't'] },
@@ -28,9 +36,9 @@ export function mount(root, ctx) {
   async function load() {
     replace(root, loading('Loading run…'));
     try {
-      const data = await api.get(`/runs/${encodeURIComponent(current.params.runId)}`);
+      const first = await api.get(`/runs/${encodeURIComponent(current.params.runId)}/outline`, { offset: 0, limit: PAGE });
       if (disposed) return;
-      page = createPage(root, data, current);
+      page = createPage(root, first, current);
     } catch (err) {
       if (disposed) return;
       replace(root, h('div', { class: 'run-failed' },
@@ -52,14 +60,24 @@ export function mount(root, ctx) {
   };
 }
 
-function createPage(root, data, ctx) {
-  const run = data.run;
-  const tree = buildTree(data.spans || []);
-  const model = { tree, rows: tree.order, collapsed: new Set(), cursor: null, selected: null };
+function createPage(root, first, ctx) {
+  const run = first.run;
+  const runId = run.run_id;
+  const start = Number(run.start_time_unix_nano) || 0;
+  const model = {
+    rows: null,
+    bounds: { start, end: Math.max(start, Number(run.end_time_unix_nano) || start) },
+    cursor: null, // a position in the outline
+    selected: null, // a span id
+    matches: new Set(),
+  };
+  const outline = createOutline(runId, first, (index) => model.rows.pageArrived(index));
+  model.rows = createRows(outline, () => view?.refresh());
   let navigate = ctx.navigate;
   let viewId = null;
   let view = null;
-  let steps = null;
+  let selection = 0; // the latest selection, so a slow answer for an older one is dropped
+  let align = null; // how the next selection scrolls, when not the default
   ctx.setTitle(run.name || run.agent_name || 'Run');
 
   const tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Views of the run' },
@@ -68,11 +86,25 @@ function createPage(root, data, ctx) {
       title: `${v.label} (${v.keys[0]})`, onclick: () => go({ view: v.id }),
     }, v.label)));
   const treeTools = h('div', { class: 'run-tools' },
-    h('button', { type: 'button', class: 'button small ghost', 'data-testid': 'expand-all', onclick: () => setCollapsed(new Set()) }, 'Expand all'),
-    h('button', { type: 'button', class: 'button small ghost', 'data-testid': 'collapse-all', onclick: () => setCollapsed(new Set(parentIds(tree))) }, 'Collapse all'));
+    h('button', { type: 'button', class: 'button small ghost', 'data-testid': 'expand-all', onclick: () => model.rows.expandAll() }, 'Expand all'),
+    h('button', { type: 'button', class: 'button small ghost', 'data-testid': 'collapse-all', onclick: collapseAll }, 'Collapse all'));
+  const find = createFind(runId, {
+    from: () => model.cursor,
+    onResults: (ids) => {
+      model.matches = ids;
+      view?.refresh();
+    },
+    onMatch: (m) => {
+      outline.remember(m.span_id, m.position);
+      align = 'center';
+      go({ span: m.span_id });
+    },
+  });
   const hint = h('div', { class: 'run-hint muted small' },
     h('kbd', null, '↑'), h('kbd', null, '↓'), ' move ', h('kbd', null, '←'), h('kbd', null, '→'), ' fold ', h('kbd', null, 'Enter'), ' open ', h('kbd', null, 'Esc'), ' close');
-  const main = h('div', { class: 'run-main' });
+  const minimap = createMinimap(runId, outline.total, jump);
+  const viewSlot = h('div', { class: 'run-view' });
+  const main = h('div', { class: 'run-main' }, h('div', { class: 'run-body' }, viewSlot, minimap.el));
   const panel = h('aside', { class: 'span-panel', 'aria-label': 'Span details', hidden: true });
   const resizer = h('div', { class: 'run-resizer', role: 'separator', 'aria-orientation': 'vertical', 'aria-label': 'Resize span panel', hidden: true });
   const split = h('div', { class: 'run-split' }, main, resizer, panel);
@@ -80,20 +112,19 @@ function createPage(root, data, ctx) {
   makeResizable(resizer, split);
 
   replace(root, h('div', { class: 'run-page', 'data-testid': 'run-page' },
-    renderHeader(run),
-    h('div', { class: 'run-toolbar' }, tabs, treeTools, h('span', { class: 'spacer' }), hint),
+    renderHeader(run, { payloadsOmitted: first.run_payloads_omitted }),
+    h('div', { class: 'run-toolbar' }, tabs, treeTools, find.el, h('span', { class: 'spacer' }), hint),
     split));
 
   const actions = {
     select: (id) => go({ span: id }),
     close: () => go({ span: null }),
-    toggle: (id) => {
-      const next = new Set(model.collapsed);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      setCollapsed(next);
+    toggle: (position) => {
+      model.rows.toggle(position);
+      keepCursorShown();
     },
-    key: onRowKey,
+    openFold: (position) => model.rows.openFold(position),
+    key: (event) => rowKey(event, model, actions, moveCursor),
     openLink: (l) => navigate(href(`/runs/${encodeURIComponent(l.trace_id)}`, { span: l.span_id })),
   };
 
@@ -103,50 +134,42 @@ function createPage(root, data, ctx) {
     navigate(href(window.location.pathname, query), { replace: true });
   }
 
-  function setCollapsed(next) {
-    model.collapsed = next;
-    model.rows = visibleRows(tree, next);
-    // The cursor stays on a visible row: a collapsed parent takes it from its hidden child.
-    if (model.cursor && !model.rows.some((n) => n.id === model.cursor)) {
-      const ancestor = ancestorIds(tree, model.cursor).find((id) => model.rows.some((n) => n.id === id));
-      model.cursor = ancestor || null;
-    }
-    view?.refresh();
+  function moveCursor(position, how = 'nearest') {
+    model.cursor = position;
+    // A cursor on a fold's line leaves it folded; a place it hides opens it.
+    const index = model.rows.indexOf(position);
+    view?.reveal?.(index >= 0 ? index : model.rows.reveal(position), how);
+    updateFrame();
   }
 
-  function onRowKey(event) {
-    if (event.metaKey || event.ctrlKey || event.altKey) return;
-    const rows = model.rows;
-    if (!rows.length) return;
-    let index = rows.findIndex((n) => n.id === model.cursor);
-    const node = index >= 0 ? rows[index] : null;
-    switch (event.key) {
-      case 'ArrowDown': case 'j': index = Math.min(rows.length - 1, index + 1); break;
-      case 'ArrowUp': case 'k': index = Math.max(0, index - 1); break;
-      case 'Home': index = 0; break;
-      case 'End': index = rows.length - 1; break;
-      case 'PageDown': index = Math.min(rows.length - 1, index + 15); break;
-      case 'PageUp': index = Math.max(0, index - 15); break;
-      case 'ArrowLeft':
-        if (node && node.children.length && !model.collapsed.has(node.id)) actions.toggle(node.id);
-        else if (node?.parent) index = rows.indexOf(node.parent);
-        break;
-      case 'ArrowRight':
-        if (node && node.children.length && model.collapsed.has(node.id)) actions.toggle(node.id);
-        else if (node?.children.length) index += 1;
-        break;
-      case 'Enter': case ' ':
-        if (node) actions.select(node.id);
-        break;
-      default:
-        return;
+  /** A collapsed row takes the cursor from the rows it hides. */
+  function keepCursorShown() {
+    let p = model.cursor;
+    while (p != null && p > 0 && model.rows.indexOf(p) < 0) p -= 1;
+    if (p !== model.cursor) {
+      model.cursor = p;
+      view?.refresh();
     }
-    event.preventDefault();
-    const target = rows[Math.max(0, index)];
-    if (target && target.id !== model.cursor) {
-      model.cursor = target.id;
-      view?.reveal(target.id);
-    }
+  }
+
+  async function collapseAll() {
+    await model.rows.collapseAll();
+    keepCursorShown();
+  }
+
+  /** The minimap's click: a failed span is selected, any other place scrolled to. */
+  async function jump(position, { select }) {
+    const row = await outline.row(position);
+    if (select && row) {
+      align = 'center';
+      go({ span: row.span_id });
+    } else moveCursor(position, 'center');
+  }
+
+  function updateFrame() {
+    if (!view?.list) return;
+    const { first: a, last: b } = view.list.visibleRange();
+    if (b >= a) minimap.setView(model.rows.positionAt(a), model.rows.positionAt(b));
   }
 
   function showView(id) {
@@ -160,47 +183,85 @@ function createPage(root, data, ctx) {
     }
     treeTools.hidden = id === 'transcript';
     hint.hidden = id === 'transcript';
-    if (id === 'transcript') {
-      steps = steps || buildSteps(run, tree);
-      view = createTranscriptView(steps, model, actions);
-    } else {
+    minimap.el.hidden = id === 'transcript';
+    if (id === 'transcript') view = createTranscript(run, outline, model, actions);
+    else {
       view = (id === 'timeline' ? createTimelineView : createTreeView)(model, actions);
+      view.el.addEventListener('scroll', updateFrame, { passive: true });
     }
     main.dataset.view = id;
-    replace(main, view.el);
-    if (model.selected) view.reveal(model.selected, 'center');
+    replace(viewSlot, view.el);
+    if (model.selected) revealSelected(model.selected, 'center');
+    requestAnimationFrame(updateFrame);
   }
 
-  function openAncestors(id) {
-    const hidden = ancestorIds(tree, id).filter((a) => model.collapsed.has(a));
-    if (hidden.length) setCollapsed(new Set([...model.collapsed].filter((c) => !hidden.includes(c))));
+  async function revealSelected(id, how) {
+    if (viewId === 'transcript') {
+      view.setSelected?.(id);
+      view.reveal(id);
+      return;
+    }
+    const position = await outline.positionOf(id).catch(() => null);
+    if (model.selected !== id || viewId === 'transcript') return;
+    if (position == null) {
+      view.refresh();
+      return;
+    }
+    model.cursor = position;
+    view.reveal(model.rows.reveal(position), how);
+    updateFrame();
   }
 
-  function showSpan(id, align) {
+  async function showSpan(id, how) {
     if (id === model.selected) return;
     model.selected = id;
-    if (id) {
-      model.cursor = id;
-      openAncestors(id);
-      replace(panel, renderSpanPanel(tree.nodes.get(id) || null, id, tree, actions));
-      panel.scrollTop = 0;
-    } else {
-      replace(panel);
-    }
+    const token = ++selection;
     panel.hidden = !id;
     resizer.hidden = !id;
     split.classList.toggle('has-panel', Boolean(id));
-    view.setSelected?.(id);
-    if (id) view.reveal(id, align);
-    else view.refresh();
+    if (!id) {
+      replace(panel);
+      view.setSelected?.(null);
+      view.refresh();
+      return;
+    }
+    const known = model.cursor != null ? outline.rowAt(model.cursor) : null;
+    replace(panel, renderPanelLoading(known?.span_id === id ? known : null, actions));
+    revealSelected(id, how);
+    let span = null;
+    try {
+      span = (await api.get(`/runs/${encodeURIComponent(runId)}/spans/${encodeURIComponent(id)}`)).span;
+    } catch (err) {
+      if (err.status !== 404 && err.status !== 400) {
+        if (token === selection) replace(panel, h('div', { class: 'span-panel-inner' }, errorState(err, () => { model.selected = null; showSpan(id, how); })));
+        return;
+      }
+    }
+    if (token !== selection) return;
+    const row = model.cursor != null ? outline.rowAt(model.cursor) : null;
+    replace(panel, renderSpanPanel(span, id, {
+      start: model.bounds.start,
+      actions,
+      orphan: row?.span_id === id && row.depth === 0,
+      parentName: (parentId) => {
+        for (let p = (model.cursor ?? 0) - 1; p >= 0; p -= 1) {
+          const r = outline.rowAt(p);
+          if (!r) return null;
+          if (r.span_id === parentId) return r.name;
+        }
+        return null;
+      },
+    }));
+    panel.scrollTop = 0;
   }
 
   function apply(c) {
     navigate = c.navigate;
     const requested = c.query.get('view');
-    const first = viewId === null;
+    const firstApply = viewId === null;
     showView(VIEWS.some((v) => v.id === requested) ? requested : 'tree');
-    showSpan(c.query.get('span') || null, first ? 'center' : 'nearest');
+    showSpan(c.query.get('span') || null, align || (firstApply ? 'center' : 'nearest'));
+    align = null;
   }
 
   function onDocumentKey(event) {
@@ -227,6 +288,8 @@ function createPage(root, data, ctx) {
     dispose() {
       document.removeEventListener('keydown', onDocumentKey);
       view?.dispose();
+      outline.dispose();
+      minimap.dispose();
     },
   };
 }

@@ -5,19 +5,24 @@ import * as fmt from '../../format.js';
 import * as badges from '../../components/badges.js';
 import { renderPayload } from '../../components/json.js';
 import { renderMessages } from '../../components/messages.js';
-import { copyableId, errorBlock, preciseTime, toolNamesOf } from './common.js';
+import { copyableId, errorBlock, preciseTime, toolNamesOfSpans } from './common.js';
 import { errorOf } from './fold.js';
 import { durationMs, endOf, startOf } from './spantree.js';
 
-/** `node` from the span tree (or null when the id is not in the run); `actions`: {select, close}. */
-export function renderSpanPanel(node, id, tree, actions) {
-  const closeButton = h('button', { type: 'button', class: 'icon-button', title: 'Close (Esc)', 'aria-label': 'Close span details', 'data-testid': 'panel-close', onclick: actions.close }, icon('x'));
-  if (!node) {
+/**
+ * `span` read in full from GET /runs/{id}/spans/{span_id} (null when the id is not in the run);
+ * `ctx`: {start (the run's start, unix ns), parentName (span id → name, when known), orphan,
+ * actions: {select, close, openLink}}.
+ */
+export function renderSpanPanel(span, id, ctx) {
+  const { actions } = ctx;
+  const tree = { start: ctx.start };
+  const closeButton = closeButtonOf(actions);
+  if (!span) {
     return h('div', { class: 'span-panel-inner' },
       h('div', { class: 'panel-head' }, h('h2', null, 'Span not found'), h('span', { class: 'spacer' }), closeButton),
       h('div', { class: 'state empty' }, h('strong', null, 'No span with this id in the run'), h('code', null, id)));
   }
-  const span = node.span;
   return h('div', { class: 'span-panel-inner', 'data-testid': 'span-panel', dataset: { spanId: span.span_id } },
     h('div', { class: 'panel-head' },
       badges.kind(span.kind),
@@ -31,9 +36,9 @@ export function renderSpanPanel(node, id, tree, actions) {
       span.model ? h('span', { class: 'chip mono' }, span.model) : null),
     h('div', { class: 'panel-body' },
       errorSection(span),
-      overview(span, node, actions),
+      overview(span, ctx),
       toolSection(span),
-      conversation(span, tree),
+      conversation(span),
       ioSection(span),
       attributesSection(span.attributes),
       eventsSection(span.events, tree),
@@ -41,6 +46,21 @@ export function renderSpanPanel(node, id, tree, actions) {
       section('Resource', 'resource', span.resource && Object.keys(span.resource).length ? kvTable(span.resource) : null, { open: false }),
       section('Scope', 'scope', span.scope && (span.scope.name || span.scope.version) ? kvTable(span.scope) : null, { open: false }),
       linksSection(span.links, actions)));
+}
+
+/** What the panel shows while the span is read: the row's name, and a close button. */
+export function renderPanelLoading(row, actions) {
+  return h('div', { class: 'span-panel-inner', 'data-testid': 'span-panel-loading', 'aria-busy': 'true' },
+    h('div', { class: 'panel-head' },
+      row ? badges.kind(row.kind) : null,
+      h('h2', { class: 'panel-title' }, row ? row.name || '(unnamed)' : 'Loading span…'),
+      h('span', { class: 'spacer' }),
+      closeButtonOf(actions)),
+    h('div', { class: 'state loading' }, 'Loading span…'));
+}
+
+function closeButtonOf(actions) {
+  return h('button', { type: 'button', class: 'icon-button', title: 'Close (Esc)', 'aria-label': 'Close span details', 'data-testid': 'panel-close', onclick: actions.close }, icon('x'));
 }
 
 function section(title, testid, body, { open = true, count } = {}) {
@@ -56,12 +76,13 @@ function errorSection(span) {
   return error ? h('div', { class: 'panel-error' }, errorBlock(error, { title: span.status === 'error' ? 'Failed' : 'Exception' })) : null;
 }
 
-function overview(span, node, actions) {
+function overview(span, { actions, parentName, orphan }) {
+  const parentId = span.parent_span_id;
   const rows = [
     ['Span ID', copyableId(span.span_id, 'span ID')],
-    ['Parent', node.parent
-      ? h('button', { type: 'button', class: 'link-button', onclick: () => actions.select(node.parent.id) }, node.parent.span.name || node.parent.id)
-      : span.parent_span_id ? h('span', null, h('span', { class: 'mono' }, span.parent_span_id), h('span', { class: 'muted' }, ' (not received)')) : h('span', { class: 'muted' }, 'none (root)')],
+    ['Parent', parentId && !orphan
+      ? h('button', { type: 'button', class: 'link-button', onclick: () => actions.select(parentId) }, parentName(parentId) || parentId)
+      : parentId ? h('span', null, h('span', { class: 'mono' }, span.parent_span_id), h('span', { class: 'muted' }, ' (not received)')) : h('span', { class: 'muted' }, 'none (root)')],
     ['Trace ID', copyableId(span.trace_id, 'trace ID')],
     ['Start', preciseTime(startOf(span), { date: true })],
     ['End', preciseTime(endOf(span), { date: true })],
@@ -105,11 +126,11 @@ function toolSection(span) {
     renderPayload(span.output, { open: 2, empty: 'no result recorded' })));
 }
 
-function conversation(span, tree) {
+function conversation(span) {
   const input = Array.isArray(span.input_messages) ? span.input_messages : [];
   const output = Array.isArray(span.output_messages) ? span.output_messages : [];
   if (!input.length && !output.length) return null;
-  const toolNames = toolNamesOf(tree);
+  const toolNames = toolNamesOfSpans([span]);
   return section('Messages', 'messages', h('div', { class: 'panel-conversation' },
     input.length ? h('div', { class: 'panel-msg-group' }, h('div', { class: 'step-part-label' }, `Input · ${input.length} message${input.length === 1 ? '' : 's'}`), renderMessages(input, { toolNames })) : null,
     output.length ? h('div', { class: 'panel-msg-group output' }, h('div', { class: 'step-part-label' }, 'Output'), renderMessages(output, { toolNames })) : null), { count: input.length + output.length });

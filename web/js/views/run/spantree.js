@@ -1,5 +1,5 @@
-// The spans of a run as a tree, and the rows a tree or timeline shows. DOM-free, so it is unit
-// tested in node. Spans are hostile input: parents may be missing, point at themselves or form
+// The spans of a run as a tree (for the transcript of a run read whole), and where a span sits
+// on the run's time axis. DOM-free, so it is unit tested in node. Spans are hostile input: parents may be missing, point at themselves or form
 // cycles, and a run may be thousands of spans deep, so nothing here recurses.
 
 /**
@@ -104,36 +104,6 @@ export function placement(span, tree) {
   const left = Math.min(1, Math.max(0, (startOf(span) - tree.start) / total));
   const width = Math.min(1 - left, Math.max(0, (endOf(span) - startOf(span)) / total));
   return { left, width };
-}
-
-/** The rows shown when the spans in `collapsed` (a Set of span ids) hide their descendants. */
-export function visibleRows(tree, collapsed) {
-  if (!collapsed || collapsed.size === 0) return tree.order;
-  const rows = [];
-  let skipDepth = Infinity;
-  for (const node of tree.order) {
-    if (node.depth > skipDepth) continue;
-    skipDepth = Infinity;
-    rows.push(node);
-    if (collapsed.has(node.id) && node.children.length) skipDepth = node.depth;
-  }
-  return rows;
-}
-
-/** Every span with children: what "collapse all" collapses. */
-export function parentIds(tree) {
-  return tree.order.filter((n) => n.children.length).map((n) => n.id);
-}
-
-/** Ids of a span's ancestors, nearest first: what must be open for the span to be visible. */
-export function ancestorIds(tree, id) {
-  const out = [];
-  let node = tree.nodes.get(id)?.parent;
-  while (node && out.length < tree.nodes.size) {
-    out.push(node.id);
-    node = node.parent;
-  }
-  return out;
 }
 
 /** Nice round tick positions for a time axis of `totalMs`: `[{ms, fraction}]`, about `target` of them. */

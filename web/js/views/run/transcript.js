@@ -78,7 +78,8 @@ function findStep(el, id) {
   return null;
 }
 
-function renderStep(step, ctx) {
+/** One step as the transcript draws it (the windowed transcript draws its steps the same way). */
+export function renderStep(step, ctx) {
   switch (step.type) {
     case 'input': return inputStep(step.value);
     case 'output': return outputStep(step.value);

@@ -1,0 +1,58 @@
+// Which transcript a run gets. A run the server answers whole (up to 5,000 spans) is read whole
+// once the transcript is opened, and reads as before: steps built across the whole run, the
+// conversation de-duplicated, repeated tool calls folded (fold.js, transcript.js). A longer run
+// has no whole to build from, so its transcript is read in windows (transcript-window.js).
+import { h } from '../../dom.js';
+import * as api from '../../api.js';
+import { errorState, loading } from '../../components/states.js';
+import { buildTree } from './spantree.js';
+import { buildSteps } from './fold.js';
+import { createTranscriptView } from './transcript.js';
+import { createWindowedTranscript } from './transcript-window.js';
+
+/** The most spans GET /runs/{id} answers whole (MAX_WHOLE_RUN_SPANS on the server). */
+export const MAX_WHOLE_RUN_SPANS = 5000;
+
+const whole = new Map(); // run id → promise of its steps, for switching views back and forth
+
+/** A transcript view handle right away; a short run's steps are filled in when they arrive. */
+export function createTranscript(run, outline, model, actions) {
+  if (run.span_count > MAX_WHOLE_RUN_SPANS) return createWindowedTranscript(run, outline, model, actions);
+  const el = h('div', { class: 'transcript-host' }, loading('Loading transcript…'));
+  let inner = null;
+  let disposed = false;
+  const load = () => {
+    if (!whole.has(run.run_id)) {
+      whole.set(run.run_id, api.get(`/runs/${encodeURIComponent(run.run_id)}`).then((data) => {
+        const tree = buildTree(data.spans || []);
+        return { tree, steps: buildSteps(data.run, tree) };
+      }));
+      // Only the latest run is kept.
+      for (const id of whole.keys()) if (id !== run.run_id) whole.delete(id);
+    }
+    whole.get(run.run_id).then(({ tree, steps }) => {
+      if (disposed) return;
+      inner = createTranscriptView(steps, { tree, get selected() { return model.selected; } }, actions);
+      el.replaceChildren(inner.el);
+      if (model.selected) {
+        inner.setSelected(model.selected);
+        inner.reveal(model.selected);
+      }
+    }).catch((err) => {
+      whole.delete(run.run_id);
+      if (!disposed) el.replaceChildren(errorState(err, load));
+    });
+  };
+  load();
+  return {
+    el,
+    setSelected: (id) => inner?.setSelected(id),
+    reveal: (id) => inner?.reveal(id),
+    focus() {},
+    refresh() {},
+    dispose() {
+      disposed = true;
+      inner?.dispose();
+    },
+  };
+}
