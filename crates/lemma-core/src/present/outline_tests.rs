@@ -132,6 +132,7 @@ fn the_overview_places_errors_loops_and_slow_spans() {
         tool_args: None,
         repeats: 3,
         first_tool_index: 1,
+        first_span_id: None,
     };
     let view = o.overview(10, &[signal]);
     assert_eq!(view.total, 101);
