@@ -209,14 +209,86 @@ impl LemmaMcp {
     async fn get_run_text(&self, p: GetRun, caller: Option<&HeaderMap>) -> Answer {
         let run_id = params::run_id(&p.run_id)?;
         let max_chars = within("max_chars", p.max_chars, 12_000, 1_000..=100_000)?;
-        let body = self
+        let body = match self
+            .api
             .call(ApiCall::get(&["runs", &run_id], &[]), caller)
-            .await?;
+            .await
+        {
+            // Too long to read whole: read the page asked for from the run's windows.
+            Err(ApiFailure::Status { status: 422, .. }) => {
+                return self.long_run_text(&run_id, &p, max_chars, caller).await;
+            }
+            other => other.map_err(word)?,
+        };
         let run: Run = field(&body, "run")?;
         let spans: Vec<Span> = field(&body, "spans")?;
         let metrics: Vec<MetricEvent> = field(&body["run"], "metrics").unwrap_or_default();
+        let (facts, budget) = self.facts_and_budget(&run, &metrics, &p, max_chars);
+        let page = match p.view {
+            View::Transcript => present::transcript(&run, &spans, &budget),
+            View::Tree => present::tree(&run, &spans, &budget),
+        };
+        Ok(with_facts(&page.text, &facts))
+    }
+
+    /// A page of a run too long for `GET /runs/{id}`: outline rows for the tree, transcript
+    /// steps for the transcript, each window as long as a page can hold.
+    async fn long_run_text(
+        &self,
+        run_id: &str,
+        p: &GetRun,
+        max_chars: usize,
+        caller: Option<&HeaderMap>,
+    ) -> Answer {
+        let offset = p.offset.to_string();
+        // A tree line is about a hundred characters, a transcript step several hundred.
+        let rows = (max_chars / 60).clamp(20, 2_000).to_string();
+        let outline_query = match p.view {
+            View::Tree => [("offset", offset.as_str()), ("limit", rows.as_str())],
+            View::Transcript => [("offset", "0"), ("limit", "1")],
+        };
+        let outline = self
+            .call(ApiCall::get(&["runs", run_id, "outline"], &outline_query), caller)
+            .await?;
+        let run: Run = field(&outline, "run")?;
+        let metrics: Vec<MetricEvent> = field(&outline["run"], "metrics").unwrap_or_default();
+        let (facts, budget) = self.facts_and_budget(&run, &metrics, p, max_chars);
+        let start = p.offset as usize;
+        let page = match p.view {
+            View::Tree => {
+                let rows: Vec<present::WindowRow> = field(&outline, "rows")?;
+                let total = outline["total"].as_u64().unwrap_or(0) as usize;
+                present::tree_window(&run, &rows, start, total, &budget)
+            }
+            View::Transcript => {
+                let steps = (max_chars / 300).clamp(5, 200).to_string();
+                let body = self
+                    .call(
+                        ApiCall::get(
+                            &["runs", run_id, "transcript"],
+                            &[("from", offset.as_str()), ("limit", steps.as_str())],
+                        ),
+                        caller,
+                    )
+                    .await?;
+                let steps: Vec<present::WindowStep> = field(&body, "steps")?;
+                let total = body["total_steps"].as_u64().unwrap_or(0) as usize;
+                present::transcript_window(&run, &steps, start, total, &budget)
+            }
+        };
+        Ok(with_facts(&page.text, &facts))
+    }
+
+    /// The run's facts for the first page, and the budget left for the page's steps.
+    fn facts_and_budget(
+        &self,
+        run: &Run,
+        metrics: &[MetricEvent],
+        p: &GetRun,
+        max_chars: usize,
+    ) -> (String, Budget) {
         let facts = if p.offset == 0 {
-            render::run_facts(&run, &metrics)
+            render::run_facts(run, metrics)
         } else {
             String::new()
         };
@@ -225,35 +297,27 @@ impl LemmaMcp {
             max_item_chars: ITEM_CHARS,
             offset: p.offset as usize,
         };
-        let page = match p.view {
-            View::Transcript => present::transcript(&run, &spans, &budget),
-            View::Tree => present::tree(&run, &spans, &budget),
-        };
-        Ok(match page.text.split_once('\n') {
-            Some((header, rest)) => format!("{header}\n{facts}{rest}"),
-            None => format!("{}\n{facts}", page.text),
-        })
+        (facts, budget)
     }
 
     async fn get_span_text(&self, p: GetSpan, caller: Option<&HeaderMap>) -> Answer {
         let run_id = params::run_id(&p.run_id)?;
         let span_id = params::span_id(&p.span_id)?;
         let max_chars = within("max_chars", p.max_chars, 20_000, 1_000..=100_000)?;
-        let body = self
-            .call(ApiCall::get(&["runs", &run_id], &[]), caller)
-            .await?;
-        let spans = body["spans"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let Some(span) = spans.iter().find(|s| s["span_id"] == span_id.as_str()) else {
-            return Err(format!(
-                "run {run_id} has no span {span_id} (it has {} spans): call get_run with \
-                 view \"tree\" to list their IDs",
-                spans.len()
-            ));
+        let span = match self
+            .api
+            .call(ApiCall::get(&["runs", &run_id, "spans", &span_id], &[]), caller)
+            .await
+        {
+            Err(ApiFailure::Status { status: 404, .. }) => {
+                return Err(format!(
+                    "run {run_id} has no span {span_id}: call get_run with view \"tree\" to \
+                     list its span IDs"
+                ));
+            }
+            other => other.map_err(word)?,
         };
-        let text = render::span_json(span);
+        let text = render::span_json(&span["span"]);
         let heading = format!("span {span_id} of run {run_id}:\n");
         Ok(heading + &render::page(&text, max_chars, p.offset as usize))
     }
@@ -381,35 +445,48 @@ impl LemmaMcp {
 
     /// One API call, its failure worded for the model.
     async fn call(&self, call: ApiCall, caller: Option<&HeaderMap>) -> Result<Value, String> {
-        self.api.call(call, caller).await.map_err(|f| match f {
-            ApiFailure::Status {
-                status: 400,
-                message,
-            } => {
-                if message.contains("query") {
-                    format!("Lemma refused the call: {message}. {QUERY_HELP}")
-                } else {
-                    format!("Lemma refused the call: {message}")
-                }
+        self.api.call(call, caller).await.map_err(word)
+    }
+}
+
+/// An API failure worded for the model.
+fn word(f: ApiFailure) -> String {
+    match f {
+        ApiFailure::Status {
+            status: 400,
+            message,
+        } => {
+            if message.contains("query") {
+                format!("Lemma refused the call: {message}. {QUERY_HELP}")
+            } else {
+                format!("Lemma refused the call: {message}")
             }
-            ApiFailure::Status {
-                status: 401 | 403,
-                message,
-            } => format!(
-                "Lemma refused the API key ({message}): the MCP server's key \
-                 (LEMMA_API_KEY, or the Authorization header over HTTP) must be a valid key"
-            ),
-            ApiFailure::Status {
-                status: 404,
-                message,
-            } => {
-                format!("{message}: search_runs and list_threads list what exists in this project")
-            }
-            ApiFailure::Status { status, message } => {
-                format!("Lemma answered {status}: {message}")
-            }
-            ApiFailure::Unreachable(message) => message,
-        })
+        }
+        ApiFailure::Status {
+            status: 401 | 403,
+            message,
+        } => format!(
+            "Lemma refused the API key ({message}): the MCP server's key \
+             (LEMMA_API_KEY, or the Authorization header over HTTP) must be a valid key"
+        ),
+        ApiFailure::Status {
+            status: 404,
+            message,
+        } => {
+            format!("{message}: search_runs and list_threads list what exists in this project")
+        }
+        ApiFailure::Status { status, message } => {
+            format!("Lemma answered {status}: {message}")
+        }
+        ApiFailure::Unreachable(message) => message,
+    }
+}
+
+/// A page's text with the run's facts after its first line.
+fn with_facts(text: &str, facts: &str) -> String {
+    match text.split_once('\n') {
+        Some((header, rest)) => format!("{header}\n{facts}{rest}"),
+        None => format!("{text}\n{facts}"),
     }
 }
 

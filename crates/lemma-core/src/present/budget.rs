@@ -9,12 +9,21 @@ const FOOTER_ROOM: usize = 80;
 pub(crate) fn paginate(header: &str, entries: &[String], budget: &Budget) -> Page {
     let total = entries.len();
     let start = budget.offset.min(total);
-    let rest = &entries[start..];
+    paginate_from(header, &entries[start..], start, total, budget)
+}
+
+/// A page of `rest`, the entries from `start` of `total` (a window of them), under `header`.
+pub(crate) fn paginate_from(
+    header: &str,
+    rest: &[String],
+    start: usize,
+    total: usize,
+    budget: &Budget,
+) -> Page {
     let mut text = format!("{header}\n");
     if rest.is_empty() {
         text.push_str(&format!(
-            "(no steps from offset {}: the run has {total})\n",
-            budget.offset
+            "(no steps from offset {start}: the run has {total})\n"
         ));
         return Page {
             text,

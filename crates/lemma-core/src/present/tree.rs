@@ -37,7 +37,7 @@ pub fn tree(run: &Run, spans: &[Span], budget: &Budget) -> Page {
     budget::paginate(&super::header(run, "span tree"), &entries, budget)
 }
 
-fn line(s: &Span, budget: &Budget) -> String {
+pub(super) fn line(s: &Span, budget: &Budget) -> String {
     let mut out = format!("{} {}  {}", s.kind.as_str(), s.name, span_duration(s));
     if let Some(model) = &s.model {
         out.push_str(&format!("  {model}"));
