@@ -41,10 +41,10 @@ pub const MAX_BUCKETS: usize = 2_000;
 /// An outline window stops before its rows pass this many bytes of JSON, whatever `limit`
 /// asked (rows are at most a few hundred bytes, but names can be long): with the summary, the
 /// answer stays within about 200 KB.
-pub const MAX_ROWS_BYTES: usize = 150_000;
+pub const MAX_ROWS_BYTES: usize = 175_000;
 /// A run's input or output larger than this (as JSON) is left out of an outline's summary:
 /// the root span's own route has it.
-pub const MAX_SUMMARY_PAYLOAD_BYTES: usize = 32 * 1024;
+pub const MAX_SUMMARY_PAYLOAD_BYTES: usize = 16 * 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
