@@ -56,11 +56,29 @@ pub fn call(
         serde_json::from_slice(&bytes).with_context(|| format!("{url} did not answer JSON"))?
     };
     if !status.is_success() {
-        let msg = body["error"]["message"].as_str().unwrap_or("no message");
-        bail!("{} ({status})", msg);
+        let message = body["error"]["message"]
+            .as_str()
+            .unwrap_or("no message")
+            .to_string();
+        return Err(Refused { status, message }.into());
     }
     Ok(body)
 }
+
+/// An error answer of the API, kept typed so a caller can act on its status.
+#[derive(Debug)]
+pub struct Refused {
+    pub status: reqwest::StatusCode,
+    pub message: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.status)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 pub fn print_json(v: &Value) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
@@ -116,17 +134,24 @@ pub fn runs(remote: &Remote, query: &str, limit: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One run: its summary and span tree, or, given a budget, a page of its transcript.
+/// One run: its summary and span tree, or a page of its transcript. A run too long to read
+/// whole is read in windows, a page at `budget.offset`.
 pub fn run(
     remote: &Remote,
     run_id: &str,
-    transcript: Option<lemma_core::present::Budget>,
+    transcript: bool,
+    budget: lemma_core::present::Budget,
 ) -> anyhow::Result<()> {
-    let body = get(remote, &["runs", run_id], &[])?;
+    let body = match get(remote, &["runs", run_id], &[]) {
+        Err(e) if e.downcast_ref::<Refused>().is_some_and(|r| r.status == 422) => {
+            return long_run(remote, run_id, transcript, budget);
+        }
+        other => other?,
+    };
     if remote.json {
         return print_json(&body);
     }
-    if let Some(budget) = transcript {
+    if transcript {
         let run: lemma_core::Run =
             serde_json::from_value(body["run"].clone()).context("the run is not a RUN object")?;
         let spans: Vec<lemma_core::Span> = serde_json::from_value(body["spans"].clone())
@@ -137,7 +162,67 @@ pub fn run(
         );
         return Ok(());
     }
-    let r = &body["run"];
+    print_summary(&body["run"]);
+    let spans = body["spans"].as_array().cloned().unwrap_or_default();
+    print!("{}", render::span_tree(&spans));
+    Ok(())
+}
+
+/// A page of a run read in windows: outline rows for the tree, steps for the transcript.
+fn long_run(
+    remote: &Remote,
+    run_id: &str,
+    transcript: bool,
+    budget: lemma_core::present::Budget,
+) -> anyhow::Result<()> {
+    use lemma_core::present::{transcript_window, tree_window, WindowRow, WindowStep};
+    let offset = budget.offset.to_string();
+    // A tree line is about a hundred characters, a transcript step several hundred.
+    let rows = (budget.max_chars / 60).clamp(20, 2_000).to_string();
+    let outline_query = if transcript {
+        [("offset", "0".to_string()), ("limit", "1".to_string())]
+    } else {
+        [("offset", offset.clone()), ("limit", rows)]
+    };
+    let outline = get(remote, &["runs", run_id, "outline"], &outline_query)?;
+    let window = if transcript {
+        let steps = (budget.max_chars / 300).clamp(5, 200).to_string();
+        Some(get(
+            remote,
+            &["runs", run_id, "transcript"],
+            &[("from", offset), ("limit", steps)],
+        )?)
+    } else {
+        None
+    };
+    if remote.json {
+        return print_json(window.as_ref().unwrap_or(&outline));
+    }
+    let run: lemma_core::Run =
+        serde_json::from_value(outline["run"].clone()).context("the run is not a RUN object")?;
+    let page = match &window {
+        Some(w) => {
+            let steps: Vec<WindowStep> = serde_json::from_value(w["steps"].clone())
+                .context("the transcript's steps are not STEP objects")?;
+            let total = w["total_steps"].as_u64().unwrap_or(0) as usize;
+            transcript_window(&run, &steps, budget.offset, total, &budget)
+        }
+        None => {
+            let rows: Vec<WindowRow> = serde_json::from_value(outline["rows"].clone())
+                .context("the outline's rows are not ROW objects")?;
+            let total = outline["total"].as_u64().unwrap_or(0) as usize;
+            if budget.offset == 0 {
+                print_summary(&outline["run"]);
+            }
+            tree_window(&run, &rows, budget.offset, total, &budget)
+        }
+    };
+    print!("{}", page.text);
+    Ok(())
+}
+
+/// A run's summary lines, above its tree.
+fn print_summary(r: &Value) {
     println!("{}  {}", text(&r["name"]), text(&r["run_id"]));
     println!(
         "status {}  duration {}  spans {}  tokens {} (in {}, out {})  cost {}",
@@ -171,9 +256,6 @@ pub fn run(
         println!("(the root span has not arrived yet; showing the top-most span present)");
     }
     println!();
-    let spans = body["spans"].as_array().cloned().unwrap_or_default();
-    print!("{}", render::span_tree(&spans));
-    Ok(())
 }
 
 /// A metric event as `lemma metric` posts it.

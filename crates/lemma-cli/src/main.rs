@@ -54,11 +54,13 @@ enum Command {
         /// The conversation: messages, tool calls with their results, sub-agents, errors.
         #[arg(long)]
         transcript: bool,
-        /// Cut the transcript to pages of this many characters.
-        #[arg(long, requires = "transcript", default_value_t = lemma_core::present::Budget::default().max_chars)]
+        /// Cut the transcript, or the tree of a run read in windows, to pages of this many
+        /// characters.
+        #[arg(long, default_value_t = lemma_core::present::Budget::default().max_chars)]
         max_chars: usize,
-        /// The first step to show: the offset a previous page asked for.
-        #[arg(long, requires = "transcript", default_value_t = 0)]
+        /// The first step (transcript) or span (tree of a run too long to read whole) to show:
+        /// the offset a previous page asked for.
+        #[arg(long, default_value_t = 0)]
         offset: usize,
         #[command(flatten)]
         remote: Remote,
@@ -153,12 +155,12 @@ fn main() {
             offset,
             remote,
         } => {
-            let budget = transcript.then(|| lemma_core::present::Budget {
+            let budget = lemma_core::present::Budget {
                 max_chars,
                 offset,
                 ..Default::default()
-            });
-            client::run(&remote, &run_id, budget)
+            };
+            client::run(&remote, &run_id, transcript, budget)
         }
         Command::DeleteRun { run_id, remote } => client::delete_run(&remote, &run_id),
         Command::Metric {

@@ -6,7 +6,7 @@ mod common;
 use std::io::Write;
 
 use common::otlp::{hex, request, string_attr};
-use common::{client, fixtures, Server, KEY};
+use common::{client, fixtures, mcp_tool, Server, KEY};
 use lemma_core::otlp::RpcStatus;
 use lemma_core::query::{MAX_QUERY_CHARS, MAX_TERMS, MAX_VALUES};
 use opentelemetry_proto::tonic::collector::trace::v1::{
@@ -825,27 +825,6 @@ fn a_query_at_the_size_limits_runs_and_one_past_them_is_a_400() {
         }
     }
     assert_still_serving(&server);
-}
-
-/// A JSON-RPC call to the MCP endpoint; the tool's text answer.
-fn mcp_tool(server: &Server, tool: &str, arguments: Value) -> String {
-    let resp = client()
-        .post(server.url("/mcp"))
-        .bearer_auth(KEY)
-        .header("accept", "application/json, text/event-stream")
-        .json(
-            &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                                  "params": {"name": tool, "arguments": arguments}}),
-        )
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let body: Value = resp.json().unwrap();
-    assert_eq!(body["result"]["isError"], false, "{body}");
-    body["result"]["content"][0]["text"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 #[test]

@@ -5,7 +5,7 @@
 mod common;
 
 use common::otlp::{request, string_attr};
-use common::{client, Server, KEY};
+use common::{client, mcp_tool, Server, KEY};
 use lemma_bench::longrun::LongRun;
 use opentelemetry_proto::tonic::trace::v1::{status, Span, Status};
 use prost::Message;
@@ -271,6 +271,56 @@ fn a_long_run_reads_in_windows() {
     }
     let (status, _) = server.get_with(&format!("{base}/outline"), "wrong-key");
     assert_eq!(status, 401);
+
+    // The CLI and MCP read it in windows too, a page at a time.
+    let (done, out, err) = server.cli(&["run", &id]);
+    assert!(done, "{err}");
+    assert!(
+        out.contains("spans 10001") && out.contains(&format!("#{root}")),
+        "{out}"
+    );
+    assert!(out.contains("ask with offset="), "{out}");
+    let (done, out, err) = server.cli(&["run", &id, "--offset", "9995"]);
+    assert!(done, "{err}");
+    assert_eq!(out.lines().filter(|l| l.contains(" #")).count(), 6, "{out}");
+    assert!(!out.contains("ask with offset="), "the last page: {out}");
+    let (done, out, err) = server.cli(&["run", &id, "--transcript", "--max-chars", "5000"]);
+    assert!(done, "{err}");
+    assert!(
+        out.contains("· transcript") && out.contains("ask with offset="),
+        "{out}"
+    );
+    let (done, out, err) = server.cli(&["run", &id, "--json"]);
+    assert!(done, "{err}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["total"], 10_001);
+    let tree = mcp_tool(
+        &server,
+        "get_run",
+        serde_json::json!({"run_id": id, "view": "tree"}),
+    );
+    assert!(
+        tree.contains(&format!("#{root}")) && tree.contains("ask with offset="),
+        "{tree}"
+    );
+    let far = mcp_tool(
+        &server,
+        "get_run",
+        serde_json::json!({"run_id": id, "view": "tree", "offset": position}),
+    );
+    assert!(far.contains(&format!("#{failing_id}")), "{far}");
+    let transcript = mcp_tool(&server, "get_run", serde_json::json!({"run_id": id}));
+    assert!(transcript.contains("· transcript"), "{transcript}");
+    assert!(
+        transcript.chars().count() <= 12_500,
+        "a page stays within its budget"
+    );
+    let one = mcp_tool(
+        &server,
+        "get_span",
+        serde_json::json!({"run_id": id, "span_id": failing_id}),
+    );
+    assert!(one.contains("zanzibar"), "{one}");
 
     // Deleted, the run is gone from every window (nothing is served from the cache).
     let deleted = client()

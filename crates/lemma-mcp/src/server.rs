@@ -248,7 +248,10 @@ impl LemmaMcp {
             View::Transcript => [("offset", "0"), ("limit", "1")],
         };
         let outline = self
-            .call(ApiCall::get(&["runs", run_id, "outline"], &outline_query), caller)
+            .call(
+                ApiCall::get(&["runs", run_id, "outline"], &outline_query),
+                caller,
+            )
             .await?;
         let run: Run = field(&outline, "run")?;
         let metrics: Vec<MetricEvent> = field(&outline["run"], "metrics").unwrap_or_default();
@@ -306,7 +309,10 @@ impl LemmaMcp {
         let max_chars = within("max_chars", p.max_chars, 20_000, 1_000..=100_000)?;
         let span = match self
             .api
-            .call(ApiCall::get(&["runs", &run_id, "spans", &span_id], &[]), caller)
+            .call(
+                ApiCall::get(&["runs", &run_id, "spans", &span_id], &[]),
+                caller,
+            )
             .await
         {
             Err(ApiFailure::Status { status: 404, .. }) => {

@@ -213,6 +213,27 @@ impl Drop for Server {
     }
 }
 
+/// A JSON-RPC call to the server's MCP endpoint with the bootstrap key; the tool's text answer.
+pub fn mcp_tool(server: &Server, tool: &str, arguments: serde_json::Value) -> String {
+    let resp = client()
+        .post(server.url("/mcp"))
+        .bearer_auth(KEY)
+        .header("accept", "application/json, text/event-stream")
+        .json(
+            &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                  "params": {"name": tool, "arguments": arguments}}),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().unwrap();
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    body["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 pub fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(60))

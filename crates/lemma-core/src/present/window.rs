@@ -28,7 +28,13 @@ pub struct WindowStep {
 }
 
 /// A page of a run's span tree from the outline rows at `offset` (of `total`).
-pub fn tree_window(run: &Run, rows: &[WindowRow], offset: usize, total: usize, budget: &Budget) -> Page {
+pub fn tree_window(
+    run: &Run,
+    rows: &[WindowRow],
+    offset: usize,
+    total: usize,
+    budget: &Budget,
+) -> Page {
     let entries: Vec<String> = rows
         .iter()
         .map(|r| indent(&tree::line(&light(&r.span), budget), r.depth as usize))
@@ -59,7 +65,11 @@ pub fn transcript_window(
         .iter()
         .map(|s| {
             let page = transcript(&bare, std::slice::from_ref(&s.span), &whole);
-            let body = page.text.split_once('\n').map_or("", |(_, rest)| rest).trim_end();
+            let body = page
+                .text
+                .split_once('\n')
+                .map_or("", |(_, rest)| rest)
+                .trim_end();
             // A span the transcript has nothing to say about still takes its step.
             let text = if body.is_empty() {
                 tree::line(&s.span, budget)
@@ -173,7 +183,10 @@ mod tests {
         };
         let page = transcript_window(&run(), &steps, 100, 5_000, &budget);
         assert!(page.text.contains("needle 0"), "{}", page.text);
-        assert!(!page.text.contains("the task"), "the run's input is not every page's");
+        assert!(
+            !page.text.contains("the task"),
+            "the run's input is not every page's"
+        );
         let next = page.next_offset.expect("the window does not fit one page");
         assert!(next > 100 && next < 140, "{next}");
         assert!(page.text.contains(&format!("offset={next}")));

@@ -18,20 +18,37 @@ export function createOutline(runId, first, onPage) {
   const pages = new Map(); // page index → rows; in order of last use
   const positions = new Map(); // span id → position, for the cached rows
   const loading = new Map(); // page index → promise
+  const partial = new Set(); // page indexes holding fewer rows than they should
   let wanted = []; // page indexes in view, not cached, not loading
   let inView = new Set();
   let disposed = false;
   const total = first.total;
 
-  function store(offset, rows) {
+  const expected = (index) => Math.min(PAGE, total - index * PAGE);
+
+  // A page's rows, from its first position. A window can stop short of its limit (the server
+  // bounds an answer's bytes, and long names make rows large): such a page is kept as it is,
+  // shown, and completed by the next load.
+  function store(index, rows) {
     rows.forEach((row, i) => {
-      row.position = offset + i;
+      row.position = index * PAGE + i;
       positions.set(row.span_id, row.position);
     });
-    for (let i = 0; i * PAGE < rows.length; i += 1) {
-      pages.set(Math.floor(offset / PAGE) + i, rows.slice(i * PAGE, (i + 1) * PAGE));
-    }
+    pages.set(index, rows);
+    if (rows.length < expected(index)) partial.add(index);
+    else partial.delete(index);
     evict();
+  }
+
+  async function fetchPage(index, have) {
+    let rows = have;
+    while (rows.length < expected(index)) {
+      const answer = await api.get(path, { offset: index * PAGE + rows.length, limit: expected(index) - rows.length });
+      const more = answer.rows || [];
+      if (!more.length) break; // the run shrank (deleted meanwhile)
+      rows = rows.concat(more);
+    }
+    return rows;
   }
 
   function evict() {
@@ -39,17 +56,18 @@ export function createOutline(runId, first, onPage) {
       if (pages.size <= MAX_PAGES) break;
       if (inView.has(index)) continue;
       pages.delete(index);
+      partial.delete(index);
       for (const row of rows) if (positions.get(row.span_id) === row.position) positions.delete(row.span_id);
     }
   }
 
   function load(index) {
-    if (pages.has(index)) return Promise.resolve(pages.get(index));
+    if (pages.has(index) && !partial.has(index)) return Promise.resolve(pages.get(index));
     if (loading.has(index)) return loading.get(index);
-    const promise = api.get(path, { offset: index * PAGE, limit: PAGE })
-      .then((answer) => {
+    const promise = fetchPage(index, pages.get(index) || [])
+      .then((rows) => {
         if (disposed) return [];
-        store(answer.offset, answer.rows || []);
+        store(index, rows);
         onPage(index);
         return pages.get(index) || [];
       })
@@ -66,6 +84,7 @@ export function createOutline(runId, first, onPage) {
   }
 
   store(0, first.rows || []);
+  if (partial.has(0)) load(0);
 
   return {
     total,
@@ -83,7 +102,7 @@ export function createOutline(runId, first, onPage) {
       for (let i = firstPage; i <= lastPage; i += 1) {
         inView.add(i);
         const rows = pages.get(i);
-        if (rows) {
+        if (rows && !partial.has(i)) {
           // Most recently used last.
           pages.delete(i);
           pages.set(i, rows);
