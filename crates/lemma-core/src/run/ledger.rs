@@ -158,12 +158,7 @@ impl RunState {
     pub fn finish(&self, run_id: &str) -> Run {
         let mut run = self.partial.finish(run_id);
         let (usage, cost, by_model) = self.tally.finish();
-        run.input_tokens = usage.input_tokens.unwrap_or(0);
-        run.output_tokens = usage.output_tokens.unwrap_or(0);
-        run.total_tokens = usage.total_tokens.unwrap_or(0);
-        run.cache_read_tokens = usage.cache_read_tokens.unwrap_or(0);
-        run.cache_write_tokens = usage.cache_write_tokens.unwrap_or(0);
-        run.reasoning_tokens = usage.reasoning_tokens.unwrap_or(0);
+        run.set_tokens(&usage);
         run.cost_usd = cost;
         run.usage_by_model = by_model;
         run.signals = self

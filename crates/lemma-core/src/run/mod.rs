@@ -143,6 +143,18 @@ pub struct Run {
     pub output: Option<Value>,
 }
 
+impl Run {
+    /// Sets the run's token totals from a sum of counted usage (absent counts are 0).
+    pub fn set_tokens(&mut self, usage: &Usage) {
+        self.input_tokens = usage.input_tokens.unwrap_or(0);
+        self.output_tokens = usage.output_tokens.unwrap_or(0);
+        self.total_tokens = usage.total_tokens.unwrap_or(0);
+        self.cache_read_tokens = usage.cache_read_tokens.unwrap_or(0);
+        self.cache_write_tokens = usage.cache_write_tokens.unwrap_or(0);
+        self.reasoning_tokens = usage.reasoning_tokens.unwrap_or(0);
+    }
+}
+
 /// What one model's calls in a run used, counted by the same rule as the run's totals, so the
 /// entries of a run add up to its tokens and cost.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

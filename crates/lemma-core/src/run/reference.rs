@@ -117,12 +117,7 @@ pub(super) fn summarize_all(run_id: &str, spans: &[SpanDigest]) -> Run {
         .filter_map(|i| spans[i].cost_usd)
         .fold(None, |sum: Option<f64>, c| Some(sum.unwrap_or(0.0) + c));
     run.usage_by_model = usage_by_model(spans, &with_usage, &with_cost);
-    run.input_tokens = usage.input_tokens.unwrap_or(0);
-    run.output_tokens = usage.output_tokens.unwrap_or(0);
-    run.total_tokens = usage.total_tokens.unwrap_or(0);
-    run.cache_read_tokens = usage.cache_read_tokens.unwrap_or(0);
-    run.cache_write_tokens = usage.cache_write_tokens.unwrap_or(0);
-    run.reasoning_tokens = usage.reasoning_tokens.unwrap_or(0);
+    run.set_tokens(&usage);
     run.cost_usd = cost;
     run.signals = loops(spans);
     run
