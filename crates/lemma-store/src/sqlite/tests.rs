@@ -736,8 +736,7 @@ fn a_row_that_cannot_be_read_is_left_out_and_fails_nothing() {
         ..StatsQuery::default()
     };
     assert_eq!(stats::stats(&conn, project, &query).unwrap().totals.runs, 2);
-    // A commit touching the run with a damaged digest merges into its state, which holds the
-    // digest as it was when its span arrived.
+    // A commit touching the run with a damaged digest summarises it from the rest.
     let late = genai_chat("b2", 12, 1, "hi");
     write::write_batch(
         &mut conn,
@@ -747,23 +746,47 @@ fn a_row_that_cannot_be_read_is_left_out_and_fails_nothing() {
     let (run, _) = read::get_run(&conn, project, &"b2".repeat(16))
         .unwrap()
         .unwrap();
-    assert_eq!(run.span_count, 3);
-    // Without a state (damaged too), the next commit builds one from the spans it can read.
-    conn.execute_batch(&format!(
-        "UPDATE run_state SET state = X'00' WHERE trace_id = X'{}'",
-        "b2".repeat(16)
-    ))
-    .unwrap();
-    let later = genai_chat("b2", 13, 1, "hi");
-    write::write_batch(
-        &mut conn,
-        write::encode_batch(vec![(project, later)]).unwrap(),
-    )
-    .unwrap();
-    let (run, _) = read::get_run(&conn, project, &"b2".repeat(16))
-        .unwrap()
+    assert_eq!(run.span_count, 2);
+}
+
+#[test]
+fn a_long_run_merges_batches_into_its_state_and_a_damaged_state_is_built_again() {
+    let (mut conn, project) = with_project();
+    let n = write::MERGE_FROM_SPANS;
+    let batch = |range: std::ops::Range<usize>| {
+        range
+            .map(|i| (project, genai_chat("e5", i, 1, "hi")))
+            .collect::<Vec<_>>()
+    };
+    let span_count = |conn: &Connection| {
+        read::get_run(conn, project, &"e5".repeat(16))
+            .unwrap()
+            .unwrap()
+            .0
+            .span_count
+    };
+    let states = |conn: &Connection| count(conn, "SELECT count(*) FROM run_state");
+    write::write_batch(&mut conn, write::encode_batch(batch(0..n - 1)).unwrap()).unwrap();
+    assert_eq!(states(&conn), 0, "a short run keeps no state");
+    write::write_batch(&mut conn, write::encode_batch(batch(n - 1..n + 1)).unwrap()).unwrap();
+    assert_eq!((states(&conn), span_count(&conn)), (1, n as u64 + 1));
+    assert!(count(&conn, "SELECT count(*) FROM run_calls") > 0);
+    // A damaged state is built again from the spans, and the run stays whole.
+    conn.execute_batch("UPDATE run_state SET state = X'00'")
         .unwrap();
-    assert_eq!(run.span_count, 3, "four spans, one unreadable");
+    write::write_batch(&mut conn, write::encode_batch(batch(n + 1..n + 2)).unwrap()).unwrap();
+    assert_eq!(span_count(&conn), n as u64 + 2);
+    write::write_batch(&mut conn, write::encode_batch(batch(n + 2..n + 3)).unwrap()).unwrap();
+    assert_eq!(span_count(&conn), n as u64 + 3);
+    // Deleting the run leaves none of its rows behind.
+    assert!(super::delete::delete_run(&mut conn, project, &"e5".repeat(16)).unwrap());
+    for table in ["run_state", "run_calls", "run_cover", "run_tools"] {
+        assert_eq!(
+            count(&conn, &format!("SELECT count(*) FROM {table}")),
+            0,
+            "{table}"
+        );
+    }
 }
 
 #[test]

@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use lemma_core::run::ledger;
-use lemma_core::run::SpanDigest;
+use lemma_core::run::ledger::{self, RunState};
+use lemma_core::run::{summarize, SpanDigest};
 use lemma_core::{Run, Span};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
@@ -143,10 +143,17 @@ pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteSt
     Ok(stats)
 }
 
-/// Brings a run's summary up to date: merges `new` (spans just inserted, each once) into its
-/// state, or with `None`, or when the run has no state yet that can be read (stored by an
-/// earlier version, re-priced), builds the state from all its stored spans. `fresh` holds spans
-/// of the current batch, read instead of their stored bodies.
+/// Runs shorter than this are summarised from all their digests on each commit that touches
+/// them, with nothing stored beside them: for the short runs most agents produce, reading a few
+/// digests costs less than the merge's lookups and rows (which cost a third of ingest's
+/// throughput on the main benchmark). A run that reaches it gets a state, from all its spans
+/// once, and from then on each commit merges its new spans.
+pub const MERGE_FROM_SPANS: usize = 1_000;
+
+/// Brings a run's summary up to date. A run with a state merges `new` (spans just inserted,
+/// each once) into it; otherwise, or with `None` (re-priced spans), or when its state cannot be
+/// read, the run is summarised from all its stored spans, and gets a state if it is long.
+/// `fresh` holds spans of the current batch, read instead of their stored bodies.
 pub(super) fn update_run(
     tx: &Transaction,
     project: ProjectId,
@@ -156,24 +163,30 @@ pub(super) fn update_run(
 ) -> Result<()> {
     let trace = id_blob(trace_id);
     let mut index = SqliteRunIndex::new(tx, project, trace_id);
-    let previous = previous_summary(tx, project, &trace)?;
-    let stored = match new {
-        Some(_) => index.state()?,
-        None => None,
-    };
-    let mut state = stored.clone().unwrap_or_default();
-    match (stored, new) {
-        (Some(_), Some(new)) => ledger::apply(&mut index, &mut state, new)?,
-        // A run seen for the first time: its stored spans are the batch's.
-        (None, Some(new)) if previous.is_none() => ledger::apply(&mut index, &mut state, new)?,
-        _ => {
-            index.clear()?;
-            let all = read_digests(tx, project, trace_id)?;
-            ledger::apply(&mut index, &mut state, &all)?;
+    let (mut run, previous) = match (index.state()?, new) {
+        (Some(mut state), Some(new)) => {
+            ledger::apply(&mut index, &mut state, new)?;
+            index.save_state(&state)?;
+            (
+                state.finish(trace_id),
+                previous_summary(tx, project, &trace)?,
+            )
         }
-    }
-    index.save_state(&state)?;
-    let mut run = state.finish(trace_id);
+        (stored, _) => {
+            if stored.is_some() {
+                index.clear()?;
+            }
+            let all = read_digests(tx, project, trace_id)?;
+            if all.len() >= MERGE_FROM_SPANS {
+                let mut state = RunState::default();
+                ledger::apply(&mut index, &mut state, &all)?;
+                index.save_state(&state)?;
+                (state.finish(trace_id), None)
+            } else {
+                (summarize(trace_id, &all), None)
+            }
+        }
+    };
     if let Some(root_id) = run.root_span_id.clone() {
         let root: Option<Span> = match (fresh.get(&(project, trace_id, root_id.as_str())), previous)
         {
