@@ -7,9 +7,17 @@ use std::convert::Infallible;
 use super::ledger::{CallRow, Cover, RunIndex, ToolKey, ToolRow};
 use super::SpanDigest;
 
+/// What the index reads of a stored span.
+#[derive(Debug)]
+struct Stored {
+    parent: Option<String>,
+    tool_name: Option<String>,
+    tool_args: Option<String>,
+}
+
 #[derive(Debug, Default)]
 pub struct MemoryIndex {
-    spans: HashMap<String, SpanDigest>,
+    spans: HashMap<String, Stored>,
     cover: HashMap<String, Cover>,
     calls: BTreeMap<String, CallRow>,
     by_response: HashMap<String, BTreeSet<String>>,
@@ -17,14 +25,19 @@ pub struct MemoryIndex {
 }
 
 impl MemoryIndex {
-    /// Stores the spans not stored before (by span id) and returns them, as a store's insert
-    /// does.
-    pub fn insert(&mut self, spans: &[SpanDigest]) -> Vec<SpanDigest> {
+    /// Stores the spans not stored before (by span id) and returns their positions in
+    /// `spans`, as a store's insert does.
+    pub fn insert(&mut self, spans: &[SpanDigest]) -> Vec<usize> {
         let mut new = Vec::new();
-        for s in spans {
+        for (i, s) in spans.iter().enumerate() {
             if !self.spans.contains_key(&s.span_id) {
-                self.spans.insert(s.span_id.clone(), s.clone());
-                new.push(s.clone());
+                let stored = Stored {
+                    parent: s.parent_span_id.clone(),
+                    tool_name: s.tool_name.clone(),
+                    tool_args: s.tool_args.clone(),
+                };
+                self.spans.insert(s.span_id.clone(), stored);
+                new.push(i);
             }
         }
         new
@@ -35,7 +48,7 @@ impl RunIndex for MemoryIndex {
     type Error = Infallible;
 
     fn parent(&mut self, span_id: &str) -> Result<Option<Option<String>>, Infallible> {
-        Ok(self.spans.get(span_id).map(|s| s.parent_span_id.clone()))
+        Ok(self.spans.get(span_id).map(|s| s.parent.clone()))
     }
 
     fn cover(&mut self, span_id: &str) -> Result<Cover, Infallible> {

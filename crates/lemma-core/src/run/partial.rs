@@ -70,6 +70,29 @@ pub struct First<T> {
     pub value: T,
 }
 
+/// Offers the value of the span at `at`, cloned only when it is the earlier.
+fn offer_at<T: Clone>(slot: &mut Option<First<T>>, at: &Order, value: Option<&T>) {
+    match (slot.as_mut(), value) {
+        (Some(held), Some(v)) => replace_if_earlier(held, at, v),
+        (None, Some(v)) => *slot = Some(first_at(at, v)),
+        (_, None) => {}
+    }
+}
+
+fn replace_if_earlier<T: Clone>(held: &mut First<T>, at: &Order, value: &T) {
+    if (at, 0) < (&held.at, held.pos) {
+        *held = first_at(at, value);
+    }
+}
+
+fn first_at<T: Clone>(at: &Order, value: &T) -> First<T> {
+    First {
+        at: at.clone(),
+        pos: 0,
+        value: value.clone(),
+    }
+}
+
 fn offer<T: Clone>(slot: &mut Option<First<T>>, cand: &Option<First<T>>) {
     if let Some(c) = cand {
         if slot
@@ -193,33 +216,24 @@ impl RunPartial {
             merge_root(&mut self.root, &top);
         }
         merge_stand_in(&mut self.stand_in, &Some(Top::of(s)));
-        let first = |v: &Option<String>| {
-            v.as_ref().map(|v| First {
-                at: at.clone(),
-                pos: 0,
-                value: v.clone(),
-            })
-        };
-        offer(&mut self.trace_name, &first(&s.trace_name));
-        offer(&mut self.thread_id, &first(&s.thread_id));
-        offer(&mut self.user_id, &first(&s.user_id));
-        offer(&mut self.session_id, &first(&s.session_id));
-        offer(&mut self.environment, &first(&s.environment));
+        offer_at(&mut self.trace_name, &at, s.trace_name.as_ref());
+        offer_at(&mut self.thread_id, &at, s.thread_id.as_ref());
+        offer_at(&mut self.user_id, &at, s.user_id.as_ref());
+        offer_at(&mut self.session_id, &at, s.session_id.as_ref());
+        offer_at(&mut self.environment, &at, s.environment.as_ref());
         for (k, v) in &s.metadata {
-            let cand = Some(First {
-                at: at.clone(),
-                pos: 0,
-                value: v.clone(),
-            });
-            let mut slot = self.metadata.remove(k);
-            offer(&mut slot, &cand);
-            self.metadata.insert(k.clone(), slot.expect("offered"));
+            match self.metadata.get_mut(k) {
+                Some(slot) => replace_if_earlier(slot, &at, v),
+                None => {
+                    self.metadata.insert(k.clone(), first_at(&at, v));
+                }
+            }
         }
         if let Some(a) = &s.agent_name {
             offer_list(&mut self.agents, a, &at, 0);
         }
         if s.kind == SpanKind::Agent {
-            offer(&mut self.unnamed_agent, &first(&Some(s.name.clone())));
+            offer_at(&mut self.unnamed_agent, &at, Some(&s.name));
         }
         if let Some(m) = &s.model {
             offer_list(&mut self.models, m, &at, 0);

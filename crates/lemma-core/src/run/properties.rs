@@ -152,7 +152,11 @@ fn store(spans: &[SpanDigest], split: &[usize], order: &[usize], retried: &[usiz
                     .as_str(),
             );
         }
-        let new = index.insert(&batch);
+        let new: Vec<SpanDigest> = index
+            .insert(&batch)
+            .into_iter()
+            .map(|i| batch[i].clone())
+            .collect();
         let Ok(()) = ledger::apply(&mut index, &mut state, &new);
     }
     state
