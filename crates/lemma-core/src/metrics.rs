@@ -18,6 +18,7 @@ pub const MAX_SOURCE_CHARS: usize = 64;
 pub const TOP_TEXT_VALUES: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricEvent {
     /// Unique within the project; assigned by the store when empty.
     pub id: String,
@@ -36,6 +37,7 @@ pub struct MetricEvent {
 
 /// A metric's value, serialised as the bare JSON number, boolean or string.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum MetricValue {
     Number(f64),
@@ -312,6 +314,7 @@ impl<'a> Evaluation<'a> {
 
 /// One metric name across the runs of a stats range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricStats {
     pub name: String,
     /// Events of every kind.

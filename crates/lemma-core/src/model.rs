@@ -7,6 +7,7 @@ pub use crate::messages::{Message, Part};
 
 /// What a span does in an agent run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SpanKind {
     Agent,
@@ -60,6 +61,8 @@ impl SpanKind {
 
 /// OTel status code, as Lemma reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = SpanStatus))]
 #[serde(rename_all = "lowercase")]
 pub enum StatusCode {
     #[default]
@@ -90,6 +93,7 @@ impl StatusCode {
 /// Token usage. Input tokens include cache reads and writes (the OTel rule); the cache and
 /// reasoning counts are kept apart as subsets, never added on top.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Usage {
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
@@ -149,6 +153,7 @@ impl Usage {
 
 /// A payload that is present but not whole. An absent payload is simply `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PayloadState {
     /// The emitter hid it on purpose (OpenInference's `__REDACTED__`).
@@ -180,6 +185,7 @@ impl PayloadState {
 
 /// Where a span's cost comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum CostSource {
     /// The emitter recorded it (`lemma.cost_usd`, `llm.cost.total`, Langfuse cost details, ...).
@@ -189,6 +195,7 @@ pub enum CostSource {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpanEvent {
     pub name: String,
     pub time_unix_nano: u64,
@@ -199,6 +206,7 @@ pub struct SpanEvent {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpanLink {
     pub trace_id: String,
     pub span_id: String,
@@ -207,6 +215,7 @@ pub struct SpanLink {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Scope {
     #[serde(default)]
     pub name: String,
@@ -219,6 +228,7 @@ pub struct Scope {
 /// An OTLP log record, e.g. a GenAI event (`gen_ai.choice`, `gen_ai.user.message`,
 /// `gen_ai.client.inference.operation.details`, `gen_ai.evaluation.result`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogRecord {
     pub trace_id: Option<String>,
     pub span_id: Option<String>,
@@ -239,6 +249,7 @@ pub struct LogRecord {
 
 /// A normalised span. Its serde form is the API's SPAN object.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Span {
     /// 32 lowercase hex characters; also the run ID.
     pub trace_id: String,
@@ -329,6 +340,7 @@ impl Span {
 /// A span's light fields, for trees and timelines of runs too long to read whole: what a row
 /// shows, none of the payloads. Stores read it from indexed columns, never from span bodies.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpanOutline {
     pub span_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -59,6 +59,7 @@ pub struct Stats {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Totals {
     pub runs: u64,
     pub errors: u64,
@@ -74,6 +75,8 @@ pub struct Totals {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = StatsBucket))]
 pub struct Bucket {
     /// Unix nanoseconds; the bucket is `[start, start + bucket_seconds)`.
     pub start: u64,
@@ -86,6 +89,7 @@ pub struct Bucket {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentStats {
     /// The run's agent, else the run's name.
     pub agent: String,
@@ -100,6 +104,7 @@ pub struct AgentStats {
 
 /// A model (and provider) across runs, from the runs' `usage_by_model`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelStats {
     pub model: String,
     pub provider: Option<String>,

@@ -4,7 +4,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use lemma_store::StoreError;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -102,9 +103,31 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Every error the API answers: `{"error": {"code", "message"}}`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
+    pub error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail<'a> {
+    /// Stable, for programs: `bad_request`, `unauthorized`, `not_found`, `run_too_long`,
+    /// `payload_too_large`, `busy`, `unavailable`, ...
+    #[schema(example = "not_found")]
+    pub code: &'a str,
+    /// For people: what was wrong and what to send instead.
+    pub message: &'a str,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: &self.message,
+            },
+        };
         let mut resp = (self.status, Json(body)).into_response();
         if let Some(s) = self.retry_after {
             resp.headers_mut()

@@ -12,6 +12,7 @@ mod connections;
 mod error;
 mod ingest;
 mod mcp;
+mod openapi;
 mod prices;
 mod server;
 mod web;

@@ -13,7 +13,11 @@ use http_body_util::{BodyExt, Limited};
 use lemma_mcp::{Api, ApiCall, ApiFailure};
 use serde_json::Value;
 use tower::ServiceExt;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
+use crate::error::ErrorBody;
+use crate::openapi::responses::Keyed;
 use crate::server::AppState;
 
 /// The largest MCP request read: tool calls are small JSON-RPC messages.
@@ -28,13 +32,43 @@ const KEY_HEADERS: [header::HeaderName; 2] = [
     header::HeaderName::from_static("x-api-key"),
 ];
 
-pub fn routes(state: &AppState) -> Router<AppState> {
+/// MCP is a service of its own, not a handler `routes!` can register, so its operation is
+/// documented here beside the one line that serves it.
+#[derive(OpenApi)]
+#[openapi(paths(mcp))]
+struct McpDoc;
+
+#[utoipa::path(
+    post,
+    path = "/mcp",
+    operation_id = "mcp",
+    tag = "mcp",
+    request_body(
+        description = "A JSON-RPC message of the Model Context Protocol (Streamable HTTP). At \
+                       most 1 MiB. Send `Accept: application/json, text/event-stream`.",
+        content((Object = "application/json"))
+    ),
+    responses(
+        (status = 200, description = "The JSON-RPC answer (tool lists, tool results).", content((Object = "application/json"))),
+        (status = 202, description = "A notification or response was accepted."),
+        (status = 400, description = "Not a JSON-RPC message, or an unknown session."),
+        (status = 406, description = "The Accept header does not allow the answer's types."),
+        (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`."),
+        Keyed
+    )
+)]
+#[allow(dead_code)]
+fn mcp() {}
+
+pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    let (api, _) = crate::api::routes(state).split_for_parts();
     let api = Arc::new(InProcessApi {
-        router: crate::api::routes(state).with_state(state.clone()),
+        router: api.with_state(state.clone()),
     });
     // A client without a valid key learns so at connection time (401, with how to send a
     // key) rather than at its first tool call.
-    Router::new()
+    OpenApiRouter::with_openapi(McpDoc::openapi())
         .route_service("/mcp", lemma_mcp::http_service(api))
         .route_layer(middleware::from_fn_with_state(
             MAX_REQUEST_BYTES,

@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use lemma_store::sqlite::SqliteStore;
 use lemma_store::{NewKey, Store};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer;
@@ -15,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::codec::CompressionEncoding;
 use tower_http::timeout::RequestBodyTimeoutLayer;
+use utoipa_axum::routes;
 
 use crate::api::outline_cache::{self, OutlineCache};
 use crate::config::ServerConfig;
@@ -61,18 +61,32 @@ pub async fn bootstrap(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "server",
+    security(()),
+    responses((status = 200, description = "`ok`: the server answers.", content_type = "text/plain", body = String))
+)]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Every route but the dashboard's pages and files is registered with its documentation, and
+/// the document is served from what was registered.
 fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/v1/traces", post(ingest::http::export_traces))
-        .route(
-            "/api/public/otel/v1/traces",
-            post(ingest::http::export_traces),
-        )
-        .route("/v1/logs", post(ingest::logs::export_logs))
+    let (documented, doc) = crate::openapi::router()
+        .routes(routes!(ingest::http::export_traces))
+        .routes(routes!(ingest::http::export_traces_langfuse))
+        .routes(routes!(ingest::logs::export_logs))
         .merge(crate::api::routes(&state))
         .merge(crate::mcp::routes(&state))
+        .routes(routes!(healthz))
+        .routes(routes!(crate::openapi::openapi_json))
+        .split_for_parts();
+    documented
+        .layer(Extension(crate::openapi::Served::new(&doc)))
         .merge(crate::web::routes())
-        .route("/healthz", get(|| async { "ok" }))
         .fallback(|uri: axum::http::Uri| async move {
             ApiError::not_found(format!(
                 "no route {}: see the API routes in the README",

@@ -84,6 +84,7 @@ pub struct StatsQuery {
 
 /// Runs sharing a thread id.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThreadSummary {
     pub thread_id: String,
     pub run_count: u64,

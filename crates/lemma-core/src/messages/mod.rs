@@ -23,6 +23,7 @@ use crate::model::{Span, SpanKind};
 
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     /// `system`, `user`, `assistant`, `tool`, or whatever the emitter used.
     pub role: String,
@@ -36,6 +37,7 @@ pub struct Message {
 
 /// One piece of a message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Part {
     Text {

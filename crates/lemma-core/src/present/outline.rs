@@ -27,6 +27,7 @@ pub struct Outline {
 
 /// A row as a window shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutlineRow<'a> {
     #[serde(flatten)]
     pub span: &'a SpanOutline,
@@ -40,6 +41,7 @@ pub struct OutlineRow<'a> {
 
 /// Where in the pre-order the interesting rows are, in equal slices of positions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Overview {
     pub total: usize,
     /// A leaf span (nothing under it) at least this long is `slow`: the 99th percentile
@@ -51,6 +53,8 @@ pub struct Overview {
 
 /// Positions `[from, to)` and what they hold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = OverviewBucket))]
 pub struct Bucket {
     pub from: usize,
     pub to: usize,

@@ -13,6 +13,7 @@ use crate::model::{CostSource, Span, Usage};
 
 /// One model's prices, USD per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Price {
     /// Uncached input tokens.
@@ -53,6 +54,7 @@ impl Price {
 
 /// Where a price in a table comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PriceSource {
     Builtin,

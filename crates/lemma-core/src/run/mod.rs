@@ -84,6 +84,7 @@ impl From<&Span> for SpanDigest {
 /// A detected pattern worth a look, e.g. a tool called again and again with the same
 /// arguments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunSignal {
     /// `loop` (three or more consecutive identical tool calls) or `error`.
     pub kind: String,
@@ -99,6 +100,8 @@ pub struct RunSignal {
 
 /// A run summary. Its serde form is the API's RUN object minus the ISO times the API adds.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = RunSummary))]
 pub struct Run {
     pub run_id: String,
     pub name: String,
@@ -158,6 +161,7 @@ impl Run {
 /// What one model's calls in a run used, counted by the same rule as the run's totals, so the
 /// entries of a run add up to its tokens and cost.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelUsage {
     /// The counted span's model, or [`UNKNOWN_MODEL`] when it names none (an agent span
     /// carrying usage its children do not report, a priced tool call).

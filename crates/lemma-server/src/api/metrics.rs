@@ -4,24 +4,29 @@
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
 use axum::Extension;
-use axum::{Json, Router};
+use axum::Json;
 use lemma_core::metrics::from_json;
 use lemma_core::MetricEvent;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use lemma_store::Project;
 
 use super::{json_body, now_unix_nano};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::openapi::params::RunPath;
+use crate::openapi::responses::Keyed;
 use crate::server::AppState;
 
 /// The most events one request may carry.
 pub const MAX_BATCH: usize = 1_000;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/runs/{run_id}/metrics", get(list).post(create))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create))
 }
 
 /// The run ID of the path, lowercased and checked.
@@ -72,12 +77,67 @@ fn events(body: &Value, run_id: &str, now: u64) -> Result<Vec<MetricEvent>, ApiE
     }
 }
 
+/// One event as posted (the body is read as JSON and checked by `lemma_core::metrics`).
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+struct NewMetric {
+    /// 1–128 letters, digits, `_`, `-`, `.` or `:`.
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
+    name: String,
+    /// A finite number, a boolean, or a string of at most 1,000 characters.
+    value: lemma_core::metrics::MetricValue,
+    /// At most 4,000 characters.
+    comment: Option<String>,
+    /// A short label: `user`, `sdk`, `evaluator`, ...
+    source: Option<String>,
+    /// One of the run's spans: 16 hex characters.
+    #[schema(pattern = "^[0-9a-fA-F]{16}$")]
+    span_id: Option<String>,
+}
+
+/// A batch: every event valid, or none stored.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+struct NewMetrics {
+    #[schema(min_items = 1, max_items = 1000)]
+    metrics: Vec<NewMetric>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum MetricsBody {
+    One(NewMetric),
+    Batch(NewMetrics),
+}
+
+#[derive(Serialize, ToSchema)]
+struct MetricsAnswer {
+    /// Oldest first.
+    metrics: Vec<MetricEvent>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/runs/{run_id}/metrics",
+    operation_id = "post_metrics",
+    tag = "metrics",
+    params(RunPath),
+    request_body(content = MetricsBody, description = "One event, or `{\"metrics\": [...]}` (1–1000 events). At most 1 MiB."),
+    responses(
+        (status = 201, description = "The events as stored, with their IDs and times.", body = MetricsAnswer),
+        (status = 400, description = "Not a run ID, not JSON, or an invalid event (in a batch, each by its index; nothing is stored).", body = ErrorBody),
+        (status = 404, description = "The run belongs to another project.", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
+        Keyed
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
     path: Result<Path<String>, PathRejection>,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<MetricsAnswer>), ApiError> {
     let run_id = run_id(path)?;
     let Json(body) = body.map_err(|e| {
         json_body(
@@ -87,22 +147,35 @@ async fn create(
     })?;
     let events = events(&body, &run_id, now_unix_nano())?;
     let stored = state.store.write_metrics(p.id, events).await?;
-    Ok((StatusCode::CREATED, Json(json!({"metrics": stored}))))
+    Ok((StatusCode::CREATED, Json(MetricsAnswer { metrics: stored })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{run_id}/metrics",
+    operation_id = "list_metrics",
+    tag = "metrics",
+    params(RunPath),
+    responses(
+        (status = 200, description = "The run's metric events, oldest first (none for a run not seen yet).", body = MetricsAnswer),
+        (status = 400, description = "Not a run ID.", body = ErrorBody),
+        Keyed
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
     path: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MetricsAnswer>, ApiError> {
     let run_id = run_id(path)?;
     let metrics = state.store.list_metrics(p.id, &run_id).await?;
-    Ok(Json(json!({"metrics": metrics})))
+    Ok(Json(MetricsAnswer { metrics }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const RUN: &str = "0123456789abcdef0123456789abcdef";
 

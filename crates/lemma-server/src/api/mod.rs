@@ -13,32 +13,38 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use lemma_core::query;
 use lemma_store::{Cursor, ListQuery, Project};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::openapi::params::{self, RunPath};
+use crate::openapi::responses::Keyed;
 use crate::server::AppState;
 use views::{RunView, ThreadView};
 
 pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 1_000;
 
 /// The largest JSON body an API route reads: a batch of 1,000 metric events with comments fits.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Every route authenticates (`crate::auth::require_project`) before any extractor reads the
-/// body, and finds the key's project in its request's extensions.
-pub fn routes(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/project", get(project))
-        .route("/api/v1/runs", get(list_runs))
-        .route("/api/v1/runs/{run_id}", get(get_run).delete(delete_run))
-        .route("/api/v1/spans", get(search_spans))
-        .route("/api/v1/threads", get(list_threads))
-        .route("/api/v1/threads/{thread_id}", get(get_thread))
+/// body, and finds the key's project in its request's extensions. Each is registered with its
+/// documentation (`routes!`), so none is missing from the OpenAPI document.
+pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(project))
+        .routes(routes!(list_runs))
+        .routes(routes!(get_run, delete_run))
+        .routes(routes!(search_spans))
+        .routes(routes!(list_threads))
+        .routes(routes!(get_thread))
         .merge(metrics::routes())
         .merge(prices::routes())
         .merge(stats::routes())
@@ -85,12 +91,14 @@ impl ListParams {
             None | Some("") => DEFAULT_LIMIT,
             Some(l) => l.parse().map_err(|_| {
                 ApiError::bad_request(format!(
-                    "limit must be a number between 1 and 1000, not {l:?}"
+                    "limit must be a number between 1 and {MAX_LIMIT}, not {l:?}"
                 ))
             })?,
         };
-        if limit == 0 || limit > 1000 {
-            return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(ApiError::bad_request(format!(
+                "limit must be between 1 and {MAX_LIMIT}"
+            )));
         }
         let cursor = self
             .cursor
@@ -106,6 +114,26 @@ impl ListParams {
     }
 }
 
+impl IntoParams for ListParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            params::q(),
+            params::number(
+                "limit",
+                "Items per page.",
+                DEFAULT_LIMIT,
+                1,
+                Some(MAX_LIMIT),
+            ),
+            params::text(
+                "cursor",
+                "The previous page's `next_cursor`, for the page after it.",
+                false,
+            ),
+        ]
+    }
+}
+
 fn now_unix_nano() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -113,20 +141,86 @@ fn now_unix_nano() -> u64 {
         .unwrap_or(0)
 }
 
-async fn project(Extension(p): Extension<Project>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({"project": {"name": p.name}})))
+#[derive(Serialize, ToSchema)]
+struct ProjectAnswer {
+    project: ProjectName,
 }
 
+#[derive(Serialize, ToSchema)]
+struct ProjectName {
+    name: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/project",
+    operation_id = "get_project",
+    tag = "project",
+    responses((status = 200, description = "The project the key belongs to.", body = ProjectAnswer), Keyed)
+)]
+async fn project(Extension(p): Extension<Project>) -> Result<Json<ProjectAnswer>, ApiError> {
+    Ok(Json(ProjectAnswer {
+        project: ProjectName { name: p.name },
+    }))
+}
+
+/// 400 for a bad query, limit or cursor.
+const BAD_LIST: &str = "A query that does not parse (with the position), a limit out of range or                         a cursor this route did not hand out.";
+
+#[derive(Serialize, ToSchema)]
+struct RunsPage<'a> {
+    /// Newest first.
+    runs: Vec<RunView<'a>>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs",
+    tag = "runs",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of runs, newest first.", body = RunsPage),
+        (status = 400, description = BAD_LIST, body = ErrorBody),
+        Keyed
+    )
+)]
 async fn list_runs(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
     Query(params): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let page = state.store.list_runs(p.id, params.to_query()?).await?;
     let runs: Vec<RunView> = page.items.iter().map(RunView::from).collect();
-    Ok(Json(json!({"runs": runs, "next_cursor": page.next_cursor})))
+    Ok(Json(RunsPage {
+        runs,
+        next_cursor: page.next_cursor,
+    })
+    .into_response())
 }
 
+#[derive(Serialize, ToSchema)]
+struct RunAnswer<'a> {
+    /// With its metric events (`metrics`).
+    run: RunView<'a>,
+    /// Every span, in start order.
+    spans: &'a [lemma_core::Span],
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{run_id}",
+    tag = "runs",
+    params(RunPath),
+    responses(
+        (status = 200, description = "The run and every span of it, for runs of up to 5,000 spans.", body = RunAnswer),
+        (status = 400, description = "Not a run ID.", body = ErrorBody),
+        (status = 404, description = "The key's project has no such run.", body = ErrorBody),
+        (status = 422, description = "The run is too long to answer whole (`code`: `run_too_long`): read it in windows (`/outline`, `/spans/{span_id}`, `/find`, `/overview`, `/transcript`).", body = ErrorBody),
+        Keyed
+    )
+)]
 async fn get_run(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
@@ -144,12 +238,7 @@ async fn get_run(
     })?;
     let metrics = state.store.list_metrics(p.id, &run_id).await?;
     // Typed rather than `json!`, which would build the whole answer as a tree of values first.
-    #[derive(Serialize)]
-    struct Answer<'a> {
-        run: RunView<'a>,
-        spans: &'a [lemma_core::Span],
-    }
-    Ok(Json(Answer {
+    Ok(Json(RunAnswer {
         run: RunView::from(&run).with_metrics(&metrics),
         spans: &spans,
     })
@@ -157,6 +246,18 @@ async fn get_run(
 }
 
 /// 204 once the run and what was posted to it are gone; 404 when the project held none of it.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/runs/{run_id}",
+    tag = "runs",
+    params(RunPath),
+    responses(
+        (status = 204, description = "The run's spans, summary, metric events and log records are deleted, in one commit."),
+        (status = 400, description = "Not a run ID.", body = ErrorBody),
+        (status = 404, description = "The key's project has none of the run.", body = ErrorBody),
+        Keyed
+    )
+)]
 async fn delete_run(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
@@ -175,41 +276,93 @@ async fn delete_run(
     }
 }
 
+#[derive(Serialize, ToSchema)]
+struct SpansPage<'a> {
+    spans: &'a [lemma_core::Span],
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<&'a str>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/spans",
+    tag = "spans",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of spans matching the query, across runs.", body = SpansPage),
+        (status = 400, description = BAD_LIST, body = ErrorBody),
+        Keyed
+    )
+)]
 async fn search_spans(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ApiError> {
     let page = state.store.search_spans(p.id, params.to_query()?).await?;
-    #[derive(Serialize)]
-    struct Answer<'a> {
-        spans: &'a [lemma_core::Span],
-        next_cursor: Option<&'a str>,
-    }
-    Ok(Json(Answer {
+    Ok(Json(SpansPage {
         spans: &page.items,
         next_cursor: page.next_cursor.as_deref(),
     })
     .into_response())
 }
 
+#[derive(Serialize, ToSchema)]
+struct ThreadsPage<'a> {
+    /// Most recently active first.
+    threads: Vec<ThreadView<'a>>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/threads",
+    tag = "threads",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of threads, most recently active first.", body = ThreadsPage),
+        (status = 400, description = BAD_LIST, body = ErrorBody),
+        Keyed
+    )
+)]
 async fn list_threads(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
     Query(params): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let page = state.store.list_threads(p.id, params.to_query()?).await?;
     let threads: Vec<ThreadView> = page.items.iter().map(ThreadView::from).collect();
-    Ok(Json(
-        json!({"threads": threads, "next_cursor": page.next_cursor}),
-    ))
+    Ok(Json(ThreadsPage {
+        threads,
+        next_cursor: page.next_cursor,
+    })
+    .into_response())
 }
 
+#[derive(Serialize, ToSchema)]
+struct ThreadAnswer<'a> {
+    thread: ThreadView<'a>,
+    /// Oldest first.
+    runs: Vec<RunView<'a>>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/threads/{thread_id}",
+    tag = "threads",
+    params(("thread_id" = String, Path, description = "The thread's ID, as its spans carry it.")),
+    responses(
+        (status = 200, description = "The thread and its runs, oldest first.", body = ThreadAnswer),
+        (status = 404, description = "The key's project has no such thread.", body = ErrorBody),
+        Keyed
+    )
+)]
 async fn get_thread(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
     path: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let Path(thread_id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (thread, runs) = state
         .store
@@ -222,7 +375,9 @@ async fn get_thread(
             ))
         })?;
     let runs: Vec<RunView> = runs.iter().map(RunView::from).collect();
-    Ok(Json(
-        json!({"thread": ThreadView::from(&thread), "runs": runs}),
-    ))
+    Ok(Json(ThreadAnswer {
+        thread: ThreadView::from(&thread),
+        runs,
+    })
+    .into_response())
 }

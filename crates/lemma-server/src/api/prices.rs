@@ -5,34 +5,64 @@ use std::collections::HashMap;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::routing::{get, post, put};
-use axum::{Extension, Json, Router};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use lemma_core::pricing::{normalize_pattern, Price, PriceEntry, PriceSource, PriceTable};
 use serde::Serialize;
-use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use lemma_store::Project;
 
 use super::json_body;
 use super::views::iso;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::openapi::responses::Keyed;
 use crate::server::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/prices", get(list))
-        .route("/api/v1/prices/apply", post(apply))
-        .route("/api/v1/prices/{model}", put(set).delete(delete))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(apply))
+        .routes(routes!(set, delete))
 }
 
-#[derive(Serialize)]
+/// A model's prices, USD per million tokens, and where they come from.
+#[derive(Serialize, ToSchema)]
+#[schema(as = PriceEntry)]
 struct PriceView<'a> {
+    /// The model pattern (`*` matches any run of characters).
     model: &'a str,
     #[serde(flatten)]
     price: Price,
     source: PriceSource,
+    /// RFC 3339, for the project's own prices.
     #[serde(skip_serializing_if = "Option::is_none")]
     updated_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct PricesAnswer<'a> {
+    prices: Vec<PriceView<'a>>,
+    /// The date of the built-in table, `YYYY-MM-DD`.
+    builtin_as_of: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+struct PriceAnswer<'a> {
+    price: PriceView<'a>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct DeletedAnswer {
+    /// The model pattern, normalised.
+    deleted: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ApplyAnswer {
+    spans_changed: u64,
 }
 
 fn view(entry: &PriceEntry, updated_ns: Option<u64>) -> PriceView<'_> {
@@ -49,10 +79,17 @@ fn model_from(path: Result<Path<String>, PathRejection>) -> Result<String, ApiEr
     Ok(model)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/prices",
+    operation_id = "list_prices",
+    tag = "prices",
+    responses((status = 200, description = "The effective price table: built-in prices and the project's own.", body = PricesAnswer), Keyed)
+)]
 async fn list(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let overrides = state.store.list_prices(p.id).await?;
     let updated: HashMap<&str, u64> = overrides
         .iter()
@@ -67,17 +104,33 @@ async fn list(
             PriceSource::Builtin => view(e, None),
         })
         .collect();
-    Ok(Json(
-        json!({"prices": prices, "builtin_as_of": PriceTable::builtin_as_of()}),
-    ))
+    Ok(Json(PricesAnswer {
+        prices,
+        builtin_as_of: PriceTable::builtin_as_of(),
+    })
+    .into_response())
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/prices/{model}",
+    operation_id = "set_price",
+    tag = "prices",
+    params(("model" = String, Path, description = "A model ID or pattern (`*` matches any run of characters).")),
+    request_body(content = Price, description = "USD per million tokens, non-negative. At most 1 MiB."),
+    responses(
+        (status = 200, description = "The project's own price, as set.", body = PriceAnswer),
+        (status = 400, description = "An invalid price or model pattern.", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB.", body = ErrorBody),
+        Keyed
+    )
+)]
 async fn set(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
     path: Result<Path<String>, PathRejection>,
     body: Result<Json<Price>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let model = model_from(path)?;
     let invalid =
         |why: String| ApiError::bad_request(format!("invalid price for {model:?}: {why}"));
@@ -100,16 +153,30 @@ async fn set(
         price: saved.price,
         source: PriceSource::Override,
     };
-    Ok(Json(
-        json!({"price": view(&entry, Some(saved.updated_at_unix_nano))}),
-    ))
+    Ok(Json(PriceAnswer {
+        price: view(&entry, Some(saved.updated_at_unix_nano)),
+    })
+    .into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/prices/{model}",
+    operation_id = "delete_price",
+    tag = "prices",
+    params(("model" = String, Path, description = "A model pattern the project set a price for.")),
+    responses(
+        (status = 200, description = "The project's own price is removed.", body = DeletedAnswer),
+        (status = 400, description = "Not a model pattern a price could be stored under.", body = ErrorBody),
+        (status = 404, description = "The project has no price of its own for it.", body = ErrorBody),
+        Keyed
+    )
+)]
 async fn delete(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
     path: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DeletedAnswer>, ApiError> {
     let model = model_from(path)?;
     // A pattern no price could be stored under is a mistake to explain, not a missing price.
     let model = normalize_pattern(&model)
@@ -122,14 +189,21 @@ async fn delete(
         )));
     }
     state.prices.invalidate(p.id);
-    Ok(Json(json!({"deleted": model})))
+    Ok(Json(DeletedAnswer { deleted: model }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/prices/apply",
+    operation_id = "apply_prices",
+    tag = "prices",
+    responses((status = 200, description = "The project's stored spans and runs are priced again.", body = ApplyAnswer), Keyed)
+)]
 async fn apply(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ApplyAnswer>, ApiError> {
     let table = state.prices.table(p.id).await?;
-    let changed = state.store.reprice(p.id, &table).await?;
-    Ok(Json(json!({"spans_changed": changed})))
+    let spans_changed = state.store.reprice(p.id, &table).await?;
+    Ok(Json(ApplyAnswer { spans_changed }))
 }

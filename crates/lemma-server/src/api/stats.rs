@@ -3,8 +3,7 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use lemma_core::query;
 use lemma_core::stats::{
     bucket_count, check_range, pick_bucket, AgentStats, Bucket, MetricStats, ModelStats,
@@ -12,10 +11,16 @@ use lemma_core::stats::{
 };
 use lemma_store::{Project, StatsQuery};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::now_unix_nano;
 use super::views::iso;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::openapi::params;
+use crate::openapi::responses::Keyed;
 use crate::server::AppState;
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
@@ -26,8 +31,8 @@ const DEFAULT_RANGE_SECONDS: u64 = 24 * 3_600;
 const TIME_FORMS: &str = "an RFC 3339 time such as 2026-11-01T10:00:00Z (or a date such as \
      2026-11-01), or how long ago such as 30s, 90m, 24h or 7d";
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/stats", get(stats))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stats))
 }
 
 #[derive(Debug, Deserialize)]
@@ -36,6 +41,41 @@ pub struct StatsParams {
     from: Option<String>,
     to: Option<String>,
     bucket: Option<String>,
+}
+
+impl IntoParams for StatsParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let time = |name: &str, default: &str| {
+            params::text(
+                name,
+                &format!("{}; by default {default}.", capitalised(TIME_FORMS)),
+                false,
+            )
+        };
+        vec![
+            params::q(),
+            time("from", "a day before `to`"),
+            time("to", "now"),
+            params::text(
+                "bucket",
+                &format!(
+                    "The series' bucket width: a number and a unit (s, m, h, d, w) such as 1m, \
+                     1h or 1d; the range may hold at most {MAX_BUCKETS} buckets. By default the \
+                     first of 1m, 5m, 15m, 30m, 1h, 3h, 6h, 12h, 1d or 7d that gives at most \
+                     about 60."
+                ),
+                false,
+            ),
+        ]
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// Parameters left empty count as not given, as a form with blank fields sends them.
@@ -138,24 +178,35 @@ fn parse_time(name: &str, text: &str, now: u64) -> Result<u64, ApiError> {
 }
 
 /// The stats answer: [`Stats`] with ISO-8601 times next to the nanosecond ones.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Stats)]
 struct StatsView<'a> {
+    /// Unix nanoseconds, inclusive.
     from: u64,
+    /// RFC 3339.
     from_time: String,
+    /// Unix nanoseconds, exclusive.
     to: u64,
+    /// RFC 3339.
     to_time: String,
     bucket_seconds: u64,
     totals: &'a Totals,
+    /// Every bucket of the range, empty ones included, oldest first.
     series: Vec<BucketView<'a>>,
+    /// Most runs first.
     by_agent: &'a [AgentStats],
+    /// Most tokens first.
     by_model: &'a [ModelStats],
+    /// Most events first.
     by_metric: &'a [MetricStats],
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = SeriesBucket)]
 struct BucketView<'a> {
     #[serde(flatten)]
     bucket: &'a Bucket,
+    /// RFC 3339.
     start_time: String,
 }
 
@@ -183,6 +234,18 @@ impl<'a> From<&'a Stats> for StatsView<'a> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats",
+    operation_id = "get_stats",
+    tag = "stats",
+    params(StatsParams),
+    responses(
+        (status = 200, description = "Totals, a time series and breakdowns by agent, model and metric over the runs matching `q` that started in `[from, to)`.", body = StatsView),
+        (status = 400, description = "A query that does not parse, a time or bucket that does not read, an empty range, more than 1,000 buckets, or a repeated parameter.", body = ErrorBody),
+        Keyed
+    )
+)]
 async fn stats(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,

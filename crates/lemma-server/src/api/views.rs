@@ -6,6 +6,7 @@ use lemma_store::ThreadSummary;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 pub fn iso(unix_nano: u64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(unix_nano as i128)
@@ -14,11 +15,15 @@ pub fn iso(unix_nano: u64) -> String {
         .unwrap_or_default()
 }
 
-#[derive(Serialize)]
+/// A run summary with its times in RFC 3339 beside the nanosecond ones.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Run)]
 pub struct RunView<'a> {
     #[serde(flatten)]
     run: &'a Run,
+    /// RFC 3339.
     start_time: String,
+    /// RFC 3339.
     end_time: String,
     /// The run's metric events, on a single run's view (lists leave them out).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,7 +50,9 @@ impl<'a> From<&'a Run> for RunView<'a> {
     }
 }
 
-#[derive(Serialize)]
+/// A thread's summary with its times in RFC 3339 beside the nanosecond ones.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Thread)]
 pub struct ThreadView<'a> {
     #[serde(flatten)]
     thread: &'a ThreadSummary,

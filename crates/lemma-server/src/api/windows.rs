@@ -11,16 +11,21 @@ use std::sync::Arc;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
-use lemma_core::present::{Outline, OutlineRow};
+use axum::{Extension, Json};
+use lemma_core::present::{Outline, OutlineRow, Overview};
 use lemma_core::{query, Run};
 use lemma_store::Project;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::outline_cache::Key;
 use super::views::RunView;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::openapi::params::{self, RunPath};
+use crate::openapi::responses::Keyed;
 use crate::server::AppState;
 
 /// The most spans `GET /api/v1/runs/{id}` answers whole; past it the run is read in windows.
@@ -46,13 +51,99 @@ pub const MAX_ROWS_BYTES: usize = 175_000;
 /// the root span's own route has it.
 pub const MAX_SUMMARY_PAYLOAD_BYTES: usize = 16 * 1024;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/runs/{run_id}/outline", get(outline))
-        .route("/api/v1/runs/{run_id}/spans/{span_id}", get(span))
-        .route("/api/v1/runs/{run_id}/find", get(find))
-        .route("/api/v1/runs/{run_id}/overview", get(overview))
-        .route("/api/v1/runs/{run_id}/transcript", get(transcript))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(outline))
+        .routes(routes!(span))
+        .routes(routes!(find))
+        .routes(routes!(overview))
+        .routes(routes!(transcript))
+}
+
+/// The parameters each window takes, as documented: the same constants [`number`] enforces.
+struct OutlineParams;
+struct FindParams;
+struct OverviewParams;
+struct TranscriptParams;
+
+impl IntoParams for OutlineParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            params::number(
+                "offset",
+                "The first position (in tree order); past the end gives no rows.",
+                0,
+                0,
+                None,
+            ),
+            params::number(
+                "limit",
+                "Rows at most; a window also stops once its rows pass 150 KB of JSON, so \
+                 continue from `offset` + the rows received.",
+                DEFAULT_ROWS,
+                1,
+                Some(MAX_ROWS),
+            ),
+        ]
+    }
+}
+
+impl IntoParams for FindParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            params::text(
+                "q",
+                "The query language's span terms: `status:error`, `kind:tool`, `name:search*`, \
+                 `tool:`, `model:`, words.",
+                true,
+            ),
+            params::number(
+                "limit",
+                "Matches at most.",
+                DEFAULT_MATCHES,
+                1,
+                Some(MAX_MATCHES),
+            ),
+            params::number("from", "The first position to answer from.", 0, 0, None),
+        ]
+    }
+}
+
+impl IntoParams for OverviewParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![params::number(
+            "buckets",
+            "Slices of positions (fewer when the run has fewer spans).",
+            DEFAULT_BUCKETS,
+            1,
+            Some(MAX_BUCKETS),
+        )]
+    }
+}
+
+impl IntoParams for TranscriptParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            params::number("from", "The first step.", 0, 0, None),
+            params::number("limit", "Steps at most.", DEFAULT_STEPS, 1, Some(MAX_STEPS)),
+        ]
+    }
+}
+
+/// `{run_id}` and `{span_id}`.
+struct SpanPath;
+
+impl IntoParams for SpanPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            params::run_id(),
+            params::path(
+                "span_id",
+                "The span's ID: 16 hex characters (any case).",
+                Some("^[0-9a-fA-F]{16}$"),
+            ),
+        ]
+    }
 }
 
 /// What `GET /api/v1/runs/{id}` answers for a run too long to answer whole.
@@ -131,6 +222,37 @@ async fn outline_of(state: &AppState, p: &Project, run: &Run) -> Result<Arc<Outl
         .await
 }
 
+#[derive(Serialize, ToSchema)]
+struct OutlineAnswer<'a> {
+    /// With its metric events (`metrics`).
+    run: RunView<'a>,
+    /// The run's input and output were too large to include: read the root span.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    run_payloads_omitted: bool,
+    /// Rows in the whole outline.
+    total: usize,
+    offset: usize,
+    /// The window, in tree pre-order.
+    rows: Vec<OutlineRow<'a>>,
+}
+
+/// 400 for a path or parameter out of form; 404 for a run the key's project does not have.
+const BAD_WINDOW: &str = "Not a run ID, or a parameter that is not a number in its range.";
+const NO_RUN: &str = "The key's project has no such run.";
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{run_id}/outline",
+    operation_id = "get_run_outline",
+    tag = "runs",
+    params(RunPath, OutlineParams),
+    responses(
+        (status = 200, description = "The run and a window of its spans' light fields in tree order.", body = OutlineAnswer),
+        (status = 400, description = BAD_WINDOW, body = ErrorBody),
+        (status = 404, description = NO_RUN, body = ErrorBody),
+        Keyed
+    )
+)]
 async fn outline(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
@@ -145,17 +267,7 @@ async fn outline(
         Ok::<_, ApiError>(state.store.list_metrics(p.id, &run_id).await?)
     },)?;
     let omitted = omit_large_payloads(&mut run);
-    #[derive(Serialize)]
-    struct Answer<'a> {
-        run: RunView<'a>,
-        /// The run's input and output were too large to include: read the root span.
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
-        run_payloads_omitted: bool,
-        total: usize,
-        offset: usize,
-        rows: Vec<OutlineRow<'a>>,
-    }
-    Ok(Json(Answer {
+    Ok(Json(OutlineAnswer {
         run: RunView::from(&run).with_metrics(&metrics),
         run_payloads_omitted: omitted,
         total: outline.len(),
@@ -211,6 +323,25 @@ impl std::io::Write for ByteCount {
     }
 }
 
+#[derive(Serialize, ToSchema)]
+struct SpanAnswer<'a> {
+    /// In full, with its log records.
+    span: &'a lemma_core::Span,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{run_id}/spans/{span_id}",
+    operation_id = "get_span",
+    tag = "runs",
+    params(SpanPath),
+    responses(
+        (status = 200, description = "One span in full, with its log records.", body = SpanAnswer),
+        (status = 400, description = "Not a run ID or not a span ID.", body = ErrorBody),
+        (status = 404, description = "The run has no such span in the key's project.", body = ErrorBody),
+        Keyed
+    )
+)]
 async fn span(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
@@ -234,13 +365,39 @@ async fn span(
                 p.name
             ))
         })?;
-    #[derive(Serialize)]
-    struct Answer<'a> {
-        span: &'a lemma_core::Span,
-    }
-    Ok(Json(Answer { span: &span }).into_response())
+    Ok(Json(SpanAnswer { span: &span }).into_response())
 }
 
+#[derive(Serialize, ToSchema)]
+struct Match<'a> {
+    span_id: &'a str,
+    /// The span's position in tree order.
+    position: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+struct FindAnswer<'a> {
+    /// Matches in the run (of the first 10,000 in start order).
+    total: usize,
+    /// More spans matched than were looked through.
+    truncated: bool,
+    /// In tree order, from `from`.
+    matches: Vec<Match<'a>>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{run_id}/find",
+    operation_id = "find_in_run",
+    tag = "runs",
+    params(RunPath, FindParams),
+    responses(
+        (status = 200, description = "The run's spans matching `q`, by position in tree order.", body = FindAnswer),
+        (status = 400, description = "Not a run ID, no `q`, a query that does not parse, or a parameter out of range.", body = ErrorBody),
+        (status = 404, description = NO_RUN, body = ErrorBody),
+        Keyed
+    )
+)]
 async fn find(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
@@ -288,26 +445,13 @@ async fn find(
         .collect();
     found.sort_unstable();
     let total = found.len();
-    #[derive(Serialize)]
-    struct Match<'a> {
-        span_id: &'a str,
-        position: usize,
-    }
-    #[derive(Serialize)]
-    struct Answer<'a> {
-        /// Matches in the run (of the first `MAX_FIND_SCAN` in start order).
-        total: usize,
-        /// More spans matched than were looked through.
-        truncated: bool,
-        matches: Vec<Match<'a>>,
-    }
     let matches = found
         .into_iter()
         .filter(|&(position, _)| position >= from)
         .take(limit)
         .map(|(position, span_id)| Match { span_id, position })
         .collect();
-    Ok(Json(Answer {
+    Ok(Json(FindAnswer {
         total,
         truncated,
         matches,
@@ -315,6 +459,19 @@ async fn find(
     .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{run_id}/overview",
+    operation_id = "get_run_overview",
+    tag = "runs",
+    params(RunPath, OverviewParams),
+    responses(
+        (status = 200, description = "The tree order cut into equal slices of positions, with where errors, loops and slow spans lie.", body = Overview),
+        (status = 400, description = BAD_WINDOW, body = ErrorBody),
+        (status = 404, description = NO_RUN, body = ErrorBody),
+        Keyed
+    )
+)]
 async fn overview(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
@@ -337,6 +494,40 @@ async fn overview(
     Ok(Json(overview).into_response())
 }
 
+#[derive(Serialize, ToSchema)]
+struct Step {
+    step: usize,
+    /// The span's position in tree order.
+    position: usize,
+    depth: u32,
+    /// Input messages left out of a model call: those up to its last assistant message.
+    #[serde(skip_serializing_if = "is_zero")]
+    earlier_messages: usize,
+    /// In full, except that a model call keeps only the input messages after its last
+    /// assistant message (and drops its raw `input`).
+    span: lemma_core::Span,
+}
+
+#[derive(Serialize, ToSchema)]
+struct TranscriptAnswer {
+    total_steps: usize,
+    from: usize,
+    steps: Vec<Step>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{run_id}/transcript",
+    operation_id = "get_run_transcript",
+    tag = "runs",
+    params(RunPath, TranscriptParams),
+    responses(
+        (status = 200, description = "The transcript's steps (model calls, tool calls, retrievals, agents and failed spans, in tree order) in a window.", body = TranscriptAnswer),
+        (status = 400, description = BAD_WINDOW, body = ErrorBody),
+        (status = 404, description = NO_RUN, body = ErrorBody),
+        Keyed
+    )
+)]
 async fn transcript(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
@@ -361,22 +552,6 @@ async fn transcript(
         .filter_map(|&pos| Some(outline.row(pos)?.span.span_id.clone()))
         .collect();
     let mut spans = state.store.get_spans(p.id, &run_id, ids).await?;
-    #[derive(Serialize)]
-    struct Step {
-        step: usize,
-        position: usize,
-        depth: u32,
-        /// Input messages left out of a model call: those up to its last assistant message.
-        #[serde(skip_serializing_if = "is_zero")]
-        earlier_messages: usize,
-        span: lemma_core::Span,
-    }
-    #[derive(Serialize)]
-    struct Answer {
-        total_steps: usize,
-        from: usize,
-        steps: Vec<Step>,
-    }
     let mut out = Vec::with_capacity(window.len());
     for (i, &position) in window.iter().enumerate() {
         let Some(row) = outline.row(position) else {
@@ -399,7 +574,7 @@ async fn transcript(
             span,
         });
     }
-    Ok(Json(Answer {
+    Ok(Json(TranscriptAnswer {
         total_steps: steps.len(),
         from,
         steps: out,

@@ -12,8 +12,32 @@ use std::future::Future;
 
 use super::writer::SubmitError;
 use crate::error::ApiError;
+use crate::openapi::otlp::OtlpErrors;
 use crate::server::AppState;
 
+#[utoipa::path(
+    post,
+    path = "/v1/traces",
+    tag = "ingest",
+    request_body(
+        description = "An OTLP ExportTraceServiceRequest: protobuf, or OTLP's JSON mapping; \
+                       optionally gzip or deflate (Content-Encoding). At most \
+                       `--max-body-bytes` as sent and decompressed.",
+        content(
+            (crate::openapi::otlp::Protobuf = "application/x-protobuf"),
+            (Object = "application/json"),
+        )
+    ),
+    responses(
+        (
+            status = 200,
+            description = "Stored: an ExportTraceServiceResponse in the request's encoding \
+                           (JSON: `{}`, or `partialSuccess` with the spans rejected).",
+            content((crate::openapi::otlp::Protobuf = "application/x-protobuf"), (Object = "application/json"))
+        ),
+        OtlpErrors
+    )
+)]
 pub async fn export_traces(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -34,6 +58,35 @@ pub async fn export_traces(
         },
     )
     .await
+}
+
+/// The path the Langfuse SDKs export to: the same receiver as `/v1/traces`.
+#[utoipa::path(
+    post,
+    path = "/api/public/otel/v1/traces",
+    tag = "ingest",
+    request_body(
+        description = "As `POST /v1/traces`.",
+        content(
+            (crate::openapi::otlp::Protobuf = "application/x-protobuf"),
+            (Object = "application/json"),
+        )
+    ),
+    responses(
+        (
+            status = 200,
+            description = "As `POST /v1/traces`.",
+            content((crate::openapi::otlp::Protobuf = "application/x-protobuf"), (Object = "application/json"))
+        ),
+        OtlpErrors
+    )
+)]
+pub async fn export_traces_langfuse(
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    export_traces(state, headers, body).await
 }
 
 /// The HTTP side every OTLP signal shares: the encoding, authentication and the body's limits,

@@ -35,6 +35,29 @@ pub async fn accept(
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/logs",
+    tag = "ingest",
+    request_body(
+        description = "An OTLP ExportLogsServiceRequest: protobuf, or OTLP's JSON mapping; \
+                       optionally gzip or deflate (Content-Encoding). At most \
+                       `--max-body-bytes` as sent and decompressed.",
+        content(
+            (crate::openapi::otlp::Protobuf = "application/x-protobuf"),
+            (Object = "application/json"),
+        )
+    ),
+    responses(
+        (
+            status = 200,
+            description = "Stored: an ExportLogsServiceResponse in the request's encoding \
+                           (JSON: `{}`, or `partialSuccess` with the records rejected).",
+            content((crate::openapi::otlp::Protobuf = "application/x-protobuf"), (Object = "application/json"))
+        ),
+        crate::openapi::otlp::OtlpErrors
+    )
+)]
 pub async fn export_logs(
     State(state): State<AppState>,
     headers: HeaderMap,
