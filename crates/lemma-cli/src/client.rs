@@ -162,6 +162,12 @@ pub fn run(
         );
         return Ok(());
     }
+    if budget.offset > 0 {
+        bail!(
+            "--offset pages a transcript (add --transcript) or the tree of a run too long to \
+             read whole; run {run_id}'s tree is shown whole"
+        );
+    }
     print_summary(&body["run"]);
     let spans = body["spans"].as_array().cloned().unwrap_or_default();
     print!("{}", render::span_tree(&spans));

@@ -82,7 +82,7 @@ fn a_long_run_reads_as_a_paged_transcript() {
         .unwrap()
         .contains("the failure is in tax rounding"));
 
-    // The paging flags need --transcript.
+    // The tree of a run short enough to read whole is not paged.
     let (success, _, err) = server.cli(&["run", &id, "--offset", "3"]);
     assert!(!success && err.contains("--transcript"), "{err}");
 }
