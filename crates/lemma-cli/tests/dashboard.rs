@@ -215,3 +215,65 @@ fn the_api_still_answers_for_itself() {
     let resp = client().post(server.url("/runs")).send().unwrap();
     assert_eq!(resp.status(), 405, "dashboard pages are read-only");
 }
+
+#[test]
+fn unknown_pages_are_the_dashboard_for_a_browser_and_json_for_the_api() {
+    let server = Server::start();
+    let html = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    for path in ["/nope", "/runs/x/y/z", "/threads/a/b", "/stats/more"] {
+        let resp = client()
+            .get(server.url(path))
+            .header("accept", html)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 404, "{path}");
+        assert_eq!(
+            resp.headers()["content-type"],
+            "text/html; charset=utf-8",
+            "{path}"
+        );
+        let csp = resp.headers()["content-security-policy"].to_str().unwrap();
+        assert!(!csp.contains("unsafe"), "{path}: {csp}");
+        assert!(
+            resp.text().unwrap().contains("/assets/js/app.js"),
+            "{path} is the dashboard page"
+        );
+    }
+    for path in [
+        "/api/v1/nope",
+        "/api/nope",
+        "/v1/nope",
+        "/assets/js/nope.js",
+        "/mcp/nope",
+    ] {
+        let resp = client()
+            .get(server.url(path))
+            .header("accept", html)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 404, "{path}");
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{path}"
+        );
+        assert_eq!(
+            resp.json::<serde_json::Value>().unwrap()["error"]["code"],
+            "not_found",
+            "{path}"
+        );
+    }
+    let resp = client()
+        .post(server.url("/nope"))
+        .header("accept", html)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(
+        resp.json::<serde_json::Value>().unwrap()["error"]["code"],
+        "not_found",
+        "only a page load gets the page"
+    );
+}

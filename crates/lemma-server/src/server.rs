@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::response::IntoResponse;
 use axum::{Extension, Router};
 use lemma_store::sqlite::SqliteStore;
 use lemma_store::{NewKey, Store};
@@ -87,12 +88,18 @@ fn router(state: AppState) -> Router {
     documented
         .layer(Extension(crate::openapi::Served::new(&doc)))
         .merge(crate::web::routes())
-        .fallback(|uri: axum::http::Uri| async move {
-            ApiError::not_found(format!(
-                "no route {}: see the API routes in the README",
-                uri.path()
-            ))
-        })
+        .fallback(
+            |method: axum::http::Method, uri: axum::http::Uri, headers: axum::http::HeaderMap| async move {
+                if let Some(page) = crate::web::page_not_found(&method, uri.path(), &headers) {
+                    return page;
+                }
+                ApiError::not_found(format!(
+                    "no route {}: see the API routes in the README",
+                    uri.path()
+                ))
+                .into_response()
+            },
+        )
         .method_not_allowed_fallback(
             |method: axum::http::Method, uri: axum::http::Uri| async move {
                 ApiError::new(

@@ -6,7 +6,7 @@
 //! served here is project data and none of it needs authentication.
 
 use axum::extract::Path;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -25,13 +25,14 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
      font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
 
-/// Paths the dashboard's router owns.
+/// Paths the dashboard's router owns; any other page a browser asks for is its "not found"
+/// view with a 404 status (`page_not_found`).
 const PAGES: &[&str] = &[
     "/",
     "/runs",
-    "/runs/{*rest}",
+    "/runs/{run_id}",
     "/threads",
-    "/threads/{*rest}",
+    "/threads/{thread_id}",
     "/stats",
     "/welcome",
     "/signin",
@@ -102,6 +103,35 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
         );
     }
     response
+}
+
+/// Prefixes that belong to the API, OTLP, MCP or the dashboard's files: an unknown path under
+/// them is a JSON error whoever asks.
+const NOT_PAGES: &[&str] = &["/api/", "/v1/", "/mcp", "/assets/", "/healthz"];
+
+/// An unknown path a browser navigates to (`GET`, `Accept: text/html`, not under the API) gets
+/// the dashboard with a 404 status: its router shows the "not found" view with the frame around
+/// it. Anything else is `None`, for the API's JSON 404.
+pub fn page_not_found(method: &Method, path: &str, headers: &HeaderMap) -> Option<Response> {
+    if method != Method::GET && method != Method::HEAD {
+        return None;
+    }
+    if NOT_PAGES
+        .iter()
+        .any(|p| path.starts_with(p) || path == p.trim_end_matches('/'))
+    {
+        return None;
+    }
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if !wants_html {
+        return None;
+    }
+    let mut response = serve("index.html", &HeaderMap::new());
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    Some(response)
 }
 
 fn not_found(path: &str) -> Response {
