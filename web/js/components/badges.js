@@ -4,7 +4,7 @@ import { h } from '../dom.js';
 export function status(value, message) {
   const s = (value || 'unset').toLowerCase();
   const label = s === 'error' ? 'Error' : s === 'ok' ? 'OK' : 'Unset';
-  return h('span', { class: ['badge', `status-${s}`], title: message || null, 'data-status': s }, label);
+  return h('span', { class: ['badge', `status-${s}`], title: message ? (message.length > 1000 ? `${message.slice(0, 1000)}…` : message) : null, 'data-status': s }, label);
 }
 
 const KIND_LABELS = {
@@ -18,7 +18,8 @@ export function kind(value) {
 }
 
 export function tag(text) {
-  return h('span', { class: 'chip' }, text);
+  const s = String(text);
+  return h('span', { class: 'chip' }, s.length > 300 ? `${s.slice(0, 300)}…` : s);
 }
 
 export function signal(sig) {

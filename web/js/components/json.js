@@ -1,7 +1,7 @@
 // A payload of any shape (an input, an output, tool arguments, an attribute value) as something a
 // person can read: text stays text, JSON becomes a collapsible tree. Everything is built from text
 // nodes, and nested levels are only built when opened, so a large payload costs little until read.
-import { h, icon, replace } from '../dom.js';
+import { h, icon, replace, setText } from '../dom.js';
 import { parseMaybeJson } from '../format.js';
 
 const TEXT_CLAMP = 1200; // characters of text shown before "Show more"
@@ -28,20 +28,48 @@ function textPayload(text, opts) {
   const clamp = opts.clamp ?? TEXT_CLAMP;
   const body = h('div', { class: 'payload-text' });
   const root = h('div', { class: 'payload payload-text-wrap' }, body, opts.copy === false ? null : copyButton(() => text));
-  if (!clamp || text.length <= clamp) {
-    body.textContent = text;
-    return root;
-  }
-  body.textContent = `${text.slice(0, clamp)}…`;
-  const more = h('button', { type: 'button', class: 'link-button payload-more' }, `Show more (${text.length.toLocaleString('en-US')} characters)`);
-  more.addEventListener('click', () => {
-    const expanded = more.dataset.expanded === '1';
-    body.textContent = expanded ? `${text.slice(0, clamp)}…` : text;
-    more.dataset.expanded = expanded ? '0' : '1';
-    more.textContent = expanded ? `Show more (${text.length.toLocaleString('en-US')} characters)` : 'Show less';
-  });
-  root.append(more);
+  root.append(clampInto(body, text, clamp) || '');
   return root;
+}
+
+/**
+ * Any text a person may want to read whole but that can be any size (a string attribute, an
+ * event's name, a key): the first `clamp` characters, then "Show more" on demand.
+ * `opts.class` for the text's span.
+ */
+export function clampedText(text, { clamp = TEXT_CLAMP, class: cls } = {}) {
+  const s = String(text);
+  const body = h('span', { class: cls });
+  const more = clampInto(body, s, clamp);
+  return more ? h('span', { class: 'clamped' }, body, ' ', more) : body;
+}
+
+/**
+ * The one clamp of the dashboard: puts `text` in `el`, only its first `clamp` characters when it
+ * is longer, and returns the button that shows more (null when the text fits). Each click shows
+ * ten times as much, so even a megabyte is shown in steps the page can lay out; the last step
+ * shows all of it and then offers to show less. `quote` wraps the text in quotes (JSON strings).
+ */
+function clampInto(el, text, clamp, { quote = '' } = {}) {
+  if (!clamp || text.length <= clamp) {
+    setText(el, `${quote}${text}${quote}`);
+    return null;
+  }
+  let shown = clamp;
+  const more = h('button', { type: 'button', class: 'link-button payload-more', 'data-testid': 'show-more' });
+  const total = text.length.toLocaleString('en-US');
+  const render = () => {
+    const all = shown >= text.length;
+    setText(el, all ? `${quote}${text}${quote}` : `${quote}${text.slice(0, shown)}…`);
+    more.textContent = all ? 'Show less' : `Show more (${shown.toLocaleString('en-US')} of ${total} characters shown)`;
+    more.dataset.expanded = all ? '1' : '0';
+  };
+  more.addEventListener('click', () => {
+    shown = shown >= text.length ? clamp : Math.min(text.length, shown * 10);
+    render();
+  });
+  render();
+  return more;
 }
 
 function jsonPayload(value, opts) {
@@ -54,7 +82,7 @@ function jsonPayload(value, opts) {
 
 /** One key/value line; objects and arrays get a caret and build their children on first open. */
 function jsonNode(key, value, depth, open) {
-  const keyEl = key === null ? null : h('span', { class: 'json-key' }, typeof key === 'number' ? String(key) : key, h('span', { class: 'json-punct' }, ': '));
+  const keyEl = key === null ? null : h('span', { class: 'json-key' }, typeof key === 'number' ? String(key) : shortKey(key), h('span', { class: 'json-punct' }, ': '));
   if (value === null || typeof value !== 'object') {
     return h('div', { class: 'json-line', role: 'treeitem' }, keyEl, scalar(value));
   }
@@ -139,10 +167,15 @@ function buildChildren(container, entries, depth, open, start = 0) {
   }
 }
 
+/** A key is cut rather than clamped (it can sit in a toggle button); the copy button has it whole. */
+function shortKey(key, max = STRING_CLAMP) {
+  return key.length > max ? `${key.slice(0, max)}…` : key;
+}
+
 function summaryText(value, isArray, n) {
   if (isArray) return `${n} item${n === 1 ? '' : 's'}`;
   const keys = Object.keys(value);
-  const shown = keys.slice(0, 4).join(', ');
+  const shown = keys.slice(0, 4).map((k) => shortKey(k, 40)).join(', ');
   return keys.length > 4 ? `${shown}, … ${keys.length} keys` : shown;
 }
 
@@ -156,17 +189,8 @@ function scalar(value) {
 
 function stringValue(s) {
   const el = h('span', { class: 'json-string' });
-  if (s.length <= STRING_CLAMP) {
-    el.textContent = `"${s}"`;
-    return el;
-  }
-  el.textContent = `"${s.slice(0, STRING_CLAMP)}…`;
-  const more = h('button', { type: 'button', class: 'link-button json-more' }, `${(s.length - STRING_CLAMP).toLocaleString('en-US')} more characters`);
-  more.addEventListener('click', () => {
-    more.remove();
-    el.textContent = `"${s}"`;
-  });
-  return h('span', null, el, ' ', more);
+  const more = clampInto(el, s, STRING_CLAMP, { quote: '"' });
+  return more ? h('span', null, el, ' ', more) : el;
 }
 
 /** A small copy button; `getText` is called on click so large payloads are not stringified upfront. */

@@ -38,8 +38,8 @@ export function renderMessage(message, toolNames = new Map(), opts = {}) {
   const label = ROLE_LABELS[role] || capitalize(role || 'message');
   const head = h('div', { class: 'msg-head' },
     h('span', { class: 'msg-role' }, label),
-    message?.name ? h('span', { class: 'msg-name' }, String(message.name)) : null,
-    message?.finish_reason ? h('span', { class: 'msg-finish', title: 'Finish reason' }, String(message.finish_reason)) : null);
+    message?.name ? h('span', { class: 'msg-name' }, clip(message.name)) : null,
+    message?.finish_reason ? h('span', { class: 'msg-finish', title: 'Finish reason' }, clip(message.finish_reason)) : null);
   const body = h('div', { class: 'msg-body' });
   const parts = partsOf(message);
   for (const part of parts) body.append(renderPart(part, toolNames, opts));
@@ -77,8 +77,8 @@ function toolCall(part, open) {
     h('div', { class: 'msg-tool-head' },
       h('span', { class: 'msg-tool-icon', 'aria-hidden': 'true' }, icon('chevronRight', { size: 12 })),
       h('span', { class: 'msg-tool-label' }, 'Tool call'),
-      h('span', { class: 'msg-tool-name mono' }, String(part.name || 'unnamed tool')),
-      part.id ? h('span', { class: 'msg-tool-id mono', title: 'Tool call id' }, String(part.id)) : null),
+      h('span', { class: 'msg-tool-name mono' }, clip(part.name || 'unnamed tool')),
+      part.id ? h('span', { class: 'msg-tool-id mono', title: 'Tool call id' }, clip(part.id)) : null),
     renderPayload(part.arguments, { open, empty: 'no arguments' }));
 }
 
@@ -88,7 +88,7 @@ function toolResult(part, toolNames, open) {
     h('div', { class: 'msg-tool-head' },
       h('span', { class: 'msg-tool-label' }, 'Result'),
       name ? h('span', { class: 'msg-tool-name mono' }, name) : null,
-      part.id ? h('span', { class: 'msg-tool-id mono', title: 'Tool call id' }, String(part.id)) : null),
+      part.id ? h('span', { class: 'msg-tool-id mono', title: 'Tool call id' }, clip(part.id)) : null),
     renderPayload(part.response, { open, empty: 'no result' }));
 }
 
@@ -97,9 +97,9 @@ function media(part) {
   const ref = part.uri || part.file_id;
   return h('div', { class: 'msg-media' },
     h('span', { class: 'msg-media-kind' }, capitalize(String(kind))),
-    part.mime_type ? h('span', { class: 'muted mono' }, String(part.mime_type)) : null,
+    part.mime_type ? h('span', { class: 'muted mono' }, clip(part.mime_type)) : null,
     // A reference only: the dashboard never loads content a span points at.
-    ref ? h('span', { class: 'msg-media-ref mono', title: String(ref) }, String(ref)) : h('span', { class: 'muted' }, 'inline content not stored'));
+    ref ? h('span', { class: 'msg-media-ref mono', title: clip(ref, 1000) }, clip(ref)) : h('span', { class: 'muted' }, 'inline content not stored'));
 }
 
 /** Canonical parts, or parts made from a provider-shaped `{role, content}` message. */
@@ -134,4 +134,10 @@ function avatarLetter(role) {
 
 function capitalize(s) {
   return s ? s[0].toUpperCase() + s.slice(1) : s;
+}
+
+/** Names, ids and references are cut: span content can make any of them megabytes long. */
+function clip(v, max = 300) {
+  const s = String(v);
+  return s.length > max ? `${s.slice(0, max)}…` : s;
 }

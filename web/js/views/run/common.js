@@ -2,7 +2,7 @@
 // and a copyable id.
 import { h, icon } from '../../dom.js';
 import * as fmt from '../../format.js';
-import { copyButton } from '../../components/json.js';
+import { clampedText, copyButton } from '../../components/json.js';
 import { durationMs } from './spantree.js';
 
 /** What a row shows after the span's name: the model, else the tool, else the agent. */
@@ -30,14 +30,14 @@ export function errorBlock(error, { title = 'Error' } = {}) {
   return h('div', { class: 'error-block', role: 'group', 'data-testid': 'error-block' },
     h('div', { class: 'error-block-head' }, icon('alert', { size: 14 }), h('span', null, title)),
     error.message && !exceptions.some((e) => error.message.includes(e.message) && e.message)
-      ? h('div', { class: 'error-message' }, error.message) : null,
+      ? h('div', { class: 'error-message' }, clampedText(error.message)) : null,
     exceptions.map((e) => h('div', { class: 'exception', 'data-testid': 'exception' },
       h('div', { class: 'exception-line' },
-        e.type ? h('span', { class: 'exception-type mono' }, e.type) : null,
-        e.message ? h('span', { class: 'exception-message' }, e.message) : null),
+        e.type ? h('span', { class: 'exception-type mono' }, clampedText(e.type, { clamp: 300 })) : null,
+        e.message ? h('span', { class: 'exception-message' }, clampedText(e.message)) : null),
       e.stacktrace ? h('details', { class: 'stacktrace' },
         h('summary', null, 'Stack trace'),
-        h('pre', null, e.stacktrace)) : null)));
+        h('pre', null, clampedText(e.stacktrace, { clamp: 20000 }))) : null)));
 }
 
 const PRECISE = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3 });

@@ -3,11 +3,14 @@
 import { h, icon } from '../../dom.js';
 import * as fmt from '../../format.js';
 import * as badges from '../../components/badges.js';
-import { renderPayload } from '../../components/json.js';
+import { clampedText, renderPayload } from '../../components/json.js';
 import { renderMessages } from '../../components/messages.js';
 import { copyableId, errorBlock, preciseTime, toolNamesOfSpans } from './common.js';
 import { errorOf } from './fold.js';
 import { durationMs, endOf, startOf } from './spantree.js';
+
+const VALUE_CLAMP = 1200; // characters of a value shown before "Show more"
+const NAME_CLAMP = 300; // of a name, a key or an id
 
 /**
  * `span` read in full from GET /runs/{id}/spans/{span_id} (null when the id is not in the run);
@@ -26,14 +29,14 @@ export function renderSpanPanel(span, id, ctx) {
   return h('div', { class: 'span-panel-inner', 'data-testid': 'span-panel', dataset: { spanId: span.span_id } },
     h('div', { class: 'panel-head' },
       badges.kind(span.kind),
-      h('h2', { class: 'panel-title', title: span.name, 'data-testid': 'panel-title' }, span.name || '(unnamed)'),
+      h('h2', { class: 'panel-title', title: clip(span.name, 1000), 'data-testid': 'panel-title' }, span.name ? clampedText(span.name, { clamp: NAME_CLAMP }) : '(unnamed)'),
       h('span', { class: 'spacer' }),
       closeButton),
     h('div', { class: 'panel-sub' },
       badges.status(span.status, span.status_message),
       h('span', { class: 'num' }, fmt.duration(durationMs(span))),
       h('span', { class: 'muted' }, `at +${fmt.duration((startOf(span) - tree.start) / 1e6)}`),
-      span.model ? h('span', { class: 'chip mono' }, span.model) : null),
+      span.model ? h('span', { class: 'chip mono' }, clip(span.model, NAME_CLAMP)) : null),
     h('div', { class: 'panel-body' },
       errorSection(span),
       overview(span, ctx),
@@ -101,7 +104,8 @@ function overview(span, { actions, parentName, orphan }) {
     ['Environment', span.environment],
     ['Tags', span.tags?.length ? h('span', { class: 'panel-tags' }, span.tags.map((t) => badges.tag(t))) : null],
     ['Metadata', span.metadata && Object.keys(span.metadata).length ? renderPayload(span.metadata, { open: 1 }) : null],
-  ].filter(([, v]) => v !== null && v !== undefined && v !== '');
+  ].filter(([, v]) => v !== null && v !== undefined && v !== '')
+    .map(([k, v]) => [k, typeof v === 'string' ? clampedText(v, { clamp: VALUE_CLAMP }) : v]);
   return section('Overview', 'overview', h('dl', { class: 'kv panel-kv' }, rows.map(([k, v]) => [h('dt', null, k), h('dd', null, v)])));
 }
 
@@ -118,8 +122,8 @@ function toolSection(span) {
   if (span.kind !== 'tool' && !span.tool_name && span.tool_args == null) return null;
   return section('Tool call', 'tool', h('div', { class: 'panel-tool' },
     h('div', { class: 'panel-tool-head' },
-      h('span', { class: 'msg-tool-name mono', 'data-testid': 'panel-tool-name' }, span.tool_name || span.name),
-      span.tool_call_id ? h('span', { class: 'msg-tool-id mono', title: 'Tool call id' }, span.tool_call_id) : null),
+      h('span', { class: 'msg-tool-name mono', 'data-testid': 'panel-tool-name' }, clampedText(span.tool_name || span.name || '', { clamp: NAME_CLAMP })),
+      span.tool_call_id ? h('span', { class: 'msg-tool-id mono', title: 'Tool call id' }, clampedText(span.tool_call_id, { clamp: NAME_CLAMP })) : null),
     h('div', { class: 'step-part-label' }, 'Arguments'),
     h('div', { 'data-testid': 'panel-tool-args' }, renderPayload(span.tool_args ?? span.input, { open: 3, empty: 'no arguments' })),
     h('div', { class: 'step-part-label' }, 'Result'),
@@ -153,9 +157,11 @@ function attributesSection(attributes) {
   const entries = attributes && typeof attributes === 'object' ? Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b)) : [];
   if (!entries.length) return null;
   const filter = h('input', { type: 'search', class: 'panel-filter', placeholder: 'Filter attributes', 'aria-label': 'Filter attributes', 'data-testid': 'attr-filter' });
+  // What the filter searches is kept beside the rows, not in the DOM: a value can be megabytes.
+  const search = new Map();
   const rows = entries.map(([k, v]) => {
-    const row = h('tr', null, h('th', { class: 'mono', scope: 'row' }, k), h('td', null, attrValue(v)));
-    row.dataset.search = `${k}\u0000${typeof v === 'string' ? v : JSON.stringify(v)}`.toLowerCase();
+    const row = h('tr', null, attrKey(k), h('td', null, attrValue(v)));
+    search.set(row, `${k}\u0000${typeof v === 'string' ? v : JSON.stringify(v)}`.toLowerCase());
     return row;
   });
   const none = h('div', { class: 'muted small', hidden: true }, 'No attribute matches.');
@@ -163,7 +169,7 @@ function attributesSection(attributes) {
     const q = filter.value.trim().toLowerCase();
     let shown = 0;
     for (const row of rows) {
-      row.hidden = Boolean(q) && !row.dataset.search.includes(q);
+      row.hidden = Boolean(q) && !search.get(row).includes(q);
       if (!row.hidden) shown += 1;
     }
     none.hidden = shown > 0;
@@ -174,11 +180,16 @@ function attributesSection(attributes) {
     none), { count: entries.length });
 }
 
+function attrKey(k) {
+  return h('th', { class: 'mono', scope: 'row' }, clampedText(k, { clamp: NAME_CLAMP }));
+}
+
+/** Every value of the panel is clamped (json.js): a megabyte attribute costs what 1,200 characters do until asked for. */
 function attrValue(v) {
   if (v !== null && typeof v === 'object') return renderPayload(v, { open: 1 });
   const parsed = fmt.parseMaybeJson(v);
   if (parsed !== v && parsed && typeof parsed === 'object') return renderPayload(parsed, { open: 0 });
-  return h('span', { class: ['attr-value', typeof v !== 'string' && 'mono'] }, String(v));
+  return clampedText(String(v), { clamp: VALUE_CLAMP, class: ['attr-value', typeof v !== 'string' && 'mono'] });
 }
 
 function eventsSection(events, tree) {
@@ -192,7 +203,7 @@ function eventsSection(events, tree) {
       : attrs;
     return h('li', { class: ['panel-event', isException && 'exception-event'] },
       h('div', { class: 'panel-event-head' },
-        h('span', { class: 'panel-event-name' }, String(e?.name ?? 'event')),
+        h('span', { class: 'panel-event-name' }, clampedText(String(e?.name ?? 'event'), { clamp: NAME_CLAMP })),
         e?.time_unix_nano ? h('span', { class: 'muted num small' }, `+${fmt.duration((Number(e.time_unix_nano) - tree.start) / 1e6)}`) : null),
       isException ? errorBlock({ message: '', exceptions: [{ type: str(attrs['exception.type']), message: str(attrs['exception.message']), stacktrace: str(attrs['exception.stacktrace']) }] }, { title: 'Exception' }) : null,
       Object.keys(rest).length ? kvTable(rest) : null);
@@ -204,8 +215,8 @@ function logsSection(logs) {
   if (!list.length) return null;
   return section('Logs', 'logs', h('ol', { class: 'panel-events' }, list.map((log) => h('li', { class: 'panel-event' },
     h('div', { class: 'panel-event-head' },
-      h('span', { class: 'badge' }, String(log?.severity_text || log?.severity_number || 'log')),
-      log?.event_name ? h('span', { class: 'panel-event-name' }, String(log.event_name)) : null,
+      h('span', { class: 'badge' }, clip(String(log?.severity_text || log?.severity_number || 'log'), NAME_CLAMP)),
+      log?.event_name ? h('span', { class: 'panel-event-name' }, clampedText(String(log.event_name), { clamp: NAME_CLAMP })) : null,
       log?.time_unix_nano ? h('span', { class: 'muted num small' }, fmt.time(log.time_unix_nano)) : null),
     log?.body !== undefined && log?.body !== null ? renderPayload(log.body, { open: 1 }) : null,
     log?.attributes && Object.keys(log.attributes).length ? kvTable(log.attributes) : null))), { count: list.length, open: true });
@@ -215,13 +226,19 @@ function linksSection(links, actions) {
   const list = Array.isArray(links) ? links : [];
   if (!list.length) return null;
   return section('Links', 'links', h('ul', { class: 'panel-events' }, list.map((l) => h('li', { class: 'panel-event' },
-    h('div', { class: 'mono small' }, `${str(l?.trace_id)} / ${str(l?.span_id)}`),
+    h('div', { class: 'mono small' }, clampedText(`${str(l?.trace_id)} / ${str(l?.span_id)}`, { clamp: NAME_CLAMP })),
     l?.trace_id && l?.span_id ? h('button', { type: 'button', class: 'link-button', onclick: () => actions.openLink(l) }, 'Open') : null,
     l?.attributes && Object.keys(l.attributes).length ? kvTable(l.attributes) : null))), { count: list.length, open: false });
 }
 
 function kvTable(obj) {
-  return h('table', { class: 'attr-table' }, h('tbody', null, Object.entries(obj).map(([k, v]) => h('tr', null, h('th', { class: 'mono', scope: 'row' }, k), h('td', null, attrValue(v))))));
+  return h('table', { class: 'attr-table' }, h('tbody', null, Object.entries(obj).map(([k, v]) => h('tr', null, attrKey(k), h('td', null, attrValue(v))))));
+}
+
+/** Cut, for places with no room for a "Show more" (tooltips, chips). */
+function clip(v, max) {
+  const s = str(v);
+  return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
 function str(v) {
