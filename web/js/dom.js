@@ -4,6 +4,30 @@
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
+// Bidirectional formatting controls (embeddings, overrides, isolates, marks). In span content
+// they could reorder what surrounds them or make a name read as something else
+// (`safe\u202Egnp.exe` shows as "safeexe.png"), so every text this module puts in the page shows
+// them as visible markers instead; copy buttons still copy the raw value. Elements also isolate
+// their text (`unicode-bidi: isolate` in base.css), so right-to-left text stays in its own box.
+const BIDI_CONTROL = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/;
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+/** `text` with every bidi control shown as a marker such as `⟨U+202E⟩`. */
+export function visibleText(text) {
+  const s = String(text);
+  if (!BIDI_CONTROL.test(s)) return s;
+  return s.replace(BIDI_CONTROLS, (c) => `⟨U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
+}
+
+/** Sets an element's text, bidi controls made visible. */
+export function setText(el, text) {
+  el.textContent = visibleText(text);
+  return el;
+}
+
+// Attributes a person reads (tooltips, labels) get the same treatment as text.
+const READ_ATTRIBUTES = new Set(['title', 'aria-label', 'alt', 'placeholder']);
+
 /** Creates an HTML element: `h('a', {href, class: 'x', onclick: fn}, 'text', child, [more])`. */
 export function h(tag, props, ...children) {
   return build(document.createElement(tag), props, children);
@@ -38,7 +62,7 @@ function setProp(el, key, value) {
   } else if (key.startsWith('on') && typeof value === 'function') {
     el.addEventListener(key.slice(2).toLowerCase(), value);
   } else if (key === 'text') {
-    el.textContent = String(value);
+    el.textContent = visibleText(value);
   } else if (key === 'value' && 'value' in el) {
     el.value = String(value);
   } else if (key === 'href' || key === 'src') {
@@ -46,7 +70,7 @@ function setProp(el, key, value) {
   } else if (value === true) {
     el.setAttribute(key, '');
   } else {
-    el.setAttribute(key, String(value));
+    el.setAttribute(key, READ_ATTRIBUTES.has(key) ? visibleText(value) : String(value));
   }
 }
 
@@ -78,7 +102,7 @@ export function append(parent, children) {
     if (child === null || child === undefined || child === false || child === true) continue;
     if (Array.isArray(child)) append(parent, child);
     else if (child instanceof Node) parent.appendChild(child);
-    else parent.appendChild(document.createTextNode(String(child)));
+    else parent.appendChild(document.createTextNode(visibleText(child)));
   }
   return parent;
 }
