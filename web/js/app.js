@@ -1,6 +1,6 @@
 // The dashboard's entry point: the page frame (header, navigation, theme), sign-in, and which
 // view each URL shows. Views are loaded on first use.
-import { h, icon, link, replace } from './dom.js';
+import { h, icon, link, replace, visibleText } from './dom.js';
 import * as api from './api.js';
 import * as session from './session.js';
 import { createRouter, href } from './router.js';
@@ -54,6 +54,8 @@ function header() {
     nav,
     h('div', { class: 'topbar-end' },
       projectBadge,
+      h('a', { class: 'topbar-link', href: '/api/v1/openapi.json', target: '_blank', rel: 'noopener', title: 'The REST API, described as an OpenAPI document (JSON)', 'data-testid': 'openapi-link' },
+        'API', icon('external', { size: 12 })),
       h('button', { type: 'button', class: 'icon-button', title: 'Switch light / dark', 'aria-label': 'Switch light or dark theme', onclick: () => theme.toggle() },
         icon('moon', { class: 'only-light' }), icon('sun', { class: 'only-dark' })),
       h('button', { type: 'button', class: 'icon-button', title: 'Sign out', 'aria-label': 'Sign out', 'data-testid': 'sign-out', onclick: signOut },
@@ -68,7 +70,7 @@ function renderNav(active) {
     navLink('/stats', 'Stats', active === 'stats'),
     navLink('/welcome', 'Send traces', active === 'welcome'),
   ]);
-  projectBadge.textContent = signedIn ? session.project() || '' : '';
+  projectBadge.textContent = signedIn ? visibleText(session.project() || '') : '';
   projectBadge.hidden = !signedIn;
   root.classList.toggle('signed-out', !signedIn);
 }
@@ -93,7 +95,7 @@ async function show(route, params, query, previous) {
     params,
     query,
     navigate: router.navigate,
-    setTitle: (title) => { document.title = `${title} · Lemma`; },
+    setTitle: (title) => { document.title = `${visibleText(title)} · Lemma`; },
   };
 
   if (mounted && previous && previous.route === route && sameParams(previous.params, params) && mounted.update) {
