@@ -33,8 +33,16 @@ async function assertInert(page) {
   assert.deepEqual(found, { pwned: undefined, imgs: [], scripts: [], jsLinks: 0, handlers: 0 });
 }
 
+/** Waits (up to 10 s) for every string to be shown as text in `scope`: views fill in as their
+ * data arrives (the transcript reads its run when its tab opens). */
 async function assertShown(page, scope, strings) {
-  const text = await page.locator(scope).innerText();
+  const deadline = Date.now() + 10_000;
+  let text = '';
+  for (;;) {
+    text = await page.locator(scope).innerText();
+    if (strings.every((s) => text.includes(s)) || Date.now() > deadline) break;
+    await page.waitForTimeout(100);
+  }
   for (const s of strings) assert.ok(text.includes(s), `${JSON.stringify(s)} is shown as text`);
 }
 
