@@ -183,8 +183,7 @@ fn long_run(
 ) -> anyhow::Result<()> {
     use lemma_core::present::{transcript_window, tree_window, WindowRow, WindowStep};
     let offset = budget.offset.to_string();
-    // A tree line is about a hundred characters, a transcript step several hundred.
-    let rows = (budget.max_chars / 60).clamp(20, 2_000).to_string();
+    let rows = lemma_core::present::rows_for(budget.max_chars).to_string();
     let outline_query = if transcript {
         [("offset", "0".to_string()), ("limit", "1".to_string())]
     } else {
@@ -192,7 +191,7 @@ fn long_run(
     };
     let outline = get(remote, &["runs", run_id, "outline"], &outline_query)?;
     let window = if transcript {
-        let steps = (budget.max_chars / 300).clamp(5, 200).to_string();
+        let steps = lemma_core::present::steps_for(budget.max_chars).to_string();
         Some(get(
             remote,
             &["runs", run_id, "transcript"],

@@ -241,8 +241,7 @@ impl LemmaMcp {
         caller: Option<&HeaderMap>,
     ) -> Answer {
         let offset = p.offset.to_string();
-        // A tree line is about a hundred characters, a transcript step several hundred.
-        let rows = (max_chars / 60).clamp(20, 2_000).to_string();
+        let rows = present::rows_for(max_chars).to_string();
         let outline_query = match p.view {
             View::Tree => [("offset", offset.as_str()), ("limit", rows.as_str())],
             View::Transcript => [("offset", "0"), ("limit", "1")],
@@ -264,7 +263,7 @@ impl LemmaMcp {
                 present::tree_window(&run, &rows, start, total, &budget)
             }
             View::Transcript => {
-                let steps = (max_chars / 300).clamp(5, 200).to_string();
+                let steps = present::steps_for(max_chars).to_string();
                 let body = self
                     .call(
                         ApiCall::get(

@@ -32,7 +32,9 @@ pub use outline::{Bucket, Outline, OutlineRow, Overview};
 pub use thread::thread;
 pub use transcript::transcript;
 pub use tree::tree;
-pub use window::{keep_new_messages, transcript_window, tree_window, WindowRow, WindowStep};
+pub use window::{
+    keep_new_messages, rows_for, steps_for, transcript_window, tree_window, WindowRow, WindowStep,
+};
 
 /// How much text a page may hold, and where it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -27,6 +27,18 @@ pub struct WindowStep {
     pub span: Span,
 }
 
+/// How many outline rows to ask for to fill a tree page of `max_chars` (a line is about a
+/// hundred characters; the API answers at most 2,000).
+pub fn rows_for(max_chars: usize) -> usize {
+    (max_chars / 60).clamp(20, 2_000)
+}
+
+/// How many transcript steps to ask for to fill a page of `max_chars` (a step is several
+/// hundred characters; the API answers at most 200).
+pub fn steps_for(max_chars: usize) -> usize {
+    (max_chars / 300).clamp(5, 200)
+}
+
 /// A page of a run's span tree from the outline rows at `offset` (of `total`).
 pub fn tree_window(
     run: &Run,

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::ledger::{self, RunState};
 use super::memory::MemoryIndex;
+use super::partial::RunPartial;
 use super::reference::summarize_all;
 use super::*;
 use crate::model::{SpanKind, StatusCode, Usage};
@@ -176,6 +177,24 @@ proptest! {
     ) {
         let got = store(&spans, &split, &order, &retried).finish("t");
         prop_assert_eq!(got, summarize("t", &spans));
+    }
+
+    /// What a store that keeps partials per batch (a column store) relies on.
+    #[test]
+    fn partials_merged_in_any_order_equal_the_partial_of_all(
+        (spans, split, order, _) in case()
+    ) {
+        let mut merged = RunPartial::default();
+        for &b in &order {
+            let part: Vec<SpanDigest> = spans
+                .iter()
+                .zip(&split)
+                .filter(|(_, &s)| s == b)
+                .map(|(d, _)| d.clone())
+                .collect();
+            merged.merge(&RunPartial::of(&part));
+        }
+        prop_assert_eq!(merged, RunPartial::of(&spans));
     }
 
     #[test]

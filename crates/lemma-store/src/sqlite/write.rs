@@ -29,7 +29,9 @@ pub struct EncodedBatch {
 }
 
 struct Encoded {
-    digest: Vec<u8>,
+    /// The digest as its row stores it, and whole, for the run's summary.
+    digest_row: Vec<u8>,
+    digest: SpanDigest,
     text: String,
     body: BlockRef,
 }
@@ -40,8 +42,10 @@ pub fn encode_batch(mut spans: Vec<(ProjectId, Span)>) -> Result<EncodedBatch> {
         .iter()
         .zip(places)
         .map(|((_, span), body)| {
+            let digest = SpanDigest::from(span);
             Ok(Encoded {
-                digest: encode_digest(&SpanDigest::from(span))?,
+                digest_row: encode_digest(&digest)?,
+                digest,
                 text: text::searchable_text(span),
                 body,
             })
@@ -107,7 +111,7 @@ pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteSt
                     span.usage.total_tokens.map(sql_u64),
                     span.cost_usd,
                     span.cost_source.map(cost_source_sql),
-                    encoded.digest,
+                    encoded.digest_row,
                     block_ids[encoded.body.block],
                     encoded.body.pos,
                 ])
@@ -123,7 +127,7 @@ pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteSt
             touched
                 .entry((*project, &span.trace_id))
                 .or_default()
-                .push(SpanDigest::from(span));
+                .push(encoded.digest);
             fresh.insert((*project, &span.trace_id, &span.span_id), span);
         }
     }
