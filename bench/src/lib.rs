@@ -53,6 +53,8 @@ pub struct Config {
     pub physical_write_bytes: u64,
     /// Leave the servers' data dirs in place for inspection.
     pub keep_data: bool,
+    /// Which store Lemma keeps its data in.
+    pub store: target::lemma::StoreKind,
 }
 
 impl Config {
@@ -76,6 +78,7 @@ impl Config {
             physical_each: Duration::from_millis(300),
             physical_write_bytes: 32 << 20,
             keep_data: false,
+            store: target::lemma::StoreKind::Sqlite,
         }
     }
 
@@ -132,6 +135,7 @@ pub async fn run(config: &Config) -> Result<Report> {
     let lemma: Arc<dyn Target> = Arc::new(target::lemma::Lemma::start(
         &config.lemma_bin,
         config.keep_data,
+        config.store,
     )?);
     targets.push(bench_target(lemma, config, start_unix_nano, None).await?);
     if let Some(bin) = &config.phoenix_bin {
@@ -149,6 +153,7 @@ pub async fn run(config: &Config) -> Result<Report> {
     }
     Ok(Report {
         machine: report::Machine::read(),
+        store: config.store,
         quick: config.quick,
         seed: config.seed,
         sizes: config.sizes.clone(),
@@ -248,6 +253,7 @@ async fn bench_target(
         time_to_queryable: stats::Latency::of(&probes),
         sizes,
         usage: procfs::usage(target.server().pid()),
+        store_usage: target.store_process().map(procfs::usage),
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use crate::procfs;
 use crate::report::human;
 use crate::stats::ms;
-use crate::target::lemma::Lemma;
+use crate::target::lemma::{Lemma, StoreKind};
 use crate::target::Target;
 use crate::workload::{
     chat_span, final_answer, hex, kv, nonzero, request, task_text, tool_call, tool_response,
@@ -242,7 +242,7 @@ pub async fn measure(
     budget: Duration,
     keep_data: bool,
 ) -> Result<LongRunFigure> {
-    let lemma = Lemma::start(lemma_bin, keep_data)?;
+    let lemma = Lemma::start(lemma_bin, keep_data, StoreKind::Sqlite)?;
     let client = reqwest::Client::new();
     let mut run = LongRun::new(seed, size);
     let mut latencies = Vec::new();

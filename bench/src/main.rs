@@ -44,6 +44,10 @@ struct Args {
     /// Seconds each long run may spend sending before it is measured as far as it got.
     #[arg(long, default_value_t = 1800)]
     long_run_budget: u64,
+    /// Where Lemma stores: its embedded SQLite store, or a ClickHouse server started for
+    /// the benchmark on this machine.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    store: lemma_bench::target::lemma::StoreKind,
 }
 
 fn parse_size(s: &str) -> Result<u64> {
@@ -121,6 +125,7 @@ async fn main() -> Result<()> {
     };
     config.seed = args.seed;
     config.keep_data = args.keep_data;
+    config.store = args.store;
     if let Some(secs) = args.phoenix_budget {
         config.phoenix_budget = std::time::Duration::from_secs(secs);
     }

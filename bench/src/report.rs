@@ -14,6 +14,8 @@ use crate::stats::{ms, Latency};
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub machine: Machine,
+    /// Which store Lemma kept its data in.
+    pub store: crate::target::lemma::StoreKind,
     pub quick: bool,
     pub seed: u64,
     pub sizes: Vec<u64>,
@@ -73,6 +75,8 @@ pub struct TargetReport {
     pub sizes: Vec<SizeFigure>,
     /// The server process over the whole run.
     pub usage: Usage,
+    /// The database server it stored in, when that is a process of its own (ClickHouse).
+    pub store_usage: Option<Usage>,
     pub seconds: f64,
 }
 
@@ -236,8 +240,13 @@ impl Report {
         let m = &self.machine;
         let _ = writeln!(
             s,
-            "# Lemma benchmark{}\n",
-            if self.quick { " (quick mode)" } else { "" }
+            "# Lemma benchmark{}{}\n",
+            if self.quick { " (quick mode)" } else { "" },
+            match self.store {
+                crate::target::lemma::StoreKind::Sqlite => "",
+                crate::target::lemma::StoreKind::Clickhouse =>
+                    ", Lemma storing in ClickHouse on the same machine",
+            }
         );
         let _ = writeln!(
             s,
@@ -564,6 +573,33 @@ impl Report {
             |v| format!("{v:.0}"),
             false,
         );
+        if self.targets.iter().any(|t| t.store_usage.is_some()) {
+            self.row(
+                s,
+                "ClickHouse peak RSS MB",
+                &self
+                    .targets
+                    .iter()
+                    .map(|t| t.store_usage.map(|u| u.peak_rss_bytes as f64 / 1e6))
+                    .collect::<Vec<_>>(),
+                |v| format!("{v:.0}"),
+                false,
+            );
+            self.row(
+                s,
+                "ClickHouse CPU ms per 1,000 spans",
+                &self
+                    .targets
+                    .iter()
+                    .zip(&last)
+                    .map(|(t, f)| {
+                        Some(t.store_usage?.cpu_seconds * 1e6 / f.as_ref()?.spans.max(1) as f64)
+                    })
+                    .collect::<Vec<_>>(),
+                |v| format!("{v:.0}"),
+                false,
+            );
+        }
         s.push('\n');
     }
 

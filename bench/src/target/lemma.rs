@@ -11,6 +11,8 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::Value;
 
+use lemma_store::clickhouse::local::LocalServer;
+
 use super::{rfc3339, Server, Target};
 use crate::queries::{Answer, Query, PAGE};
 use crate::workload::RunInfo;
@@ -18,17 +20,49 @@ use crate::workload::RunInfo;
 const KEY: &str = "lm_bench_0123456789abcdef0123456789abcdef";
 const READY: &str = "Lemma is listening: OTLP/HTTP and API on ";
 
+/// Which store the Lemma under test keeps its data in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// The embedded SQLite store.
+    #[default]
+    Sqlite,
+    /// A ClickHouse server started for the run (Debian's, as `scripts/clickhouse-setup`
+    /// installs it), sharing the machine with Lemma.
+    Clickhouse,
+}
+
 pub struct Lemma {
     server: Server,
     base: String,
     client: reqwest::Client,
+    /// The ClickHouse server it stores in, if any (stopped after Lemma, on drop).
+    clickhouse: Option<LocalServer>,
+}
+
+impl Drop for Lemma {
+    fn drop(&mut self) {
+        // Lemma first (its drop of `server` runs after this body), then ClickHouse.
+        if let Some(mut ch) = self.clickhouse.take() {
+            self.server.stop();
+            ch.stop();
+        }
+    }
 }
 
 impl Lemma {
-    /// Starts `binary serve` on a new data dir (left in place with `keep_data`).
-    pub fn start(binary: &Path, keep_data: bool) -> Result<Lemma> {
+    /// Starts `binary serve` on a new data dir (left in place with `keep_data`), storing in
+    /// `store`.
+    pub fn start(binary: &Path, keep_data: bool, store: StoreKind) -> Result<Lemma> {
         let tmp = tempfile::tempdir()?;
-        let data_dir = tmp.path().join("data");
+        let (data_dir, clickhouse) = match store {
+            StoreKind::Sqlite => (tmp.path().join("data"), None),
+            StoreKind::Clickhouse => {
+                let ch = LocalServer::start(&tmp.path().join("clickhouse"))
+                    .context("starting ClickHouse (scripts/clickhouse-setup installs it)")?;
+                (ch.dir().to_path_buf(), Some(ch))
+            }
+        };
         let mut command = Command::new(binary);
         command
             .args([
@@ -40,6 +74,12 @@ impl Lemma {
             ])
             .arg("--data-dir")
             .arg(&data_dir)
+            .args(clickhouse.iter().flat_map(|ch| {
+                [
+                    "--store".to_string(),
+                    format!("clickhouse://127.0.0.1:{}/lemma", ch.http_port),
+                ]
+            }))
             .env("LEMMA_BOOTSTRAP_KEY", KEY)
             .env("LEMMA_LOG", "warn");
         let (server, line) = Server::spawn(
@@ -61,6 +101,7 @@ impl Lemma {
             server,
             base,
             client: reqwest::Client::new(),
+            clickhouse,
         })
     }
 
@@ -132,6 +173,10 @@ fn ids(list: &Value, field: &str) -> Vec<String> {
 impl Target for Lemma {
     fn name(&self) -> &'static str {
         "Lemma"
+    }
+
+    fn store_process(&self) -> Option<u32> {
+        self.clickhouse.as_ref().and_then(LocalServer::pid)
     }
 
     fn otlp_url(&self) -> String {

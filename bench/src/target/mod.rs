@@ -29,6 +29,11 @@ pub trait Target: Send + Sync {
     /// How often to ask whether a run is visible yet.
     fn poll_interval(&self) -> Duration;
     fn server(&self) -> &Server;
+    /// A database server the target stores in, apart from `server` (ClickHouse), whose
+    /// usage is reported beside the server's.
+    fn store_process(&self) -> Option<u32> {
+        None
+    }
     /// Whether the whole run (every span, the root included) can be read back.
     async fn is_visible(&self, run: &RunInfo) -> Result<bool>;
     async fn ask(&self, query: &Query) -> Result<Answer>;
@@ -99,6 +104,11 @@ impl Server {
         self.child.id()
     }
 
+    /// Stops the process now (SIGTERM, then killed after 30 s) rather than when dropped.
+    pub fn stop(&mut self) {
+        stop(&mut self.child);
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
@@ -106,19 +116,26 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
+}
+
+fn stop(child: &mut Child) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// Bytes the files under `dir` occupy on disk (allocated blocks, not apparent sizes).

@@ -1,9 +1,10 @@
-//! `lemma projects ...` and `lemma keys ...`: administration on the data dir itself, so only
-//! someone with access to the server's files can mint keys.
+//! `lemma projects ...` and `lemma keys ...`: administration on the store itself (the data dir,
+//! or ClickHouse), so only someone with access to the server's files or database can mint keys.
 
 use anyhow::Context;
 use clap::Subcommand;
-use lemma_store::sqlite::SqliteStore;
+use std::sync::Arc;
+
 use lemma_store::Store;
 
 use crate::render::{time_ago, Table};
@@ -48,17 +49,15 @@ pub enum KeysCommand {
     },
 }
 
-fn open(data: &DataDir) -> anyhow::Result<(SqliteStore, tokio::runtime::Runtime)> {
-    std::fs::create_dir_all(&data.data_dir)
-        .with_context(|| format!("creating data dir {}", data.data_dir.display()))?;
-    let path = data.data_dir.join("lemma.db");
-    let store = SqliteStore::open(&path).with_context(|| format!("opening {}", path.display()))?;
-    Ok((
-        store,
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?,
-    ))
+fn open(data: &DataDir) -> anyhow::Result<(Arc<dyn Store>, tokio::runtime::Runtime)> {
+    let location = data.location()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let store = rt
+        .block_on(location.open())
+        .with_context(|| format!("opening the store ({})", location.describe()))?;
+    Ok((store, rt))
 }
 
 pub fn projects(cmd: ProjectsCommand) -> anyhow::Result<()> {

@@ -4,6 +4,7 @@ mod admin;
 mod client;
 mod demo;
 mod mcp;
+mod migrate;
 mod prices;
 mod render;
 mod serve;
@@ -39,6 +40,10 @@ enum Command {
     /// Manage API keys (works on the data dir directly).
     #[command(subcommand)]
     Keys(admin::KeysCommand),
+    /// Copy the embedded store (projects, keys, prices, spans, metric events, log records)
+    /// into ClickHouse. Stopped, it goes on where it was when run again; it ends by checking
+    /// each project's counts on both sides.
+    Migrate(migrate::MigrateArgs),
     /// List runs, newest first, optionally filtered by a query.
     Runs {
         /// A query, e.g. `agent:support status:error since:24h "refund"`.
@@ -128,12 +133,25 @@ pub struct Remote {
     pub json: bool,
 }
 
-/// The data dir flag shared by `serve` and the admin commands.
+/// Where the store is, for `serve` and the admin commands.
 #[derive(Args, Clone)]
 pub struct DataDir {
     /// Where the embedded store keeps its files.
     #[arg(long, env = "LEMMA_DATA_DIR", default_value = "lemma-data")]
     pub data_dir: PathBuf,
+    /// Store in ClickHouse instead: clickhouse://[user:password@]host:8123/database (add
+    /// ?cluster=NAME&shards=host:port,... for a cluster). See the README's "Scale out".
+    #[arg(long, env = "LEMMA_STORE", hide_env_values = true)]
+    pub store: Option<String>,
+}
+
+impl DataDir {
+    pub fn location(&self) -> anyhow::Result<lemma_store::StoreLocation> {
+        Ok(lemma_store::StoreLocation::new(
+            self.store.as_deref(),
+            self.data_dir.clone(),
+        )?)
+    }
 }
 
 fn main() {
@@ -143,6 +161,7 @@ fn main() {
         Command::Mcp(args) => mcp::run(args),
         Command::Projects(cmd) => admin::projects(cmd),
         Command::Keys(cmd) => admin::keys(cmd),
+        Command::Migrate(args) => migrate::run(args),
         Command::Runs {
             query,
             limit,

@@ -56,7 +56,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig {
         http_addr: args.http_addr,
         grpc_addr: args.grpc_addr,
-        data_dir: args.data.data_dir,
+        data_dir: args.data.data_dir.clone(),
+        store: args.data.store.clone(),
         max_body_bytes: args.max_body_bytes,
         queue_max_spans: args.queue_max_spans,
         batch_max_spans: args.batch_max_spans,
@@ -66,25 +67,35 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         body_timeout: std::time::Duration::from_secs(args.body_timeout.max(1)),
         bootstrap_key: args.bootstrap_key,
     };
-    let data_dir = config.data_dir.clone();
+    let location = args.data.location()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(lemma_server::serve(config, shutdown_signal(), move |boot, http, grpc| {
-        if let Some(b) = boot {
-            println!("Created project {:?}.", b.project);
-            if b.generated {
-                println!("Its API key (shown once, keep it safe):\n\n    {}\n", b.key.secret);
-            } else {
-                println!("Its API key is the one given in LEMMA_BOOTSTRAP_KEY.");
+    runtime.block_on(lemma_server::serve(
+        config,
+        shutdown_signal(),
+        move |boot, http, grpc| {
+            if let Some(b) = boot {
+                println!("Created project {:?}.", b.project);
+                if b.generated {
+                    println!(
+                        "Its API key (shown once, keep it safe):\n\n    {}\n",
+                        b.key.secret
+                    );
+                } else {
+                    println!("Its API key is the one given in LEMMA_BOOTSTRAP_KEY.");
+                }
+                println!(
+                    "Public key (for Basic auth / Langfuse SDKs): {}",
+                    b.key.info.public_key
+                );
             }
-            println!("Public key (for Basic auth / Langfuse SDKs): {}", b.key.info.public_key);
-        }
-        println!(
-            "Lemma is listening: OTLP/HTTP and API on http://{http}, OTLP/gRPC on {grpc}, data in {}",
-            data_dir.display()
-        );
-    }))
+            println!(
+                "Lemma is listening: OTLP/HTTP and API on http://{http}, OTLP/gRPC on {grpc}, {}",
+                location.describe()
+            );
+        },
+    ))
 }
 
 async fn shutdown_signal() {

@@ -10,6 +10,8 @@ pub struct ServerConfig {
     /// OTLP/gRPC.
     pub grpc_addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// A `clickhouse://` address to store in instead of the data dir.
+    pub store: Option<String>,
     /// Largest request body accepted, compressed or decompressed.
     pub max_body_bytes: usize,
     /// Spans waiting to be committed before new requests are refused with 503.
@@ -35,6 +37,7 @@ impl Default for ServerConfig {
             http_addr: ([127, 0, 0, 1], 4318).into(),
             grpc_addr: ([127, 0, 0, 1], 4317).into(),
             data_dir: PathBuf::from("lemma-data"),
+            store: None,
             max_body_bytes: 16 * 1024 * 1024,
             queue_max_spans: 100_000,
             batch_max_spans: 5_000,
@@ -48,7 +51,7 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
-    pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join("lemma.db")
+    pub fn store_location(&self) -> lemma_store::Result<lemma_store::StoreLocation> {
+        lemma_store::StoreLocation::new(self.store.as_deref(), self.data_dir.clone())
     }
 }

@@ -7,8 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::response::IntoResponse;
 use axum::{Extension, Router};
-use lemma_store::sqlite::SqliteStore;
-use lemma_store::{NewKey, Store};
+use lemma_store::{NewKey, Store, StoreError};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
 use tokio::net::TcpListener;
@@ -44,7 +43,8 @@ pub struct Bootstrap {
     pub generated: bool,
 }
 
-/// Creates project `default` and its first key when the store has no project yet.
+/// Creates project `default` and its first key when the store has no project yet. Servers
+/// sharing a store may start together: one that finds the other did it first goes on.
 pub async fn bootstrap(
     store: &dyn Store,
     key: Option<String>,
@@ -52,9 +52,15 @@ pub async fn bootstrap(
     if !store.list_projects().await?.is_empty() {
         return Ok(None);
     }
-    let project = store.create_project("default").await?;
+    let project = match store.create_project("default").await {
+        Err(StoreError::Conflict(_)) => return Ok(None),
+        other => other?,
+    };
     let generated = key.is_none();
-    let key = store.create_key(&project.name, key).await?;
+    let key = match store.create_key(&project.name, key).await {
+        Err(StoreError::Conflict(_)) if !generated => return Ok(None),
+        other => other?,
+    };
     Ok(Some(Bootstrap {
         project: project.name,
         key,
@@ -122,11 +128,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_ready: impl FnOnce(Option<Bootstrap>, std::net::SocketAddr, std::net::SocketAddr),
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-    let store = SqliteStore::open(config.database_path())
-        .with_context(|| format!("opening {}", config.database_path().display()))?;
-    let store: Arc<dyn Store> = Arc::new(store);
+    let location = config.store_location()?;
+    let store = location
+        .open()
+        .await
+        .with_context(|| format!("opening the store ({})", location.describe()))?;
     let boot = bootstrap(store.as_ref(), config.bootstrap_key.clone()).await?;
 
     let (ingest, writer) = ingest::writer::start(

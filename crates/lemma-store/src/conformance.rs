@@ -1,4 +1,6 @@
-//! The behaviour every [`Store`] must have, as one suite any implementation's tests call.
+//! The behaviour every [`Store`] must have, as one suite any implementation's tests call
+//! ([`run_all`]). Its checks are public too, for running one at a time while a backend is
+//! being written; they build on what the checks before them (in `run_all`'s order) stored.
 
 use lemma_core::pricing::{self, Price, PriceTable};
 use lemma_core::query::parse;
@@ -8,6 +10,9 @@ use serde_json::json;
 use crate::{Credential, ListQuery, ProjectId, StatsQuery, Store, StoreError};
 
 mod long_runs;
+mod moving;
+
+pub use moving::{counts, import_key};
 mod windows;
 
 fn span(
@@ -49,6 +54,7 @@ pub async fn run_all<S: Store>(store: &S) {
         Err(StoreError::Conflict(_))
     ));
     keys(store).await;
+    moving::import_key(store).await;
     out_of_order_and_dedup(store, a.id).await;
     isolation(store, a.id, b.id).await;
     filters_and_paging(store, a.id).await;
@@ -59,11 +65,12 @@ pub async fn run_all<S: Store>(store: &S) {
     metrics(store, a.id, b.id).await;
     hostile_content(store).await;
     delete_run(store).await;
+    moving::counts(store).await;
     long_runs::long_run_in_shuffled_batches(store, a.id).await;
     windows::run_windows(store, a.id, b.id).await;
 }
 
-async fn keys<S: Store>(store: &S) {
+pub async fn keys<S: Store>(store: &S) {
     let k = store.create_key("alpha", None).await.unwrap();
     let found = store
         .authenticate(&Credential::Key(k.secret.clone()))
@@ -110,7 +117,7 @@ async fn keys<S: Store>(store: &S) {
     assert!(listed[0].revoked);
 }
 
-async fn out_of_order_and_dedup<S: Store>(store: &S, p: ProjectId) {
+pub async fn out_of_order_and_dedup<S: Store>(store: &S, p: ProjectId) {
     let root = span(
         1,
         1,
@@ -179,7 +186,7 @@ async fn out_of_order_and_dedup<S: Store>(store: &S, p: ProjectId) {
     assert!(store.get_run(p, "not-a-run-id").await.unwrap().is_none());
 }
 
-async fn isolation<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
+pub async fn isolation<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
     let trace = format!("{:032x}", 1);
     assert!(store.get_run(b, &trace).await.unwrap().is_none());
     assert!(store
@@ -207,7 +214,7 @@ async fn isolation<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
     );
 }
 
-async fn filters_and_paging<S: Store>(store: &S, p: ProjectId) {
+pub async fn filters_and_paging<S: Store>(store: &S, p: ProjectId) {
     let mut batch = Vec::new();
     for t in 10..20u8 {
         let mut root = span(
@@ -295,7 +302,7 @@ async fn filters_and_paging<S: Store>(store: &S, p: ProjectId) {
     assert_eq!(dedup, seen);
 }
 
-async fn threads<S: Store>(store: &S, p: ProjectId) {
+pub async fn threads<S: Store>(store: &S, p: ProjectId) {
     let page = store.list_threads(p, query("", 10)).await.unwrap();
     let ids: Vec<_> = page.items.iter().map(|t| t.thread_id.as_str()).collect();
     assert_eq!(ids, vec!["t-2", "t-1"]);
@@ -349,7 +356,7 @@ async fn run_costs<S: Store>(
     (run.cost_usd, costs)
 }
 
-async fn prices<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
+pub async fn prices<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
     // Overrides: normalised, replaced, validated, scoped to their project.
     assert!(store.list_prices(a).await.unwrap().is_empty());
     let set = store
@@ -473,7 +480,7 @@ fn log(trace: u8, id: u8, event: &str, time: u64, body: serde_json::Value) -> Lo
 
 /// Log records join their span whichever arrives first, retries add nothing, and another
 /// project's records never show.
-async fn logs<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
+pub async fn logs<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
     let user = log(
         119,
         1,
@@ -587,7 +594,7 @@ fn stats_run(
     vec![root, llm]
 }
 
-async fn stats<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
+pub async fn stats<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
     let (from, to) = (STATS_BASE, STATS_BASE + 2 * HOUR);
 
     // A project without runs: zeroed totals, every bucket present and empty.
@@ -776,7 +783,7 @@ fn metric(run: u8, name: &str, value: MetricValue, time: u64) -> MetricEvent {
     }
 }
 
-async fn metrics<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
+pub async fn metrics<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
     use MetricValue::{Bool, Number, Text};
     let base = 2_000 * HOUR;
 
@@ -988,7 +995,7 @@ async fn metrics<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
 
 /// Whatever a span holds, once accepted it reads back, and so does everything it is part of:
 /// its run, its thread, listings, search and stats, also after more spans of its run arrive.
-async fn hostile_content<S: Store>(store: &S) {
+pub async fn hostile_content<S: Store>(store: &S) {
     let p = store.create_project("hostile").await.unwrap().id;
     // Nested as deep as serde_json reads on its own: wrapped in a stored span or an answer, it
     // would not be.
@@ -1034,18 +1041,18 @@ async fn hostile_content<S: Store>(store: &S) {
             .len(),
         1
     );
+    // What the API answers wraps these in a few more levels; a client must still read it.
+    let answer = json!({"runs": runs, "run": run, "spans": spans, "found": found}).to_string();
+    serde_json::from_str::<serde_json::Value>(&answer).expect("the answer reads back");
     let stats = store
         .stats(p, stats_query("", 0, 3_600 * SECOND, 3_600))
         .await
         .unwrap();
     assert_eq!(stats.totals.runs, 2);
-    // What the API answers wraps these in a few more levels; a client must still read it.
-    let answer = json!({"runs": runs, "run": run, "spans": spans, "found": found}).to_string();
-    serde_json::from_str::<serde_json::Value>(&answer).expect("the answer reads back");
 }
 
 /// Deleting a run removes it and what was posted to it, in its project only.
-async fn delete_run<S: Store>(store: &S) {
+pub async fn delete_run<S: Store>(store: &S) {
     let p = store.create_project("deleting").await.unwrap().id;
     let q = store.create_project("keeping").await.unwrap().id;
     let run = |trace: u8| {

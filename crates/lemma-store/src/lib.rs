@@ -3,9 +3,14 @@
 //! filters arrive as the parsed query language, pages leave as opaque cursors, so a scale-out
 //! backend fits behind it unchanged and passes the same [`conformance`] suite.
 
+mod admin;
+pub mod clickhouse;
 pub mod conformance;
 mod cursor;
+mod encoding;
+mod factory;
 pub mod keys;
+mod search;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -16,6 +21,10 @@ use lemma_core::{LogRecord, MetricEvent, Run, Span, SpanOutline};
 use serde::Serialize;
 
 pub use cursor::Cursor;
+pub use factory::{StoreLocation, DATABASE_FILE};
+
+/// The largest page any listing returns.
+pub const MAX_LIMIT: usize = 1000;
 
 /// A project's internal id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -39,6 +48,29 @@ pub struct KeyInfo {
     pub hint: String,
     pub created_at_unix_nano: u64,
     pub revoked: bool,
+}
+
+/// An API key as a store holds it, secret hash and all: what moves a key from one store to
+/// another ([`Store::import_key`]) without anyone knowing its secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredKey {
+    pub project: String,
+    pub public_key: String,
+    /// The SHA-256 of the secret (`keys::hash_secret`).
+    pub secret_hash: Vec<u8>,
+    pub hint: String,
+    pub created_at_unix_nano: u64,
+    pub revoked_at_unix_nano: Option<u64>,
+}
+
+/// How much a project holds, counted as reads see it: a span, metric event or log record
+/// sent twice once, nothing of a deleted run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Counts {
+    pub spans: u64,
+    pub runs: u64,
+    pub metrics: u64,
+    pub logs: u64,
 }
 
 /// A key just created: the only time its secret is visible.
@@ -135,6 +167,20 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A stored item as read, or `None` when it cannot be (a damaged row), which is logged: one
+/// bad row is left out of what it is read with rather than failing every listing, summary and
+/// commit that reads it. Errors of the database itself (busy, full) still fail the read.
+pub(crate) fn readable<T>(what: &str, item: Result<T>) -> Result<Option<T>> {
+    match item {
+        Ok(item) => Ok(Some(item)),
+        Err(StoreError::Backend(e)) => {
+            tracing::warn!(error = %e, "skipped a stored {what} that cannot be read");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
 
 /// Where spans, runs, threads, projects and keys live.
 ///
@@ -246,6 +292,21 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_key(&self, id_or_public_key: &str) -> Result<bool>;
     /// The project a credential belongs to, if it is a live key.
     async fn authenticate(&self, credential: &Credential) -> Result<Option<Project>>;
+    /// Stores a key another store held, as it was there (public key, secret hash, hint,
+    /// creation and revocation times), so the clients using it keep working. Importing a key
+    /// already stored (same project, public key and hash) changes nothing, except that an
+    /// import of it revoked revokes it. A public key or secret another key has is `Conflict`,
+    /// an unknown project `NotFound`.
+    async fn import_key(&self, key: StoredKey) -> Result<KeyInfo>;
+
+    /// How many spans, runs, metric events and log records the project holds ([`Counts`]).
+    ///
+    /// A method of every store, rather than counts each store's own code would take where
+    /// they are compared (`lemma migrate` checks a copy with them): one definition for both
+    /// sides, held by the conformance suite to the same numbers after the same writes,
+    /// re-sends and deletions, so counts that differ mean data that differs, never two ways
+    /// of counting.
+    async fn counts(&self, project: ProjectId) -> Result<Counts>;
 
     /// The project's price overrides, by model pattern.
     async fn list_prices(&self, project: ProjectId) -> Result<Vec<PriceOverride>>;

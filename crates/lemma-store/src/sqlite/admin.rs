@@ -4,7 +4,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::sql_err;
 use crate::keys::{generate_public_key, generate_secret, hash_secret, hashes_equal, hint};
-use crate::{Credential, KeyInfo, NewKey, Project, ProjectId, Result, StoreError};
+use crate::{Credential, KeyInfo, NewKey, Project, ProjectId, Result, StoreError, StoredKey};
 
 fn now_ns() -> u64 {
     std::time::SystemTime::now()
@@ -22,12 +22,7 @@ fn project_row(r: &Row) -> rusqlite::Result<Project> {
 }
 
 pub fn create_project(conn: &mut Connection, name: &str) -> Result<Project> {
-    let name = name.trim();
-    if name.is_empty() || name.len() > 100 || name.chars().any(|c| c.is_control()) {
-        return Err(StoreError::Invalid(
-            "a project name is 1 to 100 printable characters".into(),
-        ));
-    }
+    let name = crate::admin::check_project_name(name)?;
     if project_by_name(conn, name)?.is_some() {
         return Err(StoreError::Conflict(format!("project {name:?}")));
     }
@@ -66,11 +61,7 @@ pub fn create_key(conn: &mut Connection, project: &str, secret: Option<String>) 
     let project = project_by_name(conn, project)?
         .ok_or_else(|| StoreError::NotFound(format!("project {project:?}")))?;
     let secret = secret.unwrap_or_else(generate_secret);
-    if secret.len() < 8 || secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(StoreError::Invalid(
-            "an API key is at least 8 characters with no spaces".into(),
-        ));
-    }
+    crate::admin::check_key_secret(&secret)?;
     let hash = hash_secret(&secret);
     let exists: bool = conn
         .query_row(
@@ -104,27 +95,100 @@ pub fn create_key(conn: &mut Connection, project: &str, secret: Option<String>) 
     })
 }
 
+const KEY_INFO: &str =
+    "SELECT k.id, p.name, k.public_key, k.hint, k.created_ns, k.revoked_ns IS NOT NULL
+     FROM api_keys k JOIN projects p ON p.id = k.project_id";
+
+fn key_info(r: &Row) -> rusqlite::Result<KeyInfo> {
+    Ok(KeyInfo {
+        id: r.get(0)?,
+        project: r.get(1)?,
+        public_key: r.get(2)?,
+        hint: r.get(3)?,
+        created_at_unix_nano: r.get::<_, i64>(4)? as u64,
+        revoked: r.get(5)?,
+    })
+}
+
 pub fn list_keys(conn: &Connection, project: Option<&str>) -> Result<Vec<KeyInfo>> {
     let mut stmt = conn
-        .prepare(
-            "SELECT k.id, p.name, k.public_key, k.hint, k.created_ns, k.revoked_ns IS NOT NULL
-             FROM api_keys k JOIN projects p ON p.id = k.project_id
-             WHERE ?1 IS NULL OR p.name = ?1 ORDER BY k.id",
+        .prepare(&format!(
+            "{KEY_INFO} WHERE ?1 IS NULL OR p.name = ?1 ORDER BY k.id"
+        ))
+        .map_err(sql_err)?;
+    let rows = stmt.query_map([project], key_info).map_err(sql_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql_err)
+}
+
+/// One transaction: the checks and the insert or revocation see the same keys.
+pub fn import_key(conn: &mut Connection, key: &StoredKey) -> Result<KeyInfo> {
+    crate::admin::check_imported_key(key)?;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql_err)?;
+    let project = project_by_name(&tx, &key.project)?
+        .ok_or_else(|| StoreError::NotFound(format!("project {:?}", key.project)))?;
+    let stored: Option<(i64, Vec<u8>, Option<i64>)> = tx
+        .query_row(
+            "SELECT project_id, secret_hash, revoked_ns FROM api_keys WHERE public_key = ?1",
+            [&key.public_key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(sql_err)?;
+    let revoked = key.revoked_at_unix_nano.map(|t| t as i64);
+    match stored {
+        Some((p, hash, was_revoked)) if p == project.id.0 && hash == key.secret_hash => {
+            if was_revoked.is_none() && revoked.is_some() {
+                tx.execute(
+                    "UPDATE api_keys SET revoked_ns = ?1 WHERE public_key = ?2",
+                    params![revoked, key.public_key],
+                )
+                .map_err(sql_err)?;
+            }
+        }
+        Some(_) => {
+            return Err(StoreError::Conflict(format!(
+                "another API key with public key {:?}",
+                key.public_key
+            )))
+        }
+        None => {
+            let taken = tx
+                .query_row(
+                    "SELECT 1 FROM api_keys WHERE secret_hash = ?1",
+                    [&key.secret_hash],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(sql_err)?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict("an API key with this value".into()));
+            }
+            tx.execute(
+                "INSERT INTO api_keys (project_id, public_key, secret_hash, hint, created_ns, revoked_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    project.id.0,
+                    key.public_key,
+                    key.secret_hash,
+                    key.hint,
+                    key.created_at_unix_nano as i64,
+                    revoked
+                ],
+            )
+            .map_err(sql_err)?;
+        }
+    }
+    let info = tx
+        .query_row(
+            &format!("{KEY_INFO} WHERE k.public_key = ?1"),
+            [&key.public_key],
+            key_info,
         )
         .map_err(sql_err)?;
-    let rows = stmt
-        .query_map([project], |r| {
-            Ok(KeyInfo {
-                id: r.get(0)?,
-                project: r.get(1)?,
-                public_key: r.get(2)?,
-                hint: r.get(3)?,
-                created_at_unix_nano: r.get::<_, i64>(4)? as u64,
-                revoked: r.get(5)?,
-            })
-        })
-        .map_err(sql_err)?;
-    rows.collect::<rusqlite::Result<_>>().map_err(sql_err)
+    tx.commit().map_err(sql_err)?;
+    Ok(info)
 }
 
 pub fn revoke_key(conn: &mut Connection, key: &str) -> Result<bool> {
@@ -172,4 +236,23 @@ pub fn authenticate(conn: &Connection, credential: &Credential) -> Result<Option
         Some((project, hash)) if hashes_equal(&hash, &hash_secret(secret)) => Ok(Some(project)),
         _ => Ok(None),
     }
+}
+
+/// Every row is what reads see: writes skip what is stored, deletions remove rows.
+pub fn counts(conn: &Connection, project: ProjectId) -> Result<crate::Counts> {
+    let count = |table: &str| -> Result<u64> {
+        conn.query_row(
+            &format!("SELECT count(*) FROM {table} WHERE project_id = ?1"),
+            [project.0],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n as u64)
+        .map_err(sql_err)
+    };
+    Ok(crate::Counts {
+        spans: count("spans")?,
+        runs: count("runs")?,
+        metrics: count("metrics")?,
+        logs: count("logs")?,
+    })
 }

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use lemma_core::Span;
 use rusqlite::{params, Row, Transaction};
 
-use super::codec::{compress, decode_span, decompress, encode_stored_span, span_from_json};
+use super::codec::{compress, decompress, encode_stored_span, span_from_json};
 use super::sql_err;
 use crate::{ProjectId, Result, StoreError};
 
@@ -128,13 +128,19 @@ impl<'c> SpanBodies<'c> {
 
     /// The span whose `BODY_COLUMNS` start at column `at` of `row`.
     pub fn read(&mut self, row: &Row, at: usize) -> Result<Span> {
+        self.read_sized(row, at).map(|(span, _)| span)
+    }
+
+    /// The span, and the size of its stored JSON (a measure of the memory it takes).
+    pub fn read_sized(&mut self, row: &Row, at: usize) -> Result<(Span, usize)> {
         let block: Option<i64> = row.get(at + 1).map_err(sql_err)?;
         let Some(block) = block else {
             let body = row.get_ref(at).map_err(sql_err)?;
             let body = body
                 .as_blob()
                 .map_err(|e| StoreError::Backend(format!("stored span: {e}")))?;
-            return decode_span(body);
+            let json = decompress(body)?;
+            return Ok((span_from_json(&json)?, json.len()));
         };
         let pos: i64 = row.get(at + 2).map_err(sql_err)?;
         let block = self.block(block)?;
@@ -142,7 +148,7 @@ impl<'c> SpanBodies<'c> {
             .lines
             .get(pos as usize)
             .ok_or_else(|| StoreError::Backend(format!("span block is missing line {pos}")))?;
-        span_from_json(&block.json[start..end])
+        Ok((span_from_json(&block.json[start..end])?, end - start))
     }
 
     fn block(&mut self, id: i64) -> Result<&Block> {

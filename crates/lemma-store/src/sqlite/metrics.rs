@@ -106,7 +106,7 @@ fn check_owner(conn: &Connection, project: ProjectId, run_id: &str) -> Result<()
     }
 }
 
-fn event(row: &Row, run_id: &str) -> rusqlite::Result<MetricEvent> {
+pub(super) fn event(row: &Row, run_id: &str) -> rusqlite::Result<MetricEvent> {
     let value = value(&row.get::<_, String>(3)?, row.get(4)?, row.get(5)?);
     Ok(MetricEvent {
         id: row.get(0)?,

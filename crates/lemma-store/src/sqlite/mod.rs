@@ -5,18 +5,20 @@ mod admin;
 mod blocks;
 mod codec;
 mod delete;
+mod export;
 mod filter;
 mod ledger;
 mod logs;
 mod metrics;
 mod outline;
-mod payload;
 mod prices;
 mod read;
 mod schema;
 mod stats;
 mod text;
 mod write;
+
+pub use export::ExportPage;
 
 #[cfg(test)]
 mod tests;
@@ -34,8 +36,8 @@ use lemma_core::{LogRecord, MetricEvent, Run, Span, SpanOutline};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::{
-    Credential, KeyInfo, ListQuery, NewKey, Page, PriceOverride, Project, ProjectId, Result,
-    StatsQuery, Store, StoreError, ThreadSummary, WriteStats,
+    Counts, Credential, KeyInfo, ListQuery, NewKey, Page, PriceOverride, Project, ProjectId,
+    Result, StatsQuery, Store, StoreError, StoredKey, ThreadSummary, WriteStats,
 };
 
 /// Readers kept open between requests; more are opened under load and closed after.
@@ -69,19 +71,7 @@ pub(crate) fn sql_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
-/// A stored item as read, or `None` when it cannot be (a damaged row), which is logged: one
-/// bad row is left out of what it is read with rather than failing every listing, summary and
-/// commit that reads it. Errors of the database itself (busy, full) still fail the read.
-pub(crate) fn readable<T>(what: &str, item: Result<T>) -> Result<Option<T>> {
-    match item {
-        Ok(item) => Ok(Some(item)),
-        Err(StoreError::Backend(e)) => {
-            tracing::warn!(error = %e, "skipped a stored {what} that cannot be read");
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
-}
+pub(crate) use crate::readable;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date. A
@@ -366,6 +356,14 @@ impl Store for SqliteStore {
         let credential = credential.clone();
         self.read(move |conn| admin::authenticate(conn, &credential))
             .await
+    }
+
+    async fn import_key(&self, key: StoredKey) -> Result<KeyInfo> {
+        self.write(move |conn| admin::import_key(conn, &key)).await
+    }
+
+    async fn counts(&self, project: ProjectId) -> Result<Counts> {
+        self.read(move |conn| admin::counts(conn, project)).await
     }
 
     async fn list_prices(&self, project: ProjectId) -> Result<Vec<PriceOverride>> {

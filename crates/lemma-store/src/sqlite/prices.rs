@@ -5,6 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 use lemma_core::pricing::{self, normalize_pattern, Price, PriceTable};
 use lemma_core::run::SpanDigest;
 use lemma_core::CostSource;
+
+use super::codec::cost_source_name;
 use rusqlite::{params, Connection, Row};
 
 use super::blocks::{SpanBodies, BODY_COLUMNS};
@@ -14,13 +16,6 @@ use super::{readable, sql_err};
 use crate::{PriceOverride, ProjectId, Result, StoreError};
 
 /// How `spans.cost_source` spells a source.
-pub fn cost_source_sql(source: CostSource) -> &'static str {
-    match source {
-        CostSource::Provided => "provided",
-        CostSource::Computed => "computed",
-    }
-}
-
 fn now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -164,7 +159,7 @@ pub fn reprice(conn: &mut Connection, project: ProjectId, table: &PriceTable) ->
         .map_err(sql_err)?
         .execute(params![
             span.cost_usd,
-            span.cost_source.map(cost_source_sql),
+            span.cost_source.map(cost_source_name),
             digest_bytes,
             body,
             rowid

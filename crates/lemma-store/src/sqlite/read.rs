@@ -13,10 +13,7 @@ use super::filter::{compile, run_list_index, Target};
 use super::text::Parts;
 use super::write::read_digests;
 use super::{readable, sql_err};
-use crate::{Cursor, ListQuery, Page, ProjectId, Result, ThreadSummary};
-
-/// The largest page any listing returns.
-pub const MAX_LIMIT: usize = 1000;
+use crate::{Cursor, ListQuery, Page, ProjectId, Result, ThreadSummary, MAX_LIMIT};
 
 fn limit(q: &ListQuery) -> usize {
     q.limit.clamp(1, MAX_LIMIT)

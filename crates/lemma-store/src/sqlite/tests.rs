@@ -121,14 +121,14 @@ fn a_model_call_indexes_only_the_messages_since_the_last_answer() {
         ],
         "you are welcome echo",
     );
-    let text = text::searchable_text(&span);
+    let text = crate::search::searchable_text(&span);
     for new in ["charlie", "delta", "echo"] {
         assert!(text.contains(new), "{new} missing from {text:?}");
     }
     for resent in ["alpha", "bravo"] {
         assert!(!text.contains(resent), "{resent} indexed again in {text:?}");
     }
-    let first = text::searchable_text(&chat(
+    let first = crate::search::searchable_text(&chat(
         "2",
         &[("system", "be brief foxtrot"), ("user", "hello golf")],
         "hi",

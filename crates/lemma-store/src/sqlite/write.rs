@@ -11,11 +11,11 @@ use lemma_core::{Run, Span};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::blocks::{self, BlockRef, Blocks, SpanBodies, BODY_COLUMNS};
+use super::codec::cost_source_name;
 use super::codec::{
     decode, digest_from_row, encode, encode_digest, id_blob, sql_u64, DIGEST_COLUMNS,
 };
 use super::ledger::SqliteRunIndex;
-use super::prices::cost_source_sql;
 use super::{metrics, readable, sql_err, text};
 use crate::{ProjectId, Result, WriteStats};
 
@@ -46,7 +46,7 @@ pub fn encode_batch(mut spans: Vec<(ProjectId, Span)>) -> Result<EncodedBatch> {
             Ok(Encoded {
                 digest_row: encode_digest(&digest)?,
                 digest,
-                text: text::searchable_text(span),
+                text: crate::search::searchable_text(span),
                 body,
             })
         })
@@ -110,7 +110,7 @@ pub fn write_batch(conn: &mut Connection, batch: EncodedBatch) -> Result<WriteSt
                     span.usage.output_tokens.map(sql_u64),
                     span.usage.total_tokens.map(sql_u64),
                     span.cost_usd,
-                    span.cost_source.map(cost_source_sql),
+                    span.cost_source.map(cost_source_name),
                     encoded.digest_row,
                     block_ids[encoded.body.block],
                     encoded.body.pos,

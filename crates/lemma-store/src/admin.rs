@@ -1,0 +1,38 @@
+//! Rules for projects and keys that every store applies the same way.
+
+use crate::{Result, StoreError};
+
+/// A project name as stored (trimmed), or why it cannot be one.
+pub fn check_project_name(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 || name.chars().any(|c| c.is_control()) {
+        return Err(StoreError::Invalid(
+            "a project name is 1 to 100 printable characters".into(),
+        ));
+    }
+    Ok(name)
+}
+
+/// Whether a key's secret may be used as given.
+pub fn check_key_secret(secret: &str) -> Result<()> {
+    if secret.len() < 8 || secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(StoreError::Invalid(
+            "an API key is at least 8 characters with no spaces".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a key from another store may be imported as it is: a public key, a SHA-256 and a
+/// hint, none of them blank.
+pub fn check_imported_key(key: &crate::StoredKey) -> Result<()> {
+    let printable =
+        |s: &str| !s.trim().is_empty() && s.len() <= 200 && !s.chars().any(|c| c.is_control());
+    if !printable(&key.public_key) || !printable(&key.hint) || key.secret_hash.len() != 32 {
+        return Err(StoreError::Invalid(format!(
+            "key {:?} cannot be imported: it needs a public key, a hint and a 32-byte secret hash",
+            key.public_key
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,189 @@
+use lemma_core::query::parse;
+
+use super::*;
+use crate::clickhouse::sql::Param;
+
+fn one(negated: bool, condition: Condition) -> Filter {
+    Filter {
+        clauses: vec![Clause { negated, condition }],
+    }
+}
+
+fn compile(filter: &Filter, target: Target) -> Result<Sql> {
+    let mut sql = Sql::default();
+    condition(filter, target, ProjectId(7), &mut sql)?;
+    Ok(sql)
+}
+
+fn q(text: &str) -> Filter {
+    parse(text, u64::MAX / 2).unwrap()
+}
+
+#[test]
+fn values_are_bound_never_spliced() {
+    let hostile = "x'); DROP TABLE runs; -- \\' ? ?fields \"";
+    let f = one(
+        false,
+        Condition::OneOf {
+            field: Field::Agent,
+            values: vec![hostile.into()],
+        },
+    );
+    let c = compile(&f, Target::Runs).unwrap();
+    assert!(
+        !c.text.contains("DROP") && !c.text.contains('\''),
+        "{}",
+        c.text
+    );
+    assert_eq!(c.params, [Param::from(hostile)]);
+    // One placeholder per bound value, whatever the values hold.
+    for target in [Target::Runs, Target::Spans] {
+        let c = compile(
+            &q("name:\"a?b\" \"it's ? here\" metric.x=y? -name:'?"),
+            target,
+        )
+        .unwrap();
+        assert_eq!(c.text.matches('?').count(), c.params.len(), "{}", c.text);
+        assert!(
+            !c.text.contains("here") && !c.text.contains("a?b"),
+            "{}",
+            c.text
+        );
+    }
+}
+
+#[test]
+fn negation_holds_for_missing_values() {
+    let f = one(
+        true,
+        Condition::OneOf {
+            field: Field::Thread,
+            values: vec!["t".into()],
+        },
+    );
+    assert_eq!(
+        compile(&f, Target::Runs).unwrap().text,
+        "NOT ifNull((r.thread_id = ?), 0)"
+    );
+    assert_eq!(
+        compile(&Filter::default(), Target::Spans).unwrap().text,
+        "1"
+    );
+}
+
+#[test]
+fn wildcards_escape_other_like_characters() {
+    assert_eq!(like_pattern("50%_off\\*"), "50\\%\\_off\\\\%");
+    assert_eq!(like_pattern("*d*"), "%d%");
+    let c = compile(&q("model:gpt-4*,o1"), Target::Spans).unwrap();
+    assert_eq!(c.text, "ifNull((s.model LIKE ? OR s.model = ?), 0)");
+    assert_eq!(c.params, [Param::from("gpt-4%"), Param::from("o1")]);
+    let c = compile(&q("tool:web_*"), Target::Runs).unwrap();
+    assert_eq!(c.text, "ifNull((arrayExists(x -> x LIKE ?, r.tools)), 0)");
+    assert_eq!(c.params, [Param::from("web\\_%")]);
+}
+
+#[test]
+fn run_only_fields_are_refused_on_spans() {
+    for query in ["has:signal", "tag:x", "spans>3", "meta.k=v", "has:meta.k"] {
+        assert!(
+            matches!(
+                compile(&q(query), Target::Spans),
+                Err(StoreError::Invalid(_))
+            ),
+            "{query}"
+        );
+        assert!(compile(&q(query), Target::Runs).is_ok(), "{query}");
+    }
+    for bad in [
+        "run:zz",
+        "span:0102",
+        "meta.a\\b=1",
+        "has:meta.a\\b",
+        "attr.x=1",
+    ] {
+        assert!(
+            matches!(compile(&q(bad), Target::Runs), Err(StoreError::Invalid(_))),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn ids_are_checked_and_lowercased() {
+    let id = format!("{:032X}", 0xABCu32);
+    let c = compile(&q(&format!("run:{id}")), Target::Runs).unwrap();
+    assert_eq!(c.text, "ifNull((r.trace_id IN (?)), 0)");
+    assert_eq!(c.params, [Param::from(id.to_ascii_lowercase())]);
+    // A span id of a run: the run's live spans, in its generation.
+    let c = compile(&q(&format!("span:{:016x}", 5)), Target::Runs).unwrap();
+    assert!(
+        c.text
+            .contains(&format!("(r.trace_id, {RUN_GENERATION}) IN")),
+        "{}",
+        c.text
+    );
+    assert_eq!(
+        c.params,
+        [Param::I64(7), Param::from(format!("{:016x}", 5))]
+    );
+}
+
+#[test]
+fn metric_terms_bind_names_and_values() {
+    let f = one(
+        false,
+        Condition::OneOf {
+            field: Field::Metric("x'--".into()),
+            values: vec!["true".into(), "0.5".into(), "good*".into()],
+        },
+    );
+    let c = compile(&f, Target::Runs).unwrap();
+    assert!(!c.text.contains("x'--"));
+    assert!(c.text.contains("me.generation"), "{}", c.text);
+    // The project and name first, then true as a bool, 0.5 as a number, and each value as text.
+    assert_eq!(
+        c.params,
+        [
+            Param::I64(7),
+            Param::from("x'--"),
+            Param::F64(1.0),
+            Param::from("true"),
+            Param::F64(0.5),
+            Param::from("0.5"),
+            Param::from("good%"),
+        ]
+    );
+    let f = one(
+        false,
+        Condition::Compare {
+            field: Field::Metric("q".into()),
+            op: CmpOp::Lt,
+            value: 0.5,
+        },
+    );
+    let c = compile(&f, Target::Spans).unwrap();
+    assert!(
+        c.text.contains("(s.trace_id, s.generation) IN"),
+        "{}",
+        c.text
+    );
+    assert!(c.text.contains("me.num < ?"), "{}", c.text);
+    assert_eq!(c.params, [Param::I64(7), Param::from("q"), Param::F64(0.5)]);
+}
+
+#[test]
+fn the_run_generation_is_the_one_summaries_are_versioned_with() {
+    for g in [0, 1, 7, 1 << 19] {
+        let v = crate::clickhouse::runs::version(g, 4095, u64::MAX);
+        assert_eq!(v >> 44, u64::from(g));
+    }
+    assert!(RUN_GENERATION.contains("44"));
+}
+
+#[test]
+fn cost_clauses_are_kept_for_the_newest_row() {
+    let (fixed, versioned) = split_by_version(&q("cost>1 agent:a -has:cost \"x\""));
+    assert_eq!(fixed, q("agent:a \"x\""));
+    assert_eq!(versioned, q("cost>1 -has:cost"));
+}

@@ -1,0 +1,293 @@
+//! The scale-out store: ClickHouse, shared by any number of stateless Lemma servers.
+//!
+//! Every table only grows: a change (a revoked key, a new price, a run's new summary, a
+//! deletion) is a new row, and reads pick each key's live row themselves. Nothing depends on
+//! when ClickHouse merges parts, so every answer is exact at once, from any server, on one
+//! ClickHouse or on a cluster of shards. `docs/architecture.md` ("The ClickHouse store")
+//! explains the schema, the keys and why.
+
+mod admin;
+mod config;
+mod counts;
+mod delete;
+mod filter;
+mod list;
+pub mod local;
+mod logs;
+mod metrics;
+mod prices;
+mod read;
+mod rows;
+mod runs;
+mod schema;
+mod sql;
+mod stats;
+mod text;
+mod write;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use lemma_core::pricing::{Price, PriceTable};
+use lemma_core::query::Filter;
+use lemma_core::stats::Stats;
+use lemma_core::{LogRecord, MetricEvent, Run, Span, SpanOutline};
+
+pub use config::{redact, ClickHouseConfig};
+
+use crate::{
+    Counts, Credential, KeyInfo, ListQuery, NewKey, Page, PriceOverride, Project, ProjectId,
+    Result, StatsQuery, Store, StoreError, StoredKey, ThreadSummary, WriteStats,
+};
+
+#[derive(Clone)]
+pub struct ClickHouseStore {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub client: clickhouse::Client,
+    #[allow(dead_code)] // Not read yet by any part of the store.
+    pub config: ClickHouseConfig,
+}
+
+/// A client for one server of `config`; `database` is left out while it may not exist yet.
+fn client_for(config: &ClickHouseConfig, url: &str, database: Option<&str>) -> clickhouse::Client {
+    let mut c = clickhouse::Client::default()
+        .with_url(url)
+        // Validation asks the server for table schemas in ways 18.16 does not know.
+        .with_validation(false);
+    if let Some(db) = database {
+        c = c.with_database(db);
+    }
+    if let Some(user) = &config.user {
+        c = c.with_user(user);
+    }
+    if let Some(password) = &config.password {
+        c = c.with_password(password);
+    }
+    if config.cluster.is_some() {
+        c = c
+            // An insert returns once every shard stored its rows: acknowledged means stored.
+            .with_setting("insert_distributed_sync", "1")
+            // A run's rows all live on one shard (sharded by trace id), so subqueries over
+            // them are answered on each shard from its own part.
+            .with_setting("distributed_product_mode", "local");
+    }
+    c
+}
+
+/// A ClickHouse error as the store reports it: `Unavailable` (retry later) when ClickHouse
+/// cannot be reached or is overloaded, else `Backend`. The detail goes to the log; callers
+/// answer with their own message.
+pub(crate) fn ch_err(what: &str, e: clickhouse::error::Error) -> StoreError {
+    use clickhouse::error::Error as E;
+    let detail = e.to_string();
+    let retryable = match &e {
+        E::Network(_) | E::TimedOut => true,
+        // Server-side: out of memory, too many queries or parts, timeouts, shards down.
+        E::BadResponse(msg) => [
+            "Code: 159",
+            "Code: 202",
+            "Code: 209",
+            "Code: 210",
+            "Code: 241",
+            "Code: 252",
+            "Code: 279",
+            "Code: 394",
+            "Code: 173",
+        ]
+        .iter()
+        .any(|code| msg.contains(code)),
+        _ => false,
+    };
+    tracing::warn!(error = %detail, "ClickHouse: {what} failed");
+    if retryable {
+        StoreError::Unavailable(format!("ClickHouse: {what} failed: {detail}"))
+    } else {
+        StoreError::Backend(format!("ClickHouse: {what} failed: {detail}"))
+    }
+}
+
+pub(crate) fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+impl ClickHouseStore {
+    /// Connects to the ClickHouse `address` names (`clickhouse://…`, see [`ClickHouseConfig`])
+    /// and brings its schema up to date.
+    pub async fn open(address: &str) -> Result<ClickHouseStore> {
+        let config = ClickHouseConfig::parse(address)?;
+        schema::create(&config).await?;
+        Ok(ClickHouseStore {
+            inner: Arc::new(Inner {
+                client: client_for(&config, &config.url, Some(&config.database)),
+                config,
+            }),
+        })
+    }
+}
+
+#[async_trait]
+impl Store for ClickHouseStore {
+    async fn write_spans(&self, batch: Vec<(ProjectId, Span)>) -> Result<WriteStats> {
+        write::write_spans(&self.inner, batch).await
+    }
+
+    async fn write_logs(&self, batch: Vec<(ProjectId, LogRecord)>) -> Result<WriteStats> {
+        logs::write_batch(&self.inner, batch).await
+    }
+
+    async fn write_metrics(
+        &self,
+        project: ProjectId,
+        events: Vec<MetricEvent>,
+    ) -> Result<Vec<MetricEvent>> {
+        metrics::write_batch(&self.inner, project, events).await
+    }
+
+    async fn list_metrics(&self, project: ProjectId, run_id: &str) -> Result<Vec<MetricEvent>> {
+        metrics::list(&self.inner, project, &run_id.to_ascii_lowercase()).await
+    }
+
+    async fn list_runs(&self, project: ProjectId, query: ListQuery) -> Result<Page<Run>> {
+        list::list_runs(&self.inner, project, &query).await
+    }
+
+    async fn get_run(&self, project: ProjectId, run_id: &str) -> Result<Option<(Run, Vec<Span>)>> {
+        read::get_run(&self.inner, project, &run_id.to_ascii_lowercase()).await
+    }
+
+    async fn run_summary(&self, project: ProjectId, run_id: &str) -> Result<Option<Run>> {
+        runs::summary(&self.inner, project, &run_id.to_ascii_lowercase()).await
+    }
+
+    async fn run_outline(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+    ) -> Result<Option<Vec<SpanOutline>>> {
+        read::run_outline(&self.inner, project, &run_id.to_ascii_lowercase()).await
+    }
+
+    async fn get_span(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+        span_id: &str,
+    ) -> Result<Option<Span>> {
+        let ids = vec![span_id.to_ascii_lowercase()];
+        let run_id = run_id.to_ascii_lowercase();
+        let found = read::get_spans(&self.inner, project, &run_id, ids).await?;
+        Ok(found.into_iter().next())
+    }
+
+    async fn get_spans(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+        span_ids: Vec<String>,
+    ) -> Result<Vec<Span>> {
+        let ids = span_ids.iter().map(|id| id.to_ascii_lowercase()).collect();
+        read::get_spans(&self.inner, project, &run_id.to_ascii_lowercase(), ids).await
+    }
+
+    async fn find_in_run(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+        filter: Filter,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        let run_id = run_id.to_ascii_lowercase();
+        read::find_in_run(&self.inner, project, &run_id, &filter, limit).await
+    }
+
+    async fn delete_run(&self, project: ProjectId, run_id: &str) -> Result<bool> {
+        delete::delete_run(&self.inner, project, &run_id.to_ascii_lowercase()).await
+    }
+
+    async fn search_spans(&self, project: ProjectId, query: ListQuery) -> Result<Page<Span>> {
+        list::search_spans(&self.inner, project, &query).await
+    }
+
+    async fn list_threads(
+        &self,
+        project: ProjectId,
+        query: ListQuery,
+    ) -> Result<Page<ThreadSummary>> {
+        list::list_threads(&self.inner, project, &query).await
+    }
+
+    async fn get_thread(
+        &self,
+        project: ProjectId,
+        thread_id: &str,
+    ) -> Result<Option<(ThreadSummary, Vec<Run>)>> {
+        list::get_thread(&self.inner, project, thread_id).await
+    }
+
+    async fn stats(&self, project: ProjectId, query: StatsQuery) -> Result<Stats> {
+        stats::stats(&self.inner, project, &query).await
+    }
+
+    async fn create_project(&self, name: &str) -> Result<Project> {
+        admin::create_project(&self.inner, name).await
+    }
+
+    async fn list_projects(&self) -> Result<Vec<Project>> {
+        admin::list_projects(&self.inner).await
+    }
+
+    async fn project_by_name(&self, name: &str) -> Result<Option<Project>> {
+        admin::project_by_name(&self.inner, name).await
+    }
+
+    async fn create_key(&self, project: &str, secret: Option<String>) -> Result<NewKey> {
+        admin::create_key(&self.inner, project, secret).await
+    }
+
+    async fn list_keys(&self, project: Option<&str>) -> Result<Vec<KeyInfo>> {
+        admin::list_keys(&self.inner, project).await
+    }
+
+    async fn revoke_key(&self, id_or_public_key: &str) -> Result<bool> {
+        admin::revoke_key(&self.inner, id_or_public_key).await
+    }
+
+    async fn authenticate(&self, credential: &Credential) -> Result<Option<Project>> {
+        admin::authenticate(&self.inner, credential).await
+    }
+
+    async fn import_key(&self, key: StoredKey) -> Result<KeyInfo> {
+        admin::import_key(&self.inner, &key).await
+    }
+
+    async fn counts(&self, project: ProjectId) -> Result<Counts> {
+        counts::counts(&self.inner, project).await
+    }
+
+    async fn list_prices(&self, project: ProjectId) -> Result<Vec<PriceOverride>> {
+        prices::list(&self.inner, project).await
+    }
+
+    async fn set_price(
+        &self,
+        project: ProjectId,
+        model: &str,
+        price: Price,
+    ) -> Result<PriceOverride> {
+        prices::set(&self.inner, project, model, price).await
+    }
+
+    async fn delete_price(&self, project: ProjectId, model: &str) -> Result<bool> {
+        prices::delete(&self.inner, project, model).await
+    }
+
+    async fn reprice(&self, project: ProjectId, table: &PriceTable) -> Result<u64> {
+        prices::reprice(&self.inner, project, table).await
+    }
+}

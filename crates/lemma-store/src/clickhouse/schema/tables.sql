@@ -1,0 +1,182 @@
+-- Lemma's ClickHouse schema. Each statement creates one table, named {table}: the table itself
+-- on a single server, or the local part on each shard of a cluster, behind a Distributed table
+-- of the plain name (clickhouse/schema.rs). Everything here runs on ClickHouse 18.16 and on
+-- current releases (shared/reference/clickhouse.md, section 7).
+--
+-- No table relies on merges for its answers: rows are only ever added, and reads pick the
+-- live row of each key themselves (`ORDER BY ... LIMIT 1 BY key`), so a read is exact before
+-- and after ClickHouse merges, and the same through a Distributed table.
+--
+-- `inserted` (the arrival day) partitions what grows with traffic, so expiring old data drops
+-- whole partitions. Span times are the exporter's and may be anything; arrival days are not.
+
+-- @table projects sharded cityHash64(name)
+-- Projects by name; the first row of a name is the project (ids derive from names, so two
+-- servers creating the same project at once write the same row).
+CREATE TABLE IF NOT EXISTS {table} (
+    id          Int64,
+    name        String,
+    created_ns  UInt64
+) ENGINE = ReplacingMergeTree() ORDER BY name;
+
+-- @table api_keys sharded cityHash64(public_key)
+-- One row per change of a key (created, revoked); the newest row of a key is its state.
+CREATE TABLE IF NOT EXISTS {table} (
+    id           Int64,
+    project_id   Int64,
+    public_key   String,
+    secret_hash  String,
+    hint         String,
+    created_ns   UInt64,
+    revoked_ns   UInt64,
+    updated_ns   UInt64
+) ENGINE = ReplacingMergeTree(updated_ns) ORDER BY public_key;
+
+-- @table prices sharded cityHash64(model)
+-- A project's own model prices; the newest row of (project, model) holds, `deleted` ends it.
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id   Int64,
+    model        String,
+    input        Float64,
+    output       Float64,
+    cache_read   Nullable(Float64),
+    cache_write  Nullable(Float64),
+    reasoning    Nullable(Float64),
+    updated_ns   UInt64,
+    deleted      UInt8
+) ENGINE = ReplacingMergeTree(updated_ns) ORDER BY (project_id, model);
+
+-- @table spans sharded cityHash64(trace_id)
+-- One row per span (more only when an exporter's retry raced another server, or a re-pricing
+-- wrote a newer `version`). Columns are what filters and summaries read; `digest` holds the
+-- rest of the summary input and `body` the whole span (zstd JSON, lemma_store::encoding).
+-- `generation` counts the run's deletions before the span arrived (see run_deletes).
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id      Int64,
+    trace_id        String,
+    span_id         String,
+    generation      UInt32,
+    version         UInt32,
+    inserted        DateTime,
+    parent_span_id  Nullable(String),
+    name            String,
+    kind            String,
+    status          String,
+    start_ns        UInt64,
+    end_ns          UInt64,
+    model           Nullable(String),
+    provider        Nullable(String),
+    tool_name       Nullable(String),
+    agent_name      Nullable(String),
+    thread_id       Nullable(String),
+    user_id         Nullable(String),
+    session_id      Nullable(String),
+    environment     Nullable(String),
+    service_name    Nullable(String),
+    input_tokens    Nullable(UInt64),
+    output_tokens   Nullable(UInt64),
+    total_tokens    Nullable(UInt64),
+    cost_usd        Nullable(Float64),
+    cost_source     Nullable(String),
+    digest          String,
+    body            String
+) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMMDD(inserted)
+  ORDER BY (project_id, trace_id, span_id, generation);
+
+-- @table span_terms sharded cityHash64(trace_id)
+-- The full-text index: each word of a span's searchable text with its positions, found by
+-- (project, word) through the table's key (clickhouse/text.rs).
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id  Int64,
+    term        String,
+    trace_id    String,
+    span_id     String,
+    generation  UInt32,
+    positions   Array(UInt32),
+    inserted    DateTime
+) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(inserted)
+  ORDER BY (project_id, term, trace_id, span_id, generation);
+
+-- @table runs sharded cityHash64(trace_id)
+-- Run summaries. A commit writes the summary of each run it touched, computed from every
+-- stored span of the run after its own spans were acknowledged; `version` orders them so the
+-- summary that saw the most spans wins (clickhouse/runs.rs explains why that is exact).
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id     Int64,
+    trace_id       String,
+    version        UInt64,
+    deleted        UInt8,
+    first_inserted DateTime,
+    name           String,
+    agent_name     Nullable(String),
+    status         String,
+    start_ns       UInt64,
+    end_ns         UInt64,
+    duration_ms    Float64,
+    span_count     UInt64,
+    error_count    UInt64,
+    input_tokens   UInt64,
+    output_tokens  UInt64,
+    total_tokens   UInt64,
+    cost_usd       Nullable(Float64),
+    thread_id      Nullable(String),
+    user_id        Nullable(String),
+    session_id     Nullable(String),
+    environment    Nullable(String),
+    has_root       UInt8,
+    agents         Array(String),
+    models         Array(String),
+    tools          Array(String),
+    tags           Array(String),
+    signals        Array(String),
+    kinds          Array(String),
+    meta_keys      Array(String),
+    meta_values    Array(Nullable(String)),
+    usage_by_model String,
+    summary        String
+) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMMDD(first_inserted)
+  ORDER BY (project_id, trace_id);
+
+-- @table run_deletes sharded cityHash64(trace_id)
+-- Deleted runs: spans, log records and metric events of a run with a generation listed here
+-- are gone for every read at once; the rows themselves are removed in the background.
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id  Int64,
+    trace_id    String,
+    generation  UInt32,
+    deleted_ns  UInt64
+) ENGINE = ReplacingMergeTree() ORDER BY (project_id, trace_id, generation);
+
+-- @table metrics sharded cityHash64(trace_id)
+-- Metric events, joined to runs on read. `kind` is number (in `num`), bool (`num` 0 or 1)
+-- or text (in `text`).
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id  Int64,
+    trace_id    String,
+    generation  UInt32,
+    id          String,
+    span_id     Nullable(String),
+    name        String,
+    kind        String,
+    num         Nullable(Float64),
+    text        Nullable(String),
+    comment     Nullable(String),
+    source      Nullable(String),
+    created_ns  UInt64,
+    inserted    DateTime
+) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(inserted)
+  ORDER BY (project_id, trace_id, id);
+
+-- @table logs sharded cityHash64(trace_id)
+-- OTLP log records, joined to their spans on read; `hash` makes a re-sent record one row.
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id  Int64,
+    trace_id    String,
+    span_id     String,
+    generation  UInt32,
+    hash        String,
+    time_ns     UInt64,
+    body        String,
+    inserted    DateTime
+) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(inserted)
+  ORDER BY (project_id, trace_id, span_id, hash);
