@@ -254,5 +254,17 @@ pub fn price_span(span: &mut Span, table: &PriceTable) {
     span.cost_source = span.cost_usd.map(|_| CostSource::Computed);
 }
 
+/// Re-prices a stored span's digest (one whose cost was computed, or never set) with `table`;
+/// whether its cost changed.
+pub fn reprice_digest(digest: &mut crate::SpanDigest, table: &PriceTable) -> bool {
+    let cost = digest
+        .model
+        .as_deref()
+        .and_then(|m| cost(&digest.usage, m, table));
+    let changed = cost != digest.cost_usd;
+    digest.cost_usd = cost;
+    changed
+}
+
 #[cfg(test)]
 mod tests;

@@ -83,15 +83,6 @@ where
         .map_err(|e| ch_err(what, e))
 }
 
-/// `(?, ?), (?, ?)`: each key's values bound.
-fn tuples<K>(sql: &mut Sql, keys: &[K], bind: impl Fn(&mut Sql, &K) -> String) -> String {
-    let mut out = Vec::with_capacity(keys.len());
-    for key in keys {
-        out.push(format!("({})", bind(sql, key)));
-    }
-    out.join(", ")
-}
-
 pub async fn list_runs(inner: &Inner, project: ProjectId, q: &ListQuery) -> Result<Page<Run>> {
     let limit = limit(q);
     let mut sql = Sql::new("SELECT r.trace_id, r.version FROM ");
@@ -141,12 +132,9 @@ async fn summaries(
     let mut sql = Sql::new("SELECT trace_id, version, summary FROM runs WHERE project_id = ");
     let p = sql.bind(project.0);
     sql.push(p);
-    let list = tuples(&mut sql, keys, |sql, (t, v)| {
-        format!("{}, {}", sql.bind(t.as_str()), sql.bind(*v))
-    });
-    sql.push(&format!(
-        " AND (trace_id, version) IN ({list}) LIMIT 1 BY trace_id, version"
-    ));
+    sql.push(" AND (trace_id, version) IN (");
+    sql.push_tuples(keys, |(t, v)| vec![t.as_str().into(), (*v).into()]);
+    sql.push(") LIMIT 1 BY trace_id, version");
     let rows: Vec<SummaryRow> = fetch(inner, &sql, "reading run summaries").await?;
     Ok(rows
         .into_iter()
@@ -235,19 +223,16 @@ async fn span_bodies(
     let mut sql = Sql::new("SELECT trace_id, span_id, body FROM spans WHERE project_id = ");
     let p = sql.bind(project.0);
     sql.push(p);
-    let list = tuples(&mut sql, keys, |sql, k| {
-        format!(
-            "{}, {}, {}, {}",
-            sql.bind(k.trace_id.as_str()),
-            sql.bind(k.span_id.as_str()),
-            sql.bind(u64::from(k.generation)),
-            sql.bind(u64::from(k.version)),
-        )
+    sql.push(" AND (trace_id, span_id, generation, version) IN (");
+    sql.push_tuples(keys, |k| {
+        vec![
+            k.trace_id.as_str().into(),
+            k.span_id.as_str().into(),
+            u64::from(k.generation).into(),
+            u64::from(k.version).into(),
+        ]
     });
-    sql.push(&format!(
-        " AND (trace_id, span_id, generation, version) IN ({list})
-          ORDER BY inserted LIMIT 1 BY trace_id, span_id"
-    ));
+    sql.push(") ORDER BY inserted LIMIT 1 BY trace_id, span_id");
     let rows: Vec<BodyRow> = fetch(inner, &sql, "reading spans").await?;
     Ok(rows
         .into_iter()

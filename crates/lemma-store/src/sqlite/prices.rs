@@ -114,12 +114,7 @@ pub fn reprice(conn: &mut Connection, project: ProjectId, table: &PriceTable) ->
             let Some(mut digest) = readable("span digest", digest_from_row(row))? else {
                 continue;
             };
-            let cost = digest
-                .model
-                .as_deref()
-                .and_then(|m| pricing::cost(&digest.usage, m, table));
-            if cost != digest.cost_usd {
-                digest.cost_usd = cost;
+            if pricing::reprice_digest(&mut digest, table) {
                 changed.push((
                     row.get(20).map_err(sql_err)?,
                     row.get(21).map_err(sql_err)?,

@@ -109,12 +109,7 @@ async fn changed_costs(
         let Some(mut digest) = readable("span digest", row.digest())? else {
             continue;
         };
-        let cost = digest
-            .model
-            .as_deref()
-            .and_then(|m| pricing::cost(&digest.usage, m, table));
-        if cost != digest.cost_usd {
-            digest.cost_usd = cost;
+        if pricing::reprice_digest(&mut digest, table) {
             changed.push(Changed {
                 trace_id,
                 span_id,
