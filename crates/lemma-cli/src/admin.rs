@@ -56,7 +56,7 @@ fn open(data: &DataDir) -> anyhow::Result<(Arc<dyn Store>, tokio::runtime::Runti
         .build()?;
     let store = rt
         .block_on(location.open())
-        .with_context(|| format!("opening the store ({})", location.describe()))?;
+        .with_context(|| format!("opening {}", location.database()))?;
     Ok((store, rt))
 }
 

@@ -132,7 +132,7 @@ pub async fn serve(
     let store = location
         .open()
         .await
-        .with_context(|| format!("opening the store ({})", location.describe()))?;
+        .with_context(|| format!("opening {}", location.database()))?;
     let boot = bootstrap(store.as_ref(), config.bootstrap_key.clone()).await?;
 
     let (ingest, writer) = ingest::writer::start(

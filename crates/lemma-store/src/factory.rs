@@ -43,6 +43,16 @@ impl StoreLocation {
         }
     }
 
+    /// What is opened, for errors: the database file, or the ClickHouse address.
+    pub fn database(&self) -> String {
+        match self {
+            StoreLocation::Embedded { data_dir } => {
+                data_dir.join(DATABASE_FILE).display().to_string()
+            }
+            StoreLocation::ClickHouse { address } => redact(address),
+        }
+    }
+
     /// Opens the store, creating it (a data dir and database, or ClickHouse's tables) if new.
     pub async fn open(&self) -> Result<Arc<dyn Store>> {
         match self {
