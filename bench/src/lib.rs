@@ -233,7 +233,7 @@ async fn bench_target(
             report::human(stored)
         );
         let queries = queries::measure(&*target, &loaded, config.repeat).await;
-        let disk = target::disk_bytes(target.server().data_dir());
+        let disk = target.stored_bytes().await?;
         sizes.push(SizeFigure {
             size,
             spans: stored,

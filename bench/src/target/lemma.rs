@@ -179,6 +179,28 @@ impl Target for Lemma {
         self.clickhouse.as_ref().and_then(LocalServer::pid)
     }
 
+    /// On ClickHouse, the bytes of the tables' active parts: the parts a merge replaced stay
+    /// on disk for eight minutes (`old_parts_lifetime`) and then go, so right after loading
+    /// the data dir holds several times what the store keeps.
+    async fn stored_bytes(&self) -> Result<u64> {
+        let Some(ch) = &self.clickhouse else {
+            return Ok(super::disk_bytes(self.server.data_dir()));
+        };
+        let answer = self
+            .client
+            .post(ch.http_url())
+            .body("SELECT sum(bytes_on_disk) FROM system.parts WHERE database = 'lemma' AND active")
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        answer
+            .trim()
+            .parse()
+            .with_context(|| format!("ClickHouse answered {answer:?} for the bytes stored"))
+    }
+
     fn otlp_url(&self) -> String {
         format!("{}/v1/traces", self.base)
     }

@@ -36,6 +36,10 @@ pub trait Target: Send + Sync {
     }
     /// Whether the whole run (every span, the root included) can be read back.
     async fn is_visible(&self, run: &RunInfo) -> Result<bool>;
+    /// Bytes its data takes on disk: by default everything under the server's data dir.
+    async fn stored_bytes(&self) -> Result<u64> {
+        Ok(disk_bytes(self.server().data_dir()))
+    }
     async fn ask(&self, query: &Query) -> Result<Answer>;
 }
 
