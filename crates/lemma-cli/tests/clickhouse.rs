@@ -79,29 +79,7 @@ fn answers(server: &Server) -> Value {
 }
 
 fn assert_same(what: &str, got: &Value, want: &Value) {
-    if got != want {
-        let (g, w) = (
-            serde_json::to_string_pretty(got).unwrap(),
-            serde_json::to_string_pretty(want).unwrap(),
-        );
-        let first = g
-            .lines()
-            .zip(w.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(0);
-        let around = |s: &str| {
-            s.lines()
-                .skip(first.saturating_sub(5))
-                .take(12)
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        panic!(
-            "{what}: answers differ from the embedded store's at line {first}:\n--- ClickHouse\n{}\n--- SQLite\n{}",
-            around(&g),
-            around(&w)
-        );
-    }
+    common::compare::assert_same_json(what, got, want, "ClickHouse", "SQLite");
 }
 
 /// Every recorded scenario, replayed into ClickHouse, matches its expected file and every

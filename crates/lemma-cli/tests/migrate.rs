@@ -313,29 +313,7 @@ fn copied(address: &str, source: &Source) -> Value {
 }
 
 fn assert_same(what: &str, got: &Value, want: &Value) {
-    if got != want {
-        let (g, w) = (
-            serde_json::to_string_pretty(got).unwrap(),
-            serde_json::to_string_pretty(want).unwrap(),
-        );
-        let line = g
-            .lines()
-            .zip(w.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(0);
-        let around = |s: &str| {
-            s.lines()
-                .skip(line.saturating_sub(6))
-                .take(12)
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        panic!(
-            "{what} differs at line {line}:\n--- copy\n{}\n--- embedded\n{}",
-            around(&g),
-            around(&w)
-        );
-    }
+    common::compare::assert_same_json(what, got, want, "copy", "embedded");
 }
 
 #[test]

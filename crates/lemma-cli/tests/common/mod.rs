@@ -2,6 +2,7 @@
 //! recorded fixtures, and the comparison of API answers with `expected/*.json`.
 #![allow(dead_code)]
 
+pub mod compare;
 pub mod expected;
 pub mod fixtures;
 pub mod otlp;
