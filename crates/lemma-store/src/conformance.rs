@@ -15,7 +15,8 @@ mod moving;
 pub use moving::{counts, import_key};
 mod windows;
 
-fn span(
+/// A normalised span as the suite writes them: ids from small numbers, 1 ms long.
+pub fn span(
     trace: u8,
     id: u8,
     parent: Option<u8>,

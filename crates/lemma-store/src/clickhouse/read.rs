@@ -19,10 +19,10 @@ pub async fn get_run(
     project: ProjectId,
     run_id: &str,
 ) -> Result<Option<(Run, Vec<Span>)>> {
-    let Some(run) = runs::summary(inner, project, run_id).await? else {
+    let Some((run, generation)) = runs::summary_and_generation(inner, project, run_id).await?
+    else {
         return Ok(None);
     };
-    let generation = runs::generation(inner, project, run_id).await?;
     let mut sql = Sql::new("SELECT body FROM ");
     live_spans(
         &mut sql,

@@ -29,6 +29,11 @@ pub(super) fn version(generation: u32, reprices: u32, span_count: u64) -> u64 {
         | span_count.min(u64::from(u32::MAX))
 }
 
+/// The generation a summary's `version` was written in (the inverse of [`version`]'s top bits).
+pub(super) fn generation_of(version: u64) -> u32 {
+    (version >> 44) as u32
+}
+
 /// How often each run was deleted: the generation its spans are stored with from now on.
 pub(super) async fn generations(
     inner: &Inner,
@@ -301,11 +306,23 @@ pub(super) async fn summary(
     project: ProjectId,
     trace_id: &str,
 ) -> Result<Option<Run>> {
+    Ok(summary_and_generation(inner, project, trace_id)
+        .await?
+        .map(|(run, _)| run))
+}
+
+/// The live summary of a run and the generation its spans are read in (from the summary's
+/// version, so reading a run needs no query of its deletions).
+pub(super) async fn summary_and_generation(
+    inner: &Inner,
+    project: ProjectId,
+    trace_id: &str,
+) -> Result<Option<(Run, u32)>> {
     if !lemma_core::otlp::is_trace_id(trace_id) {
         return Ok(None);
     }
     let mut sql = Sql::new(
-        "SELECT summary, deleted FROM runs WHERE project_id = ? AND trace_id = ?
+        "SELECT summary, deleted, version FROM runs WHERE project_id = ? AND trace_id = ?
          ORDER BY version DESC LIMIT 1",
     );
     sql.params = vec![project.0.into(), trace_id.into()];
@@ -314,27 +331,27 @@ pub(super) async fn summary(
         #[serde(with = "serde_bytes")]
         summary: Vec<u8>,
         deleted: u8,
+        version: u64,
     }
     let row: Option<Row> = sql
         .query(&inner.client)
         .fetch_optional()
         .await
         .map_err(|e| ch_err("reading a run", e))?;
-    match row {
-        Some(r) if r.deleted == 0 => match readable("run summary", decode::<Run>(&r.summary))? {
-            Some(run) => Ok(Some(run)),
-            // A run is a function of its spans: one whose summary cannot be read is
-            // summarised again.
-            None => {
-                let g = generation(inner, project, trace_id).await?;
-                let found = digests(inner, &[(project, trace_id, g)]).await?;
-                Ok(found
-                    .into_values()
-                    .next()
-                    .filter(|d| !d.digests.is_empty())
-                    .map(|d| summarize(trace_id, &d.digests)))
-            }
-        },
-        _ => Ok(None),
-    }
+    let Some(r) = row.filter(|r| r.deleted == 0) else {
+        return Ok(None);
+    };
+    let g = generation_of(r.version);
+    let run = match readable("run summary", decode::<Run>(&r.summary))? {
+        Some(run) => Some(run),
+        // A run is a function of its spans: one whose summary cannot be read is summarised
+        // again.
+        None => digests(inner, &[(project, trace_id, g)])
+            .await?
+            .into_values()
+            .next()
+            .filter(|d| !d.digests.is_empty())
+            .map(|d| summarize(trace_id, &d.digests)),
+    };
+    Ok(run.map(|run| (run, g)))
 }

@@ -1,9 +1,8 @@
 //! What the ClickHouse store's tests share: a fresh store on its own local server, and spans
-//! built the way the conformance suite builds them.
+//! built the way the conformance suite builds them (its own `span`).
 // Each test file uses a part of it.
 #![allow(dead_code)]
 
-use lemma_core::{semconv, Span};
 use lemma_store::clickhouse::{local::LocalServer, ClickHouseStore};
 
 /// A store on a server of its own, both gone when dropped (fields drop in order).
@@ -39,27 +38,7 @@ impl Fixture {
     }
 }
 
-pub fn span(
-    trace: u8,
-    id: u8,
-    parent: Option<u8>,
-    name: &str,
-    start: u64,
-    attrs: serde_json::Value,
-) -> Span {
-    let mut s = Span {
-        trace_id: format!("{trace:032x}"),
-        span_id: format!("{id:016x}"),
-        parent_span_id: parent.map(|p| format!("{p:016x}")),
-        name: name.into(),
-        start_time_unix_nano: start,
-        end_time_unix_nano: start + 1_000_000,
-        attributes: attrs.as_object().cloned().unwrap_or_default(),
-        ..Span::default()
-    };
-    semconv::normalize(&mut s);
-    s
-}
+pub use lemma_store::conformance::span;
 
 pub fn run_id(trace: u8) -> String {
     format!("{trace:032x}")

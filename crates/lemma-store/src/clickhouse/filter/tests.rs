@@ -177,6 +177,7 @@ fn the_run_generation_is_the_one_summaries_are_versioned_with() {
     for g in [0, 1, 7, 1 << 19] {
         let v = crate::clickhouse::runs::version(g, 4095, u64::MAX);
         assert_eq!(v >> 44, u64::from(g));
+        assert_eq!(crate::clickhouse::runs::generation_of(v), g);
     }
     assert!(RUN_GENERATION.contains("44"));
 }
