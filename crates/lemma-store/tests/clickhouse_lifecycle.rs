@@ -325,3 +325,40 @@ async fn metrics_of_a_deleted_run_are_gone() {
     );
     assert!(store.list_metrics(p, &run_id(1)).await.unwrap().is_empty());
 }
+
+/// Two servers share the store: a key revoked through one stops working there at once, and on
+/// the other (which authenticated it just before) within `KEY_CACHE_TTL`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_key_stops_working_everywhere_within_the_key_cache_ttl() {
+    use lemma_store::clickhouse::{ClickHouseStore, KEY_CACHE_TTL};
+    use lemma_store::Credential;
+
+    let f = Fixture::start().await;
+    let other = ClickHouseStore::open(&format!(
+        "clickhouse://127.0.0.1:{}/lemma",
+        f.server.http_port
+    ))
+    .await
+    .unwrap();
+    f.store.create_project("shop").await.unwrap();
+    let key = f.store.create_key("shop", None).await.unwrap();
+    let credential = Credential::Key(key.secret.clone());
+    let project = |found: Option<lemma_store::Project>| found.map(|p| p.name);
+    assert_eq!(
+        project(other.authenticate(&credential).await.unwrap()),
+        Some("shop".into()),
+        "a key created through one server works on the other at its first request"
+    );
+
+    assert!(f.store.revoke_key(&key.info.public_key).await.unwrap());
+    let revoked_at = Instant::now();
+    assert_eq!(project(f.store.authenticate(&credential).await.unwrap()), None);
+    while project(other.authenticate(&credential).await.unwrap()).is_some() {
+        assert!(
+            revoked_at.elapsed() < KEY_CACHE_TTL + Duration::from_secs(1),
+            "the other server still takes the key {:?} after its revocation",
+            revoked_at.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,5 +1,6 @@
-//! Projects and API keys. Key lookups read ClickHouse on every request (a point read on the
-//! table's key), so a revoked key stops working at once on every server.
+//! Projects and API keys. A key is looked up with a point read on the table's key; the store
+//! keeps successful lookups for a few seconds (`key_cache`), so a key revoked through one
+//! server stops working on the others within `KEY_CACHE_TTL`.
 
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};

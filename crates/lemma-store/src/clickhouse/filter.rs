@@ -23,8 +23,6 @@ pub(super) enum Target {
     /// Rows of the live runs (`super::runs::live_runs`), as `r`.
     Runs,
     /// Rows of `spans`, as `s`.
-    // For span search, which is being written.
-    #[allow(dead_code)]
     Spans,
 }
 

@@ -200,7 +200,7 @@ pub async fn search_spans(inner: &Inner, project: ProjectId, q: &ListQuery) -> R
             (span, cursor)
         }))
     })?;
-    attach_logs(inner, project, &mut found.items, &generations).await?;
+    logs::attach(inner, project, &mut found.items, &generations).await?;
     Ok(found)
 }
 
@@ -238,36 +238,6 @@ async fn span_bodies(
         .into_iter()
         .map(|r| ((r.trace_id, r.span_id), r.body))
         .collect())
-}
-
-/// Joins their log records to spans of several runs (`generations[i]` is `spans[i]`'s), one
-/// run at a time.
-async fn attach_logs(
-    inner: &Inner,
-    project: ProjectId,
-    spans: &mut Vec<Span>,
-    generations: &[u32],
-) -> Result<()> {
-    let mut by_run: Vec<((String, u32), Vec<usize>)> = Vec::new();
-    let mut index: HashMap<(String, u32), usize> = HashMap::new();
-    for (i, span) in spans.iter().enumerate() {
-        let key = (span.trace_id.clone(), generations[i]);
-        let at = *index.entry(key.clone()).or_insert_with(|| {
-            by_run.push((key, Vec::new()));
-            by_run.len() - 1
-        });
-        by_run[at].1.push(i);
-    }
-    let mut slots: Vec<Option<Span>> = std::mem::take(spans).into_iter().map(Some).collect();
-    for ((trace_id, generation), at) in by_run {
-        let mut run: Vec<Span> = at.iter().filter_map(|&i| slots[i].take()).collect();
-        logs::attach_run(inner, project, &trace_id, generation, &mut run).await?;
-        for (i, span) in at.into_iter().zip(run) {
-            slots[i] = Some(span);
-        }
-    }
-    *spans = slots.into_iter().flatten().collect();
-    Ok(())
 }
 
 /// A thread's aggregates over its live runs. Tokens are summed as floats, as the embedded

@@ -105,6 +105,10 @@ impl LocalServer {
     <mark_cache_size>268435456</mark_cache_size>
     <uncompressed_cache_size>268435456</uncompressed_cache_size>
     <remote_servers><{CLUSTER}>{shards_xml}</{CLUSTER}></remote_servers>
+    <query_log><database>system</database><table>query_log</table>
+        <flush_interval_milliseconds>7500</flush_interval_milliseconds></query_log>
+    <part_log><database>system</database><table>part_log</table>
+        <flush_interval_milliseconds>7500</flush_interval_milliseconds></part_log>
 </yandex>
 "#,
                 http = self.http_port,
@@ -115,7 +119,7 @@ impl LocalServer {
             dir.join("users.xml"),
             r#"<?xml version="1.0"?>
 <yandex>
-    <profiles><default></default></profiles>
+    <profiles><default><log_queries>1</log_queries></default></profiles>
     <users><default>
         <password></password>
         <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>

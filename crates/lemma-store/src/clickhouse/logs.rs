@@ -122,107 +122,110 @@ async fn stored_hashes(inner: &Inner, records: &[Prepared]) -> Result<HashSet<(i
 }
 
 #[derive(clickhouse::Row, serde::Deserialize)]
-struct RecordRow {
+pub(super) struct RecordRow {
+    generation: u32,
     trace_id: String,
     span_id: String,
     #[serde(with = "serde_bytes")]
     body: Vec<u8>,
 }
 
-/// Reads records, each once (re-sent ones are one), oldest first, by (trace, span).
-async fn records(inner: &Inner, sql: &Sql) -> Result<HashMap<(String, String), Vec<LogRecord>>> {
-    let rows: Vec<RecordRow> = sql
-        .query(&inner.client)
+/// Reads records, each once (re-sent ones are one), oldest first.
+async fn records(inner: &Inner, sql: &Sql) -> Result<Vec<RecordRow>> {
+    sql.query(&inner.client)
         .fetch_all()
         .await
-        .map_err(|e| ch_err("reading log records", e))?;
-    let mut out: HashMap<(String, String), Vec<LogRecord>> = HashMap::new();
-    for row in rows {
-        if let Some(record) = readable("log record", decode::<LogRecord>(&row.body))? {
-            out.entry((row.trace_id, row.span_id))
-                .or_default()
-                .push(record);
-        }
-    }
-    Ok(out)
+        .map_err(|e| ch_err("reading log records", e))
 }
 
-const RECORD_ORDER: &str = " ORDER BY time_ns, inserted, hash LIMIT 1 BY trace_id, span_id, hash";
+const RECORD_COLUMNS: &str = "SELECT generation, trace_id, span_id, body FROM logs";
 
-/// Joins to each span of one run, of its current `generation`, the log records naming it, in
-/// one query.
-pub(super) async fn attach_run(
+const RECORD_ORDER: &str =
+    " ORDER BY time_ns, inserted, hash LIMIT 1 BY generation, trace_id, span_id, hash";
+
+/// The log records of one run that name a span (or one of `spans`), of every generation the
+/// run had: read beside the run's summary or generation, which tells which generation is live
+/// ([`attach_of_generation`]).
+pub(super) async fn of_run(
     inner: &Inner,
     project: ProjectId,
     trace_id: &str,
-    generation: u32,
+    spans: Option<&[String]>,
+) -> Result<Vec<RecordRow>> {
+    let mut sql = Sql::new(RECORD_COLUMNS);
+    let text = format!(
+        " WHERE project_id = {} AND trace_id = {} AND span_id != ''",
+        sql.bind(project.0),
+        sql.bind(trace_id)
+    );
+    sql.push(&text);
+    if let Some(spans) = spans {
+        let ids: Vec<&str> = spans.iter().map(|id| sql.bind(id.as_str())).collect();
+        sql.push(&format!(" AND span_id IN ({})", ids.join(", ")));
+    }
+    sql.push(RECORD_ORDER);
+    records(inner, &sql).await
+}
+
+/// Joins to each span the records of `rows` naming it that are of `generation`.
+pub(super) fn attach_of_generation(
     spans: &mut [Span],
+    rows: Vec<RecordRow>,
+    generation: u32,
+) -> Result<()> {
+    join(
+        spans,
+        rows.into_iter().filter(|r| r.generation == generation),
+    )
+}
+
+/// Joins to each span the log records naming it, in one query; `generations[i]` is the
+/// generation of `spans[i]`'s run.
+pub(super) async fn attach(
+    inner: &Inner,
+    project: ProjectId,
+    spans: &mut [Span],
+    generations: &[u32],
 ) -> Result<()> {
     if spans.is_empty() {
         return Ok(());
     }
-    let mut sql = Sql::new(
-        "SELECT trace_id, span_id, body FROM logs
-         WHERE project_id = ? AND trace_id = ? AND generation = ? AND span_id != ''",
-    );
-    sql.push(RECORD_ORDER);
-    sql.params = vec![
-        project.0.into(),
-        trace_id.into(),
-        u64::from(generation).into(),
-    ];
-    join(spans, records(inner, &sql).await?);
-    Ok(())
-}
-
-/// Joins to each span (live spans, of any runs of the project) the log records naming it.
-// For span search results (read.rs), which are being written.
-#[allow(dead_code)]
-pub(super) async fn attach(inner: &Inner, project: ProjectId, spans: &mut [Span]) -> Result<()> {
-    if spans.is_empty() {
-        return Ok(());
-    }
-    let keys: Vec<(ProjectId, String)> = spans
+    let keys: BTreeSet<(&str, &str, u32)> = spans
         .iter()
-        .map(|s| (project, s.trace_id.clone()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
+        .zip(generations)
+        .map(|(s, g)| (s.trace_id.as_str(), s.span_id.as_str(), *g))
         .collect();
-    let generations = runs::generations(inner, &keys).await?;
-    let mut sql = Sql::new("SELECT trace_id, span_id, body FROM logs WHERE project_id = ");
+    let keys: Vec<_> = keys.into_iter().collect();
+    let mut sql = Sql::new(RECORD_COLUMNS);
     let text = format!(
-        "{} AND (trace_id, span_id, generation) IN (",
+        " WHERE project_id = {} AND (trace_id, span_id, generation) IN (",
         sql.bind(project.0)
     );
     sql.push(&text);
-    let mut seen = HashSet::new();
-    for s in spans.iter() {
-        if !seen.insert((s.trace_id.as_str(), s.span_id.as_str())) {
-            continue;
-        }
-        let g = generations
-            .get(&(project, s.trace_id.clone()))
-            .copied()
-            .unwrap_or(0);
-        let tuple = sql.list::<Param>([
-            s.trace_id.as_str().into(),
-            s.span_id.as_str().into(),
-            u64::from(g).into(),
-        ]);
-        sql.push(if seen.len() == 1 { "" } else { ", " })
-            .push(&tuple);
-    }
+    sql.push_tuples(&keys, |(t, s, g)| {
+        vec![(*t).into(), (*s).into(), u64::from(*g).into()]
+    });
     sql.push(")").push(RECORD_ORDER);
-    join(spans, records(inner, &sql).await?);
-    Ok(())
+    let rows = records(inner, &sql).await?;
+    join(spans, rows.into_iter())
 }
 
-fn join(spans: &mut [Span], records: HashMap<(String, String), Vec<LogRecord>>) {
-    for span in spans.iter_mut() {
-        if let Some(found) = records.get(&(span.trace_id.clone(), span.span_id.clone())) {
-            lemma_core::logs::attach(span, found.clone());
+fn join(spans: &mut [Span], rows: impl Iterator<Item = RecordRow>) -> Result<()> {
+    let mut found: HashMap<(String, String), Vec<LogRecord>> = HashMap::new();
+    for row in rows {
+        if let Some(record) = readable("log record", decode::<LogRecord>(&row.body))? {
+            found
+                .entry((row.trace_id, row.span_id))
+                .or_default()
+                .push(record);
         }
     }
+    for span in spans.iter_mut() {
+        if let Some(records) = found.get(&(span.trace_id.clone(), span.span_id.clone())) {
+            lemma_core::logs::attach(span, records.clone());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod config;
 mod counts;
 mod delete;
 mod filter;
+mod key_cache;
 mod list;
 pub mod local;
 mod logs;
@@ -34,6 +35,7 @@ use lemma_core::stats::Stats;
 use lemma_core::{LogRecord, MetricEvent, Run, Span, SpanOutline};
 
 pub use config::{redact, ClickHouseConfig};
+pub use key_cache::KEY_CACHE_TTL;
 
 use crate::{
     Counts, Credential, KeyInfo, ListQuery, NewKey, Page, PriceOverride, Project, ProjectId,
@@ -47,8 +49,8 @@ pub struct ClickHouseStore {
 
 pub(crate) struct Inner {
     pub client: clickhouse::Client,
-    #[allow(dead_code)] // Not read yet by any part of the store.
     pub config: ClickHouseConfig,
+    keys: key_cache::KeyCache,
 }
 
 /// A client for one server of `config`; `database` is left out while it may not exist yet.
@@ -126,6 +128,7 @@ impl ClickHouseStore {
             inner: Arc::new(Inner {
                 client: client_for(&config, &config.url, Some(&config.database)),
                 config,
+                keys: key_cache::KeyCache::default(),
             }),
         })
     }
@@ -255,15 +258,28 @@ impl Store for ClickHouseStore {
     }
 
     async fn revoke_key(&self, id_or_public_key: &str) -> Result<bool> {
-        admin::revoke_key(&self.inner, id_or_public_key).await
+        self.inner.keys.clear();
+        let revoked = admin::revoke_key(&self.inner, id_or_public_key).await;
+        // A request authenticated while the revocation was stored must not keep the key.
+        self.inner.keys.clear();
+        revoked
     }
 
     async fn authenticate(&self, credential: &Credential) -> Result<Option<Project>> {
-        admin::authenticate(&self.inner, credential).await
+        if let Some(project) = self.inner.keys.get(credential) {
+            return Ok(Some(project));
+        }
+        let found = admin::authenticate(&self.inner, credential).await?;
+        if let Some(project) = &found {
+            self.inner.keys.put(credential, project.clone());
+        }
+        Ok(found)
     }
 
     async fn import_key(&self, key: StoredKey) -> Result<KeyInfo> {
-        admin::import_key(&self.inner, &key).await
+        let imported = admin::import_key(&self.inner, &key).await;
+        self.inner.keys.clear();
+        imported
     }
 
     async fn counts(&self, project: ProjectId) -> Result<Counts> {

@@ -6,52 +6,68 @@ use lemma_core::{Run, Span, SpanKind, SpanOutline, StatusCode};
 use serde::Deserialize;
 
 use super::filter::{condition, Target};
-use super::rows::BodyRow;
-use super::runs::{self, live_spans};
+use super::runs::{self, live_spans, spans_of_every_generation};
 use super::sql::Sql;
 use super::{ch_err, logs, Inner};
 use crate::encoding::decode_span;
 use crate::{readable, ProjectId, Result, StoreError};
 
-/// A run and every span of it, in start order, with their log records.
+/// A run and every span of it, in start order, with their log records. The summary, the spans
+/// and the records are read at once, spans and records of every generation the run had: the
+/// summary's generation then picks the live ones.
 pub async fn get_run(
     inner: &Inner,
     project: ProjectId,
     run_id: &str,
 ) -> Result<Option<(Run, Vec<Span>)>> {
-    let Some((run, generation)) = runs::summary_and_generation(inner, project, run_id).await?
-    else {
+    if !lemma_core::otlp::is_trace_id(run_id) {
+        return Ok(None);
+    }
+    let (summary, rows, records) = tokio::try_join!(
+        runs::summary_and_generation(inner, project, run_id),
+        every_generation(inner, project, run_id),
+        logs::of_run(inner, project, run_id, None),
+    )?;
+    let Some((run, generation)) = summary else {
         return Ok(None);
     };
-    let mut sql = Sql::new("SELECT body FROM ");
-    live_spans(
-        &mut sql,
-        "body, start_ns, end_ns, span_id",
-        project,
-        run_id,
-        generation,
-    );
-    sql.push(" ORDER BY start_ns, end_ns, span_id");
-    let mut spans = bodies(inner, &sql).await?;
-    logs::attach_run(inner, project, run_id, generation, &mut spans).await?;
+    let mut spans = Vec::with_capacity(rows.len());
+    for row in rows.into_iter().filter(|r| r.generation == generation) {
+        spans.extend(readable("span", decode_span(&row.body))?);
+    }
+    logs::attach_of_generation(&mut spans, records, generation)?;
     Ok(Some((run, spans)))
 }
 
-async fn bodies(inner: &Inner, sql: &Sql) -> Result<Vec<Span>> {
-    let rows: Vec<BodyRow> = sql
-        .query(&inner.client)
+#[derive(Row, Deserialize)]
+struct GenerationBodyRow {
+    generation: u32,
+    #[serde(with = "serde_bytes")]
+    body: Vec<u8>,
+}
+
+/// The bodies of a run's spans in each generation, in start order.
+async fn every_generation(
+    inner: &Inner,
+    project: ProjectId,
+    run_id: &str,
+) -> Result<Vec<GenerationBodyRow>> {
+    let mut sql = Sql::new("SELECT generation, body FROM ");
+    spans_of_every_generation(&mut sql, "body, start_ns, end_ns, span_id", project, run_id);
+    sql.push(" ORDER BY start_ns, end_ns, span_id");
+    generation_bodies(inner, &sql).await
+}
+
+async fn generation_bodies(inner: &Inner, sql: &Sql) -> Result<Vec<GenerationBodyRow>> {
+    sql.query(&inner.client)
         .fetch_all()
         .await
-        .map_err(|e| ch_err("reading spans", e))?;
-    let mut spans = Vec::with_capacity(rows.len());
-    for row in rows {
-        spans.extend(readable("span", decode_span(&row.body))?);
-    }
-    Ok(spans)
+        .map_err(|e| ch_err("reading spans", e))
 }
 
 #[derive(Row, Deserialize)]
 struct OutlineRow {
+    generation: u32,
     span_id: String,
     parent_span_id: Option<String>,
     name: String,
@@ -92,7 +108,9 @@ fn outline_of(r: OutlineRow) -> Result<SpanOutline> {
     })
 }
 
-/// The light fields of every span of a run, in start order, without any payload.
+/// The light fields of every span of a run, in start order, without any payload. The spans of
+/// every generation are read at once with the run's generation, which then picks the live
+/// ones.
 pub async fn run_outline(
     inner: &Inner,
     project: ProjectId,
@@ -101,26 +119,25 @@ pub async fn run_outline(
     if !lemma_core::otlp::is_trace_id(run_id) {
         return Ok(None);
     }
-    let generation = runs::generation(inner, project, run_id).await?;
-    let mut sql = Sql::new(format!("SELECT {OUTLINE_COLUMNS} FROM "));
-    live_spans(&mut sql, OUTLINE_COLUMNS, project, run_id, generation);
+    let mut sql = Sql::new(format!("SELECT generation, {OUTLINE_COLUMNS} FROM "));
+    spans_of_every_generation(&mut sql, OUTLINE_COLUMNS, project, run_id);
     sql.push(" ORDER BY start_ns, end_ns, span_id");
-    let rows: Vec<OutlineRow> = sql
-        .query(&inner.client)
-        .fetch_all()
-        .await
-        .map_err(|e| ch_err("reading a run's outline", e))?;
-    if rows.is_empty() {
-        return Ok(None);
-    }
+    let outline = async {
+        sql.query(&inner.client)
+            .fetch_all::<OutlineRow>()
+            .await
+            .map_err(|e| ch_err("reading a run's outline", e))
+    };
+    let (generation, rows) = tokio::try_join!(runs::generation(inner, project, run_id), outline)?;
     let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
+    for row in rows.into_iter().filter(|r| r.generation == generation) {
         out.extend(readable("span", outline_of(row))?);
     }
-    Ok(Some(out))
+    Ok((!out.is_empty()).then_some(out))
 }
 
-/// Spans of a run by id, in start order, with their log records.
+/// Spans of a run by id, in start order, with their log records: the run's generation, the
+/// spans and their records are read at once, like a whole run's.
 pub async fn get_spans(
     inner: &Inner,
     project: ProjectId,
@@ -130,22 +147,23 @@ pub async fn get_spans(
     if !lemma_core::otlp::is_trace_id(run_id) || span_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let generation = runs::generation(inner, project, run_id).await?;
-    let mut sql = Sql::new("SELECT body FROM ");
-    live_spans(
-        &mut sql,
-        "body, start_ns, end_ns, span_id",
-        project,
-        run_id,
-        generation,
-    );
+    let mut sql = Sql::new("SELECT generation, body FROM ");
+    spans_of_every_generation(&mut sql, "body, start_ns, end_ns, span_id", project, run_id);
     let ids: Vec<&str> = span_ids.iter().map(|id| sql.bind(id.as_str())).collect();
     sql.push(&format!(
         " WHERE span_id IN ({}) ORDER BY start_ns, end_ns, span_id",
         ids.join(", ")
     ));
-    let mut spans = bodies(inner, &sql).await?;
-    logs::attach_run(inner, project, run_id, generation, &mut spans).await?;
+    let (generation, rows, records) = tokio::try_join!(
+        runs::generation(inner, project, run_id),
+        generation_bodies(inner, &sql),
+        logs::of_run(inner, project, run_id, Some(&span_ids)),
+    )?;
+    let mut spans = Vec::with_capacity(rows.len());
+    for row in rows.into_iter().filter(|r| r.generation == generation) {
+        spans.extend(readable("span", decode_span(&row.body))?);
+    }
+    logs::attach_of_generation(&mut spans, records, generation)?;
     Ok(spans)
 }
 

@@ -106,13 +106,6 @@ impl DigestRow {
     }
 }
 
-/// A span's stored body.
-#[derive(Row, Deserialize)]
-pub struct BodyRow {
-    #[serde(with = "serde_bytes")]
-    pub body: Vec<u8>,
-}
-
 /// A run summary as inserted and as listings read it.
 #[derive(Row, Serialize, Deserialize, Default)]
 pub struct RunRow {
@@ -158,15 +151,16 @@ pub struct TermRow {
     pub project_id: i64,
     pub term: String,
     pub trace_id: String,
-    pub span_id: String,
     pub generation: u32,
-    pub positions: Vec<u32>,
+    /// The spans of the run (of one write) holding the word ...
+    pub spans: Vec<String>,
+    /// ... and the word's places in each of them.
+    pub positions: Vec<Vec<u32>>,
     /// DateTime: unix seconds.
     pub inserted: u32,
 }
 
 /// A metric event as stored.
-#[allow(dead_code)] // Until the metric event writer (metrics.rs) stores them.
 #[derive(Row, Serialize, Deserialize)]
 pub struct MetricRow {
     pub project_id: i64,
@@ -186,7 +180,6 @@ pub struct MetricRow {
 }
 
 /// An OTLP log record as stored.
-#[allow(dead_code)] // Until the log record writer (logs.rs) stores them.
 #[derive(Row, Serialize, Deserialize)]
 pub struct LogRow {
     pub project_id: i64,

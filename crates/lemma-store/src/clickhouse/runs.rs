@@ -84,6 +84,25 @@ pub(super) fn live_spans(
     sql.push(&text);
 }
 
+/// `FROM` a run's spans in every generation it had: one row per generation and span (the newest
+/// version). For reads made beside the run's summary or generation, which then keep the live
+/// generation's rows (only a run deleted and sent again has more than one, until ClickHouse
+/// removes the deleted rows). Binds project and trace.
+pub(super) fn spans_of_every_generation(
+    sql: &mut Sql,
+    columns: &str,
+    project: ProjectId,
+    trace_id: &str,
+) {
+    let text = format!(
+        "(SELECT generation, {columns} FROM spans WHERE project_id = {} AND trace_id = {}
+          ORDER BY generation, span_id, version DESC, inserted LIMIT 1 BY generation, span_id)",
+        sql.bind(project.0),
+        sql.bind(trace_id),
+    );
+    sql.push(&text);
+}
+
 /// `FROM` the project's live runs: each run's newest summary row, unless the run was deleted.
 /// Binds the project.
 pub(super) fn live_runs(sql: &mut Sql, project: ProjectId) {

@@ -1,28 +1,32 @@
-//! Full-text search: an inverted index in `span_terms`, one row per word of a span.
+//! Full-text search: an inverted index in `span_terms`, one row per word of a run's spans.
 //!
 //! **What is indexed.** A span's searchable text (`crate::search::searchable_text`, the same
 //! text SQLite's FTS5 index holds) split into words by `crate::search::words` as FTS5's
 //! `unicode61 remove_diacritics 2` tokenizer splits it: case folded, Latin diacritics removed,
-//! split on anything that is not a letter or a number. For each distinct word the span gets
-//! one row, `(project_id, term, trace_id, span_id, generation, positions)`, `positions` being
-//! the word's places in the text (0 for the first word, counted over the whole text, as FTS5
-//! counts them). A span of N words writes one row per distinct word, once, when it arrives.
+//! split on anything that is not a letter or a number. A write adds one row per distinct word
+//! of each run it carries spans of: `(project_id, term, trace_id, generation, spans,
+//! positions)`, `spans` being the run's spans (of this write) holding the word and
+//! `positions[i]` the word's places in `spans[i]`'s text (0 for the first word, counted over
+//! the whole text, as FTS5 counts them). The spans of a run repeat much of their text (each
+//! model call carries the conversation so far), so a row per run and word rather than per
+//! span and word stores and merges about a seventh of the rows.
 //!
-//! **How a search finds spans.** The table's key is `(project_id, term, trace_id, span_id,
+//! **How a search finds spans.** The table's key is `(project_id, term, trace_id,
 //! generation)`, so a word's postings are one contiguous range of the table found through the
 //! primary index: a search reads the postings of its own words and never scans spans. A query's
 //! free text is one phrase, as in SQLite (`"..."` in FTS5): split into words the same way, a
-//! span matches when it holds them one after another. One word is a lookup of that term. For
-//! several, the postings of the phrase's distinct words are grouped by span, each word's
-//! positions taken with `anyIf(positions, term = ?)`, and a span matches when some position
-//! `x` of the first word has the second at `x + 1`, the third at `x + 2`, and so on
-//! (`HAVING arrayExists(x -> has(...), ...)`: in a `WHERE` over a subquery, 18.16 loses the
+//! span matches when it holds them one after another. One word is a lookup of that term (with
+//! `ARRAY JOIN` when spans, not runs, are wanted). For several, the postings of the phrase's
+//! distinct words are unrolled to one row per span (`ARRAY JOIN spans, positions`) and grouped
+//! by span, each word's positions taken with `anyIf(pos, term = ?)`, and a span matches when
+//! some position `x` of the first word has the second at `x + 1`, the third at `x + 2`, and so
+//! on (`HAVING arrayExists(x -> has(...), ...)`: in a `WHERE` over a subquery, 18.16 loses the
 //! columns only a lambda reads). A repeated word (`"go go"`) just looks at the same positions
 //! twice. Text without any word matches nothing, as in FTS5.
 //!
-//! **What stays exact.** Rows are only added: a re-sent span (a retried write) writes the same
-//! rows again, which changes nothing a search answers (`anyIf` of equal arrays, `IN` of equal
-//! keys). Postings carry the span's generation, so the spans of a deleted run (listed in
+//! **What stays exact.** Rows are only added: a span written again (a retried write whose
+//! first attempt stored its words but not the span) is listed again with the same positions,
+//! which changes nothing a search answers (`anyIf` of equal arrays, `IN` of equal keys). Postings carry the span's generation, so the spans of a deleted run (listed in
 //! `run_deletes`) are left out by the reads that join postings to spans or runs, and the run
 //! started anew after a deletion has postings of its own.
 //!
@@ -31,8 +35,8 @@
 //! sharded by trace id like `spans`, so on a cluster a span's postings live on its shard and
 //! each shard answers its part of a search alone.
 //!
-//! **Cost.** A span writes one row per distinct word (a span's searchable text is at most
-//! about 64 KiB). A common word's postings are long, and a phrase holding one reads all of
+//! **Cost.** A write stores one row per distinct word of each run (a span's searchable text
+//! is at most about 64 KiB). A common word's postings are long, and a phrase holding one reads all of
 //! them (key columns and positions only). Words longer than FTS5 would index
 //! ([`crate::search::MAX_WORD_BYTES`]) cannot be searched and are not stored.
 
@@ -47,30 +51,40 @@ use super::Inner;
 use crate::search::{searchable_text, words, MAX_WORD_BYTES};
 use crate::{ProjectId, Result};
 
-/// The index rows of a span: each distinct word of its searchable text with its positions.
+/// The index rows of one run's spans in one write: each distinct word of their searchable
+/// texts, with the spans holding it and its positions in each.
 pub(super) fn term_rows(
     project: ProjectId,
-    span: &Span,
+    trace_id: &str,
+    spans: &[&Span],
     generation: u32,
     inserted: u32,
 ) -> Vec<TermRow> {
-    let mut positions: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-    for (i, word) in words(&searchable_text(span)).into_iter().enumerate() {
-        if word.len() <= MAX_WORD_BYTES {
-            positions
-                .entry(word)
-                .or_default()
-                .push(u32::try_from(i).unwrap_or(u32::MAX));
+    let mut postings: BTreeMap<String, (Vec<String>, Vec<Vec<u32>>)> = BTreeMap::new();
+    for span in spans {
+        let mut positions: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        for (i, word) in words(&searchable_text(span)).into_iter().enumerate() {
+            if word.len() <= MAX_WORD_BYTES {
+                positions
+                    .entry(word)
+                    .or_default()
+                    .push(u32::try_from(i).unwrap_or(u32::MAX));
+            }
+        }
+        for (term, at) in positions {
+            let (ids, places) = postings.entry(term).or_default();
+            ids.push(span.span_id.clone());
+            places.push(at);
         }
     }
-    positions
+    postings
         .into_iter()
-        .map(|(term, positions)| TermRow {
+        .map(|(term, (spans, positions))| TermRow {
             project_id: project.0,
             term,
-            trace_id: span.trace_id.clone(),
-            span_id: span.span_id.clone(),
+            trace_id: trace_id.to_string(),
             generation,
+            spans,
             positions,
             inserted,
         })
@@ -112,7 +126,8 @@ pub(super) fn matches(
 fn spans_holding(sql: &mut Sql, project: ProjectId, phrase: &[String]) {
     if let [word] = phrase {
         let text = format!(
-            "(SELECT trace_id, span_id, generation FROM span_terms WHERE project_id = {} AND term = {})",
+            "(SELECT trace_id, span_id, generation FROM span_terms ARRAY JOIN spans AS span_id
+              WHERE project_id = {} AND term = {})",
             sql.bind(project.0),
             sql.bind(word.as_str()),
         );
@@ -132,13 +147,14 @@ fn spans_holding(sql: &mut Sql, project: ProjectId, phrase: &[String]) {
         .collect();
     sql.push("(SELECT trace_id, span_id, generation");
     for (i, word) in distinct.iter().enumerate() {
-        let text = format!(", anyIf(positions, term = {}) AS p{i}", sql.bind(*word));
+        let text = format!(", anyIf(pos, term = {}) AS p{i}", sql.bind(*word));
         sql.push(&text);
     }
     let project = sql.bind(project.0);
     let terms: Vec<&str> = distinct.iter().map(|w| sql.bind(*w)).collect();
     sql.push(&format!(
-        " FROM span_terms WHERE project_id = {project} AND term IN ({})
+        " FROM span_terms ARRAY JOIN spans AS span_id, positions AS pos
+         WHERE project_id = {project} AND term IN ({})
          GROUP BY trace_id, span_id, generation HAVING arrayExists(x -> ",
         terms.join(", ")
     ));
@@ -156,35 +172,47 @@ mod tests {
     use super::*;
     use crate::clickhouse::sql::Param;
 
-    fn span(name: &str) -> Span {
+    fn span(id: u64, name: &str) -> Span {
         Span {
             trace_id: format!("{:032x}", 1),
-            span_id: format!("{:016x}", 2),
+            span_id: format!("{id:016x}"),
             name: name.into(),
             ..Span::default()
         }
     }
 
     #[test]
-    fn rows_hold_each_word_once_with_its_positions() {
-        let rows = term_rows(ProjectId(3), &span("Go, go — GÖ went"), 2, 9);
-        let got: Vec<(&str, &[u32])> = rows
+    fn rows_hold_each_word_once_with_its_spans_and_positions() {
+        let (a, b) = (span(2, "Go, go — GÖ went"), span(3, "went home"));
+        let rows = term_rows(ProjectId(3), &a.trace_id, &[&a, &b], 2, 9);
+        let got: Vec<String> = rows
             .iter()
-            .map(|r| (r.term.as_str(), r.positions.as_slice()))
+            .map(|r| {
+                let spans: Vec<&str> = r.spans.iter().map(|s| &s[14..]).collect();
+                format!("{} {spans:?} {:?}", r.term, r.positions)
+            })
             .collect();
-        assert_eq!(got, [("go", &[0, 1, 2][..]), ("went", &[3][..])]);
-        assert!(rows
-            .iter()
-            .all(|r| r.project_id == 3 && r.generation == 2 && r.inserted == 9));
-        let long = format!("a {} b", "x".repeat(MAX_WORD_BYTES + 1));
-        let rows = term_rows(ProjectId(3), &span(&long), 0, 0);
-        let got: Vec<(&str, &[u32])> = rows
+        assert_eq!(
+            got,
+            [
+                r#"go ["02"] [[0, 1, 2]]"#,
+                r#"home ["03"] [[1]]"#,
+                r#"went ["02", "03"] [[3], [0]]"#,
+            ]
+        );
+        assert!(rows.iter().all(|r| r.project_id == 3
+            && r.trace_id == a.trace_id
+            && r.generation == 2
+            && r.inserted == 9));
+        let long = span(4, &format!("a {} b", "x".repeat(MAX_WORD_BYTES + 1)));
+        let rows = term_rows(ProjectId(3), &long.trace_id, &[&long], 0, 0);
+        let got: Vec<(&str, &[Vec<u32>])> = rows
             .iter()
             .map(|r| (r.term.as_str(), r.positions.as_slice()))
             .collect();
         assert_eq!(
             got,
-            [("a", &[0][..]), ("b", &[2][..])],
+            [("a", &[vec![0]][..]), ("b", &[vec![2]][..])],
             "positions still count it"
         );
     }

@@ -56,7 +56,6 @@ pub async fn write_spans(inner: &Inner, batch: Vec<(ProjectId, Span)>) -> Result
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))??;
 
-    text::insert(inner, term_rows).await?;
     let events: Vec<_> = new
         .iter()
         .flat_map(|(p, s)| {
@@ -66,7 +65,11 @@ pub async fn write_spans(inner: &Inner, batch: Vec<(ProjectId, Span)>) -> Result
                 .map(move |e| (*p, g, e))
         })
         .collect();
-    metrics::insert(inner, &events, inserted).await?;
+    // Words and metric events go in together; the spans only after both are stored.
+    tokio::try_join!(
+        text::insert(inner, term_rows),
+        metrics::insert(inner, &events, inserted)
+    )?;
     insert_all(inner, "spans", &span_rows).await?;
 
     let mut touched: BTreeMap<(ProjectId, &str), HashMap<&str, &Span>> = BTreeMap::new();
@@ -92,33 +95,51 @@ pub async fn write_spans(inner: &Inner, batch: Vec<(ProjectId, Span)>) -> Result
     Ok(stats)
 }
 
-/// Which of the batch's spans are stored already (in their run's current generation).
+/// Which of the batch's spans are stored already (in their run's current generation). Asked
+/// by run, then by span id: the set ClickHouse matches against each part's index is a few runs
+/// rather than hundreds of (run, span) pairs, for the same granules read.
 async fn stored_spans(
     inner: &Inner,
     batch: &[(ProjectId, Span)],
     generation: &impl Fn(ProjectId, &str) -> u32,
 ) -> Result<HashSet<(i64, String, String)>> {
+    let mut runs: BTreeMap<(ProjectId, &str), Vec<&str>> = BTreeMap::new();
+    for (p, s) in batch {
+        runs.entry((*p, s.trace_id.as_str()))
+            .or_default()
+            .push(s.span_id.as_str());
+    }
     let mut stored = HashSet::new();
-    for chunk in batch.chunks(KEYS_PER_QUERY) {
+    let mut chunk = Vec::new();
+    let mut spans = 0;
+    let mut runs = runs.into_iter().peekable();
+    while let Some(run) = runs.next() {
+        spans += run.1.len();
+        chunk.push(run);
+        // At most KEYS_PER_QUERY spans a query, unless one run has more.
+        let full = runs
+            .peek()
+            .is_none_or(|(_, next)| spans + next.len() > KEYS_PER_QUERY);
+        if !full {
+            continue;
+        }
         let mut sql = Sql::new(
             "SELECT DISTINCT project_id, trace_id, span_id FROM spans
-             WHERE (project_id, trace_id, span_id, generation) IN (",
+             WHERE (project_id, trace_id, generation) IN (",
         );
-        sql.push_tuples(chunk, |(p, s)| {
-            vec![
-                p.0.into(),
-                s.trace_id.as_str().into(),
-                s.span_id.as_str().into(),
-                u64::from(generation(*p, &s.trace_id)).into(),
-            ]
+        sql.push_tuples(&chunk, |((p, t), _)| {
+            vec![p.0.into(), (*t).into(), u64::from(generation(*p, t)).into()]
         });
-        sql.push(")");
+        let ids = sql.list(chunk.iter().flat_map(|(_, ids)| ids.iter().copied()));
+        sql.push(&format!(") AND span_id IN {ids}"));
         let rows: Vec<(i64, String, String)> = sql
             .query(&inner.client)
             .fetch_all()
             .await
             .map_err(|e| ch_err("checking for spans stored before", e))?;
         stored.extend(rows);
+        chunk.clear();
+        spans = 0;
     }
     Ok(stored)
 }
@@ -129,11 +150,21 @@ fn encode(
     spans: Vec<(ProjectId, Span, u32)>,
     inserted: u32,
 ) -> Result<(Vec<SpanRow>, Vec<TermRow>)> {
+    let mut runs: BTreeMap<(ProjectId, &str, u32), Vec<&Span>> = BTreeMap::new();
+    for (project, span, generation) in &spans {
+        runs.entry((*project, span.trace_id.as_str(), *generation))
+            .or_default()
+            .push(span);
+    }
+    let terms = runs
+        .into_iter()
+        .flat_map(|((project, trace_id, generation), spans)| {
+            text::term_rows(project, trace_id, &spans, generation, inserted)
+        })
+        .collect();
     let mut rows = Vec::with_capacity(spans.len());
-    let mut terms = Vec::new();
     for (project, mut span, generation) in spans {
         let digest = lemma_core::SpanDigest::from(&span);
-        terms.extend(text::term_rows(project, &span, generation, inserted));
         rows.push(SpanRow {
             project_id: project.0,
             generation,

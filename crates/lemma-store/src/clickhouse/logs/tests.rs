@@ -85,7 +85,14 @@ async fn attach_joins_the_records_of_live_spans_of_several_runs() {
         spans[3].clone(),
         spans[0].clone(),
     ];
-    super::attach(&store.inner, p, &mut found).await.unwrap();
+    let mut generations = Vec::new();
+    for s in &found {
+        let g = crate::clickhouse::runs::generation(&store.inner, p, &s.trace_id).await;
+        generations.push(g.unwrap());
+    }
+    super::attach(&store.inner, p, &mut found, &generations)
+        .await
+        .unwrap();
     let got: Vec<Vec<String>> = found.iter().map(texts).collect();
     assert_eq!(
         got,
@@ -102,5 +109,7 @@ async fn attach_joins_the_records_of_live_spans_of_several_runs() {
         "messages derived from the records"
     );
     let mut none: Vec<Span> = Vec::new();
-    super::attach(&store.inner, p, &mut none).await.unwrap();
+    super::attach(&store.inner, p, &mut none, &[])
+        .await
+        .unwrap();
 }

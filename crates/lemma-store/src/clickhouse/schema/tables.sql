@@ -7,6 +7,9 @@
 -- live row of each key themselves (`ORDER BY ... LIMIT 1 BY key`), so a read is exact before
 -- and after ClickHouse merges, and the same through a Distributed table.
 --
+-- Tables read a run at a time keep small granules (`index_granularity`): a read by key then
+-- decompresses about one run's rows instead of 8,192 rows of span bodies.
+--
 -- `inserted` (the arrival day) partitions what grows with traffic, so expiring old data drops
 -- whole partitions. Span times are the exporter's and may be anything; arrival days are not.
 
@@ -81,21 +84,22 @@ CREATE TABLE IF NOT EXISTS {table} (
     digest          String,
     body            String
 ) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMMDD(inserted)
-  ORDER BY (project_id, trace_id, span_id, generation);
+  ORDER BY (project_id, trace_id, span_id, generation) SETTINGS index_granularity = 256;
 
 -- @table span_terms sharded cityHash64(trace_id)
--- The full-text index: each word of a span's searchable text with its positions, found by
--- (project, word) through the table's key (clickhouse/text.rs).
+-- The full-text index: for each word, the spans of a run holding it with the word's positions
+-- in each, one row per word and run a write stored (clickhouse/text.rs). Found by (project,
+-- word) through the table's key. Not a replacing engine: two writes of one run add two rows.
 CREATE TABLE IF NOT EXISTS {table} (
     project_id  Int64,
     term        String,
     trace_id    String,
-    span_id     String,
     generation  UInt32,
-    positions   Array(UInt32),
+    spans       Array(String),
+    positions   Array(Array(UInt32)),
     inserted    DateTime
-) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(inserted)
-  ORDER BY (project_id, term, trace_id, span_id, generation);
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(inserted)
+  ORDER BY (project_id, term, trace_id, generation);
 
 -- @table runs sharded cityHash64(trace_id)
 -- Run summaries. A commit writes the summary of each run it touched, computed from every
@@ -135,7 +139,7 @@ CREATE TABLE IF NOT EXISTS {table} (
     usage_by_model String,
     summary        String
 ) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMMDD(first_inserted)
-  ORDER BY (project_id, trace_id);
+  ORDER BY (project_id, trace_id) SETTINGS index_granularity = 1024;
 
 -- @table run_deletes sharded cityHash64(trace_id)
 -- Deleted runs: spans, log records and metric events of a run with a generation listed here
@@ -165,7 +169,7 @@ CREATE TABLE IF NOT EXISTS {table} (
     created_ns  UInt64,
     inserted    DateTime
 ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(inserted)
-  ORDER BY (project_id, trace_id, id);
+  ORDER BY (project_id, trace_id, id) SETTINGS index_granularity = 1024;
 
 -- @table logs sharded cityHash64(trace_id)
 -- OTLP log records, joined to their spans on read; `hash` makes a re-sent record one row.
@@ -179,4 +183,4 @@ CREATE TABLE IF NOT EXISTS {table} (
     body        String,
     inserted    DateTime
 ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(inserted)
-  ORDER BY (project_id, trace_id, span_id, hash);
+  ORDER BY (project_id, trace_id, span_id, hash) SETTINGS index_granularity = 1024;
