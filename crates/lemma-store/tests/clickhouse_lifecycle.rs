@@ -352,7 +352,10 @@ async fn a_revoked_key_stops_working_everywhere_within_the_key_cache_ttl() {
 
     assert!(f.store.revoke_key(&key.info.public_key).await.unwrap());
     let revoked_at = Instant::now();
-    assert_eq!(project(f.store.authenticate(&credential).await.unwrap()), None);
+    assert_eq!(
+        project(f.store.authenticate(&credential).await.unwrap()),
+        None
+    );
     while project(other.authenticate(&credential).await.unwrap()).is_some() {
         assert!(
             revoked_at.elapsed() < KEY_CACHE_TTL + Duration::from_secs(1),
