@@ -49,8 +49,21 @@ pub enum KeysCommand {
     },
 }
 
+/// Opens the store a server already made: an admin command run from another folder must not
+/// create an empty data dir and mint keys no server reads.
 fn open(data: &DataDir) -> anyhow::Result<(Arc<dyn Store>, tokio::runtime::Runtime)> {
     let location = data.location()?;
+    if let lemma_store::StoreLocation::Embedded { data_dir } = &location {
+        let file = data_dir.join(lemma_store::DATABASE_FILE);
+        if !file.exists() {
+            anyhow::bail!(
+                "no Lemma store at {}: pass the server's data dir with --data-dir (or \
+                 LEMMA_DATA_DIR), or its ClickHouse with --store; `lemma serve` creates the \
+                 store on first start",
+                file.display()
+            );
+        }
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -66,8 +79,10 @@ pub fn projects(cmd: ProjectsCommand) -> anyhow::Result<()> {
             let (store, rt) = open(&data)?;
             let p = rt.block_on(store.create_project(&name))?;
             println!(
-                "Created project {:?}. Create a key for it: lemma keys create --project {:?}",
-                p.name, p.name
+                "Created project {:?}. Create a key for it: lemma keys create --project {:?}{}",
+                p.name,
+                p.name,
+                data.flags()
             );
         }
         ProjectsCommand::List { data } => {
@@ -120,7 +135,10 @@ pub fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
             if rt.block_on(store.revoke_key(&key))? {
                 println!("Revoked key {key}.");
             } else {
-                anyhow::bail!("no key with id or public key {key:?} (see `lemma keys list`)");
+                anyhow::bail!(
+                    "no key with id or public key {key:?} (see `lemma keys list{}`)",
+                    data.flags()
+                );
             }
         }
     }

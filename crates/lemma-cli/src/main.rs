@@ -146,6 +146,24 @@ pub struct DataDir {
 }
 
 impl DataDir {
+    /// The flags that name this store again, for hints that print a command to run next: none
+    /// for the default data dir (or one given through the environment).
+    pub fn flags(&self) -> String {
+        if let Some(store) = &self.store {
+            if std::env::var("LEMMA_STORE").ok().as_deref() != Some(store.as_str()) {
+                return format!(" --store '{}'", lemma_store::clickhouse::redact(store));
+            }
+            return String::new();
+        }
+        let from_env = std::env::var_os("LEMMA_DATA_DIR").map(PathBuf::from);
+        if self.data_dir == std::path::Path::new("lemma-data")
+            || from_env.as_deref() == Some(self.data_dir.as_path())
+        {
+            return String::new();
+        }
+        format!(" --data-dir {:?}", self.data_dir.display().to_string())
+    }
+
     pub fn location(&self) -> anyhow::Result<lemma_store::StoreLocation> {
         Ok(lemma_store::StoreLocation::new(
             self.store.as_deref(),

@@ -36,6 +36,8 @@ pub fn run(args: McpArgs) -> anyhow::Result<()> {
     // stdout carries the protocol: anything else goes to stderr.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, never in a log file or a collector.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )

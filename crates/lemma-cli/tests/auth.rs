@@ -246,10 +246,14 @@ fn every_route_refuses_a_missing_or_wrong_key() {
         (Cred::XApiKey("wrong-key"), "invalid"),
         (
             Cred::Basic("pk-lm-doesnotexist00", "lm_whatever"),
-            "invalid",
+            "the secret key (the Basic password) is invalid",
         ),
-        // A real secret sent under a public key that does not exist.
-        (Cred::Basic("pk-lm-doesnotexist00", KEY), "invalid"),
+        // A real secret sent under a public key that does not exist: the message says which
+        // part is wrong.
+        (
+            Cred::Basic("pk-lm-doesnotexist00", KEY),
+            "the public key \"pk-lm-doesnotexist00\" (the Basic user name) is not",
+        ),
     ];
     for (cred, needle) in refused {
         for path in api_routes(&run_id) {

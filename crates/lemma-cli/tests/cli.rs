@@ -317,3 +317,48 @@ fn delete_run_removes_a_run_of_the_keys_project_only() {
     assert_eq!(answer["deleted"], ids.long_run.as_str());
     assert!(server.all_runs("").is_empty());
 }
+
+/// Admin commands work on the store a server made: run from a folder without one, they refuse
+/// and say how to name it, rather than creating an empty store no server reads. Their hints
+/// name the data dir they were given.
+#[test]
+fn admin_commands_refuse_a_folder_without_a_store_and_hints_name_the_data_dir() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = Command::new(common::lemma_bin())
+        .args(["keys", "create"])
+        .current_dir(elsewhere.path())
+        .env_remove("LEMMA_DATA_DIR")
+        .env_remove("LEMMA_STORE")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("no Lemma store at lemma-data/lemma.db") && err.contains("--data-dir"),
+        "{err}"
+    );
+    assert!(
+        !elsewhere.path().join("lemma-data").exists(),
+        "no empty data dir is left behind"
+    );
+
+    let server = loaded();
+    let dir = server.data_dir.display().to_string();
+    let out = Command::new(common::lemma_bin())
+        .args(["projects", "create", "elsewhere", "--data-dir", &dir])
+        .env_remove("LEMMA_DATA_DIR")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains(&format!(
+            "lemma keys create --project \"elsewhere\" --data-dir {dir:?}"
+        )),
+        "{said}"
+    );
+}

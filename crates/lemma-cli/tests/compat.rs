@@ -790,6 +790,23 @@ fn langfuse_python_sdk() {
     r.finish("langfuse_python_sdk");
 }
 
+/// The Langfuse Python SDK naming the agent through trace metadata (`gen_ai.agent.name`), as
+/// its documentation shows: the run's agent is that name, and `agent:` finds it.
+#[test]
+fn langfuse_agent_named_through_trace_metadata() {
+    let sc = Scenario::run("python/langfuse_agent_metadata.py", &[], &[2]);
+    let mut r = Report::new();
+    check_run(
+        &mut r,
+        "run",
+        &sc.runs[0],
+        json!({"name": "metadata-named", "agent_name": "support-agent",
+               "agent_names": ["support-agent"], "span_count": 2}),
+    );
+    check_query(&mut r, &sc, "agent:support-agent", &[0]);
+    r.finish("langfuse_agent_named_through_trace_metadata");
+}
+
 /// `@langfuse/tracing` + `@langfuse/otel`: hand-recorded generations, a tool, an ERROR-level
 /// span (which the JS SDK marks by level only, not by OTel status).
 #[test]

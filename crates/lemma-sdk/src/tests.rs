@@ -326,6 +326,20 @@ fn fail_and_set_output_are_explicit() {
 }
 
 #[test]
+fn after_fail_the_return_value_is_the_output() {
+    exporter();
+    let (out, run_id) = agent("fallback").run_sync(|run| {
+        run.fail(&LookupError("empty question"));
+        Ok::<_, LookupError>("Please ask a question.")
+    });
+    assert_eq!(out.unwrap(), "Please ask a question.");
+    let root = &spans_of(&run_id)[0];
+    assert_eq!(root.status, Status::error("lookup failed: empty question"));
+    assert_eq!(root.events.len(), 1);
+    assert_eq!(text(root, "ai.agent.output"), "Please ask a question.");
+}
+
+#[test]
 fn a_panic_ends_the_span_as_failed() {
     exporter();
     let mut run_id = None;

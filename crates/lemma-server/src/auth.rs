@@ -51,10 +51,27 @@ pub fn credential(
 }
 
 pub async fn authenticate(store: &dyn Store, credential: &Credential) -> Result<Project, ApiError> {
-    store
-        .authenticate(credential)
+    if let Some(project) = store.authenticate(credential).await? {
+        return Ok(project);
+    }
+    let Credential::Basic { public_key, secret } = credential else {
+        return Err(ApiError::unauthorized(format!(
+            "invalid or revoked API key: {HOW}"
+        )));
+    };
+    // Basic auth carries two parts: say which one is wrong. The secret alone proves the key.
+    let secret_works = store
+        .authenticate(&Credential::Key(secret.clone()))
         .await?
-        .ok_or_else(|| ApiError::unauthorized(format!("invalid or revoked API key: {HOW}")))
+        .is_some();
+    Err(ApiError::unauthorized(if secret_works {
+        format!(
+            "the public key {public_key:?} (the Basic user name) is not this secret key's: \
+             use the public key `lemma keys list` shows for it, or {HOW}"
+        )
+    } else {
+        format!("the secret key (the Basic password) is invalid or revoked: {HOW}")
+    }))
 }
 
 pub async fn from_headers(store: &dyn Store, headers: &HeaderMap) -> Result<Project, ApiError> {

@@ -13,18 +13,19 @@ import type { SpanHandle } from './handles.js';
  * a returned stream tracked until it ends. Returns what `fn` returns, streams wrapped.
  */
 export function execute<R>(handle: SpanHandle, fn: () => R): R {
+  handle.manage();
   let result: R;
   try {
     result = handle.with(fn);
   } catch (error) {
-    handle.fail(error);
+    handle.abort(error);
     throw error;
   }
   if (isPromiseLike(result)) {
     return Promise.resolve(result).then(
       (value) => settle(handle, value),
       (error: unknown) => {
-        handle.fail(error);
+        handle.abort(error);
         throw error;
       },
     ) as R;
@@ -140,7 +141,7 @@ async function* trackIterable<T>(handle: SpanHandle, source: AsyncIterable<T>): 
   try {
     iterator = handle.with(() => source[Symbol.asyncIterator]());
   } catch (error) {
-    handle.fail(error);
+    handle.abort(error);
     throw error;
   }
   let settled = false;
@@ -155,7 +156,7 @@ async function* trackIterable<T>(handle: SpanHandle, source: AsyncIterable<T>): 
     handle.finish(chunks.output());
   } catch (error) {
     settled = true;
-    handle.fail(error);
+    handle.abort(error);
     throw error;
   } finally {
     if (!settled) {
@@ -185,7 +186,7 @@ function trackWebStream<T>(handle: SpanHandle, source: WebReadableStream<T>): We
           controller.enqueue(step.value);
         }
       } catch (error) {
-        handle.fail(error);
+        handle.abort(error);
         controller.error(error);
       }
     },

@@ -26,6 +26,9 @@ export class SpanHandle {
   readonly context: Context;
   private outputRecorded = false;
   private isEnded = false;
+  /** Whether a helper (`agent()`, `withAgent()`, `tool()`, ...) ends the span when its code does. */
+  private managed = false;
+  private failedWith: unknown;
 
   constructor(span: Span, parent: Context) {
     this.span = span;
@@ -94,18 +97,35 @@ export class SpanHandle {
   }
 
   /**
-   * Records `error` as an `exception` event, sets the status to error with its message, and
-   * ends the span. Does not throw: throw the error yourself if the caller should see it.
+   * Records `error` as an `exception` event and sets the status to error with its message.
+   * Does not throw: throw the error yourself if the caller should see it. Inside a helper
+   * (`agent()`, `withAgent()`, `tool()`, ...) the span still ends when the code does, so the
+   * code may go on and its return value is the output, as in the Python and Rust SDKs; a span
+   * opened by hand (`startAgent()`, `startTool()`, ...) ends here.
    */
   fail(error: unknown): void {
     if (this.isEnded) return;
+    this.recordError(error);
+    if (!this.managed) this.end();
+  }
+
+  /** Hands the span to a helper, which ends it when the code inside settles. */
+  manage(): this {
+    this.managed = true;
+    return this;
+  }
+
+  /** Records `error` and ends the span: the code inside a helper threw or rejected. */
+  abort(error: unknown): void {
     this.recordError(error);
     this.end();
   }
 
   /** Records `error` on the span (event and status) without ending it. */
   recordError(error: unknown): this {
-    if (this.isEnded) return this;
+    // The same error failed by hand and then thrown out of a helper is recorded once.
+    if (this.isEnded || (error !== undefined && error === this.failedWith)) return this;
+    this.failedWith = error;
     const { type, message, stack } = describeError(error);
     this.span.addEvent('exception', {
       'exception.type': type,

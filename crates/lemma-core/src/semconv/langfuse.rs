@@ -53,6 +53,9 @@ pub fn read(a: &Attrs) -> Fields {
         metadata.insert("level".into(), Value::String(level.into()));
     }
 
+    // The Langfuse SDKs name the agent through trace metadata (Python `update_current_trace`,
+    // JS `propagateAttributes`): `{"gen_ai.agent.name": "..."}`.
+    let agent_name = metadata.get("gen_ai.agent.name").and_then(as_text);
     let kind = operation.as_deref().and_then(observation_kind);
     let input = a
         .json("langfuse.observation.input")
@@ -87,6 +90,7 @@ pub fn read(a: &Attrs) -> Fields {
         error: (level.as_deref() == Some("ERROR"))
             .then(|| a.text("langfuse.observation.status_message")),
         metadata,
+        agent_name,
         ..Fields::default()
     }
 }
@@ -485,6 +489,21 @@ mod tests {
         assert_eq!(f.metadata["limits"], json!({"max": 3}));
         assert_eq!(f.metadata["region"], "eu");
         assert_eq!(f.metadata["count"], "42");
+    }
+
+    #[test]
+    fn the_agent_is_named_through_trace_metadata() {
+        let f = fields(json!({"langfuse.trace.metadata.gen_ai.agent.name": "support-agent"}));
+        assert_eq!(f.agent_name.as_deref(), Some("support-agent"));
+        let f = fields(json!({"langfuse.trace.metadata": "{\"gen_ai.agent.name\": \"triage\"}"}));
+        assert_eq!(f.agent_name.as_deref(), Some("triage"));
+        let f =
+            fields(json!({"langfuse.trace.metadata.gen_ai.agent.name": "{\"not\": \"a name\"}"}));
+        assert_eq!(f.agent_name, None, "only text names an agent");
+        assert_eq!(
+            fields(json!({"langfuse.trace.metadata.tier": "gold"})).agent_name,
+            None
+        );
     }
 
     #[test]

@@ -12,9 +12,13 @@ pub fn read(a: &Attrs) -> Fields {
         .text("lemma.span.kind")
         .and_then(|k| SpanKind::parse(&k))
         .or_else(|| (a.name() == AGENT_RUN_SPAN).then_some(SpanKind::Agent));
+    let agent_name = a.text("lemma.agent.name");
+    // Every agent span of Lemma's SDKs is `ai.agent.run`: a run is known by its agent's name.
+    let is_root_run = a.span.parent_span_id.is_none() && a.name() == AGENT_RUN_SPAN;
     Fields {
         kind,
-        agent_name: a.text("lemma.agent.name"),
+        trace_name: agent_name.clone().filter(|_| is_root_run),
+        agent_name,
         input: a.json("lemma.input").or_else(|| a.json("ai.agent.input")),
         output: a.json("lemma.output").or_else(|| a.json("ai.agent.output")),
         thread_id: a.text("lemma.thread_id"),

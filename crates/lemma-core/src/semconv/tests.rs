@@ -147,6 +147,22 @@ fn lemma_run_span_name_alone_is_an_agent() {
 }
 
 #[test]
+fn a_root_agent_span_of_lemmas_sdks_names_the_run_after_its_agent() {
+    let root = span("ai.agent.run", json!({"lemma.agent.name": "support-agent"}));
+    assert_eq!(root.trace_name.as_deref(), Some("support-agent"));
+    let mut sub =
+        super::test_support::raw("ai.agent.run", json!({"lemma.agent.name": "researcher"}));
+    sub.parent_span_id = Some("00000000000000aa".into());
+    super::normalize(&mut sub);
+    assert_eq!(sub.trace_name, None, "a sub-agent does not name the run");
+    let other = span("handle", json!({"lemma.agent.name": "support-agent"}));
+    assert_eq!(
+        other.trace_name, None,
+        "a span its app named keeps naming the run"
+    );
+}
+
+#[test]
 fn thread_falls_back_to_conversation_then_session() {
     let s = span(
         "x",

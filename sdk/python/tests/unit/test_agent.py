@@ -151,6 +151,22 @@ def test_fail_without_raising_marks_the_run_and_the_block_ends_it(spans):
     assert span.attributes["ai.agent.output"] == "partial"
 
 
+def test_fail_in_a_decorated_agent_keeps_its_return_value_as_the_output(spans):
+    @lemma.agent("a")
+    def answer(question):
+        run = lemma.current_run()
+        run.fail(ValueError("empty question"))
+        assert not run.ended
+        return "Please ask a question."
+
+    assert answer("") == "Please ask a question."
+    span = spans.named("ai.agent.run")
+    assert span.status.status_code == StatusCode.ERROR
+    assert span.status.description == "empty question"
+    assert [e.name for e in span.events] == ["exception"]
+    assert span.attributes["ai.agent.output"] == "Please ask a question."
+
+
 def test_run_attributes_and_metadata(spans):
     with lemma.agent("a") as run:
         run.set_attribute("app.step_count", 3)

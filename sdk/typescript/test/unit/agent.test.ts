@@ -134,9 +134,11 @@ describe('agent()', () => {
     assert.equal(root.events[0]?.attributes?.['exception.type'], 'SyntaxError');
   });
 
-  it('run.fail() records the error without throwing; the return value is then not the output', async () => {
+  it('run.fail() records the error without throwing or ending the run: the return value is the output', async () => {
     const a = agent('a', async (_q: string, run: AgentRun) => {
       run.fail(new Error('no stock'));
+      assert.equal(run.ended, false);
+      run.setAttribute('app.after_fail', true);
       return 'sorry';
     });
     assert.equal(await a('q'), 'sorry');
@@ -144,7 +146,31 @@ describe('agent()', () => {
     assert.equal(root.status.code, SpanStatusCode.ERROR);
     assert.equal(root.status.message, 'no stock');
     assert.equal(root.events.length, 1);
-    assert.equal('ai.agent.output' in root.attributes, false);
+    assert.equal(root.attributes['ai.agent.output'], 'sorry');
+    assert.equal(root.attributes['app.after_fail'], true);
+  });
+
+  it('an error failed by hand and then thrown is recorded once', async () => {
+    const a = agent('a', async (_q: string, run: AgentRun) => {
+      const error = new Error('gave up');
+      run.fail(error);
+      throw error;
+    });
+    await assert.rejects(a('q'), /gave up/);
+    const root = only(takeSpans(), 'ai.agent.run');
+    assert.equal(root.events.length, 1);
+    assert.equal(root.status.message, 'gave up');
+  });
+
+  it('withAgent: run.fail() leaves ending to the helper too', () => {
+    const out = withAgent('w', 'q', (run) => {
+      run.fail('no answer');
+      return 'fallback';
+    });
+    assert.equal(out, 'fallback');
+    const root = only(takeSpans(), 'ai.agent.run');
+    assert.equal(root.status.code, SpanStatusCode.ERROR);
+    assert.equal(root.attributes['ai.agent.output'], 'fallback');
   });
 
   it('nests agents called inside a run as sub-agents of the same run', async () => {
