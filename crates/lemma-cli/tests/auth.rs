@@ -439,31 +439,44 @@ fn bearer_x_api_key_and_basic_auth_all_work() {
 
     // Basic: the secret must be the one of that public key.
     let (probe, probe_id) = one_span_run(99, "probe_agent");
+    // The refusal says which part is wrong: a valid secret under another key's public key, or
+    // a secret that is no key's.
+    let (bad_secret, not_its_secret) = (
+        "the secret key (the Basic password) is invalid",
+        "(the Basic user name) is not this secret key's",
+    );
     let bad = [
         (
             Cred::Basic(&key.public_key, "lm_wrong-secret-0000000000"),
             "wrong secret",
+            bad_secret,
         ),
         (
             Cred::Basic(&key.public_key, &other.secret),
             "another key's secret",
+            not_its_secret,
         ),
         (
             Cred::Basic(&key.public_key, KEY),
             "the bootstrap key's secret",
+            not_its_secret,
         ),
-        (Cred::Basic(&key.public_key, ""), "an empty secret"),
+        (
+            Cred::Basic(&key.public_key, ""),
+            "an empty secret",
+            bad_secret,
+        ),
     ];
-    for (cred, what) in bad {
+    for (cred, what, needle) in bad {
         let (status, body) = api_get(&server, "/api/v1/project", cred);
-        assert_api_401(status, &body, &format!("Basic with {what}"), "invalid");
+        assert_api_401(status, &body, &format!("Basic with {what}"), needle);
         for path in OTLP {
             let resp = otlp_post(&server, path, &probe, Enc::Protobuf, cred);
             assert_otlp_401(
                 &resp,
                 Enc::Protobuf,
                 &format!("{path} Basic with {what}"),
-                "invalid",
+                needle,
             );
         }
     }

@@ -106,8 +106,12 @@ pub struct AgentStats {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelStats {
+    /// The model; a dated snapshot (`gpt-4o-2024-08-06`) counts under its model (`gpt-4o`).
     pub model: String,
     pub provider: Option<String>,
+    /// The snapshot ids counted under `model`, when calls reported one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshots: Vec<String>,
     pub calls: u64,
     /// Runs that used it.
     pub runs: u64,
@@ -241,6 +245,8 @@ impl Group {
 
 #[derive(Default)]
 struct ModelGroup {
+    /// The model ids counted here other than the group's own (its dated snapshots).
+    snapshots: std::collections::BTreeSet<String>,
     calls: u64,
     runs: u64,
     input_tokens: u64,
@@ -302,8 +308,13 @@ impl Aggregator {
         }
         let mut seen = Vec::new();
         for m in &run.usage_by_model {
-            let key = (m.model.clone(), m.provider.clone());
+            // A dated snapshot counts under its model, as `model:` finds it.
+            let family = crate::pricing::model_family(&m.model);
+            let key = (family.to_string(), m.provider.clone());
             let g = self.models.entry(key.clone()).or_default();
+            if family != m.model {
+                g.snapshots.insert(m.model.clone());
+            }
             if !seen.contains(&key) {
                 g.runs += 1;
                 seen.push(key);
@@ -383,6 +394,7 @@ impl Aggregator {
             .map(|((model, provider), g)| ModelStats {
                 model,
                 provider,
+                snapshots: g.snapshots.into_iter().collect(),
                 calls: g.calls,
                 runs: g.runs,
                 input_tokens: g.input_tokens,
@@ -646,6 +658,34 @@ mod tests {
             );
             assert!(check_range(from, to, w).is_ok());
         }
+    }
+
+    #[test]
+    fn a_snapshot_counts_under_its_model() {
+        let mut a = run("a", None, T0, 1.0);
+        a.usage_by_model = vec![
+            model("gpt-4o-mini", Some("openai"), 1, 100, Some(0.1)),
+            model("gpt-4o-mini-2024-07-18", Some("openai"), 2, 50, Some(0.05)),
+        ];
+        let mut b = run("b", None, T0 + S, 1.0);
+        b.usage_by_model = vec![model("gpt-4o-2024-08-06", Some("openai"), 1, 10, None)];
+        let stats = aggregate(T0, T0 + H, 60, [&a, &b]);
+        let got: Vec<(&str, u64, u64, u64, Vec<&str>)> = stats
+            .by_model
+            .iter()
+            .map(|m| {
+                let snapshots = m.snapshots.iter().map(String::as_str).collect();
+                (m.model.as_str(), m.calls, m.runs, m.total_tokens, snapshots)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("gpt-4o-mini", 3, 1, 150, vec!["gpt-4o-mini-2024-07-18"]),
+                ("gpt-4o", 1, 1, 10, vec!["gpt-4o-2024-08-06"]),
+            ]
+        );
+        assert!(close(stats.by_model[0].cost_usd, 0.15));
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub async fn run_all<S: Store>(store: &S) {
     out_of_order_and_dedup(store, a.id).await;
     isolation(store, a.id, b.id).await;
     filters_and_paging(store, a.id).await;
+    model_snapshots(store).await;
     threads(store, a.id).await;
     prices(store, a.id, b.id).await;
     logs(store, a.id, b.id).await;
@@ -301,6 +302,91 @@ pub async fn filters_and_paging<S: Store>(store: &S, p: ProjectId) {
     let mut dedup = seen.clone();
     dedup.dedup();
     assert_eq!(dedup, seen);
+}
+
+/// `model:` finds a model and its dated snapshots (the model a call asked for is often
+/// answered by a snapshot), never another model that extends its name; stats count a snapshot
+/// under its model.
+pub async fn model_snapshots<S: Store>(store: &S) {
+    let p = store.create_project("snapshots").await.unwrap().id;
+    let models = [
+        "gpt-4o-2024-08-06",
+        "gpt-4o-mini-2024-07-18",
+        "gpt-4.1",
+        "claude-3-5-sonnet-20241022",
+    ];
+    let batch = models
+        .iter()
+        .zip(60u8..)
+        .map(|(model, t)| {
+            let call = span(
+                t,
+                1,
+                None,
+                &format!("chat {model}"),
+                t as u64 * 1_000_000_000,
+                json!({"gen_ai.operation.name": "chat", "gen_ai.request.model": "requested",
+                       "gen_ai.response.model": model, "gen_ai.usage.input_tokens": 10,
+                       "gen_ai.usage.output_tokens": 5}),
+            );
+            (p, call)
+        })
+        .collect();
+    store.write_spans(batch).await.unwrap();
+    let run = |i: usize| format!("{:032x}", 60 + i);
+    for (q, want) in [
+        ("model:gpt-4o", vec![run(0)]),
+        ("model:gpt-4o-mini", vec![run(1)]),
+        ("model:gpt-4o-2024-08-06", vec![run(0)]),
+        ("model:gpt-4", vec![]),
+        ("model:gpt-4.1", vec![run(2)]),
+        ("model:claude-3-5-sonnet", vec![run(3)]),
+        ("model:gpt-4o*", vec![run(1), run(0)]),
+        ("-model:gpt-4o", vec![run(3), run(2), run(1)]),
+        ("model:gpt-4o,claude-3-5-sonnet", vec![run(3), run(0)]),
+    ] {
+        let got: Vec<String> = store
+            .list_runs(p, query(q, 10))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|r| r.run_id)
+            .collect();
+        assert_eq!(got, want, "runs matching {q}");
+    }
+    let spans = store
+        .search_spans(p, query("model:gpt-4o", 10))
+        .await
+        .unwrap();
+    let names: Vec<&str> = spans.items.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["chat gpt-4o-2024-08-06"],
+        "spans matching model:gpt-4o"
+    );
+    let stats = store
+        .stats(p, stats_query("", 0, 3_600 * 1_000_000_000, 3_600))
+        .await
+        .unwrap();
+    let mut by_model: Vec<(String, Vec<String>)> = stats
+        .by_model
+        .into_iter()
+        .map(|m| (m.model, m.snapshots))
+        .collect();
+    by_model.sort();
+    assert_eq!(
+        by_model,
+        [
+            (
+                "claude-3-5-sonnet".into(),
+                vec!["claude-3-5-sonnet-20241022".into()]
+            ),
+            ("gpt-4.1".into(), vec![]),
+            ("gpt-4o".into(), vec!["gpt-4o-2024-08-06".into()]),
+            ("gpt-4o-mini".into(), vec!["gpt-4o-mini-2024-07-18".into()]),
+        ]
+    );
 }
 
 pub async fn threads<S: Store>(store: &S, p: ProjectId) {

@@ -85,6 +85,9 @@ test('charts draw one point per bucket, and a bar per agent and per model', asyn
   const models = page.getByTestId('by-model').locator('.bar-row');
   assert.equal(await models.count(), expected.by_model.length);
   assert.deepEqual(await models.locator('.bar-label-text').allTextContents(), expected.by_model.map((m) => m.model));
+  // Beside each model: its provider, then the dated snapshots counted under it.
+  const sublabels = await models.evaluateAll((rows) => rows.map((r) => r.querySelector('.bar-sublabel')?.textContent ?? ''));
+  assert.deepEqual(sublabels, expected.by_model.map((m) => [m.provider, ...(m.snapshots ?? [])].filter(Boolean).join(' · ')));
   // The busiest model has the longest bar.
   const widths = await models.evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('rect.bar')].reduce((w, b) => w + b.getBBox().width, 0)));
   const top = expected.by_model.reduce((best, m, i) => (m.total_tokens > expected.by_model[best].total_tokens ? i : best), 0);

@@ -174,7 +174,8 @@ export function mount(root, ctx) {
       format: (v) => format.compact(v),
       items: models.map((m) => ({
         label: m.model,
-        sublabel: m.provider,
+        // The dated snapshots counted under the model, after its provider.
+        sublabel: [m.provider, ...(m.snapshots ?? [])].filter(Boolean).join(' · '),
         link: runsLink(term('model', m.model)),
         segments: [m.input_tokens, m.output_tokens],
         cells: [format.count(m.calls), format.count(m.runs), format.cost(m.cost_usd)],

@@ -197,6 +197,44 @@ fn is_separator(c: char) -> bool {
     matches!(c, '-' | '@' | ':')
 }
 
+/// The model a snapshot id is a version of: `gpt-4o-2024-08-06` → `gpt-4o`,
+/// `claude-3-5-sonnet-20241022` → `claude-3-5-sonnet`, `gpt-4-0613` → `gpt-4`; any other id
+/// is its own model (`gpt-4o-mini` stays, `claude-opus-4-5` is not a version of
+/// `claude-opus-4`). The snapshot rule of [`PriceTable::lookup`].
+pub fn model_family(model: &str) -> &str {
+    model
+        .char_indices()
+        .filter(|&(i, c)| i > 0 && is_separator(c))
+        .find(|&(i, _)| is_version_of(model, &model[..i]))
+        .map_or(model, |(i, _)| &model[..i])
+}
+
+/// Whether `model` is `base` or a snapshot of it (`base` then only a date or version):
+/// what `model:<base>` matches.
+pub fn is_version_of(model: &str, base: &str) -> bool {
+    match model.strip_prefix(base) {
+        Some("") => true,
+        Some(rest) => {
+            rest.starts_with(is_separator) && is_snapshot_suffix(&rest[1..].to_ascii_lowercase())
+        }
+        None => false,
+    }
+}
+
+/// A regular expression (RE2 and Rust `regex` syntax) that matches what [`is_version_of`]
+/// accepts for `base`: for stores that filter in SQL without calling back into Rust.
+pub fn version_pattern(base: &str) -> String {
+    const WORD: &str = "latest|preview|exp|v[0-9]+";
+    let mut escaped = String::with_capacity(base.len() + 8);
+    for c in base.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    format!("^{escaped}(?:[-@:](?i:{WORD}|[0-9]{{3,}})(?:[-@:](?i:{WORD}|[0-9]+))*)?$")
+}
+
 /// Whether what follows a model name is only a snapshot's date or version. The first part must
 /// be a date-like number (3+ digits) or a snapshot word, so `claude-opus-4-5` (a different
 /// model) does not extend `claude-opus-4`.

@@ -250,3 +250,43 @@ fn validation_and_patterns() {
     assert!(normalize_pattern("a b").is_err());
     assert!(normalize_pattern(&"x".repeat(201)).is_err());
 }
+
+#[test]
+fn a_snapshot_belongs_to_its_model_and_nothing_else_does() {
+    for (model, family) in [
+        ("gpt-4o-2024-08-06", "gpt-4o"),
+        ("gpt-4o-mini-2024-07-18", "gpt-4o-mini"),
+        ("gpt-4o-mini", "gpt-4o-mini"),
+        ("gpt-4-0613", "gpt-4"),
+        ("claude-3-5-sonnet-20241022", "claude-3-5-sonnet"),
+        ("claude-opus-4-5", "claude-opus-4-5"),
+        ("gemini-1.5-pro-002", "gemini-1.5-pro"),
+        ("o1-2024-12-17", "o1"),
+        ("gpt-4o-LATEST", "gpt-4o"),
+        ("llama-3-2-90b", "llama-3-2-90b"),
+        ("2024-08-06", "2024-08-06"),
+        ("", ""),
+    ] {
+        assert_eq!(model_family(model), family, "{model}");
+    }
+    assert!(is_version_of("gpt-4o", "gpt-4o"));
+    assert!(is_version_of("gpt-4o-2024-08-06", "gpt-4o"));
+    assert!(!is_version_of("gpt-4o-mini", "gpt-4o"));
+    assert!(!is_version_of("gpt-4o-mini-2024-07-18", "gpt-4o"));
+    assert!(!is_version_of("gpt-4o2024", "gpt-4o"));
+    assert!(!is_version_of("gpt-4", "gpt-4o"));
+    assert!(is_version_of(
+        "anthropic.claude-3@20240620",
+        "anthropic.claude-3"
+    ));
+}
+
+#[test]
+fn the_version_pattern_escapes_the_model() {
+    assert_eq!(
+        version_pattern("gpt-4.1"),
+        "^gpt-4\\.1(?:[-@:](?i:latest|preview|exp|v[0-9]+|[0-9]{3,})\
+         (?:[-@:](?i:latest|preview|exp|v[0-9]+|[0-9]+))*)?$"
+    );
+    assert!(version_pattern("a(b)*").starts_with("^a\\(b\\)\\*(?:"));
+}

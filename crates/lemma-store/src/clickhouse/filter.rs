@@ -126,6 +126,30 @@ impl Compiler {
         tests.join(" OR ")
     }
 
+    /// `model:` values: a pattern as for other fields, else the model or a snapshot of it
+    /// (`model:gpt-4o` finds `gpt-4o-2024-08-06`), by the regular expression
+    /// `lemma_core::pricing::version_pattern` makes. `expr` is an array of models when
+    /// `array`.
+    fn model_matches(&mut self, expr: &str, values: &[String], array: bool) -> String {
+        let tests: Vec<String> = values
+            .iter()
+            .map(|v| {
+                let model = if array { "x" } else { expr };
+                let test = if v.contains('*') {
+                    format!("{model} LIKE {}", self.bind(like_pattern(v)))
+                } else {
+                    let pattern = lemma_core::pricing::version_pattern(v);
+                    format!("match(ifNull({model}, ''), {})", self.bind(pattern))
+                };
+                match array {
+                    true => format!("arrayExists(x -> {test}, {expr})"),
+                    false => test,
+                }
+            })
+            .collect();
+        tests.join(" OR ")
+    }
+
     /// An array column holds any of the values.
     fn array_has(&mut self, column: &str, values: &[String]) -> String {
         let tests: Vec<String> = values
@@ -185,8 +209,8 @@ impl Compiler {
             (Field::Status, Spans) => self.matches("s.status", values),
             (Field::Kind, Runs) => self.array_has("r.kinds", values),
             (Field::Kind, Spans) => self.matches("s.kind", values),
-            (Field::Model, Runs) => self.array_has("r.models", values),
-            (Field::Model, Spans) => self.matches("s.model", values),
+            (Field::Model, Runs) => self.model_matches("r.models", values, true),
+            (Field::Model, Spans) => self.model_matches("s.model", values, false),
             (Field::Tool, Runs) => self.array_has("r.tools", values),
             (Field::Tool, Spans) => self.matches("s.tool_name", values),
             (Field::Provider, Runs) => {

@@ -140,6 +140,23 @@ impl Compiler<'_> {
         tests.join(" OR ")
     }
 
+    /// `model:` values: a pattern as for other fields, else the model or a snapshot of it
+    /// (`model:gpt-4o` finds `gpt-4o-2024-08-06`; `lemma_is_version_of`, registered on every
+    /// connection, is `lemma_core::pricing::is_version_of`).
+    fn model_matches(&mut self, expr: &str, values: &[String]) -> String {
+        let tests: Vec<String> = values
+            .iter()
+            .map(|v| {
+                if v.contains('*') {
+                    format!("{expr} GLOB {}", self.bind(glob_pattern(v)))
+                } else {
+                    format!("lemma_is_version_of({expr}, {})", self.bind(v.clone()))
+                }
+            })
+            .collect();
+        tests.join(" OR ")
+    }
+
     /// A JSON array column holds any of the values.
     fn json_list(&mut self, column: &str, values: &[String]) -> String {
         let m = self.matches("value", values);
@@ -188,8 +205,11 @@ impl Compiler<'_> {
                 format!("EXISTS (SELECT 1 FROM json_each(r.kind_counts) WHERE {m})")
             }
             (Field::Kind, Spans) => self.matches("s.kind", values),
-            (Field::Model, Runs) => self.json_list("r.models", values),
-            (Field::Model, Spans) => self.matches("s.model", values),
+            (Field::Model, Runs) => {
+                let m = self.model_matches("value", values);
+                format!("EXISTS (SELECT 1 FROM json_each(r.models) WHERE {m})")
+            }
+            (Field::Model, Spans) => self.model_matches("s.model", values),
             (Field::Tool, Runs) => self.json_list("r.tools", values),
             (Field::Tool, Spans) => self.matches("s.tool_name", values),
             (Field::Provider, Runs) => self.run_has_span("s.provider", values),

@@ -189,7 +189,30 @@ fn configure(conn: &Connection, cache_kib: i64) -> Result<()> {
         .map_err(sql_err)?;
     conn.pragma_update(None, "cache_size", -cache_kib)
         .map_err(sql_err)?;
-    Ok(())
+    register_functions(conn)
+}
+
+/// The SQL functions filters call: `lemma_is_version_of(model, base)`, whether `model` is
+/// `base` or a snapshot of it (what `model:<base>` matches).
+fn register_functions(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::ValueRef;
+    conn.create_scalar_function(
+        "lemma_is_version_of",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text = |i: usize| match ctx.get_raw(i) {
+                ValueRef::Text(t) => std::str::from_utf8(t).ok(),
+                _ => None,
+            };
+            Ok(match (text(0), text(1)) {
+                (Some(model), Some(base)) => lemma_core::pricing::is_version_of(model, base),
+                _ => false,
+            })
+        },
+    )
+    .map_err(sql_err)
 }
 
 #[async_trait]

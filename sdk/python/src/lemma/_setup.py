@@ -6,9 +6,9 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Union
+from typing import Tuple, Union
 
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -26,7 +26,7 @@ logger = logging.getLogger("lemma")
 
 DEFAULT_URL = "http://127.0.0.1:4318"
 
-ExportDestination = Union[str, SpanExporter, SpanProcessor]
+ExportDestination = Union[str, Tuple[str, Mapping[str, str]], SpanExporter, SpanProcessor]
 """Another place for spans: an OTLP/HTTP URL, an exporter, or a span processor."""
 
 
@@ -69,7 +69,9 @@ def init(
         environment: the default `lemma.environment` of every span (a run's own `environment`
             wins), also written as the `deployment.environment.name` resource attribute.
         also_export_to: more destinations for the same spans (dual export): OTLP/HTTP URLs,
-            span exporters or span processors.
+            `(url, headers)` pairs for a backend that wants credentials (e.g.
+            `("https://collector:4318", {"Authorization": "Bearer ..."})`; a plain URL sends
+            only what `OTEL_EXPORTER_OTLP_HEADERS` holds), span exporters or span processors.
         tracer_provider: the app's tracer provider to add Lemma to. Without it, Lemma joins the
             global provider if the app already set an SDK one, else creates one and makes it
             the global provider, so other instrumentation (OpenInference, ...) nests under
@@ -208,11 +210,20 @@ def _processor_for(destination: ExportDestination, batch: bool) -> SpanProcessor
     exporter: SpanExporter
     if isinstance(destination, str):
         exporter = OTLPSpanExporter(endpoint=traces_endpoint(destination))
+    elif (
+        isinstance(destination, tuple)
+        and len(destination) == 2
+        and isinstance(destination[0], str)
+        and isinstance(destination[1], Mapping)
+    ):
+        url, headers = destination
+        exporter = OTLPSpanExporter(endpoint=traces_endpoint(url), headers=dict(headers))
     elif isinstance(destination, SpanExporter):
         exporter = destination
     else:
         raise TypeError(
-            "also_export_to takes OTLP/HTTP URLs, span exporters or span processors, "
+            "also_export_to takes OTLP/HTTP URLs, (url, headers) pairs, span exporters or "
+            "span processors, "
             f"not {type(destination).__name__}"
         )
     return BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)

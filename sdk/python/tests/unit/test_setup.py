@@ -62,6 +62,31 @@ def test_dual_export_sends_the_same_spans_to_both(receiver, make_receiver):
     assert receiver.span_names() == ["ai.agent.run"] == second.span_names()
 
 
+def test_dual_export_to_a_backend_that_wants_credentials_sends_its_headers(
+    receiver, make_receiver
+):
+    second = make_receiver()
+    lemma.init(
+        receiver.url,
+        "k",
+        tracer_provider=TracerProvider(),
+        also_export_to=[(second.url, {"Authorization": "Bearer other-backend"})],
+        batch=False,
+    )
+    with lemma.agent("a"):
+        pass
+    lemma.flush(timeout=5)
+    assert second.span_names() == ["ai.agent.run"]
+    assert second.requests[0][1]["authorization"] == "Bearer other-backend"
+    assert receiver.requests[0][1]["authorization"] == "Bearer k"
+
+
+def test_dual_export_refuses_what_it_cannot_send_to():
+    with pytest.raises(TypeError, match=r"\(url, headers\) pairs"):
+        lemma.init("http://127.0.0.1:9", "k", tracer_provider=TracerProvider(),
+                   also_export_to=[("http://x", "Bearer k")])
+
+
 def test_span_processor_joins_an_existing_provider(receiver):
     provider = TracerProvider()
     mine = InMemorySpanExporter()

@@ -76,8 +76,12 @@ fn wildcards_escape_other_like_characters() {
     assert_eq!(like_pattern("50%_off\\*"), "50\\%\\_off\\\\%");
     assert_eq!(like_pattern("*d*"), "%d%");
     let c = compile(&q("model:gpt-4*,o1"), Target::Spans).unwrap();
-    assert_eq!(c.text, "ifNull((s.model LIKE ? OR s.model = ?), 0)");
-    assert_eq!(c.params, [Param::from("gpt-4%"), Param::from("o1")]);
+    assert_eq!(
+        c.text,
+        "ifNull((s.model LIKE ? OR match(ifNull(s.model, ''), ?)), 0)"
+    );
+    let o1 = lemma_core::pricing::version_pattern("o1");
+    assert_eq!(c.params, [Param::from("gpt-4%"), Param::from(o1.as_str())]);
     let c = compile(&q("tool:web_*"), Target::Runs).unwrap();
     assert_eq!(c.text, "ifNull((arrayExists(x -> x LIKE ?, r.tools)), 0)");
     assert_eq!(c.params, [Param::from("web\\_%")]);
