@@ -363,11 +363,19 @@ fn find_loops<I: RunIndex>(
     // stretch after it, so its stretches are whole.
     let mut windows: Vec<Vec<ToolRow>> = Vec::new();
     for t in tools {
-        if windows
-            .last()
-            .is_some_and(|w| w.last().is_some_and(|r| t.key <= r.key))
-        {
-            continue;
+        if let Some(w) = windows.last_mut() {
+            let last = &w[w.len() - 1].key;
+            // Inside the window: the stretches on both sides of the call are in it.
+            if t.key < *last {
+                continue;
+            }
+            // The window ends at the call: the calls after it differ from it, and may be the
+            // rest of a stretch the new calls split, so their stretch joins the window.
+            if t.key == *last {
+                let after = stretch(index, &t.key, false)?;
+                w.extend(after);
+                continue;
+            }
         }
         let mut before = stretch(index, &t.key, true)?;
         before.reverse();

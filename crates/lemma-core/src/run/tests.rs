@@ -419,3 +419,34 @@ fn parent_cycles_do_not_hang() {
     let run = summarize("t", &spans);
     assert_eq!(run.span_count, 2);
 }
+
+/// A later batch splits a loop with two different calls: what follows them is still a loop of
+/// its own (the ledger once dropped it when the split ended right before it).
+#[test]
+fn a_loop_split_by_later_calls_keeps_its_tail() {
+    let call = |id: &str, at: u64, tool: &str| {
+        let mut s = d(id, Some("r"), SpanKind::Tool, at);
+        s.tool_name = Some(tool.to_string());
+        s
+    };
+    let first = vec![
+        d("r", None, SpanKind::Agent, 0),
+        call("x1", 10, "x"),
+        call("x2", 20, "x"),
+        call("x3", 21, "x"),
+        call("x4", 22, "x"),
+    ];
+    let later = vec![call("a", 11, "a"), call("b", 12, "b")];
+    let mut index = super::memory::MemoryIndex::default();
+    let mut state = super::ledger::RunState::default();
+    for batch in [&first, &later] {
+        index.insert(batch);
+        let Ok(()) = super::ledger::apply(&mut index, &mut state, batch);
+    }
+    let mut all = first.clone();
+    all.extend(later);
+    let whole = summarize("t", &all);
+    assert_eq!(state.finish("t").signals, whole.signals);
+    let l = &whole.signals[0];
+    assert_eq!((l.first_span_id.as_deref(), l.repeats), (Some("x2"), 3));
+}
