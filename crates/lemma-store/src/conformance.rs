@@ -38,6 +38,12 @@ pub fn span(
     s
 }
 
+/// The ids of the first runs matching `q`, newest first.
+async fn run_ids<S: Store>(store: &S, p: ProjectId, q: &str) -> Vec<String> {
+    let page = store.list_runs(p, query(q, 10)).await.unwrap();
+    page.items.into_iter().map(|r| r.run_id).collect()
+}
+
 fn query(q: &str, limit: usize) -> ListQuery {
     ListQuery {
         filter: parse(q, u64::MAX / 2).expect("valid query"),
@@ -345,15 +351,7 @@ pub async fn model_snapshots<S: Store>(store: &S) {
         ("-model:gpt-4o", vec![run(3), run(2), run(1)]),
         ("model:gpt-4o,claude-3-5-sonnet", vec![run(3), run(0)]),
     ] {
-        let got: Vec<String> = store
-            .list_runs(p, query(q, 10))
-            .await
-            .unwrap()
-            .items
-            .into_iter()
-            .map(|r| r.run_id)
-            .collect();
-        assert_eq!(got, want, "runs matching {q}");
+        assert_eq!(run_ids(store, p, q).await, want, "runs matching {q}");
     }
     let spans = store
         .search_spans(p, query("model:gpt-4o", 10))
@@ -1186,15 +1184,7 @@ pub async fn delete_run<S: Store>(store: &S) {
 
     assert!(store.delete_run(p, &id(70).to_uppercase()).await.unwrap());
     assert!(store.get_run(p, &id(70)).await.unwrap().is_none());
-    let left: Vec<String> = store
-        .list_runs(p, query("", 10))
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|r| r.run_id)
-        .collect();
-    assert_eq!(left, [id(71)]);
+    assert_eq!(run_ids(store, p, "").await, [id(71)]);
     let spans = store.search_spans(p, query("", 10)).await.unwrap().items;
     assert!(spans.iter().all(|s| s.trace_id == id(71)), "{spans:?}");
     assert_eq!(

@@ -127,31 +127,31 @@ impl Compiler<'_> {
 
     /// `expr` equals any value; `*` in a value is a wildcard.
     fn matches(&mut self, expr: &str, values: &[String]) -> String {
-        let tests: Vec<String> = values
-            .iter()
-            .map(|v| {
-                if v.contains('*') {
-                    format!("{expr} GLOB {}", self.bind(glob_pattern(v)))
-                } else {
-                    format!("{expr} = {}", self.bind(v.clone()))
-                }
-            })
-            .collect();
-        tests.join(" OR ")
+        self.matches_by(expr, values, |expr, value| format!("{expr} = {value}"))
     }
 
     /// `model:` values: a pattern as for other fields, else the model or a snapshot of it
     /// (`model:gpt-4o` finds `gpt-4o-2024-08-06`; `lemma_is_version_of`, registered on every
     /// connection, is `lemma_core::pricing::is_version_of`).
     fn model_matches(&mut self, expr: &str, values: &[String]) -> String {
+        self.matches_by(expr, values, |expr, value| {
+            format!("lemma_is_version_of({expr}, {value})")
+        })
+    }
+
+    /// Any value matches: a value with `*` as a pattern, another by `exact` (given `expr` and
+    /// the value's parameter).
+    fn matches_by(
+        &mut self,
+        expr: &str,
+        values: &[String],
+        exact: impl Fn(&str, &str) -> String,
+    ) -> String {
         let tests: Vec<String> = values
             .iter()
-            .map(|v| {
-                if v.contains('*') {
-                    format!("{expr} GLOB {}", self.bind(glob_pattern(v)))
-                } else {
-                    format!("lemma_is_version_of({expr}, {})", self.bind(v.clone()))
-                }
+            .map(|v| match v.contains('*') {
+                true => format!("{expr} GLOB {}", self.bind(glob_pattern(v))),
+                false => exact(expr, self.bind(v.clone())),
             })
             .collect();
         tests.join(" OR ")
