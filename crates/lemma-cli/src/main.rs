@@ -133,11 +133,14 @@ pub struct Remote {
     pub json: bool,
 }
 
+/// The embedded store's folder when neither `--data-dir` nor `LEMMA_DATA_DIR` names one.
+const DEFAULT_DATA_DIR: &str = "lemma-data";
+
 /// Where the store is, for `serve` and the admin commands.
 #[derive(Args, Clone)]
 pub struct DataDir {
     /// Where the embedded store keeps its files.
-    #[arg(long, env = "LEMMA_DATA_DIR", default_value = "lemma-data")]
+    #[arg(long, env = "LEMMA_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
     /// Store in ClickHouse instead: clickhouse://[user:password@]host:8123/database (add
     /// ?cluster=NAME&shards=host:port,... for a cluster). See the README's "Scale out".
@@ -156,7 +159,7 @@ impl DataDir {
             return String::new();
         }
         let from_env = std::env::var_os("LEMMA_DATA_DIR").map(PathBuf::from);
-        if self.data_dir == std::path::Path::new("lemma-data")
+        if self.data_dir == std::path::Path::new(DEFAULT_DATA_DIR)
             || from_env.as_deref() == Some(self.data_dir.as_path())
         {
             return String::new();

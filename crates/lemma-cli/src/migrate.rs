@@ -30,7 +30,7 @@ use progress::Progress;
 #[derive(Args)]
 pub struct MigrateArgs {
     /// The embedded store's data dir, to copy from.
-    #[arg(long = "from", env = "LEMMA_DATA_DIR", default_value = "lemma-data")]
+    #[arg(long = "from", env = "LEMMA_DATA_DIR", default_value = crate::DEFAULT_DATA_DIR)]
     from: PathBuf,
     /// The ClickHouse store to copy into: clickhouse://[user:password@]host:8123/database
     /// (as `lemma serve --store` takes it).

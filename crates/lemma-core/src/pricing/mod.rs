@@ -143,7 +143,7 @@ impl PriceTable {
             .filter(|&(_, c)| is_separator(c))
             .find_map(|(i, _)| {
                 let e = self.entries.get(&key[..i])?;
-                is_snapshot_suffix(&key[i + 1..]).then_some(e)
+                is_version_of(&key, &key[..i]).then_some(e)
             })
     }
 

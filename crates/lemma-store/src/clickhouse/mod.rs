@@ -258,9 +258,8 @@ impl Store for ClickHouseStore {
     }
 
     async fn revoke_key(&self, id_or_public_key: &str) -> Result<bool> {
-        self.inner.keys.clear();
         let revoked = admin::revoke_key(&self.inner, id_or_public_key).await;
-        // A request authenticated while the revocation was stored must not keep the key.
+        // After the revocation is stored, so no request authenticated before it keeps the key.
         self.inner.keys.clear();
         revoked
     }

@@ -31,12 +31,21 @@ pub async fn get_run(
     let Some((run, generation)) = summary else {
         return Ok(None);
     };
+    Ok(Some((run, live(rows, records, generation)?)))
+}
+
+/// The spans of `generation` among `rows`, decoded, with their log records from `records`.
+fn live(
+    rows: Vec<GenerationBodyRow>,
+    records: Vec<logs::RecordRow>,
+    generation: u32,
+) -> Result<Vec<Span>> {
     let mut spans = Vec::with_capacity(rows.len());
     for row in rows.into_iter().filter(|r| r.generation == generation) {
         spans.extend(readable("span", decode_span(&row.body))?);
     }
     logs::attach_of_generation(&mut spans, records, generation)?;
-    Ok(Some((run, spans)))
+    Ok(spans)
 }
 
 #[derive(Row, Deserialize)]
@@ -159,12 +168,7 @@ pub async fn get_spans(
         generation_bodies(inner, &sql),
         logs::of_run(inner, project, run_id, Some(&span_ids)),
     )?;
-    let mut spans = Vec::with_capacity(rows.len());
-    for row in rows.into_iter().filter(|r| r.generation == generation) {
-        spans.extend(readable("span", decode_span(&row.body))?);
-    }
-    logs::attach_of_generation(&mut spans, records, generation)?;
-    Ok(spans)
+    live(rows, records, generation)
 }
 
 /// The `spans` columns a span filter may read (all but the payloads).

@@ -5,7 +5,7 @@
 //! batch touched, even runs whose spans were all stored before (a retried batch finishes the
 //! summaries of the attempt that failed).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use clickhouse::{RowOwned, RowWrite};
 use lemma_core::Span;
@@ -103,34 +103,22 @@ async fn stored_spans(
     batch: &[(ProjectId, Span)],
     generation: &impl Fn(ProjectId, &str) -> u32,
 ) -> Result<HashSet<(i64, String, String)>> {
-    let mut runs: BTreeMap<(ProjectId, &str), Vec<&str>> = BTreeMap::new();
-    for (p, s) in batch {
-        runs.entry((*p, s.trace_id.as_str()))
-            .or_default()
-            .push(s.span_id.as_str());
-    }
+    let keys: BTreeSet<((ProjectId, &str), &str)> = batch
+        .iter()
+        .map(|(p, s)| ((*p, s.trace_id.as_str()), s.span_id.as_str()))
+        .collect();
+    let keys: Vec<_> = keys.into_iter().collect();
     let mut stored = HashSet::new();
-    let mut chunk = Vec::new();
-    let mut spans = 0;
-    let mut runs = runs.into_iter().peekable();
-    while let Some(run) = runs.next() {
-        spans += run.1.len();
-        chunk.push(run);
-        // At most KEYS_PER_QUERY spans a query, unless one run has more.
-        let full = runs
-            .peek()
-            .is_none_or(|(_, next)| spans + next.len() > KEYS_PER_QUERY);
-        if !full {
-            continue;
-        }
+    for chunk in keys.chunks(KEYS_PER_QUERY) {
+        let runs: BTreeSet<(ProjectId, &str)> = chunk.iter().map(|(run, _)| *run).collect();
         let mut sql = Sql::new(
             "SELECT DISTINCT project_id, trace_id, span_id FROM spans
              WHERE (project_id, trace_id, generation) IN (",
         );
-        sql.push_tuples(&chunk, |((p, t), _)| {
+        sql.push_tuples(&runs, |(p, t)| {
             vec![p.0.into(), (*t).into(), u64::from(generation(*p, t)).into()]
         });
-        let ids = sql.list(chunk.iter().flat_map(|(_, ids)| ids.iter().copied()));
+        let ids = sql.list(chunk.iter().map(|(_, id)| *id));
         sql.push(&format!(") AND span_id IN {ids}"));
         let rows: Vec<(i64, String, String)> = sql
             .query(&inner.client)
@@ -138,8 +126,6 @@ async fn stored_spans(
             .await
             .map_err(|e| ch_err("checking for spans stored before", e))?;
         stored.extend(rows);
-        chunk.clear();
-        spans = 0;
     }
     Ok(stored)
 }
