@@ -103,9 +103,15 @@ fn dashboard_in_a_real_browser() {
     let long_run = long_run_id(&server);
 
     let web = repo_root().join("tests/web");
+    // `LEMMA_WEB_SPECS="specs/runs.test.mjs unit/"` runs only those, while working on a view.
+    let only = std::env::var("LEMMA_WEB_SPECS").unwrap_or_default();
+    let specs: Vec<&str> = match only.split_whitespace().collect::<Vec<_>>() {
+        chosen if chosen.is_empty() => vec!["unit/", "specs/"],
+        chosen => chosen,
+    };
     let status = Command::new("node")
         .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
-        .args(["unit/", "specs/"])
+        .args(&specs)
         .current_dir(&web)
         .env("LEMMA_URL", &server.http)
         .env("LEMMA_API_KEY", common::KEY)
