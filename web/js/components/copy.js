@@ -54,7 +54,8 @@ export function copyButton(text, { label = 'Copy', what = 'text', compact = fals
     replace(button, icon(state === 'copied' ? 'check' : state === 'failed' ? 'alert' : 'copy'), compact ? null : replace(caption, words));
   }
 
-  button.addEventListener('click', async () => {
+  button.addEventListener('click', async (event) => {
+    event.stopPropagation(); // a copy is all the click means, also inside a clickable row
     const ok = await copyText(text);
     clearTimeout(timer);
     set(ok ? 'copied' : 'failed', ok ? 'Copied' : 'Press Ctrl+C');

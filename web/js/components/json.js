@@ -1,8 +1,9 @@
 // A payload of any shape (an input, an output, tool arguments, an attribute value) as something a
 // person can read: text stays text, JSON becomes a collapsible tree. Everything is built from text
 // nodes, and nested levels are only built when opened, so a large payload costs little until read.
-import { h, icon, replace, setText } from '../dom.js';
+import { h, icon, setText } from '../dom.js';
 import { parseMaybeJson } from '../format.js';
+import { copyButton as copyAction } from './copy.js';
 
 const TEXT_CLAMP = 1200; // characters of text shown before "Show more"
 const STRING_CLAMP = 400; // characters of a string inside JSON shown before "…more"
@@ -32,6 +33,13 @@ function textPayload(text, opts) {
   return root;
 }
 
+/** What a copy of a payload holds: text as it is, anything else as indented JSON. */
+export function payloadText(value) {
+  const parsed = parseMaybeJson(value);
+  if (parsed === null || parsed === undefined) return '';
+  return typeof parsed === 'object' ? JSON.stringify(parsed, null, 2) : String(parsed);
+}
+
 /**
  * Any text a person may want to read whole but that can be any size (a string attribute, an
  * event's name, a key): the first `clamp` characters, then "Show more" on demand.
@@ -51,8 +59,24 @@ export function clampedText(text, { clamp = TEXT_CLAMP, class: cls } = {}) {
  * shows all of it and then offers to show less. `quote` wraps the text in quotes (JSON strings).
  */
 function clampInto(el, text, clamp, { quote = '' } = {}) {
+  return clampSteps(text, clamp, (part, all) => setText(el, all ? `${quote}${part}${quote}` : `${quote}${part}…`));
+}
+
+/**
+ * `text` drawn by `show(part, whole)` (markdown, say) under the same clamp: `part` is what to
+ * draw now, `whole` whether it is all of `text`. Returns an element holding the drawing and its
+ * "Show more"; the drawing is only ever made from the part shown, never from all of `text`.
+ */
+export function clampedView(text, { clamp = TEXT_CLAMP, show, class: cls } = {}) {
+  const body = h('div', { class: 'clamped-body' });
+  const more = clampSteps(String(text), clamp, (part, all) => body.replaceChildren(show(part, all)));
+  return h('div', { class: ['clamped-view', cls] }, body, more);
+}
+
+/** The steps of the clamp: calls `show` with the part of `text` to show; returns "Show more" or null. */
+function clampSteps(text, clamp, show) {
   if (!clamp || text.length <= clamp) {
-    setText(el, `${quote}${text}${quote}`);
+    show(text, true);
     return null;
   }
   let shown = clamp;
@@ -60,7 +84,7 @@ function clampInto(el, text, clamp, { quote = '' } = {}) {
   const total = text.length.toLocaleString('en-US');
   const render = () => {
     const all = shown >= text.length;
-    setText(el, all ? `${quote}${text}${quote}` : `${quote}${text.slice(0, shown)}…`);
+    show(all ? text : text.slice(0, shown), all);
     more.textContent = all ? 'Show less' : `Show more (${shown.toLocaleString('en-US')} of ${total} characters shown)`;
     more.dataset.expanded = all ? '1' : '0';
   };
@@ -193,28 +217,10 @@ function stringValue(s) {
   return more ? h('span', null, el, ' ', more) : el;
 }
 
-/** A small copy button; `getText` is called on click so large payloads are not stringified upfront. */
-export function copyButton(getText, label = 'Copy') {
-  const button = h('button', { type: 'button', class: 'icon-button copy-button', title: label, 'aria-label': label }, icon('copy', { size: 14 }));
-  button.addEventListener('click', async (event) => {
-    event.stopPropagation();
-    const ok = await copyText(getText());
-    replace(button, icon(ok ? 'check' : 'x', { size: 14 }));
-    button.classList.toggle('copied', ok);
-    setTimeout(() => {
-      replace(button, icon('copy', { size: 14 }));
-      button.classList.remove('copied');
-    }, 1200);
-  });
-  return button;
-}
-
-/** Copies text; false when the browser refuses (no clipboard permission, insecure origin). */
-export async function copyText(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * copy.js's icon-only copy button, as payloads and ids use it: `getText` is called on click so
+ * large payloads are not stringified upfront; `label` reads "Copy span ID".
+ */
+export function copyButton(getText, label = 'Copy value') {
+  return copyAction(getText, { compact: true, what: label.replace(/^Copy\s*/, '') || 'value' });
 }

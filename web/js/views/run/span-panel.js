@@ -1,10 +1,11 @@
-// Everything about one span: what it did (messages, tool call, input and output), what it cost,
-// how it failed, and every attribute, event, log and resource value exactly as received.
+// Everything about one span: what it did (messages, tool call, retrieved documents, input and
+// output) first, as that is what a reader opens a span for; then what it cost, and every
+// attribute, event, log and resource value exactly as received.
 import { h, icon } from '../../dom.js';
 import * as fmt from '../../format.js';
 import * as badges from '../../components/badges.js';
-import { clampedText, renderPayload } from '../../components/json.js';
-import { renderMessages } from '../../components/messages.js';
+import { clampedText, copyButton, payloadText, renderPayload } from '../../components/json.js';
+import { renderDocuments, renderMessages } from '../../components/messages.js';
 import { copyableId, errorBlock, preciseTime, toolNamesOfSpans } from './common.js';
 import { errorOf } from './fold.js';
 import { durationMs, endOf, startOf } from './spantree.js';
@@ -33,16 +34,18 @@ export function renderSpanPanel(span, id, ctx) {
       h('span', { class: 'spacer' }),
       closeButton),
     h('div', { class: 'panel-sub' },
-      badges.status(span.status, span.status_message),
+      // Only a failure earns a pill: most spans are "unset", which says nothing.
+      span.status === 'error' ? badges.status(span.status, span.status_message) : null,
       h('span', { class: 'num' }, fmt.duration(durationMs(span))),
       h('span', { class: 'muted' }, `at +${fmt.duration((startOf(span) - tree.start) / 1e6)}`),
       span.model ? h('span', { class: 'chip mono' }, clip(span.model, NAME_CLAMP)) : null),
     h('div', { class: 'panel-body' },
       errorSection(span),
-      overview(span, ctx),
-      toolSection(span),
       conversation(span),
+      toolSection(span),
+      retrievalSection(span),
       ioSection(span),
+      overview(span, ctx),
       attributesSection(span.attributes),
       eventsSection(span.events, tree),
       logsSection(span.logs),
@@ -87,6 +90,7 @@ function overview(span, { actions, parentName, orphan }) {
       ? h('button', { type: 'button', class: 'link-button', onclick: () => actions.select(parentId) }, parentName(parentId) || parentId)
       : parentId ? h('span', null, h('span', { class: 'mono' }, span.parent_span_id), h('span', { class: 'muted' }, ' (not received)')) : h('span', { class: 'muted' }, 'none (root)')],
     ['Trace ID', copyableId(span.trace_id, 'trace ID')],
+    ['Status', span.status === 'ok' ? 'OK' : null],
     ['Start', preciseTime(startOf(span), { date: true })],
     ['End', preciseTime(endOf(span), { date: true })],
     ['Duration', fmt.duration(durationMs(span))],
@@ -94,19 +98,36 @@ function overview(span, { actions, parentName, orphan }) {
     ['OTel kind', span.otel_kind],
     ['Model', span.model],
     ['Provider', span.provider],
-    ['Response ID', span.response_id],
+    ['Response ID', idValue(span.response_id, 'response ID')],
     ['Tokens', tokens(span)],
     ['Cost', span.cost_usd != null ? `${fmt.cost(span.cost_usd)}${span.cost_source ? ` (${span.cost_source})` : ''}` : null],
     ['Agent', span.agent_name],
-    ['Thread', span.thread_id],
-    ['User', span.user_id],
-    ['Session', span.session_id],
+    ['Thread', idValue(span.thread_id, 'thread ID')],
+    ['User', idValue(span.user_id, 'user ID')],
+    ['Session', idValue(span.session_id, 'session ID')],
     ['Environment', span.environment],
     ['Tags', span.tags?.length ? h('span', { class: 'panel-tags' }, span.tags.map((t) => badges.tag(t))) : null],
     ['Metadata', span.metadata && Object.keys(span.metadata).length ? renderPayload(span.metadata, { open: 1 }) : null],
   ].filter(([, v]) => v !== null && v !== undefined && v !== '')
     .map(([k, v]) => [k, typeof v === 'string' ? clampedText(v, { clamp: VALUE_CLAMP }) : v]);
   return section('Overview', 'overview', h('dl', { class: 'kv panel-kv' }, rows.map(([k, v]) => [h('dt', null, k), h('dd', null, v)])));
+}
+
+/** An id from span content (any length, any text): clamped, with a copy button for all of it. */
+function idValue(value, label) {
+  if (value === null || value === undefined || value === '') return null;
+  const text = String(value);
+  return h('span', { class: 'copy-id' },
+    h('span', { class: 'mono copy-id-text' }, clampedText(text, { clamp: NAME_CLAMP })),
+    copyButton(() => text, `Copy ${label}`));
+}
+
+/** A label over a payload, with a copy button for all of the payload when there is one. */
+function partHead(label, value) {
+  const present = value !== null && value !== undefined && value !== '';
+  return h('div', { class: 'panel-part-head' },
+    h('span', { class: 'step-part-label' }, label),
+    present ? copyButton(() => payloadText(value), `Copy ${label.toLowerCase()}`) : null);
 }
 
 function tokens(span) {
@@ -120,14 +141,30 @@ function tokens(span) {
 
 function toolSection(span) {
   if (span.kind !== 'tool' && !span.tool_name && span.tool_args == null) return null;
+  const args = span.tool_args ?? span.input;
+  // Arguments and results are code-like: monospace, in boxes as big as what they hold.
   return section('Tool call', 'tool', h('div', { class: 'panel-tool' },
     h('div', { class: 'panel-tool-head' },
       h('span', { class: 'msg-tool-name mono', 'data-testid': 'panel-tool-name' }, clampedText(span.tool_name || span.name || '', { clamp: NAME_CLAMP })),
-      span.tool_call_id ? h('span', { class: 'msg-tool-id mono', title: 'Tool call id' }, clampedText(span.tool_call_id, { clamp: NAME_CLAMP })) : null),
-    h('div', { class: 'step-part-label' }, 'Arguments'),
-    h('div', { 'data-testid': 'panel-tool-args' }, renderPayload(span.tool_args ?? span.input, { open: 3, empty: 'no arguments' })),
-    h('div', { class: 'step-part-label' }, 'Result'),
-    renderPayload(span.output, { open: 2, empty: 'no result recorded' })));
+      span.tool_call_id ? h('span', { class: 'panel-tool-id', title: 'Tool call id' }, idValue(span.tool_call_id, 'tool call ID')) : null),
+    partHead('Arguments', args),
+    h('div', { class: 'panel-code', 'data-testid': 'panel-tool-args' }, renderPayload(args, { open: 3, empty: 'no arguments', copy: false })),
+    partHead('Result', span.output),
+    h('div', { class: 'panel-code', 'data-testid': 'panel-tool-result' }, renderPayload(span.output, { open: 2, empty: 'no result recorded', copy: false }))));
+}
+
+/** A retrieval's (or a reranker's) query, and the documents it found as cards. */
+function retrievalSection(span) {
+  if (span.kind !== 'retrieval' && span.kind !== 'reranker') return null;
+  const docs = renderDocuments(span.output);
+  if (!docs && span.input == null) return null;
+  const found = fmt.parseMaybeJson(span.output);
+  return section(span.kind === 'reranker' ? 'Reranking' : 'Retrieval', 'retrieval', h('div', { class: 'panel-retrieval' },
+    partHead('Query', span.input),
+    h('div', { class: 'panel-code' }, renderPayload(span.input, { open: 2, empty: 'no query recorded', copy: false })),
+    partHead('Documents', span.output),
+    docs || h('div', { class: 'panel-code' }, renderPayload(span.output, { open: 2, empty: 'no documents recorded', copy: false }))),
+  { count: docs ? found.length : null });
 }
 
 function conversation(span) {
@@ -136,21 +173,24 @@ function conversation(span) {
   if (!input.length && !output.length) return null;
   const toolNames = toolNamesOfSpans([span]);
   return section('Messages', 'messages', h('div', { class: 'panel-conversation' },
-    input.length ? h('div', { class: 'panel-msg-group' }, h('div', { class: 'step-part-label' }, `Input · ${input.length} message${input.length === 1 ? '' : 's'}`), renderMessages(input, { toolNames })) : null,
-    output.length ? h('div', { class: 'panel-msg-group output' }, h('div', { class: 'step-part-label' }, 'Output'), renderMessages(output, { toolNames })) : null), { count: input.length + output.length });
+    input.length ? h('div', { class: 'panel-msg-group' }, h('div', { class: 'step-part-label' }, `Input · ${input.length} message${input.length === 1 ? '' : 's'}`), renderMessages(input, { toolNames, markdown: true })) : null,
+    output.length ? h('div', { class: 'panel-msg-group output' }, h('div', { class: 'step-part-label' }, 'Output'), renderMessages(output, { toolNames, markdown: true })) : null), { count: input.length + output.length });
 }
 
 function ioSection(span) {
   const hasMessages = (span.input_messages?.length || 0) + (span.output_messages?.length || 0) > 0;
-  const isTool = span.kind === 'tool' || span.tool_name;
+  const shownElsewhere = hasMessages || span.kind === 'tool' || span.tool_name || span.kind === 'retrieval' || span.kind === 'reranker';
   if ((span.input === null || span.input === undefined) && (span.output === null || span.output === undefined)) return null;
   const state = (s) => (s ? h('span', { class: 'badge signal-loop' }, s) : null);
-  // Raw input/output repeat the messages or the tool call when those are shown: closed then.
-  return section(hasMessages || isTool ? 'Raw input / output' : 'Input / output', 'io', h('div', { class: 'panel-io' },
-    h('div', { class: 'step-part-label' }, 'Input ', state(span.input_state)),
-    renderPayload(span.input, { open: 2, empty: 'none' }),
-    h('div', { class: 'step-part-label' }, 'Output ', state(span.output_state)),
-    renderPayload(span.output, { open: 2, empty: 'none' })), { open: !hasMessages && !isTool });
+  const head = (label, value, s) => h('div', { class: 'panel-part-head' },
+    h('span', { class: 'step-part-label' }, label, ' ', state(s)),
+    value !== null && value !== undefined && value !== '' ? copyButton(() => payloadText(value), `Copy ${label.toLowerCase()}`) : null);
+  // Raw input/output repeat the messages, tool call or documents when those are shown: closed then.
+  return section(shownElsewhere ? 'Raw input / output' : 'Input / output', 'io', h('div', { class: 'panel-io' },
+    head('Input', span.input, span.input_state),
+    renderPayload(span.input, { open: 2, empty: 'none', copy: false }),
+    head('Output', span.output, span.output_state),
+    renderPayload(span.output, { open: 2, empty: 'none', copy: false })), { open: !shownElsewhere });
 }
 
 function attributesSection(attributes) {

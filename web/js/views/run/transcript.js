@@ -5,7 +5,7 @@ import { h, icon } from '../../dom.js';
 import * as fmt from '../../format.js';
 import * as badges from '../../components/badges.js';
 import { renderPayload } from '../../components/json.js';
-import { renderMessages } from '../../components/messages.js';
+import { renderDocuments, renderMessages } from '../../components/messages.js';
 import { errorBlock, spanDuration, tokensOf, toolNamesOf } from './common.js';
 import { isMessageList } from './header.js';
 import { countSteps } from './fold.js';
@@ -154,7 +154,9 @@ function retrievalStep(step, ctx) {
     stepHead(step, ctx, { name: step.span.name }),
     h('div', { class: 'step-body' },
       h('div', { class: 'step-part' }, h('div', { class: 'step-part-label' }, 'Query'), lazyPayload(step.query, 'no query recorded')),
-      h('div', { class: 'step-part' }, h('div', { class: 'step-part-label' }, 'Documents'), lazyPayload(step.documents, 'no documents recorded'))),
+      // The same cards as the span panel; a list that is not documents stays a payload.
+      h('div', { class: 'step-part step-documents' }, h('div', { class: 'step-part-label' }, 'Documents'),
+        renderDocuments(step.documents, { clamp: 600 }) || lazyPayload(step.documents, 'no documents recorded'))),
     errorBlock(step.error));
 }
 
