@@ -85,11 +85,23 @@ pub fn print_json(v: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn runs(remote: &Remote, query: &str, limit: usize) -> anyhow::Result<()> {
+pub fn runs(
+    remote: &Remote,
+    query: &str,
+    limit: usize,
+    sort: &str,
+    ascending: bool,
+) -> anyhow::Result<()> {
+    let order = if ascending { "asc" } else { "desc" };
     let body = get(
         remote,
         &["runs"],
-        &[("q", query.to_string()), ("limit", limit.to_string())],
+        &[
+            ("q", query.to_string()),
+            ("limit", limit.to_string()),
+            ("sort", sort.to_string()),
+            ("order", order.to_string()),
+        ],
     )?;
     if remote.json {
         return print_json(&body);

@@ -46,10 +46,16 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// List runs, newest first, optionally filtered by a query.
     Runs {
-        /// A query, e.g. `agent:support status:error since:24h "refund"`.
+        /// A query, e.g. `agent:support-agent status:error since:24h "refund"`.
         query: Vec<String>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Sort by this instead of the start time, largest first (with `--asc`, smallest).
+        #[arg(long, value_parser = sort_names(), default_value = "start_time")]
+        sort: String,
+        /// Smallest (or oldest) first.
+        #[arg(long)]
+        asc: bool,
         #[command(flatten)]
         remote: Remote,
     },
@@ -186,8 +192,10 @@ fn main() {
         Command::Runs {
             query,
             limit,
+            sort,
+            asc,
             remote,
-        } => client::runs(&remote, &query.join(" "), limit),
+        } => client::runs(&remote, &query.join(" "), limit, &sort, asc),
         Command::Run {
             run_id,
             transcript,
@@ -249,4 +257,9 @@ pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
         .map_err(|e| format!("{s:?} is not an address (host:port): {e}"))?
         .next()
         .ok_or_else(|| format!("{s:?} resolves to no address"))
+}
+
+/// The sorts `lemma runs --sort` takes: the API's.
+fn sort_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(lemma_store::RunSort::ALL.map(|s| s.name()))
 }

@@ -286,3 +286,185 @@ fn an_unreachable_server_fails_clearly() {
         "{err}"
     );
 }
+
+/// Every run of `/api/v1/runs` with `params`, `limit` at a time, following cursors.
+fn pages(server: &Server, params: &[(&str, &str)], limit: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let resp = common::client()
+            .get(server.url("/api/v1/runs"))
+            .bearer_auth(KEY)
+            .query(params)
+            .query(&[("limit", limit), ("cursor", &cursor)])
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().unwrap();
+        out.extend(body["runs"].as_array().unwrap().iter().cloned());
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => return out,
+        }
+        assert!(out.len() <= RUNS * 2, "paging must end");
+    }
+}
+
+#[test]
+fn runs_sort_by_any_column_and_page_in_that_order() {
+    let (server, _) = loaded();
+    let mut all: Vec<String> = server
+        .all_runs("")
+        .iter()
+        .map(|r| str_of(r, "run_id").to_string())
+        .collect();
+    all.sort();
+    for (sort, field) in [
+        ("cost", "cost_usd"),
+        ("duration", "duration_ms"),
+        ("tokens", "total_tokens"),
+        ("spans", "span_count"),
+        ("errors", "error_count"),
+        ("start_time", "start_time_unix_nano"),
+    ] {
+        for order in ["desc", "asc"] {
+            let runs = pages(&server, &[("sort", sort), ("order", order)], "3");
+            let mut ids: Vec<String> = runs
+                .iter()
+                .map(|r| str_of(r, "run_id").to_string())
+                .collect();
+            let values: Vec<f64> = runs.iter().map(|r| r[field].as_f64().unwrap()).collect();
+            let sorted = values.windows(2).all(|w| match order {
+                "desc" => w[0] >= w[1],
+                _ => w[0] <= w[1],
+            });
+            assert!(sorted, "{sort} {order}: {values:?}");
+            ids.sort();
+            assert_eq!(ids, all, "{sort} {order}: every run once");
+        }
+    }
+    // The distinct costs of the demo make the order a real test, not a tie.
+    let costs: BTreeSet<String> = pages(&server, &[], "100")
+        .iter()
+        .map(|r| r["cost_usd"].to_string())
+        .collect();
+    assert!(costs.len() > 5, "{costs:?}");
+
+    let bad = |query: &str| {
+        let (status, body) = server.get(&format!("/api/v1/runs?{query}"));
+        assert_eq!(status, 400, "{query}: {body}");
+        body["error"]["message"].as_str().unwrap().to_string()
+    };
+    assert!(bad("sort=price").contains("sort must be one of start_time, duration, cost"));
+    assert!(bad("sort=cost&order=up").contains("order must be asc or desc"));
+    let first = server.api("/api/v1/runs?sort=cost&limit=2");
+    let cursor = first["next_cursor"].as_str().unwrap();
+    for other in ["sort=duration", "sort=cost&order=asc", ""] {
+        let message = bad(&format!("{other}&limit=2&cursor={cursor}"));
+        assert!(message.contains("another order"), "{other}: {message}");
+    }
+    let (status, body) = server.get(&format!("/api/v1/spans?q=kind:llm&cursor={cursor}"));
+    assert_eq!(status, 400, "a run order's cursor on spans: {body}");
+
+    // The CLI asks for the same order.
+    let ids = |runs: &[Value]| -> Vec<String> {
+        runs.iter().map(|r| str_of(r, "run_id").to_string()).collect()
+    };
+    let cheapest = server.api("/api/v1/runs?sort=cost&order=asc&limit=3");
+    let (ok, out, err) = server.cli(&["runs", "--sort", "cost", "--asc", "--limit", "3", "--json"]);
+    assert!(ok, "{err}");
+    let printed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        ids(printed["runs"].as_array().unwrap()),
+        ids(cheapest["runs"].as_array().unwrap())
+    );
+    let (ok, _, err) = server.cli(&["runs", "--sort", "price"]);
+    assert!(!ok);
+    assert!(err.contains("possible values") && err.contains("cost"), "{err}");
+}
+
+/// The query that finds the runs holding `value` in `field` (a facet's name).
+fn finding(field: &str, value: &str) -> String {
+    let value = format!("\"{value}\"");
+    match field {
+        "meta" => format!("has:meta.{}", value.trim_matches('"')),
+        f => format!("{f}:{value}"),
+    }
+}
+
+#[test]
+fn values_suggest_what_the_runs_hold_with_the_counts_search_finds() {
+    let (server, _) = loaded();
+    let values = |query: &str| {
+        let body = server.api(&format!("/api/v1/values?{query}"));
+        assert_eq!(body["runs_read"], RUNS, "{body}");
+        body["values"].as_array().unwrap().clone()
+    };
+    let agents = values("field=agent");
+    let names: Vec<&str> = agents.iter().map(|v| str_of(v, "value")).collect();
+    assert!(names.contains(&"support-agent"), "{names:?}");
+    let mut checked = 0;
+    for field in ["agent", "model", "tool", "user", "thread", "tag", "env", "meta"] {
+        let found = values(&format!("field={field}&limit=200"));
+        assert!(
+            !found.is_empty() || ["tag", "env"].contains(&field),
+            "{field} has values in the demo"
+        );
+        let counts: Vec<u64> = found.iter().map(|v| v["runs"].as_u64().unwrap()).collect();
+        assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{field}: most common first");
+        for v in &found {
+            let value = str_of(v, "value");
+            let q = finding(field, value);
+            assert_eq!(
+                server.all_runs(&q).len() as u64,
+                v["runs"].as_u64().unwrap(),
+                "{q}: the count a suggestion shows is what the query finds"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "{checked} values checked");
+    // Each metadata key's values, the same way.
+    for key in values("field=meta") {
+        let key = str_of(&key, "value");
+        for v in values(&format!("field=meta.{key}")) {
+            let q = format!("meta.{key}:\"{}\"", str_of(&v, "value"));
+            assert_eq!(server.all_runs(&q).len() as u64, v["runs"].as_u64().unwrap(), "{q}");
+        }
+    }
+
+    let support = values("field=agent&prefix=SUP");
+    assert_eq!(support.len(), 1, "{support:?}");
+    assert_eq!(str_of(&support[0], "value"), "support-agent");
+    let narrowed = server.api("/api/v1/values?field=agent&q=status:error");
+    assert_eq!(
+        narrowed["runs_read"].as_u64().unwrap() as usize,
+        server.all_runs("status:error").len()
+    );
+    assert_eq!(values("field=agent&limit=1").len(), 1);
+
+    for (query, says) in [
+        ("field=status", "field must be one of agent, model"),
+        ("", "field must be one of"),
+        ("field=agent&limit=0", "limit must be a number between 1 and 200"),
+        ("field=agent&q=since:", "invalid query at position"),
+    ] {
+        let (status, body) = server.get(&format!("/api/v1/values?{query}"));
+        assert_eq!(status, 400, "{query}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{query}: {message}");
+    }
+    let resp = common::client()
+        .get(server.url("/api/v1/values?field=agent"))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let (ok, _, err) = server.cli(&["projects", "create", "other"]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = server.cli(&["keys", "create", "--project", "other"]);
+    assert!(ok, "{err}");
+    let other = common::key_from_output(&out);
+    let (status, body) = server.get_with("/api/v1/values?field=agent", &other);
+    assert_eq!(status, 200);
+    assert_eq!(body["values"], serde_json::json!([]), "another project's runs");
+}

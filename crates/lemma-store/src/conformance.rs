@@ -11,8 +11,10 @@ use crate::{Credential, ListQuery, ProjectId, StatsQuery, Store, StoreError};
 
 mod long_runs;
 mod moving;
+mod orders;
 
 pub use moving::{counts, import_key};
+pub use orders::{run_facets, run_orders};
 mod windows;
 
 /// A normalised span as the suite writes them: ids from small numbers, 1 ms long.
@@ -49,6 +51,7 @@ fn query(q: &str, limit: usize) -> ListQuery {
         filter: parse(q, u64::MAX / 2).expect("valid query"),
         limit,
         cursor: None,
+        order: Default::default(),
     }
 }
 
@@ -76,6 +79,8 @@ pub async fn run_all<S: Store>(store: &S) {
     moving::counts(store).await;
     long_runs::long_run_in_shuffled_batches(store, a.id).await;
     windows::run_windows(store, a.id, b.id).await;
+    run_orders(store).await;
+    run_facets(store).await;
 }
 
 pub async fn keys<S: Store>(store: &S) {

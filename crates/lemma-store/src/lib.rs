@@ -8,8 +8,10 @@ pub mod clickhouse;
 pub mod conformance;
 mod cursor;
 mod encoding;
+pub mod facets;
 mod factory;
 pub mod keys;
+mod order;
 mod search;
 pub mod sqlite;
 
@@ -21,7 +23,9 @@ use lemma_core::{LogRecord, MetricEvent, Run, Span, SpanOutline};
 use serde::Serialize;
 
 pub use cursor::Cursor;
+pub use facets::{FacetField, RunFacets, ValueCount, FACET_RUNS};
 pub use factory::{StoreLocation, DATABASE_FILE};
+pub use order::{RunOrder, RunSort};
 
 /// The largest page any listing returns.
 pub const MAX_LIMIT: usize = 1000;
@@ -102,6 +106,22 @@ pub struct ListQuery {
     pub filter: Filter,
     pub limit: usize,
     pub cursor: Option<Cursor>,
+    /// The order of a run listing (other listings are newest first).
+    pub order: RunOrder,
+}
+
+impl ListQuery {
+    /// The cursor, checked to continue a listing in this query's order.
+    pub fn position(&self) -> Result<Option<&Cursor>> {
+        match &self.cursor {
+            Some(c) if c.order() != self.order => Err(StoreError::Invalid(
+                "this cursor continues a listing in another order: pass the same sort and \
+                 order as the page it came from, or start again without a cursor"
+                    .into(),
+            )),
+            c => Ok(c.as_ref()),
+        }
+    }
 }
 
 /// A stats request: the runs matching the filter that start in `[from, to)` (unix
@@ -210,8 +230,16 @@ pub trait Store: Send + Sync + 'static {
     /// A run's metric events, oldest first (`NotFound` when the run is another project's).
     async fn list_metrics(&self, project: ProjectId, run_id: &str) -> Result<Vec<MetricEvent>>;
 
-    /// Runs matching the filter, newest first.
+    /// Runs matching the filter, in the query's order (newest first unless it says otherwise).
     async fn list_runs(&self, project: ProjectId, query: ListQuery) -> Result<Page<Run>>;
+    /// What the newest `limit` runs matching the filter hold in the fields a filter offers
+    /// values of, newest first ([`RunFacets`]; counted by [`facets::values`]).
+    async fn run_facets(
+        &self,
+        project: ProjectId,
+        filter: Filter,
+        limit: usize,
+    ) -> Result<Vec<RunFacets>>;
 
     /// A run and every span of it, in start order.
     async fn get_run(&self, project: ProjectId, run_id: &str) -> Result<Option<(Run, Vec<Span>)>>;

@@ -62,6 +62,7 @@ fn query(q: &str, limit: usize) -> ListQuery {
         filter: parse(q, u64::MAX / 2).unwrap_or_else(|e| panic!("{q}: {e}")),
         limit,
         cursor: None,
+        order: Default::default(),
     }
 }
 
@@ -416,6 +417,7 @@ async fn spans_are_found_once_with_their_newest_row_and_paged() {
     // A cursor that is not one is refused.
     let mut bad = query("", 5);
     bad.cursor = Some(Cursor {
+        sorted: None,
         time_unix_nano: 1,
         id: "not hex".into(),
     });

@@ -5,6 +5,7 @@ mod metrics;
 pub mod outline_cache;
 mod prices;
 mod stats;
+mod values;
 mod views;
 mod windows;
 
@@ -15,7 +16,7 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use lemma_core::query;
-use lemma_store::{Cursor, ListQuery, Project};
+use lemma_store::{Cursor, ListQuery, Project, RunOrder, RunSort};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, ToSchema};
@@ -48,6 +49,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(metrics::routes())
         .merge(prices::routes())
         .merge(stats::routes())
+        .merge(values::routes())
         .merge(windows::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route_layer(middleware::from_fn_with_state(
@@ -81,12 +83,7 @@ pub struct ListParams {
 impl ListParams {
     fn to_query(&self) -> Result<ListQuery, ApiError> {
         let text = self.q.as_deref().unwrap_or("");
-        let filter = query::parse(text, now_unix_nano()).map_err(|e| {
-            ApiError::bad_request(format!(
-                "invalid query at position {}: {}",
-                e.position, e.message
-            ))
-        })?;
+        let filter = parse_query(text, now_unix_nano())?;
         let limit = match self.limit.as_deref().map(str::trim) {
             None | Some("") => DEFAULT_LIMIT,
             Some(l) => l.parse().map_err(|_| {
@@ -110,7 +107,69 @@ impl ListParams {
             filter,
             limit,
             cursor,
+            order: Default::default(),
         })
+    }
+}
+
+/// A run listing's parameters: a list's, and its order.
+#[derive(Debug, Deserialize)]
+pub struct RunListParams {
+    #[serde(flatten)]
+    list: ListParams,
+    sort: Option<String>,
+    order: Option<String>,
+}
+
+const SORT_HELP: &str = "start_time, duration, cost, tokens, spans or errors";
+
+impl RunListParams {
+    fn to_query(&self) -> Result<ListQuery, ApiError> {
+        let by = match self.sort.as_deref().map(str::trim) {
+            None | Some("") => RunSort::Start,
+            Some(s) => RunSort::parse(s).ok_or_else(|| {
+                ApiError::bad_request(format!("sort must be one of {SORT_HELP}, not {s:?}"))
+            })?,
+        };
+        let ascending = match self.order.as_deref().map(str::trim) {
+            None | Some("") | Some("desc") => false,
+            Some("asc") => true,
+            Some(o) => {
+                return Err(ApiError::bad_request(format!(
+                    "order must be asc or desc, not {o:?}"
+                )))
+            }
+        };
+        let query = ListQuery {
+            order: RunOrder { by, ascending },
+            ..self.list.to_query()?
+        };
+        query.position()?;
+        Ok(query)
+    }
+}
+
+impl IntoParams for RunListParams {
+    fn into_params(in_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let mut list = ListParams::into_params(in_);
+        let sorts: Vec<&str> = RunSort::ALL.iter().map(|s| s.name()).collect();
+        list.extend([
+            params::one_of(
+                "sort",
+                "What runs are sorted by; ties are broken by start time, then run ID. Runs \
+                 without a cost sort below every priced run. A `cursor` continues only the \
+                 sort and order it came from.",
+                &sorts,
+                RunSort::Start.name(),
+            ),
+            params::one_of(
+                "order",
+                "Largest (or newest) first, or smallest first.",
+                &["desc", "asc"],
+                "desc",
+            ),
+        ]);
+        list
     }
 }
 
@@ -134,7 +193,17 @@ impl IntoParams for ListParams {
     }
 }
 
-fn now_unix_nano() -> u64 {
+/// A query in the query language, or a 400 naming where it stops making sense.
+pub(crate) fn parse_query(text: &str, now_unix_nano: u64) -> Result<query::Filter, ApiError> {
+    query::parse(text, now_unix_nano).map_err(|e| {
+        ApiError::bad_request(format!(
+            "invalid query at position {}: {}",
+            e.position, e.message
+        ))
+    })
+}
+
+pub(crate) fn now_unix_nano() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -169,7 +238,7 @@ const BAD_LIST: &str = "A query that does not parse (with the position), a limit
 
 #[derive(Serialize, ToSchema)]
 struct RunsPage<'a> {
-    /// Newest first.
+    /// Newest first, or in the order asked for.
     runs: Vec<RunView<'a>>,
     /// Pass as `cursor` for the next page; `null` on the last.
     next_cursor: Option<String>,
@@ -179,9 +248,9 @@ struct RunsPage<'a> {
     get,
     path = "/api/v1/runs",
     tag = "runs",
-    params(ListParams),
+    params(RunListParams),
     responses(
-        (status = 200, description = "A page of runs, newest first.", body = RunsPage),
+        (status = 200, description = "A page of runs, newest first unless `sort` or `order` say otherwise.", body = RunsPage),
         (status = 400, description = BAD_LIST, body = ErrorBody),
         Keyed
     )
@@ -189,7 +258,7 @@ struct RunsPage<'a> {
 async fn list_runs(
     State(state): State<AppState>,
     Extension(p): Extension<Project>,
-    Query(params): Query<ListParams>,
+    Query(params): Query<RunListParams>,
 ) -> Result<Response, ApiError> {
     let page = state.store.list_runs(p.id, params.to_query()?).await?;
     let runs: Vec<RunView> = page.items.iter().map(RunView::from).collect();

@@ -85,12 +85,7 @@ fn given(value: &Option<String>) -> Option<&str> {
 
 impl StatsParams {
     fn to_query(&self, now: u64) -> Result<StatsQuery, ApiError> {
-        let filter = query::parse(self.q.as_deref().unwrap_or(""), now).map_err(|e| {
-            ApiError::bad_request(format!(
-                "invalid query at position {}: {}",
-                e.position, e.message
-            ))
-        })?;
+        let filter = super::parse_query(self.q.as_deref().unwrap_or(""), now)?;
         let to = match given(&self.to) {
             Some(t) => parse_time("to", t, now)?,
             None => now,

@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use lemma_core::present::{Outline, OutlineRow, Overview};
-use lemma_core::{query, Run};
+use lemma_core::Run;
 use lemma_store::Project;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::path::{Parameter, ParameterIn};
@@ -192,14 +192,14 @@ fn number(
 }
 
 /// The run of the path as the key's project has it, or 404.
-async fn summary(state: &AppState, p: &Project, run_id: &str) -> Result<Run, ApiError> {
+pub(super) async fn summary(state: &AppState, p: &Project, run_id: &str) -> Result<Run, ApiError> {
     state.store.run_summary(p.id, run_id).await?.ok_or_else(|| {
         ApiError::not_found(format!("run {run_id} not found in project {:?}", p.name))
     })
 }
 
 /// The run's outline, from the cache or built (once, whoever else asks meanwhile).
-async fn outline_of(state: &AppState, p: &Project, run: &Run) -> Result<Arc<Outline>, ApiError> {
+pub(super) async fn outline_of(state: &AppState, p: &Project, run: &Run) -> Result<Arc<Outline>, ApiError> {
     let key = Key {
         project: p.id,
         run_id: run.run_id.clone(),
@@ -412,12 +412,7 @@ async fn find(
              name:search* or words from inputs and outputs",
         ));
     }
-    let filter = query::parse(text, super::now_unix_nano()).map_err(|e| {
-        ApiError::bad_request(format!(
-            "invalid query at position {}: {}",
-            e.position, e.message
-        ))
-    })?;
+    let filter = super::parse_query(text, super::now_unix_nano())?;
     let limit = number(
         "limit",
         params.limit.as_deref(),

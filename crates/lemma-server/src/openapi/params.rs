@@ -22,6 +22,15 @@ pub fn number(
     query(name, description, Required::False, schema)
 }
 
+/// One of `values` in the query, `default` when absent.
+pub fn one_of(name: &str, description: &str, values: &[&str], default: &str) -> Parameter {
+    let schema = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .default(Some(json!(default)));
+    query(name, description, Required::False, schema)
+}
+
 /// Text in the query.
 pub fn text(name: &str, description: &str, required: bool) -> Parameter {
     let required = if required {

@@ -9,16 +9,19 @@
 use std::collections::HashMap;
 
 use clickhouse::Row;
+use lemma_core::query::Filter;
 use lemma_core::{Run, Span};
 use serde::Deserialize;
 
 use super::filter::{condition, split_by_version, Target};
 use super::runs::live_runs;
-use super::sql::Sql;
+use super::sql::{Param, Sql};
 use super::{ch_err, logs, Inner};
 use crate::encoding::{decode, decode_span};
+use crate::order::after;
 use crate::{
-    readable, Cursor, ListQuery, Page, ProjectId, Result, StoreError, ThreadSummary, MAX_LIMIT,
+    readable, Cursor, ListQuery, Page, ProjectId, Result, RunFacets, RunOrder, StoreError,
+    ThreadSummary, MAX_LIMIT,
 };
 
 fn limit(q: &ListQuery) -> usize {
@@ -53,8 +56,15 @@ fn page<K, T>(
     })
 }
 
-/// ` AND (time, id) < cursor` for a descending listing of hex ids.
-fn cursor_clause(sql: &mut Sql, cursor: Option<&Cursor>, time: &str, id: &str) -> Result<()> {
+/// ` AND` the rows after the cursor in `order` (a sort value, then time and id), for a
+/// listing of hex ids.
+fn cursor_clause(
+    sql: &mut Sql,
+    cursor: Option<&Cursor>,
+    order: RunOrder,
+    time: &str,
+    id: &str,
+) -> Result<()> {
     let Some(c) = cursor else {
         return Ok(());
     };
@@ -63,13 +73,15 @@ fn cursor_clause(sql: &mut Sql, cursor: Option<&Cursor>, time: &str, id: &str) -
             "invalid cursor: pass back a next_cursor unchanged".into(),
         ));
     }
-    let text = format!(
-        " AND ({time} < {} OR ({time} = {} AND {id} < {}))",
-        sql.bind(c.time_unix_nano),
-        sql.bind(c.time_unix_nano),
-        sql.bind(c.id.to_ascii_lowercase()),
-    );
-    sql.push(&text);
+    let sorted = order.by.expression().map(|_| c.sorted.map_or(0, |(_, v)| v).into());
+    let values: Vec<Param> = sorted
+        .into_iter()
+        .chain([c.time_unix_nano.into(), c.id.to_ascii_lowercase().into()])
+        .collect();
+    let text = after(&order.columns(time, id), order.ascending, |i| {
+        sql.bind(values[i].clone()).to_string()
+    });
+    sql.push(" AND ").push(&text);
     Ok(())
 }
 
@@ -85,18 +97,25 @@ where
 
 pub async fn list_runs(inner: &Inner, project: ProjectId, q: &ListQuery) -> Result<Page<Run>> {
     let limit = limit(q);
-    let mut sql = Sql::new("SELECT r.trace_id, r.version FROM ");
+    let order = q.order;
+    let value = order.by.expression().unwrap_or("0");
+    let mut sql = Sql::new(format!(
+        "SELECT r.trace_id, r.version, toInt64({value}) FROM "
+    ));
     live_runs(&mut sql, project);
     sql.push(" AS r WHERE ");
     condition(&q.filter, Target::Runs, project, &mut sql)?;
-    cursor_clause(&mut sql, q.cursor.as_ref(), "r.start_ns", "r.trace_id")?;
+    cursor_clause(&mut sql, q.position()?, order, "r.start_ns", "r.trace_id")?;
     let l = sql.bind(limit as u64 + 1);
-    sql.push(&format!(
-        " ORDER BY r.start_ns DESC, r.trace_id DESC LIMIT {l}"
-    ));
-    let keys: Vec<(String, u64)> = fetch(inner, &sql, "listing runs").await?;
+    sql.push(&order.order_by("r.start_ns", "r.trace_id"))
+        .push(&format!(" LIMIT {l}"));
+    let rows: Vec<(String, u64, i64)> = fetch(inner, &sql, "listing runs").await?;
+    let keys: Vec<(String, u64)> = rows.iter().map(|(t, v, _)| (t.clone(), *v)).collect();
+    let values: HashMap<(String, u64), i64> =
+        rows.into_iter().map(|(t, v, s)| ((t, v), s)).collect();
     let mut summaries = summaries(inner, project, &keys).await?;
     page(keys, limit, |key| {
+        let value = values.get(&key).copied().unwrap_or_default();
         let Some(summary) = summaries.remove(&key) else {
             return Ok(None);
         };
@@ -105,6 +124,7 @@ pub async fn list_runs(inner: &Inner, project: ProjectId, q: &ListQuery) -> Resu
                 let cursor = Cursor {
                     time_unix_nano: run.start_time_unix_nano,
                     id: run.run_id.clone(),
+                    sorted: (order != RunOrder::default()).then_some((order, value)),
                 };
                 (run, cursor)
             }),
@@ -169,7 +189,13 @@ pub async fn search_spans(inner: &Inner, project: ProjectId, q: &ListQuery) -> R
     );
     sql.params = vec![project.0.into(), project.0.into()];
     condition(&fixed, Target::Spans, project, &mut sql)?;
-    cursor_clause(&mut sql, q.cursor.as_ref(), "s.start_ns", "s.span_id")?;
+    cursor_clause(
+        &mut sql,
+        q.position()?,
+        RunOrder::default(),
+        "s.start_ns",
+        "s.span_id",
+    )?;
     sql.push(
         " ORDER BY s.start_ns DESC, s.span_id DESC, s.trace_id DESC, s.version DESC, s.inserted
           LIMIT 1 BY s.trace_id, s.span_id",
@@ -196,6 +222,7 @@ pub async fn search_spans(inner: &Inner, project: ProjectId, q: &ListQuery) -> R
             let cursor = Cursor {
                 time_unix_nano: span.start_time_unix_nano,
                 id: span.span_id.clone(),
+                sorted: None,
             };
             (span, cursor)
         }))
@@ -291,7 +318,7 @@ pub async fn list_threads(
     sql.push(" AS r WHERE r.thread_id IS NOT NULL AND ");
     condition(&q.filter, Target::Runs, project, &mut sql)?;
     sql.push(" GROUP BY t_id");
-    if let Some(c) = &q.cursor {
+    if let Some(c) = q.position()? {
         let text = format!(
             " HAVING t_last < {} OR (t_last = {} AND t_id < {})",
             sql.bind(c.time_unix_nano),
@@ -308,6 +335,7 @@ pub async fn list_threads(
         let cursor = Cursor {
             time_unix_nano: t.last_start_time_unix_nano,
             id: t.thread_id.clone(),
+            sorted: None,
         };
         Ok(Some((t, cursor)))
     })
@@ -356,4 +384,51 @@ pub async fn get_thread(
         runs.extend(readable("run summary", decode::<Run>(&row.summary))?);
     }
     Ok(Some((summary.into(), runs)))
+}
+
+#[derive(Row, Deserialize)]
+struct FacetRow {
+    agents: Vec<String>,
+    models: Vec<String>,
+    tools: Vec<String>,
+    tags: Vec<String>,
+    user_id: Option<String>,
+    thread_id: Option<String>,
+    environment: Option<String>,
+    meta_keys: Vec<String>,
+    meta_values: Vec<Option<String>>,
+}
+
+/// The suggested fields of the newest `limit` runs matching the filter (`Store::run_facets`).
+pub async fn run_facets(
+    inner: &Inner,
+    project: ProjectId,
+    filter: &Filter,
+    limit: usize,
+) -> Result<Vec<RunFacets>> {
+    let mut sql = Sql::new(
+        "SELECT r.agents, r.models, r.tools, r.tags, r.user_id, r.thread_id, r.environment,
+                r.meta_keys, r.meta_values FROM ",
+    );
+    live_runs(&mut sql, project);
+    sql.push(" AS r WHERE ");
+    condition(filter, Target::Runs, project, &mut sql)?;
+    let l = sql.bind(limit as u64);
+    sql.push(&format!(
+        " ORDER BY r.start_ns DESC, r.trace_id DESC LIMIT {l}"
+    ));
+    let rows: Vec<FacetRow> = fetch(inner, &sql, "reading run facets").await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| RunFacets {
+            agents: r.agents,
+            models: r.models,
+            tools: r.tools,
+            tags: r.tags,
+            user_id: r.user_id,
+            thread_id: r.thread_id,
+            environment: r.environment,
+            metadata: r.meta_keys.into_iter().zip(r.meta_values).collect(),
+        })
+        .collect())
 }

@@ -39,7 +39,7 @@ pub use key_cache::KEY_CACHE_TTL;
 
 use crate::{
     Counts, Credential, KeyInfo, ListQuery, NewKey, Page, PriceOverride, Project, ProjectId,
-    Result, StatsQuery, Store, StoreError, StoredKey, ThreadSummary, WriteStats,
+    Result, RunFacets, StatsQuery, Store, StoreError, StoredKey, ThreadSummary, WriteStats,
 };
 
 #[derive(Clone)]
@@ -158,6 +158,15 @@ impl Store for ClickHouseStore {
 
     async fn list_runs(&self, project: ProjectId, query: ListQuery) -> Result<Page<Run>> {
         list::list_runs(&self.inner, project, &query).await
+    }
+
+    async fn run_facets(
+        &self,
+        project: ProjectId,
+        filter: Filter,
+        limit: usize,
+    ) -> Result<Vec<RunFacets>> {
+        list::run_facets(&self.inner, project, &filter, limit).await
     }
 
     async fn get_run(&self, project: ProjectId, run_id: &str) -> Result<Option<(Run, Vec<Span>)>> {

@@ -13,13 +13,12 @@ use std::collections::HashMap;
 
 use lemma_core::run::summarize;
 use lemma_core::{Run, Span};
-use serde_json::Value;
 
 use super::rows::{DigestRow, RunRow};
 use super::sql::{Sql, KEYS_PER_QUERY};
 use super::write::insert_all;
 use super::{ch_err, Inner};
-use crate::encoding::{decode, decode_span, encode};
+use crate::encoding::{decode, decode_span, encode, meta_text};
 use crate::{readable, ProjectId, Result};
 
 /// Orders a run's summaries; see the module's comment.
@@ -259,18 +258,6 @@ pub(super) async fn resummarize(inner: &Inner, runs: &[Touched<'_>]) -> Result<(
         rows.push(run_row(t.project, &run, version, first)?);
     }
     insert_all(inner, "runs", &rows).await
-}
-
-/// A metadata value as filters compare it: text as is, numbers as written, booleans as 1 or
-/// 0, null as absent, anything else as its JSON (as the embedded store's `json_extract`).
-fn meta_text(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(if *b { "1" } else { "0" }.into()),
-        Value::Number(n) => Some(n.to_string()),
-        other => Some(other.to_string()),
-    }
 }
 
 pub(super) fn run_row(

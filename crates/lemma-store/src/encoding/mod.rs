@@ -301,6 +301,18 @@ pub fn digest_from_parts(c: DigestColumns, rest: &[u8]) -> Result<SpanDigest, St
     })
 }
 
+/// A metadata value as filters compare it: text as is, numbers as written, booleans as 1 or
+/// 0, null as absent, anything else as its JSON (as the embedded store's `json_extract`).
+pub(crate) fn meta_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(if *b { "1" } else { "0" }.into()),
+        Value::Number(n) => Some(n.to_string()),
+        other => Some(other.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

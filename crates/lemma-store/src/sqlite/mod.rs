@@ -37,7 +37,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::{
     Counts, Credential, KeyInfo, ListQuery, NewKey, Page, PriceOverride, Project, ProjectId,
-    Result, StatsQuery, Store, StoreError, StoredKey, ThreadSummary, WriteStats,
+    Result, RunFacets, StatsQuery, Store, StoreError, StoredKey, ThreadSummary, WriteStats,
 };
 
 /// Readers kept open between requests; more are opened under load and closed after.
@@ -247,6 +247,16 @@ impl Store for SqliteStore {
 
     async fn list_runs(&self, project: ProjectId, query: ListQuery) -> Result<Page<Run>> {
         self.read(move |conn| read::list_runs(conn, project, &query))
+            .await
+    }
+
+    async fn run_facets(
+        &self,
+        project: ProjectId,
+        filter: Filter,
+        limit: usize,
+    ) -> Result<Vec<RunFacets>> {
+        self.read(move |conn| read::run_facets(conn, project, &filter, limit))
             .await
     }
 

@@ -13,7 +13,11 @@ use super::filter::{compile, run_list_index, Target};
 use super::text::Parts;
 use super::write::read_digests;
 use super::{readable, sql_err};
-use crate::{Cursor, ListQuery, Page, ProjectId, Result, ThreadSummary, MAX_LIMIT};
+use crate::encoding::meta_text;
+use crate::order::after;
+use crate::{
+    Cursor, ListQuery, Page, ProjectId, Result, RunFacets, RunOrder, ThreadSummary, MAX_LIMIT,
+};
 
 fn limit(q: &ListQuery) -> usize {
     q.limit.clamp(1, MAX_LIMIT)
@@ -59,34 +63,41 @@ pub fn list_runs(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result
     )?;
     let mut params = vec![Sql::Integer(project.0)];
     params.extend(f.params);
-    let after = cursor_clause(q.cursor.as_ref(), "r.start_ns", "r.trace_id", &mut params)?;
+    let order = q.order;
+    let after = cursor_clause(q.position()?, order, "r.start_ns", "r.trace_id", &mut params)?;
     let limit = limit(q);
     params.push(Sql::Integer(limit as i64 + 1));
-    let sql = list_runs_sql(&q.filter, &f.sql, &after);
+    let sql = list_runs_sql(&q.filter, &f.sql, &after, order);
     page(conn, &sql, params, limit, "run summary", |row| {
         let run: Run = decode(&row.get::<_, Vec<u8>>(0).map_err(sql_err)?)?;
+        let value: f64 = row.get(1).map_err(sql_err)?;
+        let value = value as i64; // whole numbers (`RunSort::expression`)
         let cursor = Cursor {
             time_unix_nano: run.start_time_unix_nano,
             id: run.run_id.clone(),
+            sorted: (order != RunOrder::default()).then_some((order, value)),
         };
         Ok((run, cursor))
     })
 }
 
-pub(super) fn list_runs_sql(filter: &Filter, condition: &str, after: &str) -> String {
+pub(super) fn list_runs_sql(filter: &Filter, condition: &str, after: &str, order: RunOrder) -> String {
     let hint = run_list_index(filter)
         .map(|index| format!("INDEXED BY {index}"))
         .unwrap_or_default();
+    let value = order.by.expression().unwrap_or("0");
+    let order_by = order.order_by("r.start_ns", "r.trace_id");
     format!(
-        "SELECT r.summary, r.start_ns, r.trace_id FROM runs r {hint}
-         WHERE r.project_id = ? AND ({condition}) {after}
-         ORDER BY r.start_ns DESC, r.trace_id DESC LIMIT ?"
+        "SELECT r.summary, {value} FROM runs r {hint}
+         WHERE r.project_id = ? AND ({condition}) {after} {order_by} LIMIT ?"
     )
 }
 
-/// `AND (time, id) < cursor` for a descending listing; ids are hex in cursors, blobs in rows.
+/// `AND` the rows after the cursor in `order` (a sort value, then time and id); ids are hex
+/// in cursors, blobs in rows.
 fn cursor_clause(
     cursor: Option<&Cursor>,
+    order: RunOrder,
     time: &str,
     id: &str,
     params: &mut Vec<Sql>,
@@ -97,12 +108,20 @@ fn cursor_clause(
     let id_value = hex::decode(&c.id).map(Sql::Blob).map_err(|_| {
         crate::StoreError::Invalid("invalid cursor: pass back a next_cursor unchanged".into())
     })?;
-    params.extend([
-        Sql::Integer(c.time_unix_nano as i64),
-        Sql::Integer(c.time_unix_nano as i64),
-        id_value,
-    ]);
-    Ok(format!("AND ({time} < ? OR ({time} = ? AND {id} < ?))"))
+    let sorted = order
+        .by
+        .expression()
+        .map(|_| Sql::Integer(c.sorted.map_or(0, |(_, v)| v)));
+    let values: Vec<Sql> = sorted
+        .into_iter()
+        .chain([Sql::Integer(c.time_unix_nano as i64), id_value])
+        .collect();
+    let columns = order.columns(time, id);
+    let text = after(&columns, order.ascending, |i| {
+        params.push(values[i].clone());
+        "?".into()
+    });
+    Ok(format!("AND {text}"))
 }
 
 /// A run's spans in start order. Without the hint SQLite may walk the project's time index to
@@ -162,7 +181,13 @@ pub fn search_spans(conn: &Connection, project: ProjectId, q: &ListQuery) -> Res
     )?;
     let mut params = vec![Sql::Integer(project.0)];
     params.extend(f.params);
-    let after = cursor_clause(q.cursor.as_ref(), "s.start_ns", "s.span_id", &mut params)?;
+    let after = cursor_clause(
+        q.position()?,
+        RunOrder::default(),
+        "s.start_ns",
+        "s.span_id",
+        &mut params,
+    )?;
     let limit = limit(q);
     params.push(Sql::Integer(limit as i64 + 1));
     let sql = format!(
@@ -176,6 +201,7 @@ pub fn search_spans(conn: &Connection, project: ProjectId, q: &ListQuery) -> Res
         let cursor = Cursor {
             time_unix_nano: span.start_time_unix_nano,
             id: span.span_id.clone(),
+            sorted: None,
         };
         Ok((span, cursor))
     })?;
@@ -228,7 +254,7 @@ pub fn list_threads(
     )?;
     let mut params = vec![Sql::Integer(project.0)];
     params.extend(f.params);
-    let having = match &q.cursor {
+    let having = match q.position()? {
         Some(c) => {
             params.extend([
                 Sql::Integer(c.time_unix_nano as i64),
@@ -253,6 +279,7 @@ pub fn list_threads(
         let cursor = Cursor {
             time_unix_nano: t.last_start_time_unix_nano,
             id: t.thread_id.clone(),
+            sorted: None,
         };
         Ok((t, cursor))
     })
@@ -304,4 +331,49 @@ fn decode_all<T>(
         out.extend(readable(what, payload.and_then(&decode))?);
     }
     Ok(out)
+}
+
+/// The suggested fields of the newest `limit` runs matching the filter (`Store::run_facets`).
+pub fn run_facets(
+    conn: &Connection,
+    project: ProjectId,
+    filter: &Filter,
+    limit: usize,
+) -> Result<Vec<RunFacets>> {
+    let f = compile(filter, Target::Runs, &Parts::for_filter(conn, filter)?)?;
+    let mut params = vec![Sql::Integer(project.0)];
+    params.extend(f.params);
+    params.push(Sql::Integer(limit as i64));
+    let sql = format!(
+        "SELECT r.agents, r.models, r.tools, r.tags, r.user_id, r.thread_id, r.environment,
+                r.metadata
+         FROM runs r WHERE r.project_id = ? AND ({})
+         ORDER BY r.start_ns DESC, r.trace_id DESC LIMIT ?",
+        f.sql
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
+    let list = |text: String| serde_json::from_str::<Vec<String>>(&text).unwrap_or_default();
+    let rows = stmt
+        .query_map(params_from_iter(params), |row| {
+            let metadata: String = row.get(7)?;
+            let metadata = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(
+                &metadata,
+            )
+            .unwrap_or_default();
+            Ok(RunFacets {
+                agents: list(row.get(0)?),
+                models: list(row.get(1)?),
+                tools: list(row.get(2)?),
+                tags: list(row.get(3)?),
+                user_id: row.get(4)?,
+                thread_id: row.get(5)?,
+                environment: row.get(6)?,
+                metadata: metadata
+                    .iter()
+                    .map(|(k, v)| (k.clone(), meta_text(v)))
+                    .collect(),
+            })
+        })
+        .map_err(sql_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql_err)
 }

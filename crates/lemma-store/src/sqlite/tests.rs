@@ -66,7 +66,10 @@ fn failed_runs_over_a_range_use_the_status_index_and_text_matches_are_found_once
     let listing = |q: &str| {
         let filter = lemma_core::query::parse(q, 1).unwrap();
         let f = compile(&filter, Target::Runs, &text::Parts::read(&conn).unwrap()).unwrap();
-        plan(&conn, &read::list_runs_sql(&filter, &f.sql, ""))
+        plan(
+            &conn,
+            &read::list_runs_sql(&filter, &f.sql, "", Default::default()),
+        )
     };
     let failed = listing("agent:coding_agent status:error since:2020-01-01 until:2021-01-01");
     assert!(failed.contains("USING INDEX runs_status"), "{failed}");
