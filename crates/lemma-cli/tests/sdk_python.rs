@@ -1,11 +1,13 @@
-//! The Python SDK (`sdk/python`) against real servers.
+//! The Python SDK (`sdk/python`) as an installed package against real servers.
 //!
 //! Starts a `lemma serve`, a second one (the other end of dual export) and the fake LLM
 //! (`tests/compat/fake_llm.py`), then runs the SDK's pytest suite (`sdk/python/tests`: its unit
-//! tests, and end-to-end tests that run scenario programs and check what they recorded through
-//! the REST API). Fails with pytest's output if any test fails.
+//! tests, end-to-end tests that run scenario programs and check what they recorded through the
+//! REST API, and `tests/package`, which checks that `lemma` is the installed wheel of
+//! pyproject.toml's version, not the source tree). Fails with pytest's output if any test fails.
 //!
-//! The SDK and its test dependencies are installed by `scripts/sdk-python-setup`; without it this
+//! `scripts/sdk-python-setup` builds the sdist and the wheel into `target/sdk-packages/` and
+//! installs the wheel, with the test dependencies, in `.cache/sdk/python-venv`; without it this
 //! test fails, saying so.
 
 mod common;
@@ -58,7 +60,7 @@ fn python_sdk_unit_and_end_to_end_tests() {
         !summary.contains("skipped") && !summary.contains("deselected"),
         "tests were left out: {summary}"
     );
-    for suite in ["unit", "e2e"] {
+    for suite in ["unit", "e2e", "package"] {
         let prefix = format!("PASSED sdk/python/tests/{suite}/");
         assert!(
             out.stdout.lines().any(|l| l.starts_with(&prefix)),

@@ -1,3 +1,8 @@
-/** This package's version, as the instrumentation scope of its spans. */
+/** This package's name and version, as the instrumentation scope of its spans. */
+import { createRequire } from 'node:module';
+
 export const SDK_NAME = '@lemma/sdk';
-export const SDK_VERSION = '0.1.0';
+
+/** The `version` of this package's package.json (dist/../package.json, shipped in the
+ * tarball): the one place the version is written. */
+export const SDK_VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;

@@ -219,7 +219,7 @@ await provider.shutdown();
         {
           language: 'python',
           label: 'Python',
-          install: 'pip install ./sdk/python  # from a checkout of the Lemma repository',
+          install: 'pip install ./sdk/python  # from a checkout of the Lemma repository: builds the wheel and installs it',
           code: `import lemma
 
 lemma.init(url="${base}")  # reads the key from $${KEY_VAR}
@@ -241,7 +241,7 @@ lemma.shutdown()  # sends what is still buffered
         {
           language: 'ts',
           label: 'TypeScript',
-          install: 'npm ci --prefix ./sdk/typescript && npm install ./sdk/typescript  # from a checkout of the Lemma repository',
+          install: 'npm ci --prefix ./sdk/typescript && npm pack ./sdk/typescript && npm install ./lemma-sdk-*.tgz  # from a checkout of the Lemma repository',
           code: `import { agent, init, shutdown } from '@lemma/sdk';
 
 init({ url: '${base}' }); // reads the key from process.env.${KEY_VAR}
