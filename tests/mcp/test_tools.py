@@ -174,7 +174,7 @@ def test_stats_agree_with_the_api(transport):
     assert f"{runs_word(t['runs'])} · {t['errors']} failed" in text
     assert f"tokens {t['total_tokens']} ({t['input_tokens']} in, {t['output_tokens']} out)" in text
     for agent in stats["by_agent"]:
-        assert f"\n{agent['agent']} · {agent['runs']} run" in text
+        assert f"\n{agent['agent'] or '(no agent)'} · {agent['runs']} run" in text
     for model in stats["by_model"]:
         assert f"\n{model['model']}" in text and f"{model['total_tokens']} tokens" in text
 

@@ -60,17 +60,25 @@ impl TestRun {
         if let Some(c) = self.cost {
             llm_attrs.push(attr("lemma.cost_usd", any_value::Value::DoubleValue(c)));
         }
+        // An empty agent: a root that is no agent (a web request around a model call).
+        let (name, attributes) = match self.agent {
+            "" => ("POST /chat".to_string(), vec![]),
+            agent => (
+                format!("invoke_agent {agent}"),
+                vec![
+                    string_attr("gen_ai.operation.name", "invoke_agent"),
+                    string_attr("gen_ai.agent.name", agent),
+                ],
+            ),
+        };
         let root = Span {
             trace_id: trace_id.clone(),
             span_id: root_id.clone(),
-            name: format!("invoke_agent {}", self.agent),
+            name,
             kind: 1,
             start_time_unix_nano: self.start,
             end_time_unix_nano: self.start + self.seconds * SECOND,
-            attributes: vec![
-                string_attr("gen_ai.operation.name", "invoke_agent"),
-                string_attr("gen_ai.agent.name", self.agent),
-            ],
+            attributes,
             status: self.failed.then(|| Status {
                 code: status::StatusCode::Error as i32,
                 message: "boom".into(),
@@ -308,6 +316,39 @@ fn totals_series_and_breakdowns() {
         (&by[0]["model"], &by[0]["calls"], &by[0]["total_tokens"]),
         (&json!("acme-large"), &json!(1), &json!(1_200))
     );
+}
+
+#[test]
+fn runs_without_an_agent_are_one_group_that_its_query_finds() {
+    let server = Server::start();
+    load(&server);
+    let plain = TestRun {
+        seed: 9,
+        agent: "",
+        start: T0 + 30 * MINUTE,
+        seconds: 1,
+        failed: false,
+        model: "acme-small",
+        tokens: (1, 1),
+        cost: None,
+    };
+    send(&server, KEY, &[plain]);
+    let s = stats(&server, &RANGE);
+    let agents = s["by_agent"].as_array().unwrap();
+    assert_eq!(agents.len(), 3, "{agents:?}");
+    assert_eq!(agents[2]["agent"], Value::Null, "not under its name, POST /chat");
+    assert_eq!(agents[2]["runs"], 1);
+    // Each row's count is what the runs list finds with the row's query, over the same range.
+    for a in agents {
+        let q = match a["agent"].as_str() {
+            Some(agent) => format!("agent:{agent}"),
+            None => "-has:agent".into(),
+        };
+        let found = server.all_runs(&format!(
+            "{q} since:2025-01-01T00:00:00Z until:2025-01-01T02:00:00Z"
+        ));
+        assert_eq!(found.len() as u64, a["runs"].as_u64().unwrap(), "{q}");
+    }
 }
 
 #[test]

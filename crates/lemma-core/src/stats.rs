@@ -91,8 +91,9 @@ pub struct Bucket {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentStats {
-    /// The run's agent, else the run's name.
-    pub agent: String,
+    /// The runs' agent, as `agent:` finds them; `null` for the runs without one
+    /// (`-has:agent` finds those).
+    pub agent: Option<String>,
     pub runs: u64,
     pub errors: u64,
     pub error_rate: f64,
@@ -263,7 +264,7 @@ pub struct Aggregator {
     /// Start of the first bucket.
     origin: u64,
     buckets: Vec<Group>,
-    agents: HashMap<String, Group>,
+    agents: HashMap<Option<String>, Group>,
     models: BTreeMap<(String, Option<String>), ModelGroup>,
 }
 
@@ -297,15 +298,10 @@ impl Aggregator {
             return;
         };
         bucket.add(run);
-        let agent = run.agent_name.as_deref().unwrap_or(&run.name);
-        match self.agents.get_mut(agent) {
-            Some(g) => g.add(run),
-            None => {
-                let mut g = Group::default();
-                g.add(run);
-                self.agents.insert(agent.to_string(), g);
-            }
-        }
+        self.agents
+            .entry(run.agent_name.clone())
+            .or_default()
+            .add(run);
         let mut seen = Vec::new();
         for m in &run.usage_by_model {
             // A dated snapshot counts under its model, as `model:` finds it.
@@ -386,7 +382,13 @@ impl Aggregator {
                 }
             })
             .collect();
-        by_agent.sort_by(|a, b| b.runs.cmp(&a.runs).then_with(|| a.agent.cmp(&b.agent)));
+        // Most runs first, then by name; the runs without an agent last among equals.
+        by_agent.sort_by(|a, b| {
+            b.runs
+                .cmp(&a.runs)
+                .then_with(|| a.agent.is_none().cmp(&b.agent.is_none()))
+                .then_with(|| a.agent.cmp(&b.agent))
+        });
 
         let mut by_model: Vec<ModelStats> = self
             .models
@@ -547,15 +549,16 @@ mod tests {
         );
         assert!(close(stats.series[2].cost_usd, 0.5));
 
-        let agents: Vec<(&str, u64, u64)> = stats
+        let agents: Vec<(Option<&str>, u64, u64)> = stats
             .by_agent
             .iter()
-            .map(|a| (a.agent.as_str(), a.runs, a.errors))
+            .map(|a| (a.agent.as_deref(), a.runs, a.errors))
             .collect();
         assert_eq!(
             agents,
-            [("support", 2, 1), ("billing", 1, 0), ("name-d", 1, 0)],
-            "most runs first, then by name; a run without an agent goes by its name"
+            [(Some("support"), 2, 1), (Some("billing"), 1, 0), (None, 1, 0)],
+            "most runs first, then by name; runs without an agent under none, as `agent:` \
+             does not find them by their name"
         );
         assert_eq!(stats.by_agent[0].error_rate, 0.5);
         assert_eq!(stats.by_agent[0].p50_ms, Some(100.0));

@@ -226,7 +226,7 @@ pub fn stats(s: &Stats, query: &str, with_series: bool) -> String {
         for a in &s.by_agent {
             out.push_str(&format!(
                 "{} · {} · {} failed ({}) · p50 {} · p95 {} · {} tokens · {}\n",
-                a.agent,
+                a.agent.as_deref().unwrap_or("(no agent)"),
                 count(a.runs, "run"),
                 a.errors,
                 percent(a.error_rate),

@@ -788,9 +788,9 @@ pub async fn stats<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
     let agents: Vec<_> = s
         .by_agent
         .iter()
-        .map(|g| (g.agent.as_str(), g.runs, g.errors))
+        .map(|g| (g.agent.as_deref(), g.runs, g.errors))
         .collect();
-    assert_eq!(agents, [("support", 2, 1), ("billing", 1, 0)]);
+    assert_eq!(agents, [(Some("support"), 2, 1), (Some("billing"), 1, 0)]);
     let models: Vec<_> = s
         .by_model
         .iter()

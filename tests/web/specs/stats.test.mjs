@@ -78,9 +78,9 @@ test('charts draw one point per bucket, and a bar per agent and per model', asyn
 
   const agents = page.getByTestId('by-agent').locator('.bar-row');
   assert.equal(await agents.count(), expected.by_agent.length);
-  assert.deepEqual(await agents.locator('.bar-label-text').allTextContents(), expected.by_agent.map((a) => a.agent));
+  assert.deepEqual(await agents.locator('.bar-label-text').allTextContents(), expected.by_agent.map((a) => a.agent ?? 'No agent'));
   // An agent name full of markup is shown as text.
-  assert.ok(expected.by_agent.some((a) => a.agent.includes('<img')), 'the hostile run is loaded');
+  assert.ok(expected.by_agent.some((a) => a.agent?.includes('<img')), 'the hostile run is loaded');
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   const models = page.getByTestId('by-model').locator('.bar-row');
   assert.equal(await models.count(), expected.by_model.length);

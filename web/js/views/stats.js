@@ -158,8 +158,9 @@ export function mount(root, ctx) {
       series: [{ key: 'ok', label: 'Succeeded', color: COLORS.runs }, { key: 'errors', label: 'Failed', color: COLORS.errors }],
       format: (v) => format.count(v),
       items: agents.map((a) => ({
-        label: a.agent,
-        link: runsLink(term('agent', a.agent)),
+        // Runs without an agent are one group, which `-has:agent` finds (as `agent:` does not).
+        label: a.agent ?? 'No agent',
+        link: runsLink(a.agent == null ? '-has:agent' : term('agent', a.agent)),
         segments: [a.runs - a.errors, a.errors],
         cells: [format.percent(a.error_rate), format.duration(a.p50_ms), format.duration(a.p95_ms), format.compact(a.total_tokens), format.cost(a.cost_usd)],
       })),
