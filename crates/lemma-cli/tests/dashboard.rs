@@ -98,7 +98,7 @@ fn dashboard_in_a_real_browser() {
     require_setup("web-setup", "Chromium and playwright-core");
     let server = Server::start();
     fixtures::load_all_http(&server);
-    load_hostile_run(&server);
+    let hostile = load_hostile_run(&server);
     let empty_key = empty_project_key(&server);
     let long_run = long_run_id(&server);
 
@@ -117,6 +117,7 @@ fn dashboard_in_a_real_browser() {
         .env("LEMMA_API_KEY", common::KEY)
         .env("LEMMA_EMPTY_KEY", empty_key)
         .env("LEMMA_RUN_LONG", long_run)
+        .env("LEMMA_RUN_HOSTILE", hostile)
         .status()
         .expect("running node --test in tests/web");
     assert!(

@@ -368,7 +368,9 @@ fn runs_sort_by_any_column_and_page_in_that_order() {
 
     // The CLI asks for the same order.
     let ids = |runs: &[Value]| -> Vec<String> {
-        runs.iter().map(|r| str_of(r, "run_id").to_string()).collect()
+        runs.iter()
+            .map(|r| str_of(r, "run_id").to_string())
+            .collect()
     };
     let cheapest = server.api("/api/v1/runs?sort=cost&order=asc&limit=3");
     let (ok, out, err) = server.cli(&["runs", "--sort", "cost", "--asc", "--limit", "3", "--json"]);
@@ -380,7 +382,10 @@ fn runs_sort_by_any_column_and_page_in_that_order() {
     );
     let (ok, _, err) = server.cli(&["runs", "--sort", "price"]);
     assert!(!ok);
-    assert!(err.contains("possible values") && err.contains("cost"), "{err}");
+    assert!(
+        err.contains("possible values") && err.contains("cost"),
+        "{err}"
+    );
 }
 
 /// The query that finds the runs holding `value` in `field` (a facet's name).
@@ -404,14 +409,19 @@ fn values_suggest_what_the_runs_hold_with_the_counts_search_finds() {
     let names: Vec<&str> = agents.iter().map(|v| str_of(v, "value")).collect();
     assert!(names.contains(&"support-agent"), "{names:?}");
     let mut checked = 0;
-    for field in ["agent", "model", "tool", "user", "thread", "tag", "env", "meta"] {
+    for field in [
+        "agent", "model", "tool", "user", "thread", "tag", "env", "meta",
+    ] {
         let found = values(&format!("field={field}&limit=200"));
         assert!(
             !found.is_empty() || ["tag", "env"].contains(&field),
             "{field} has values in the demo"
         );
         let counts: Vec<u64> = found.iter().map(|v| v["runs"].as_u64().unwrap()).collect();
-        assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{field}: most common first");
+        assert!(
+            counts.windows(2).all(|w| w[0] >= w[1]),
+            "{field}: most common first"
+        );
         for v in &found {
             let value = str_of(v, "value");
             let q = finding(field, value);
@@ -429,7 +439,11 @@ fn values_suggest_what_the_runs_hold_with_the_counts_search_finds() {
         let key = str_of(&key, "value");
         for v in values(&format!("field=meta.{key}")) {
             let q = format!("meta.{key}:\"{}\"", str_of(&v, "value"));
-            assert_eq!(server.all_runs(&q).len() as u64, v["runs"].as_u64().unwrap(), "{q}");
+            assert_eq!(
+                server.all_runs(&q).len() as u64,
+                v["runs"].as_u64().unwrap(),
+                "{q}"
+            );
         }
     }
 
@@ -446,7 +460,10 @@ fn values_suggest_what_the_runs_hold_with_the_counts_search_finds() {
     for (query, says) in [
         ("field=status", "field must be one of agent, model"),
         ("", "field must be one of"),
-        ("field=agent&limit=0", "limit must be a number between 1 and 200"),
+        (
+            "field=agent&limit=0",
+            "limit must be a number between 1 and 200",
+        ),
         ("field=agent&q=since:", "invalid query at position"),
     ] {
         let (status, body) = server.get(&format!("/api/v1/values?{query}"));
@@ -466,5 +483,9 @@ fn values_suggest_what_the_runs_hold_with_the_counts_search_finds() {
     let other = common::key_from_output(&out);
     let (status, body) = server.get_with("/api/v1/values?field=agent", &other);
     assert_eq!(status, 200);
-    assert_eq!(body["values"], serde_json::json!([]), "another project's runs");
+    assert_eq!(
+        body["values"],
+        serde_json::json!([]),
+        "another project's runs"
+    );
 }

@@ -98,7 +98,12 @@ mod tests {
         assert!(Cursor::decode("!!").is_err());
         assert!(Cursor::decode("Zm9v").is_err());
         let encode = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-        for garbage in ["price-asc:1:2:ab", "cost-up:1:2:ab", "cost-asc:0.5:2:ab", "a:b:c"] {
+        for garbage in [
+            "price-asc:1:2:ab",
+            "cost-up:1:2:ab",
+            "cost-asc:0.5:2:ab",
+            "a:b:c",
+        ] {
             assert!(Cursor::decode(&encode(garbage)).is_err(), "{garbage}");
         }
     }

@@ -107,7 +107,12 @@ impl FacetField {
 
 /// The values of `field` in `runs` that start with `prefix` (ignoring case), most common first
 /// (then alphabetically), at most `limit` of them.
-pub fn values(runs: &[RunFacets], field: &FacetField, prefix: &str, limit: usize) -> Vec<ValueCount> {
+pub fn values(
+    runs: &[RunFacets],
+    field: &FacetField,
+    prefix: &str,
+    limit: usize,
+) -> Vec<ValueCount> {
     let prefix = prefix.to_lowercase();
     let mut counts: HashMap<String, u64> = HashMap::new();
     for run in runs {
@@ -189,7 +194,12 @@ mod tests {
             [("plan".to_string(), 2), ("beta".to_string(), 1)]
         );
         assert_eq!(
-            pairs(values(&runs, &FacetField::parse("meta.plan").unwrap(), "p", 10)),
+            pairs(values(
+                &runs,
+                &FacetField::parse("meta.plan").unwrap(),
+                "p",
+                10
+            )),
             [("pro".to_string(), 1)]
         );
     }

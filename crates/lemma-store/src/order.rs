@@ -108,7 +108,12 @@ pub(crate) fn after(
 ) -> String {
     let cmp = if ascending { ">" } else { "<" };
     // (a < x OR (a = x AND (b < y OR (b = y AND (c < z)))))
-    fn from(i: usize, columns: &[&str], cmp: &str, bind: &mut dyn FnMut(usize) -> String) -> String {
+    fn from(
+        i: usize,
+        columns: &[&str],
+        cmp: &str,
+        bind: &mut dyn FnMut(usize) -> String,
+    ) -> String {
         let strict = format!("{} {cmp} {}", columns[i], bind(i));
         if i + 1 == columns.len() {
             return strict;

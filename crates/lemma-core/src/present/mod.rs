@@ -9,6 +9,7 @@
 mod budget;
 mod errors;
 mod fold;
+mod graph;
 mod outline;
 mod spans;
 mod thread;
@@ -16,6 +17,8 @@ mod transcript;
 mod tree;
 mod window;
 
+#[cfg(test)]
+mod graph_tests;
 #[cfg(test)]
 mod outline_tests;
 #[cfg(test)]
@@ -28,6 +31,7 @@ use crate::model::{Span, StatusCode};
 use crate::run::Run;
 
 pub use errors::{group_errors, ErrorGroup};
+pub use graph::{GraphEdge, GraphNode, RunGraph, MAX_GRAPH_NODES, OTHER_LABEL};
 pub use outline::{Bucket, Outline, OutlineRow, Overview};
 pub use thread::thread;
 pub use transcript::transcript;

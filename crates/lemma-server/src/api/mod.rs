@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: JSON in and out, every route authenticated and scoped to the
 //! key's project.
 
+mod graph;
 mod metrics;
 pub mod outline_cache;
 mod prices;
@@ -51,6 +52,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(stats::routes())
         .merge(values::routes())
         .merge(windows::routes())
+        .merge(graph::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route_layer(middleware::from_fn_with_state(
             MAX_BODY_BYTES,

@@ -36,11 +36,7 @@ pub struct ValuesParams {
 impl IntoParams for ValuesParams {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         vec![
-            params::text(
-                "field",
-                &format!("The field: {}.", FacetField::NAMES),
-                true,
-            ),
+            params::text("field", &format!("The field: {}.", FacetField::NAMES), true),
             params::text(
                 "prefix",
                 "Only values starting with this text (ignoring case).",

@@ -199,7 +199,11 @@ pub(super) async fn summary(state: &AppState, p: &Project, run_id: &str) -> Resu
 }
 
 /// The run's outline, from the cache or built (once, whoever else asks meanwhile).
-pub(super) async fn outline_of(state: &AppState, p: &Project, run: &Run) -> Result<Arc<Outline>, ApiError> {
+pub(super) async fn outline_of(
+    state: &AppState,
+    p: &Project,
+    run: &Run,
+) -> Result<Arc<Outline>, ApiError> {
     let key = Key {
         project: p.id,
         run_id: run.run_id.clone(),

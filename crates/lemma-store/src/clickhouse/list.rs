@@ -73,7 +73,10 @@ fn cursor_clause(
             "invalid cursor: pass back a next_cursor unchanged".into(),
         ));
     }
-    let sorted = order.by.expression().map(|_| c.sorted.map_or(0, |(_, v)| v).into());
+    let sorted = order
+        .by
+        .expression()
+        .map(|_| c.sorted.map_or(0, |(_, v)| v).into());
     let values: Vec<Param> = sorted
         .into_iter()
         .chain([c.time_unix_nano.into(), c.id.to_ascii_lowercase().into()])

@@ -25,8 +25,13 @@ async fn write_runs<S: Store>(store: &S, p: crate::ProjectId) {
         }
         let mut root = span(t + 1, 1, None, "invoke_agent", start, attrs);
         // Durations: a few equal ones, the rest apart.
-        root.end_time_unix_nano = start + 1_000_000 * [5, 1, 5, 9, 2, 7, 5, 3, 8, 4, 6, 5][t as usize];
-        let model = if t % 2 == 0 { "gpt-4o-2024-08-06" } else { "gpt-4o-mini" };
+        root.end_time_unix_nano =
+            start + 1_000_000 * [5, 1, 5, 9, 2, 7, 5, 3, 8, 4, 6, 5][t as usize];
+        let model = if t % 2 == 0 {
+            "gpt-4o-2024-08-06"
+        } else {
+            "gpt-4o-mini"
+        };
         let mut llm = span(
             t + 1,
             2,
@@ -200,12 +205,12 @@ pub async fn run_facets<S: Store>(store: &S) {
     assert_eq!(pairs("user", "user-1", &all), [s("user-1", 3)]);
 
     // The newest runs first, and only those matching the filter.
-    let newest = store
-        .run_facets(p, parse("", 1).unwrap(), 3)
-        .await
-        .unwrap();
+    let newest = store.run_facets(p, parse("", 1).unwrap(), 3).await.unwrap();
     assert_eq!(
-        newest.iter().map(|f| f.user_id.clone().unwrap()).collect::<Vec<_>>(),
+        newest
+            .iter()
+            .map(|f| f.user_id.clone().unwrap())
+            .collect::<Vec<_>>(),
         ["user-3", "user-2", "user-1"],
         "runs 11, 10, 9"
     );
@@ -216,7 +221,12 @@ pub async fn run_facets<S: Store>(store: &S) {
     assert_eq!(pairs("agent", "", &billing), [s("billing", 4)]);
     assert_eq!(
         pairs("user", "", &billing),
-        [s("user-0", 1), s("user-1", 1), s("user-2", 1), s("user-3", 1)],
+        [
+            s("user-0", 1),
+            s("user-1", 1),
+            s("user-2", 1),
+            s("user-3", 1)
+        ],
         "runs 0, 3, 6 and 9"
     );
 }

@@ -64,7 +64,13 @@ pub fn list_runs(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result
     let mut params = vec![Sql::Integer(project.0)];
     params.extend(f.params);
     let order = q.order;
-    let after = cursor_clause(q.position()?, order, "r.start_ns", "r.trace_id", &mut params)?;
+    let after = cursor_clause(
+        q.position()?,
+        order,
+        "r.start_ns",
+        "r.trace_id",
+        &mut params,
+    )?;
     let limit = limit(q);
     params.push(Sql::Integer(limit as i64 + 1));
     let sql = list_runs_sql(&q.filter, &f.sql, &after, order);
@@ -81,7 +87,12 @@ pub fn list_runs(conn: &Connection, project: ProjectId, q: &ListQuery) -> Result
     })
 }
 
-pub(super) fn list_runs_sql(filter: &Filter, condition: &str, after: &str, order: RunOrder) -> String {
+pub(super) fn list_runs_sql(
+    filter: &Filter,
+    condition: &str,
+    after: &str,
+    order: RunOrder,
+) -> String {
     let hint = run_list_index(filter)
         .map(|index| format!("INDEXED BY {index}"))
         .unwrap_or_default();
@@ -356,10 +367,9 @@ pub fn run_facets(
     let rows = stmt
         .query_map(params_from_iter(params), |row| {
             let metadata: String = row.get(7)?;
-            let metadata = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(
-                &metadata,
-            )
-            .unwrap_or_default();
+            let metadata =
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&metadata)
+                    .unwrap_or_default();
             Ok(RunFacets {
                 agents: list(row.get(0)?),
                 models: list(row.get(1)?),

@@ -1,5 +1,5 @@
-// One run: its header, then the same spans three ways (tree, timeline, transcript) beside a
-// panel with the selected span. The URL holds the view and the span (`?view=timeline&span=…`),
+// One run: its header, then the same spans four ways (tree, timeline, transcript, graph) beside
+// a panel with the selected span. The URL holds the view and the span (`?view=timeline&span=…`),
 // so every state can be shared; selecting changes the URL and `update` applies it.
 //
 // Every run is read in windows, whatever its size: the page opens on the outline's first page
@@ -16,6 +16,7 @@ import { createRows } from './rows.js';
 import { createTreeView } from './tree.js';
 import { createTimelineView } from './timeline.js';
 import { createTranscript } from './transcript-mount.js';
+import { createGraphView } from './graph.js';
 import { renderPanelLoading, renderSpanPanel } from './span-panel.js';
 import { createMinimap } from './minimap.js';
 import { createFind } from './find.js';
@@ -25,6 +26,7 @@ const VIEWS = [
   { id: 'tree', label: 'Tree', keys: ['1', 't'] },
   { id: 'timeline', label: 'Timeline', keys: ['2', 'l'] },
   { id: 'transcript', label: 'Transcript', keys: ['3', 's'] },
+  { id: 'graph', label: 'Graph', keys: ['4', 'g'] },
 ];
 const PANEL_WIDTH_KEY = 'lemma.spanPanelWidth';
 
@@ -181,10 +183,13 @@ function createPage(root, first, ctx) {
       tab.classList.toggle('active', on);
       tab.setAttribute('aria-selected', String(on));
     }
-    treeTools.hidden = id === 'transcript';
-    hint.hidden = id === 'transcript';
-    minimap.el.hidden = id === 'transcript';
+    // The transcript and the graph show steps and nodes, not the tree's rows.
+    const rowless = id === 'transcript' || id === 'graph';
+    treeTools.hidden = rowless;
+    hint.hidden = rowless;
+    minimap.el.hidden = rowless;
     if (id === 'transcript') view = createTranscript(run, outline, model, actions);
+    else if (id === 'graph') view = createGraphView(run, model, actions);
     else {
       view = (id === 'timeline' ? createTimelineView : createTreeView)(model, actions);
       view.el.addEventListener('scroll', updateFrame, { passive: true });
@@ -196,13 +201,13 @@ function createPage(root, first, ctx) {
   }
 
   async function revealSelected(id, how) {
-    if (viewId === 'transcript') {
+    if (viewId === 'transcript' || viewId === 'graph') {
       view.setSelected?.(id);
       view.reveal(id);
       return;
     }
     const position = await outline.positionOf(id).catch(() => null);
-    if (model.selected !== id || viewId === 'transcript') return;
+    if (model.selected !== id || viewId === 'transcript' || viewId === 'graph') return;
     if (position == null) {
       view.refresh();
       return;
