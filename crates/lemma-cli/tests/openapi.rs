@@ -1,7 +1,9 @@
 //! The OpenAPI document at `GET /api/v1/openapi.json`, against a real server: it is valid
 //! OpenAPI 3.1 (checked by openapi-spec-validator, which `scripts/openapi-setup` installs),
 //! every operation it documents is served with its method and its documented authentication,
-//! and every route the server's source registers is in it.
+//! every route the server's source registers is in it, and real answers of every operation
+//! (successes and errors) match their documented schemas, field for field
+//! (`tests/openapi/answers.py`).
 
 mod common;
 
@@ -185,4 +187,296 @@ fn every_route_the_server_registers_is_documented() {
         "routes registered without being documented (register them with utoipa_axum's \
          routes!, or document them beside the registration): {missing:?}"
     );
+}
+
+/// One real answer, for `tests/openapi/answers.py`.
+fn answer(
+    server: &Server,
+    method: &str,
+    documented: &str,
+    path: &str,
+    key: bool,
+    body: Option<Value>,
+) -> Value {
+    let method_name = method.to_uppercase();
+    let mut request = common::client()
+        .request(
+            reqwest::Method::from_bytes(method_name.as_bytes()).unwrap(),
+            server.url(path),
+        )
+        .timeout(Duration::from_secs(30));
+    if key {
+        request = request.bearer_auth(common::KEY);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().unwrap_or_default();
+    let body: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("{method_name} {path} answered {status} without JSON: {text}"));
+    serde_json::json!({"method": method, "path": documented, "status": status, "body": body})
+}
+
+#[test]
+fn every_answer_matches_its_documented_schema() {
+    require_setup("openapi-setup", "openapi-spec-validator");
+    let server = Server::start();
+    common::fixtures::load_all_http(&server);
+    let (text, doc) = document(&server);
+    let runs = server.all_runs("");
+    let long = &server.all_runs("agent:coding_agent")[0];
+    let threaded = runs.iter().find(|r| r["thread_id"].is_string()).unwrap();
+    let run = |r: &Value| r["run_id"].as_str().unwrap().to_string();
+    let (long, threaded) = (run(long), run(threaded));
+    let thread = threaded_thread(&server, &threaded);
+    let root = server.api(&format!("/api/v1/runs/{threaded}"))["run"]["root_span_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let metric = serde_json::json!({"name": "resolved", "value": true, "comment": "yes"});
+
+    // (method, documented path, concrete path, with a key, body)
+    let cases: Vec<(&str, &str, String, bool, Option<Value>)> = vec![
+        (
+            "get",
+            "/api/v1/project",
+            "/api/v1/project".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/runs",
+            "/api/v1/runs?limit=5".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/runs",
+            "/api/v1/runs?sort=cost&limit=2".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/runs",
+            "/api/v1/runs?q=status:".into(),
+            true,
+            None,
+        ),
+        ("get", "/api/v1/runs", "/api/v1/runs".into(), false, None),
+        (
+            "post",
+            "/api/v1/runs/{run_id}/metrics",
+            format!("/api/v1/runs/{threaded}/metrics"),
+            true,
+            Some(metric),
+        ),
+        (
+            "get",
+            "/api/v1/runs/{run_id}/metrics",
+            format!("/api/v1/runs/{threaded}/metrics"),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/runs/{run_id}",
+            format!("/api/v1/runs/{threaded}"),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/runs/{run_id}",
+            format!("/api/v1/runs/{}", "0".repeat(32)),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/runs/{run_id}",
+            "/api/v1/runs/not-an-id".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/runs/{run_id}/outline",
+            format!("/api/v1/runs/{long}/outline?limit=50"),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/runs/{run_id}/overview",
+            format!("/api/v1/runs/{long}/overview"),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/runs/{run_id}/find",
+            format!("/api/v1/runs/{long}/find?q=kind:tool"),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/runs/{run_id}/transcript",
+            format!("/api/v1/runs/{long}/transcript?limit=5"),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/runs/{run_id}/graph",
+            format!("/api/v1/runs/{long}/graph"),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/runs/{run_id}/spans/{span_id}",
+            format!("/api/v1/runs/{threaded}/spans/{root}"),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/spans",
+            "/api/v1/spans?q=kind:llm&limit=5".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/threads",
+            "/api/v1/threads".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/threads/{thread_id}",
+            format!("/api/v1/threads/{thread}"),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/stats",
+            "/api/v1/stats?from=2000-01-01T00:00:00Z&bucket=30d".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/stats",
+            "/api/v1/stats?bucket=1s".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/values",
+            "/api/v1/values?field=model".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/values",
+            "/api/v1/values?field=nope".into(),
+            true,
+            None,
+        ),
+        (
+            "put",
+            "/api/v1/prices/{model}",
+            "/api/v1/prices/acme-*".into(),
+            true,
+            Some(serde_json::json!({"input": 1.5, "output": 2})),
+        ),
+        ("get", "/api/v1/prices", "/api/v1/prices".into(), true, None),
+        (
+            "post",
+            "/api/v1/prices/apply",
+            "/api/v1/prices/apply".into(),
+            true,
+            None,
+        ),
+        (
+            "delete",
+            "/api/v1/prices/{model}",
+            "/api/v1/prices/acme-*".into(),
+            true,
+            None,
+        ),
+        (
+            "delete",
+            "/api/v1/prices/{model}",
+            "/api/v1/prices/acme-*".into(),
+            true,
+            None,
+        ),
+    ];
+    let answers: Vec<Value> = cases
+        .into_iter()
+        .map(|(method, documented, path, key, body)| {
+            answer(&server, method, documented, &path, key, body)
+        })
+        .collect();
+
+    // Every documented operation that answers with JSON was asked, with a success among its
+    // answers: a new route cannot be left out of this check.
+    let exempt = [
+        ("get", "/api/v1/openapi.json"),     // the document itself
+        ("delete", "/api/v1/runs/{run_id}"), // 204, no body
+    ];
+    let mut missing = Vec::new();
+    for (path, method) in operations(&doc) {
+        let api = path.starts_with("/api/v1/");
+        if !api || exempt.contains(&(method.as_str(), path.as_str())) {
+            continue;
+        }
+        let ok = answers.iter().any(|a| {
+            a["method"] == method.as_str()
+                && a["path"] == path.as_str()
+                && (200..300).contains(&a["status"].as_u64().unwrap())
+        });
+        if !ok {
+            missing.push(format!("{method} {path}"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "operations without a checked answer: {missing:?}"
+    );
+    for status in [400, 401, 404] {
+        assert!(
+            answers.iter().any(|a| a["status"] == status),
+            "no {status} answer checked"
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let document_file = dir.path().join("openapi.json");
+    let answers_file = dir.path().join("answers.json");
+    std::fs::write(&document_file, text).unwrap();
+    std::fs::write(&answers_file, serde_json::to_vec(&answers).unwrap()).unwrap();
+    let mut command = Command::new(repo_root().join(".cache/openapi/venv/bin/python"));
+    command
+        .arg(repo_root().join("tests/openapi/answers.py"))
+        .args([&document_file, &answers_file]);
+    run_to_end(command, Duration::from_secs(120))
+        .expect_success("tests/openapi/answers.py", Duration::from_secs(120));
+}
+
+fn threaded_thread(server: &Server, run_id: &str) -> String {
+    let run = server.api(&format!("/api/v1/runs/{run_id}"));
+    run["run"]["thread_id"].as_str().unwrap().to_string()
 }

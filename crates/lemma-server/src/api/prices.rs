@@ -29,13 +29,24 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// A model's prices, USD per million tokens, and where they come from.
+///
+/// The prices are listed rather than a flattened [`Price`]: a request's `Price` refuses unknown
+/// fields, and its schema says so, which no object with more fields could match.
 #[derive(Serialize, ToSchema)]
 #[schema(as = PriceEntry)]
 struct PriceView<'a> {
     /// The model pattern (`*` matches any run of characters).
     model: &'a str,
-    #[serde(flatten)]
-    price: Price,
+    /// Uncached input tokens.
+    input: f64,
+    /// Output tokens, reasoning included unless `reasoning` is set.
+    output: f64,
+    /// Input tokens read from the cache; the input price when `null`.
+    cache_read: Option<f64>,
+    /// Input tokens written to the cache; the input price when `null`.
+    cache_write: Option<f64>,
+    /// Reasoning tokens, for a model that prices them apart from other output.
+    reasoning: Option<f64>,
     source: PriceSource,
     /// RFC 3339, for the project's own prices.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,7 +79,11 @@ struct ApplyAnswer {
 fn view(entry: &PriceEntry, updated_ns: Option<u64>) -> PriceView<'_> {
     PriceView {
         model: &entry.model,
-        price: entry.price,
+        input: entry.price.input,
+        output: entry.price.output,
+        cache_read: entry.price.cache_read,
+        cache_write: entry.price.cache_write,
+        reasoning: entry.price.reasoning,
         source: entry.source,
         updated_at: updated_ns.map(iso),
     }
