@@ -489,3 +489,115 @@ fn values_suggest_what_the_runs_hold_with_the_counts_search_finds() {
         "another project's runs"
     );
 }
+
+/// The backticked parts of `text`.
+fn backticked(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every query the README and the dashboard's search help show as an example: the query
+/// language's table, `lemma runs` commands, `?q=` in URLs, the search menu's examples and the
+/// search boxes' placeholders. Placeholders for ids (`<run id>`) are not examples.
+fn documented_queries() -> Vec<(String, String)> {
+    let root = common::programs::repo_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let mut out = Vec::new();
+    let language = readme
+        .split("### The query language")
+        .nth(1)
+        .and_then(|s| s.split("A query that does not parse").next())
+        .expect("the README's query language section");
+    for row in language.lines().filter(|l| l.starts_with("| `")) {
+        for term in backticked(row.split('|').nth(1).unwrap()) {
+            out.push(("README, the query language".into(), term));
+        }
+    }
+    for line in readme.lines() {
+        if let Some(rest) = line.strip_prefix("lemma runs ") {
+            let mut terms = Vec::new();
+            let mut words = rest.split('#').next().unwrap().split_whitespace();
+            while let Some(word) = words.next() {
+                match word {
+                    "--sort" | "--limit" => drop(words.next()),
+                    w if w.starts_with("--") => {}
+                    w => terms.push(w),
+                }
+            }
+            out.push(("README, lemma runs".into(), terms.join(" ")));
+        }
+        if let Some((_, q)) = line.split_once("?q=") {
+            let q = q.split(['&', '"']).next().unwrap();
+            out.push(("README, a URL".into(), q.to_string()));
+        }
+    }
+    let search = std::fs::read_to_string(root.join("web/js/components/search.js")).unwrap();
+    for line in search
+        .lines()
+        .filter(|l| l.trim_start().starts_with("{ query: '"))
+    {
+        if !line.contains("template: true") {
+            let query = line.split('\'').nth(1).unwrap();
+            out.push(("the search help".into(), query.replace("\\'", "'")));
+        }
+    }
+    for page in [
+        "components/search.js",
+        "views/stats.js",
+        "views/threads.js",
+        "views/runs.js",
+    ] {
+        let text = std::fs::read_to_string(root.join("web/js").join(page)).unwrap();
+        for line in text.lines().filter(|l| l.contains("placeholder")) {
+            if let Some((_, example)) = line.split_once("e.g. ") {
+                let example = example.split('\'').next().unwrap();
+                out.push((format!("the placeholder of {page}"), example.to_string()));
+            }
+        }
+    }
+    out.retain(|(_, q)| !q.contains('<') && !q.trim().is_empty());
+    out
+}
+
+#[test]
+fn every_query_example_of_the_readme_and_the_search_help_finds_demo_runs() {
+    let (server, _) = loaded();
+    let examples = documented_queries();
+    let sources: BTreeSet<&str> = examples.iter().map(|(s, _)| s.as_str()).collect();
+    for source in [
+        "README, the query language",
+        "README, lemma runs",
+        "README, a URL",
+        "the search help",
+        "the placeholder of views/stats.js",
+    ] {
+        assert!(
+            sources.contains(source),
+            "no example found in {source}: {sources:?}"
+        );
+    }
+    assert!(examples.len() > 30, "{examples:?}");
+    let all = server.all_runs("");
+    let mut wrong = Vec::new();
+    for (source, q) in &examples {
+        let found = server.all_runs(q).len();
+        // A date finds the runs that started after it. The demo's runs are recent, but the
+        // tests may run with the clock moved (LEMMA_TEST_CLOCK), so they are counted.
+        let expected = match q.strip_prefix("since:").filter(|d| d.contains('-')) {
+            Some(date) => all
+                .iter()
+                .filter(|r| str_of(r, "start_time") >= date)
+                .count(),
+            None => found.max(1),
+        };
+        if found != expected {
+            wrong.push(format!(
+                "{source}: {q:?} finds {found} demo runs, not {expected}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -33,7 +33,7 @@ test('addTerm appends a term once', () => {
 
 test('the examples cover the language and every field is listed', () => {
   const queries = EXAMPLES.map((e) => e.query);
-  for (const q of ['status:error', 'signal:loop', '"refund policy"', 'meta.tier=gold', '-tag:test', 'duration>5s', 'cost>0.01']) {
+  for (const q of ['status:error', 'signal:loop', '"return window"', 'meta.plan=plus_monthly', '-tag:canary', 'duration>5s', 'cost>0.01']) {
     assert.ok(queries.includes(q), q);
   }
   const names = FIELDS.map((f) => f.name);

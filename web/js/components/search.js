@@ -16,9 +16,9 @@ export const EXAMPLES = [
   { query: 'tokens>1000', hint: 'more than 1,000 tokens' },
   { query: 'cost>0.01', hint: 'cost over one cent' },
   { query: 'signal:loop', hint: 'a tool called 3+ times in a row alike' },
-  { query: '"refund policy"', hint: 'a phrase in inputs or outputs' },
-  { query: 'meta.tier=gold', hint: 'a metadata value' },
-  { query: '-tag:test', hint: 'leave out runs tagged test' },
+  { query: '"return window"', hint: 'a phrase in inputs or outputs' },
+  { query: 'meta.plan=plus_monthly', hint: 'a metadata value' },
+  { query: '-tag:canary', hint: 'leave out runs tagged canary' },
 ];
 
 /** The fields of the query language (crates/lemma-core/src/query), with what they insert. */

@@ -24,7 +24,7 @@ export function mount(root, ctx) {
 
   const search = searchBar({
     value: state.q, label: 'Search threads',
-    placeholder: 'Search threads by their runs…  e.g. user:user-7 status:error',
+    placeholder: 'Search threads by their runs…  e.g. user:cust_2290 since:7d',
     onSubmit: (q) => go({ ...state, q, page: FIRST_PAGE }),
   });
   const range = timeRangePicker({

@@ -69,11 +69,28 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     for request in &requests {
         exporter.export(request)?;
     }
+    let mut scores = 0;
+    for (run, run_id) in demo.runs.iter().zip(&run_ids) {
+        if run.scores.is_empty() {
+            continue;
+        }
+        let metrics: Vec<serde_json::Value> = run.scores.iter().map(|s| s.body()).collect();
+        let body = serde_json::json!({ "metrics": metrics });
+        client::call(
+            &remote,
+            reqwest::Method::POST,
+            &["runs", run_id, "metrics"],
+            &[],
+            Some(&body),
+        )?;
+        scores += metrics.len();
+    }
 
     let spans: usize = demo.runs.iter().map(|r| r.root.count()).sum();
     let long_spans = demo.runs[demo.long_run].root.count();
     println!(
-        "Loaded {} sample runs ({spans} spans, service {}) into project {} at {url}.\n",
+        "Loaded {} sample runs ({spans} spans, {scores} scores, service {}) into project {} at \
+         {url}.\n",
         demo.runs.len(),
         otlp::SERVICE_NAME,
         project["project"]["name"],

@@ -21,11 +21,51 @@ pub struct SpanSpec {
     pub failure: Option<Failure>,
 }
 
-/// One sample run: its root span, and how long after the previous run it ended.
+/// One sample run: its root span, how long after the previous run it ended, and the scores
+/// posted to it afterwards as metric events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSpec {
     pub root: SpanSpec,
     pub minutes_after_previous: u32,
+    pub scores: Vec<Score>,
+}
+
+/// A metric event of a sample run: an outcome, a user's feedback or an evaluator's grade.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    pub name: &'static str,
+    pub value: Value,
+    pub source: &'static str,
+    pub comment: Option<&'static str>,
+}
+
+impl Score {
+    pub fn new(name: &'static str, value: impl Into<Value>, source: &'static str) -> Score {
+        Score {
+            name,
+            value: value.into(),
+            source,
+            comment: None,
+        }
+    }
+
+    pub fn comment(self, comment: &'static str) -> Score {
+        Score {
+            comment: Some(comment),
+            ..self
+        }
+    }
+
+    /// The event as `POST /api/v1/runs/{run_id}/metrics` takes it.
+    pub fn body(&self) -> Value {
+        let mut body = serde_json::json!({
+            "name": self.name, "value": self.value, "source": self.source,
+        });
+        if let Some(comment) = self.comment {
+            body["comment"] = comment.into();
+        }
+        body
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,7 @@ mod support;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use super::spec::{RunSpec, SpanSpec};
+use super::spec::{RunSpec, Score, SpanSpec};
 
 pub use long_run::{LOOP_REPEATS, LOOP_TOOL};
 
@@ -28,8 +28,30 @@ impl Demo {
         self.runs.push(RunSpec {
             root,
             minutes_after_previous,
+            scores: Vec::new(),
         });
         self.runs.len() - 1
+    }
+
+    /// Scores the run at `index`: whether it resolved the request, the user's feedback and an
+    /// evaluator's grade of the answer (0 to 1), as an app and its evals would post them.
+    fn score(
+        &mut self,
+        index: usize,
+        resolved: bool,
+        feedback: Option<&'static str>,
+        quality: f64,
+    ) {
+        let run = &mut self.runs[index];
+        run.scores.push(Score::new("resolved", resolved, "app"));
+        if let Some(feedback) = feedback {
+            let score = Score::new("feedback", feedback, "user");
+            run.scores.push(match feedback {
+                "bad" => score.comment("I asked for a refund and got nothing."),
+                _ => score,
+            });
+        }
+        run.scores.push(Score::new("quality", quality, "eval"));
     }
 
     fn push_turn(&mut self, minutes_after_previous: u32, root: SpanSpec) {
@@ -43,10 +65,12 @@ pub fn build(seed: u64, thread_id: &str) -> Demo {
     let rng = &mut StdRng::seed_from_u64(seed);
     let [turn1, turn2, turn3, turn4] = support::billing_thread(rng, thread_id);
     let mut d = Demo::default();
-    d.push(0, support::damaged_item(rng));
+    let damaged = d.push(0, support::damaged_item(rng));
+    d.score(damaged, true, Some("good"), 0.86);
     d.sub_agent_run = d.push(9, research::password_hashing(rng));
     d.push(11, coding::export_crash(rng));
-    d.push(7, support::address_change(rng));
+    let address = d.push(7, support::address_change(rng));
+    d.score(address, true, Some("good"), 0.91);
     d.push_turn(8, turn1);
     d.push_turn(3, turn2);
     d.long_run = d.push(4, long_run::long_run(rng));
@@ -54,11 +78,14 @@ pub fn build(seed: u64, thread_id: &str) -> Demo {
     d.push(6, research::problem_details(rng));
     d.push_turn(4, turn4);
     d.failed_run = d.push(9, support::failed_refund(rng));
+    d.score(d.failed_run, false, Some("bad"), 0.22);
     d.push(12, coding::explain_discounts(rng));
-    d.push(10, support::return_window_staging(rng));
+    let canary = d.push(10, support::return_window_staging(rng));
+    d.score(canary, true, None, 0.41);
     d.push(14, research::python_runtimes(rng));
     d.push(13, coding::since_option(rng));
-    d.push(8, support::tracking(rng));
+    let tracking = d.push(8, support::tracking(rng));
+    d.score(tracking, true, Some("good"), 0.78);
     d
 }
 
