@@ -336,7 +336,11 @@ fn runs_without_an_agent_are_one_group_that_its_query_finds() {
     let s = stats(&server, &RANGE);
     let agents = s["by_agent"].as_array().unwrap();
     assert_eq!(agents.len(), 3, "{agents:?}");
-    assert_eq!(agents[2]["agent"], Value::Null, "not under its name, POST /chat");
+    assert_eq!(
+        agents[2]["agent"],
+        Value::Null,
+        "not under its name, POST /chat"
+    );
     assert_eq!(agents[2]["runs"], 1);
     // Each row's count is what the runs list finds with the row's query, over the same range.
     for a in agents {

@@ -556,7 +556,11 @@ mod tests {
             .collect();
         assert_eq!(
             agents,
-            [(Some("support"), 2, 1), (Some("billing"), 1, 0), (None, 1, 0)],
+            [
+                (Some("support"), 2, 1),
+                (Some("billing"), 1, 0),
+                (None, 1, 0)
+            ],
             "most runs first, then by name; runs without an agent under none, as `agent:` \
              does not find them by their name"
         );
