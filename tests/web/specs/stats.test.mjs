@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, launch, open } from '../lib/harness.mjs';
 import * as format from '../../../web/js/format.js';
+import { isSparse } from '../../../web/js/components/scale.js';
 
 let browser;
 let range; // a custom range, in the page's URL form, covering every loaded run
@@ -40,6 +41,31 @@ async function linePoints(page, chart, series) {
   return [...d.matchAll(/[ML](-?[\d.]+),(-?[\d.]+)/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]) }));
 }
 
+/**
+ * What a chart drew for one series, whichever its style: `{style, marks}` with per bucket the
+ * mark's `{x, y}` (its middle and top), or null where it drew none. `values` are the series'
+ * values from the API, to place a line's points (it has one per bucket with a value).
+ */
+async function drawing(page, chart, series, values) {
+  const root = page.getByTestId(chart);
+  const style = await root.locator('figure.chart').getAttribute('data-style');
+  const marks = values.map(() => null);
+  if (style === 'bars') {
+    const bars = await root.locator(`rect.chart-bar[data-series="${series}"]`).evaluateAll((rects) => rects.map((r) => ({
+      index: Number(r.dataset.index),
+      x: Number(r.getAttribute('x')) + Number(r.getAttribute('width')) / 2,
+      y: Number(r.getAttribute('y')),
+    })));
+    for (const b of bars) marks[b.index] = { x: b.x, y: b.y };
+  } else {
+    const points = await linePoints(page, chart, series);
+    const present = values.map((v, i) => (v === null || v === undefined ? -1 : i)).filter((i) => i >= 0);
+    assert.equal(points.length, present.length, `${chart}: a point per bucket with a value`);
+    present.forEach((i, k) => { marks[i] = points[k]; });
+  }
+  return { style, marks };
+}
+
 test('tiles show the totals of the runs in the range', async () => {
   const expected = await stats();
   assert.equal(expected.totals.runs, all.length, 'the range covers every run');
@@ -56,24 +82,36 @@ test('tiles show the totals of the runs in the range', async () => {
   await done();
 });
 
-test('charts draw one point per bucket, and a bar per agent and per model', async () => {
+test('charts draw every bucket with runs, as lines or, where few buckets have any, as bars', async () => {
   const expected = await stats();
   const { page, done } = await open(browser, statsUrl());
-  await page.getByTestId('chart-runs').locator('path.chart-line').first().waitFor();
+  await page.getByTestId('chart-runs').locator('svg.chart-svg').waitFor();
 
-  const runs = await linePoints(page, 'chart-runs', 'runs');
-  assert.equal(runs.length, expected.series.length);
+  const values = (key) => expected.series.map((b) => b[key]);
+  const runs = await drawing(page, 'chart-runs', 'runs', values('runs'));
+  const sparse = isSparse([{ values: values('runs') }, { values: values('errors') }], expected.series.length);
+  assert.equal(runs.style, sparse ? 'bars' : 'lines');
+  // A bucket with runs has its mark; in bars, an empty one has none.
+  expected.series.forEach((b, i) => {
+    if (b.runs > 0 || runs.style === 'lines') assert.ok(runs.marks[i], `bucket ${i} is drawn`);
+    else assert.equal(runs.marks[i], null, `bucket ${i} is empty`);
+  });
   // Higher counts are drawn higher (smaller y): the drawing follows the data.
   const busiest = expected.series.reduce((best, b, i) => (b.runs > expected.series[best].runs ? i : best), 0);
-  const quiet = expected.series.findIndex((b) => b.runs === 0);
-  assert.ok(quiet >= 0, 'some bucket is empty');
-  assert.ok(runs[busiest].y < runs[quiet].y);
-  assert.equal((await linePoints(page, 'chart-tokens', 'tokens')).length, expected.series.length);
-  assert.equal((await linePoints(page, 'chart-cost', 'cost')).length, expected.series.length);
-  // Latency has no value in empty buckets: its line has a point for each bucket with runs.
-  const latency = await page.getByTestId('chart-latency').locator('path.chart-line[data-series="p50"]').getAttribute('d');
+  const quieter = expected.series.findIndex((b) => b.runs > 0 && b.runs < expected.series[busiest].runs);
+  assert.ok(expected.series.some((b) => b.runs === 0), 'some bucket is empty');
+  assert.ok(quieter >= 0, 'buckets differ');
+  assert.ok(runs.marks[busiest].y < runs.marks[quieter].y);
+  for (const [chart, key] of [['chart-tokens', 'total_tokens'], ['chart-cost', 'cost_usd']]) {
+    const drawn = await drawing(page, chart, key === 'total_tokens' ? 'tokens' : 'cost', values(key).map((v) => v || 0));
+    expected.series.forEach((b, i) => {
+      if (b[key]) assert.ok(drawn.marks[i], `${chart}: bucket ${i} is drawn`);
+    });
+  }
+  // Latency has no value in empty buckets: a mark for each bucket with runs, none elsewhere.
+  const latency = await drawing(page, 'chart-latency', 'p50', expected.series.map((b) => (b.runs ? b.p50_ms : null)));
   const withRuns = expected.series.filter((b) => b.runs > 0).length;
-  assert.equal((latency.match(/[ML]/g) || []).length, withRuns);
+  assert.equal(latency.marks.filter(Boolean).length, withRuns);
   assert.equal(await page.getByTestId('chart-latency').locator('svg title').textContent(), 'Run duration percentiles over time');
 
   const agents = page.getByTestId('by-agent').locator('.bar-row');
@@ -99,10 +137,10 @@ test('hovering a chart shows the exact values of the bucket under the pointer', 
   const expected = await stats();
   const { page, done } = await open(browser, statsUrl());
   const chart = page.getByTestId('chart-runs');
-  await chart.locator('path.chart-line').first().waitFor();
-  const points = await linePoints(page, 'chart-runs', 'runs');
+  await chart.locator('svg.chart-svg').waitFor();
+  const { marks } = await drawing(page, 'chart-runs', 'runs', expected.series.map((b) => b.runs));
   const busiest = expected.series.reduce((best, b, i) => (b.runs > expected.series[best].runs ? i : best), 0);
-  await chart.locator('svg.chart-svg').hover({ position: { x: points[busiest].x, y: 60 } });
+  await chart.locator('svg.chart-svg').hover({ position: { x: marks[busiest].x, y: 60 } });
   const tooltip = chart.locator('.chart-tooltip');
   await tooltip.waitFor();
   const rows = await tooltip.locator('.chart-tooltip-row').allTextContents();
@@ -188,6 +226,28 @@ test('"All time" finds where the runs start', async () => {
   const firstRun = Math.min(...runs.map((r) => Date.parse(r.start_time)));
   const from = Date.parse(shown.from_time);
   assert.ok(from <= firstRun && firstRun - from < 3_600_000, `${shown.from_time} for a first run at ${new Date(firstRun).toISOString()}`);
-  assert.equal((await linePoints(page, 'chart-runs', 'runs')).length, shown.series.length);
+  const drawn = await drawing(page, 'chart-runs', 'runs', shown.series.map((b) => b.runs));
+  assert.equal(drawn.marks.filter(Boolean).length, drawn.style === 'bars' ? shown.series.filter((b) => b.runs).length : shown.series.length);
+  await done();
+});
+
+test('without a range in the URL, an empty day widens to the range where the runs are', async () => {
+  // The long run's fixture was recorded long ago: the last 24 hours hold none of its runs.
+  const q = 'agent:coding_agent';
+  const runs = (await api(`/runs?${new URLSearchParams({ q, limit: '100' })}`)).runs;
+  assert.ok(runs.length > 0);
+  assert.ok(runs.every((r) => Date.now() - Date.parse(r.start_time) > 86_400_000), 'recorded before today');
+  const { page, done } = await open(browser, `/stats?${new URLSearchParams({ q })}`);
+  await page.getByTestId('stats-tiles').waitFor();
+  await page.getByTestId('stats-caption').filter({ hasText: 'no runs in the last 24 hours' }).waitFor();
+  assert.equal(await tile(page, 'runs'), format.count(runs.length));
+  assert.doesNotMatch(await page.getByTestId('timerange').textContent(), /24 hours/);
+  assert.equal(new URL(page.url()).searchParams.get('range'), null, 'the URL is left as it was');
+
+  // A range the URL names is kept, empty or not.
+  await page.goto(`/stats?${new URLSearchParams({ q, range: '24h' })}`);
+  await page.getByTestId('empty').waitFor();
+  assert.equal(await tile(page, 'runs'), '0');
+  assert.doesNotMatch(await page.getByTestId('stats-caption').textContent(), /no runs in/);
   await done();
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   areaPath, axisCost, bucketName, durationTicks, isLocalMidnight, isolatedPoints, linePath, linearScale, maxOf,
-  nearestIndex, niceStep, niceTicks, segments, shortDuration, timeTicks,
+  nearestIndex, niceStep, niceTicks, segments, shortDuration, timeTicks, isSparse,
 } from '../../../web/js/components/scale.js';
 
 const UTC = () => 0;
@@ -117,4 +117,17 @@ test('duration ticks are whole times in the largest unit reached', () => {
   assert.deepEqual(durationTicks(2_600, 4).ticks, [0, 500, 1000, 1500, 2000, 2500, 3000]);
   assert.deepEqual(durationTicks(94, 4).ticks, [0, 20, 40, 60, 80, 100]);
   assert.deepEqual(durationTicks(0.4, 4).ticks, [0, 0.1, 0.2, 0.3, 0.4]);
+});
+
+test('few buckets with data are sparse: bars, not lines', () => {
+  const series = (values) => [{ values }];
+  const dense = Array.from({ length: 20 }, (_, i) => i % 2);
+  assert.equal(isSparse(series(dense), 20), false, 'half the buckets');
+  assert.equal(isSparse(series([0, 3, 0, 0, 5, 0, 1]), 7), true, 'three buckets');
+  const quarter = Array.from({ length: 40 }, (_, i) => (i % 5 === 0 ? 1 : 0));
+  assert.equal(isSparse(series(quarter), 40), true, '8 of 40, under a quarter');
+  const nulls = Array.from({ length: 8 }, (_, i) => (i < 6 ? 2 : null));
+  assert.equal(isSparse(series(nulls), 8), false, 'nulls and zeros are empty, the rest is data');
+  // Any series with a value makes the bucket count.
+  assert.equal(isSparse([{ values: [1, 0, 0, 0, 1] }, { values: [0, 1, 1, 0, 0] }], 5), false);
 });

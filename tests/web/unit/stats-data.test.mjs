@@ -19,6 +19,8 @@ test('the URL state: range by default the last day, from/to accepted too', () =>
 test('the default range is left out of the URL', () => {
   assert.deepEqual(stateQuery({ q: '', range: '24h' }), { q: null, range: null });
   assert.deepEqual(stateQuery({ q: 'agent:a', range: 'all' }), { q: 'agent:a', range: 'all' });
+  // A default range the user picked stays in the URL, or the page would widen it again.
+  assert.deepEqual(stateQuery({ q: '', range: '24h' }, { chosen: true }), { q: null, range: '24h' });
 });
 
 test('ranges without a start need their start found first', () => {

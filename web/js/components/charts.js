@@ -4,7 +4,8 @@
 // behind the drawing come from scale.js.
 import { h, link, replace, svg } from '../dom.js';
 import {
-  areaPath, isLocalMidnight, isolatedPoints, linePath, linearScale, maxOf, nearestIndex, niceTicks, timeTicks,
+  areaPath, isLocalMidnight, isolatedPoints, isSparse, linePath, linearScale, maxOf, nearestIndex, niceTicks,
+  timeTicks,
 } from './scale.js';
 
 const MARGIN = { top: 10, right: 14, bottom: 24, left: 8 };
@@ -24,14 +25,16 @@ let chartIds = 0;
  * - `series`: `[{key, label, color, values, area}]`, one value per bucket; null is a gap.
  * - `format(value)` for the tooltip, `axisFormat(value)` for the y axis, `integer` for counts,
  *   `ticks(max, count)` to choose the y ticks another way than niceTicks (durations, say).
+ * Sparse data (`isSparse`) is drawn as bars, one group per bucket, rather than lines.
  * Redraws itself whenever its width changes. Returns the element.
  */
 export function timeSeriesChart({ title, description, times, bucketMs, series, format = String, axisFormat = format, integer = false, ticks, height = 190 }) {
   const id = `chart-${(chartIds += 1)}`;
   const tooltip = h('div', { class: 'chart-tooltip', role: 'status', 'aria-live': 'polite', hidden: true });
   const plot = h('div', { class: 'chart-plot', style: { height: `${height}px` } });
-  const el = h('figure', { class: 'chart', 'data-chart': 'time' },
-    legend(series),
+  const bars = isSparse(series, times.length);
+  const el = h('figure', { class: 'chart', 'data-chart': 'time', 'data-style': bars ? 'bars' : 'lines' },
+    legend(series, bars),
     plot,
     tooltip);
   let width = 0;
@@ -40,7 +43,7 @@ export function timeSeriesChart({ title, description, times, bucketMs, series, f
 
   function draw() {
     if (!times.length) return;
-    geometry = layout({ width, height, times, bucketMs, series, integer, ticks, axisFormat });
+    geometry = layout({ width, height, times, bucketMs, series, integer, ticks, axisFormat, bars });
     replace(plot, render(geometry, { id, title, description: description || summary(series, times, format) }));
     if (active >= 0) show(active);
   }
@@ -101,7 +104,7 @@ export function timeSeriesChart({ title, description, times, bucketMs, series, f
 }
 
 /** Where everything goes for a given width: the axes, their labels and the pixel scales. */
-function layout({ width, height, times, bucketMs, series, integer, ticks, axisFormat }) {
+function layout({ width, height, times, bucketMs, series, integer, ticks, axisFormat, bars }) {
   const ymax = maxOf(series.flatMap((s) => s.values));
   const count = height < 160 ? 3 : 4;
   const yticks = ticks && ymax > 0 ? ticks(ymax, count) : niceTicks(0, ymax, count, { integer });
@@ -114,8 +117,11 @@ function layout({ width, height, times, bucketMs, series, integer, ticks, axisFo
   const to = times[times.length - 1] + bucketMs;
   const x = linearScale([from, to], [left, right]);
   const y = linearScale([yticks.min, yticks.max], [bottom, top]);
+  // Bars of one bucket share most of its width, side by side, at least a pixel each.
+  const bucketWidth = x(from + bucketMs) - x(from);
+  const barWidth = Math.max(1, Math.min(28, (bucketWidth * 0.8) / series.length));
   return {
-    width, height, top, bottom, left, right, series, yticks, labels, x, y,
+    width, height, top, bottom, left, right, series, yticks, labels, x, y, bars, barWidth,
     // A bucket's point sits in its middle: it stands for everything that started within it.
     xs: times.map((t) => x(t + bucketMs / 2)),
     xticks: timeTicks(from, to, Math.max(2, Math.floor((right - left) / 90))),
@@ -139,7 +145,8 @@ function render(g, { id, title, description }) {
       svg('line', { class: 'chart-tick', x1: x(t), x2: x(t), y1: g.bottom, y2: g.bottom + 4 }),
       svg('text', { class: 'chart-axis-label', x: x(t), y: g.height - 6, 'text-anchor': 'middle' }, timeTickLabel(t, xticks.interval)),
     ])),
-  g.series.map((s) => {
+  g.series.map((s, index) => {
+    if (g.bars) return barSeries(g, s, index);
     const points = s.values.map((v, i) => ({ x: g.xs[i], y: v === null || v === undefined ? null : y(v) }));
     return svg('g', { class: 'chart-series', style: { '--series': s.color }, 'data-series': s.key },
       s.area ? svg('path', { class: 'chart-area', d: areaPath(points, g.bottom) }) : null,
@@ -147,6 +154,20 @@ function render(g, { id, title, description }) {
       isolatedPoints(points).map((p) => svg('circle', { class: 'chart-point', cx: p.x, cy: p.y, r: 3 })));
   }),
   svg('g', { class: 'chart-hover', 'aria-hidden': 'true' }));
+}
+
+/** One series as bars: a rect per bucket with a value, beside the other series' bars. */
+function barSeries(g, s, index) {
+  const offset = (index - g.series.length / 2) * g.barWidth;
+  return svg('g', { class: 'chart-series', style: { '--series': s.color }, 'data-series': s.key },
+    s.values.map((v, i) => {
+      if (!v) return null;
+      const top = g.y(v);
+      return svg('rect', {
+        class: 'chart-bar', 'data-series': s.key, 'data-index': i,
+        x: g.xs[i] + offset, y: top, width: Math.max(1, g.barWidth - 1), height: Math.max(1, g.bottom - top),
+      });
+    }));
 }
 
 function timeTickLabel(t, interval) {
@@ -172,10 +193,10 @@ function place(tooltip, x, g, width) {
   tooltip.style.setProperty('top', `${g.top + 28}px`);
 }
 
-function legend(series) {
+function legend(series, bars) {
   return h('figcaption', { class: 'chart-legend' },
     series.map((s) => h('span', { class: 'chart-legend-item' },
-      h('span', { class: ['swatch', s.area ? 'swatch-area' : 'swatch-line'], style: { '--series': s.color } }),
+      h('span', { class: ['swatch', s.area || bars ? 'swatch-area' : 'swatch-line'], style: { '--series': s.color } }),
       s.label)));
 }
 

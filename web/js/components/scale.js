@@ -197,6 +197,19 @@ export function isolatedPoints(points) {
   return segments(points).filter((seg) => seg.length === 1).map((seg) => seg[0]);
 }
 
+/**
+ * Whether buckets with data are too few for lines: a line between two busy buckets far apart
+ * draws a slope through empty time, and a handful of spikes reads better as bars. Sparse means
+ * at most 3 buckets hold a value (other than 0), or fewer than a quarter of them.
+ */
+export function isSparse(series, count) {
+  let withData = 0;
+  for (let i = 0; i < count; i += 1) {
+    if (series.some((s) => s.values[i])) withData += 1;
+  }
+  return withData <= 3 || withData < count / 4;
+}
+
 /** A compact duration for axes and tiles: 850ms, 1.2s, 45s, 3.5m, 2h. */
 export function shortDuration(ms) {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';

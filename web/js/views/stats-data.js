@@ -4,6 +4,17 @@ import { formatRange, parseRange } from '../components/timerange.js';
 
 export const DEFAULT_RANGE = '24h';
 
+/**
+ * When the URL names no range and the default one holds no run, the page widens to the first
+ * of these that holds one, so a project that was quiet today still opens on its numbers.
+ */
+export const WIDER_RANGES = ['7d', '30d', 'all'];
+
+/** Whether the URL chose a range (`range`, `from` or `to`) rather than leaving the default. */
+export function choseRange(query) {
+  return ['range', 'from', 'to'].some((name) => query.get(name));
+}
+
 /** For "All time": a first pass over every run in coarse buckets finds where the data starts. */
 export const EPOCH = '1970-01-01T00:00:00Z';
 export const COARSE_BUCKET = { text: '30d', ms: 30 * 86_400_000 };
@@ -25,9 +36,12 @@ export function readState(query) {
   return { q, range: formatRange(parseRange(query.get('range') || DEFAULT_RANGE, DEFAULT_RANGE)) };
 }
 
-/** The URL query for a state, leaving out what is the default. */
-export function stateQuery({ q, range }) {
-  return { q: q || null, range: range === DEFAULT_RANGE ? null : range };
+/**
+ * The URL query for a state, leaving out what is the default; a range the user picked is kept
+ * even when it is the default (`chosen`), or the page would widen it again (`WIDER_RANGES`).
+ */
+export function stateQuery({ q, range }, { chosen = false } = {}) {
+  return { q: q || null, range: range === DEFAULT_RANGE && !chosen ? null : range };
 }
 
 /**

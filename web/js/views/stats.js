@@ -11,8 +11,8 @@ import { searchBar } from '../components/search.js';
 import { errorState, loading } from '../components/states.js';
 import { parseRange, rangeLabel, timeRangePicker } from '../components/timerange.js';
 import {
-  chartSeries, COARSE_BUCKET, DEFAULT_RANGE, EPOCH, FINE_BUCKET, firstDataStart, isoSeconds, readState,
-  requestBounds, stateQuery, term,
+  chartSeries, choseRange, COARSE_BUCKET, DEFAULT_RANGE, EPOCH, FINE_BUCKET, firstDataStart, isoSeconds,
+  readState, requestBounds, stateQuery, term, WIDER_RANGES,
 } from './stats-data.js';
 
 const COLORS = {
@@ -28,6 +28,9 @@ const COLORS = {
 
 export function mount(root, ctx) {
   let state = readState(ctx.query);
+  let chosen = choseRange(ctx.query);
+  // Set when the default range was empty and a wider one is shown instead.
+  let widenedFrom = null;
   let controller = null;
   let generation = 0;
   let hasResults = false;
@@ -38,7 +41,7 @@ export function mount(root, ctx) {
     placeholder: 'Filter runs…  e.g. agent:support-agent model:gpt-4o',
     onSubmit: (q) => go({ ...state, q }),
   });
-  const range = timeRangePicker({ value: state.range, fallback: DEFAULT_RANGE, onChange: (value) => go({ ...state, range: value }) });
+  const range = timeRangePicker({ value: state.range, fallback: DEFAULT_RANGE, onChange: (value) => go({ ...state, range: value }, { chosen: true }) });
   const caption = h('span', { class: 'stats-caption muted', 'data-testid': 'stats-caption' });
   const refresh = h('button', { type: 'button', class: 'icon-button', title: 'Refresh', 'aria-label': 'Refresh', onclick: () => load() }, icon('refresh'));
   const results = h('div', { class: 'stats-results', 'aria-busy': 'false' });
@@ -50,8 +53,8 @@ export function mount(root, ctx) {
   ctx.setTitle('Stats');
   load();
 
-  function go(next) {
-    const url = href('/stats', stateQuery(next));
+  function go(next, { chosen: picked = chosen } = {}) {
+    const url = href('/stats', stateQuery(next, { chosen: picked }));
     if (url === window.location.pathname + window.location.search) load();
     else ctx.navigate(url);
   }
@@ -64,7 +67,19 @@ export function mount(root, ctx) {
     results.setAttribute('aria-busy', 'true');
     if (!hasResults) replace(results, loading('Crunching the numbers…'));
     try {
-      const stats = await fetchStats(state, controller.signal);
+      let stats = await fetchStats(state, controller.signal);
+      widenedFrom = null;
+      if (!stats.totals.runs && !chosen) {
+        for (const wider of WIDER_RANGES) {
+          const next = await fetchStats({ ...state, range: wider }, controller.signal);
+          if (!next.totals.runs) continue;
+          widenedFrom = state.range;
+          state = { ...state, range: wider };
+          range.setValue(wider);
+          stats = next;
+          break;
+        }
+      }
       if (token !== generation) return;
       search.clearError();
       show(stats);
@@ -92,6 +107,9 @@ export function mount(root, ctx) {
     hasResults = true;
     const range = parseRange(state.range, DEFAULT_RANGE);
     caption.textContent = `${rangeLabel(range)} · per ${bucketName(stats.bucket_seconds)}`;
+    if (widenedFrom) {
+      caption.textContent += ` · no runs ${rangePhrase(parseRange(widenedFrom, DEFAULT_RANGE))}`;
+    }
     caption.title = `${format.dateTime(stats.from_time)} → ${format.dateTime(stats.to_time)}`;
     if (!stats.totals.runs) {
       replace(results, tiles(stats.totals), emptyState());
@@ -208,6 +226,7 @@ export function mount(root, ctx) {
   return {
     update(next) {
       state = readState(next.query);
+      chosen = choseRange(next.query);
       search.setValue(state.q);
       range.setValue(state.range);
       search.close();
