@@ -29,13 +29,24 @@ export function compact(n) {
   return String(n);
 }
 
+/**
+ * The one way a cost reads, so values side by side compare: four significant digits under $1
+ * (at least two decimals: $0.50, $0.01235, $0.0000387), two decimals from $1 ($1,234.50), never
+ * exponent notation. `null` (no price known) is a dash, not $0.
+ */
 export function cost(usd) {
-  if (usd === null || usd === undefined) return '—';
-  if (usd === 0) return '$0';
-  // Two significant digits, never exponent notation: $0.0000082 reads, $8.2e-6 does not.
-  if (usd < 0.01) return `$${usd.toLocaleString('en-US', { maximumSignificantDigits: 2 })}`;
-  if (usd < 100) return `$${usd.toFixed(2)}`;
-  return `$${NUMBER.format(Math.round(usd))}`;
+  if (usd === null || usd === undefined || Number.isNaN(Number(usd))) return '—';
+  const n = Number(usd);
+  if (n === 0) return '$0.00';
+  const sign = n < 0 ? '-' : '';
+  const abs = Math.abs(n);
+  if (abs >= 1) return `${sign}$${abs.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  let text = abs.toLocaleString('en-US', { maximumSignificantDigits: 4, useGrouping: false });
+  // 0.9999 rounds up to "1": print it as a whole amount rather than "$1" beside "$1.00".
+  if (!text.includes('.')) return `${sign}$${Number(text).toFixed(2)}`;
+  const decimals = text.length - text.indexOf('.') - 1;
+  if (decimals < 2) text = text.padEnd(text.length + 2 - decimals, '0');
+  return `${sign}$${text}`;
 }
 
 export function percent(ratio) {

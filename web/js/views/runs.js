@@ -1,25 +1,29 @@
-// The runs list: query-language search, time range, cursor pages, and new runs streaming in at
-// the top while the first page is open. URL: /runs?q=&range=&cursor=&back=
-import { h, icon, link, moveFocusAmong, replace } from '../dom.js';
+// The runs list: query-language search with a filter builder, time range, sortable and
+// choosable columns, saved views, cursor pages, and new runs streaming in at the top while the
+// first page is open in the default order. URL: /runs?q=&range=&sort=&order=&cursor=&back=
+import { h, icon, moveFocusAmong, replace } from '../dom.js';
 import * as api from '../api.js';
 import * as format from '../format.js';
-import * as badges from '../components/badges.js';
 import { empty, errorState, loading } from '../components/states.js';
-import { searchBar } from '../components/search.js';
+import { addTerm, searchBar } from '../components/search.js';
 import { parseRange, rangeLabel, timeRangePicker, withRange } from '../components/timerange.js';
-import { listHref, pager, readListState } from '../components/pager.js';
+import { pageParams, pager, readListState } from '../components/pager.js';
+import { href } from '../router.js';
 import { diffRuns, runSignature } from './runs-live.js';
+import { refreshTime, runRow, tableHead } from './runs-cells.js';
+import { columnDefs, loadColumns, normalizeColumns, saveColumns } from './runs-columns.js';
+import { columnMenu } from './runs-column-menu.js';
+import { filterBuilder, filterChips } from './runs-filter.js';
+import { isDefaultSort, nextSort, readSort, sortParams } from './runs-sort.js';
+import { withoutField } from './runs-terms.js';
+import { savedViewsMenu } from './runs-views.js';
+import { attachCompletion } from './runs-complete.js';
 
 const PAGE_SIZE = 50;
 const POLL_MS = 5000;
 const DEFAULT_RANGE = 'all';
 const FIRST_PAGE = { cursor: null, back: [] };
-
-const COLUMNS = [
-  ['time', 'Time'], ['agent', 'Agent'], ['status', 'Status'], ['input', 'Input'],
-  ['duration', 'Duration', 'num'], ['tokens', 'Tokens', 'num'], ['cost', 'Cost', 'num'],
-  ['spans', 'Spans', 'num'], ['signals', 'Signals'], ['thread', 'Thread'], ['user', 'User'],
-];
+const VALUES_LIMIT = 20;
 
 export function mount(root, ctx) {
   let state = readState(ctx.query);
@@ -30,27 +34,53 @@ export function mount(root, ctx) {
   let polling = false;
   let emptyFor = null; // the URL whose empty state is on screen
   const rows = new Map(); // run id → {signature, tr}: unchanged rows are kept across refreshes
+  let columnKeys = loadColumns();
+  let columns = columnDefs(columnKeys);
 
   const search = searchBar({ value: state.q, onSubmit: (q) => go({ ...state, q, page: FIRST_PAGE }) });
+  const completion = attachCompletion(search, {
+    scope: valuesScope,
+    fetchValues: (field, prefix, q, signal) => api.get('/values', { field, prefix, q, limit: VALUES_LIMIT }, { signal }),
+  });
   const range = timeRangePicker({
     value: state.range, fallback: DEFAULT_RANGE,
     onChange: (value) => go({ ...state, range: value, page: FIRST_PAGE }),
+  });
+  const filter = filterBuilder({
+    scope: valuesScope,
+    fetchValues: (field, prefix, q, signal) => api.get('/values', { field, prefix, q, limit: VALUES_LIMIT }, { signal }),
+    onAdd: (term) => go({ ...state, q: addTerm(state.q, term), page: FIRST_PAGE }),
+  });
+  const columnChooser = columnMenu({
+    columns: columnKeys,
+    fetchValues: (field, prefix, signal) => api.get('/values', { field, prefix, limit: VALUES_LIMIT }, { signal }),
+    onChange: setColumns,
+  });
+  const views = savedViewsMenu({
+    current: () => ({ q: state.q, range: state.range, sort: state.sort, columns: columnKeys }),
+    onApply: (view) => {
+      setColumns(view.columns);
+      columnChooser.setColumns(columnKeys);
+      go({ q: view.q, range: view.range || DEFAULT_RANGE, sort: view.sort, page: FIRST_PAGE });
+    },
   });
   const liveButton = h('button', { type: 'button', class: 'live', 'data-testid': 'live', onclick: togglePause });
   const summary = h('span', { class: 'runs-summary muted' });
   const results = h('div', { class: 'runs-results' });
   const footer = h('div', { class: 'runs-footer' });
-  const toolbar = h('div', { class: 'runs-toolbar' }, search.el, range.el);
+  const chips = h('div', { class: 'runs-chips' });
+  const hint = h('div', { class: 'runs-hint', hidden: true });
+  const toolbar = h('div', { class: 'runs-toolbar' }, search.el, filter.el, range.el);
   const tbody = h('tbody', { onkeydown: moveFocus });
-  const table = h('div', { class: 'table-wrap runs-table-wrap' },
-    h('table', { class: 'table runs-table', 'data-testid': 'runs-table' },
-      h('colgroup', null, COLUMNS.map(([key]) => h('col', { class: `col-${key}` }))),
-      h('thead', null, h('tr', null, COLUMNS.map(([key, label, cls]) => h('th', { class: [`col-${key}`, cls], scope: 'col' }, label)))),
-      tbody));
+  const tableEl = h('table', { class: 'table runs-table', 'data-testid': 'runs-table' }, tbody);
+  const table = h('div', { class: 'table-wrap runs-table-wrap' }, tableEl);
+  drawHead();
+  syncChips();
 
   replace(root, h('section', { class: 'runs-page' },
-    h('div', { class: 'page-header' }, h('h1', null, 'Runs'), summary, h('div', { class: 'spacer' }), liveButton),
-    toolbar, results, footer));
+    h('div', { class: 'page-header' }, h('h1', null, 'Runs'), summary, h('div', { class: 'spacer' }),
+      views.el, columnChooser.el, liveButton),
+    toolbar, chips, hint, results, footer));
   ctx.setTitle('Runs');
 
   const timer = setInterval(poll, POLL_MS);
@@ -74,8 +104,9 @@ export function mount(root, ctx) {
       emptyFor = null;
       replace(results, loading('Loading runs…'));
     }
+    hideHint();
     try {
-      const body = await api.get('/runs', { q, limit: PAGE_SIZE, cursor: state.page.cursor }, { signal: controller.signal });
+      const body = await api.get('/runs', { q, limit: PAGE_SIZE, cursor: state.page.cursor, ...sortParams(state.sort) }, { signal: controller.signal });
       if (token !== generation) return;
       search.clearError();
       await show(body, null);
@@ -144,7 +175,7 @@ export function mount(root, ctx) {
       : inRange ? ['No runs started ', inRange, '.'] : 'This page is empty.';
     replace(results, empty(state.page.cursor ? 'No more runs' : 'No runs match',
       h('p', null, why),
-      h('button', { type: 'button', class: 'button', 'data-testid': 'clear-filters', onclick: () => go({ q: '', range: DEFAULT_RANGE, page: FIRST_PAGE }) },
+      h('button', { type: 'button', class: 'button', 'data-testid': 'clear-filters', onclick: () => go({ q: '', range: DEFAULT_RANGE, sort: state.sort, page: FIRST_PAGE }) },
         icon('x'), 'Clear filters')));
   }
 
@@ -171,7 +202,7 @@ export function mount(root, ctx) {
         refreshTime(kept.tr, now);
         return kept.tr;
       }
-      const tr = runRow(run, now);
+      const tr = runRow(run, columns, now);
       if (added.has(run.run_id)) tr.classList.add('fresh');
       else if (changed.has(run.run_id)) tr.classList.add('changed');
       rows.set(run.run_id, { signature, tr });
@@ -196,10 +227,14 @@ export function mount(root, ctx) {
     const token = generation;
     try {
       const { q } = withRange(state.q, parseRange(state.range, DEFAULT_RANGE));
-      const body = await api.get('/runs', { q, limit: PAGE_SIZE });
+      const body = await api.get('/runs', { q, limit: PAGE_SIZE, ...sortParams(state.sort) });
       if (token !== generation || !canPoll()) return;
       liveButton.classList.remove('is-offline');
-      await show(body, shown || []);
+      // Newest first, new runs go on top. In another order a new or re-sorted run would have to
+      // move rows under the reader: the page only offers to refresh, and updates rows in place
+      // while the order stays the same.
+      if (isDefaultSort(state.sort) || sameOrder(shown, body.runs || [])) await show(body, shown || []);
+      else showHint();
     } catch (err) {
       // A failed refresh is not worth an error page: say so on the indicator and try again.
       liveButton.classList.add('is-offline');
@@ -211,7 +246,48 @@ export function mount(root, ctx) {
 
   function canPoll() {
     return !paused && !document.hidden && !state.page.cursor && !results.classList.contains('is-stale')
-      && !results.querySelector('[data-testid="error"]');
+      && !results.querySelector('[data-testid="error"]') && hint.hidden;
+  }
+
+  function showHint() {
+    replace(hint, icon('refresh', { size: 14 }), h('span', null, 'New or changed runs in this order.'),
+      h('button', { type: 'button', class: 'button small', 'data-testid': 'runs-refresh', onclick: () => load() }, 'Refresh'));
+    hint.hidden = false;
+  }
+
+  function hideHint() {
+    hint.hidden = true;
+    replace(hint);
+  }
+
+  /** The query suggestions are counted in: the page's, less the field being filtered on. */
+  function valuesScope(field) {
+    const own = search.input.getAttribute('aria-invalid') === 'true' ? '' : withoutField(state.q, field);
+    return withRange(own, parseRange(state.range, DEFAULT_RANGE)).q;
+  }
+
+  function setColumns(keys) {
+    columnKeys = normalizeColumns(keys);
+    saveColumns(columnKeys);
+    columns = columnDefs(columnKeys);
+    drawHead();
+    views.sync();
+    if (shown) {
+      rows.clear();
+      fillRows(shown, new Set(), new Set());
+    }
+  }
+
+  function drawHead() {
+    // A header clicked keeps the focus when the head is drawn again in the new order.
+    const focused = tableEl.contains(document.activeElement) ? document.activeElement.dataset.sort : null;
+    for (const el of [...tableEl.children]) if (el !== tbody) el.remove();
+    tableEl.prepend(...tableHead(columns, state.sort, (by) => go({ ...state, sort: nextSort(state.sort, by), page: FIRST_PAGE })));
+    if (focused) tableEl.querySelector(`.sort-button[data-sort="${focused}"]`)?.focus({ preventScroll: true });
+  }
+
+  function syncChips() {
+    replace(chips, filterChips(state.q, (q) => go({ ...state, q, page: FIRST_PAGE })));
   }
 
   function onVisible() {
@@ -230,7 +306,8 @@ export function mount(root, ctx) {
     liveButton.dataset.mode = mode;
     liveButton.disabled = !firstPage;
     liveButton.setAttribute('aria-pressed', String(mode === 'on'));
-    liveButton.title = mode === 'on' ? 'New runs appear as they arrive. Click to pause.'
+    liveButton.title = mode === 'on' && !isDefaultSort(state.sort) ? 'Checks for new runs; in this order the list offers a refresh rather than moving rows. Click to pause.'
+      : mode === 'on' ? 'New runs appear as they arrive. Click to pause.'
       : mode === 'paused' ? 'Paused. Click to show new runs as they arrive.'
         : 'Live updates run on the first page';
     replace(liveButton, h('span', { class: 'live-dot', 'aria-hidden': 'true' }), mode === 'paused' ? 'Paused' : 'Live');
@@ -245,6 +322,9 @@ export function mount(root, ctx) {
       state = readState(next.query);
       search.setValue(state.q);
       range.setValue(state.range);
+      drawHead();
+      syncChips();
+      views.sync();
       syncLive();
       load();
     },
@@ -254,72 +334,25 @@ export function mount(root, ctx) {
       controller?.abort();
       generation += 1;
       search.close();
+      completion.close();
       range.close();
+      filter.close();
+      columnChooser.close();
+      views.close();
     },
   };
 }
 
 function readState(query) {
-  return readListState(query, DEFAULT_RANGE);
+  return { ...readListState(query, DEFAULT_RANGE), sort: readSort(query) };
 }
 
-function urlOf(state) {
-  return listHref('/runs', state, DEFAULT_RANGE);
+function urlOf({ q, range, sort, page }) {
+  return href('/runs', { q, range: range === DEFAULT_RANGE ? '' : range, ...sortParams(sort), ...pageParams(page) });
 }
 
-function runRow(run, now) {
-  const url = `/runs/${encodeURIComponent(run.run_id)}`;
-  const agent = run.agent_name || run.name || 'Unnamed run';
-  const input = format.preview(run.input, 200);
-  return h('tr', { class: ['run-row', run.status === 'error' && 'is-error'], 'data-run-id': run.run_id },
-    h('td', { class: 'col-time' },
-      link(url, { class: 'row-link', 'data-testid': 'run-link', 'aria-label': `${agent}, ${format.dateTime(run.start_time_unix_nano)}` },
-        h('span', { class: 'run-time', 'data-t': run.start_time_unix_nano, title: format.dateTime(run.start_time_unix_nano) }, format.ago(run.start_time_unix_nano, now)))),
-    h('td', { class: 'col-agent' },
-      h('div', { class: 'run-agent ellipsis', title: agent }, agent),
-      showName(run.name, agent) ? h('div', { class: 'run-name ellipsis', title: run.name }, run.name) : null),
-    h('td', { class: 'col-status' },
-      badges.status(run.status, run.status_message),
-      run.has_root ? null : h('span', { class: 'run-partial', title: 'The root span has not arrived yet: the run may still be going' }, 'in progress')),
-    h('td', { class: 'col-input' },
-      input ? h('div', { class: 'run-input ellipsis', title: input }, input) : h('span', { class: 'muted' }, '—')),
-    h('td', { class: 'col-duration num' }, format.duration(run.duration_ms)),
-    h('td', { class: 'col-tokens num', title: run.total_tokens ? `${format.count(run.input_tokens)} in · ${format.count(run.output_tokens)} out` : null },
-      run.total_tokens ? format.compact(run.total_tokens) : dash()),
-    h('td', { class: 'col-cost num' }, run.cost_usd === null || run.cost_usd === undefined ? dash() : format.cost(run.cost_usd)),
-    h('td', { class: 'col-spans num' },
-      format.count(run.span_count),
-      run.error_count ? h('span', { class: 'run-errors', title: `${format.count(run.error_count)} failed ${run.error_count === 1 ? 'span' : 'spans'}` }, icon('alert', { size: 12 }), format.count(run.error_count)) : null),
-    h('td', { class: 'col-signals' }, signals(run.signals || [])),
-    h('td', { class: 'col-thread' },
-      run.thread_id ? link(`/threads/${encodeURIComponent(run.thread_id)}`, { class: 'cell-link ellipsis', title: `Thread ${run.thread_id}` }, run.thread_id) : dash()),
-    h('td', { class: 'col-user' }, run.user_id ? h('div', { class: 'ellipsis', title: run.user_id }, run.user_id) : dash()));
-}
-
-/** The run's name under its agent, unless it only repeats it (GenAI's `invoke_agent <agent>`). */
-function showName(name, agent) {
-  return Boolean(name) && name !== agent && name !== `invoke_agent ${agent}`;
-}
-
-/** Loop signals as one compact badge; the details are in its title. */
-function signals(list) {
-  if (!list.length) return null;
-  const loops = list.filter((s) => s.kind === 'loop');
-  const others = list.filter((s) => s.kind !== 'loop');
-  return [
-    loops.length ? h('span', {
-      class: 'badge signal-loop', 'data-signal': 'loop',
-      title: loops.map((s) => `${s.tool_name || 'a tool'} called ${s.repeats}× in a row with the same arguments`).join('\n'),
-    }, 'Loop', loops.length > 1 ? ` ×${loops.length}` : '') : null,
-    others.map((s) => badges.signal(s)),
-  ];
-}
-
-function refreshTime(tr, now) {
-  const el = tr.querySelector('.run-time');
-  if (el) el.textContent = format.ago(el.dataset.t, now);
-}
-
-function dash() {
-  return h('span', { class: 'muted' }, '—');
+/** Whether two pages hold the same runs in the same order. */
+function sameOrder(before, after) {
+  const was = before || [];
+  return was.length === after.length && was.every((run, i) => run.run_id === after[i].run_id);
 }
