@@ -7,7 +7,7 @@ use crate::render::{self, Table};
 use crate::Remote;
 
 /// GET `/api/v1/<segments...>`, each segment percent-encoded.
-fn get(remote: &Remote, segments: &[&str], query: &[(&str, String)]) -> anyhow::Result<Value> {
+pub fn get(remote: &Remote, segments: &[&str], query: &[(&str, String)]) -> anyhow::Result<Value> {
     call(remote, reqwest::Method::GET, segments, query, None)
 }
 

@@ -3,6 +3,7 @@
 mod admin;
 mod client;
 mod demo;
+mod export;
 mod mcp;
 mod migrate;
 mod prices;
@@ -104,6 +105,10 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Export the runs matching a query (every run by default) as OTLP JSON lines, which any
+    /// OTLP/HTTP endpoint takes back, or as one span per line; checked complete against each
+    /// run's span count.
+    Export(export::ExportArgs),
     /// List threads, most recently active first.
     Threads {
         query: Vec<String>,
@@ -235,6 +240,7 @@ fn main() {
             };
             client::metric(&remote, &run_id, &metric)
         }
+        Command::Export(args) => export::run(args),
         Command::Threads {
             query,
             limit,

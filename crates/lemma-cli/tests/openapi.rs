@@ -340,6 +340,20 @@ fn every_answer_matches_its_documented_schema() {
         ),
         (
             "get",
+            "/api/v1/runs/{run_id}/spans",
+            format!("/api/v1/runs/{long}/spans?offset=10&limit=5"),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/runs/{run_id}/spans",
+            format!("/api/v1/runs/{long}/spans?limit=501"),
+            true,
+            None,
+        ),
+        (
+            "get",
             "/api/v1/runs/{run_id}/spans/{span_id}",
             format!("/api/v1/runs/{threaded}/spans/{root}"),
             true,

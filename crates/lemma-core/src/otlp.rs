@@ -9,6 +9,9 @@ use prost::Message;
 use crate::model::{LogRecord, Scope, Span, SpanEvent, SpanLink, StatusCode};
 use crate::value::{any_value_to_json, key_values_to_map};
 
+mod encode;
+pub use encode::export_request;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     #[error("invalid OTLP protobuf: {0}")]

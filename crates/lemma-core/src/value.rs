@@ -46,6 +46,42 @@ fn to_json(value: &AnyValue, depth: usize) -> Value {
     }
 }
 
+/// A JSON value as OTLP, the inverse of [`any_value_to_json`] for what it builds: whole numbers
+/// as ints, other numbers as doubles, objects as key-value lists, null as an empty value.
+pub fn json_to_any_value(value: &Value) -> AnyValue {
+    let value = match value {
+        Value::Null => None,
+        Value::Bool(b) => Some(any_value::Value::BoolValue(*b)),
+        Value::Number(n) => Some(match n.as_i64() {
+            Some(i) => any_value::Value::IntValue(i),
+            None => any_value::Value::DoubleValue(n.as_f64().unwrap_or(0.0)),
+        }),
+        Value::String(s) => Some(any_value::Value::StringValue(s.clone())),
+        Value::Array(items) => Some(any_value::Value::ArrayValue(
+            opentelemetry_proto::tonic::common::v1::ArrayValue {
+                values: items.iter().map(json_to_any_value).collect(),
+            },
+        )),
+        Value::Object(map) => Some(any_value::Value::KvlistValue(
+            opentelemetry_proto::tonic::common::v1::KeyValueList {
+                values: map_to_key_values(map),
+            },
+        )),
+    };
+    AnyValue { value }
+}
+
+/// A JSON object as an OTLP attribute list, the inverse of [`key_values_to_map`].
+pub fn map_to_key_values(map: &Map<String, Value>) -> Vec<KeyValue> {
+    map.iter()
+        .map(|(key, value)| KeyValue {
+            key: key.clone(),
+            value: Some(json_to_any_value(value)),
+            ..Default::default()
+        })
+        .collect()
+}
+
 /// Converts an OTLP attribute list to a JSON object. On duplicate keys the last one wins, as
 /// in the OTel SDKs.
 pub fn key_values_to_map(kvs: &[KeyValue]) -> Map<String, Value> {

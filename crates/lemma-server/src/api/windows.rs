@@ -38,6 +38,8 @@ pub const DEFAULT_MATCHES: usize = 100;
 pub const MAX_MATCHES: usize = 1_000;
 pub const MAX_FIND_SCAN: usize = 10_000;
 /// Transcript steps a window holds unless asked otherwise, and at most.
+pub const DEFAULT_SPANS: usize = 100;
+pub const MAX_SPANS: usize = 500;
 pub const DEFAULT_STEPS: usize = 50;
 pub const MAX_STEPS: usize = 200;
 /// Overview buckets unless asked otherwise, and at most.
@@ -55,6 +57,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(outline))
         .routes(routes!(span))
+        .routes(routes!(spans))
         .routes(routes!(find))
         .routes(routes!(overview))
         .routes(routes!(transcript))
@@ -65,6 +68,22 @@ struct OutlineParams;
 struct FindParams;
 struct OverviewParams;
 struct TranscriptParams;
+struct SpansParams;
+
+impl IntoParams for SpansParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            params::number(
+                "offset",
+                "The first position (in tree order); past the end gives no spans.",
+                0,
+                0,
+                None,
+            ),
+            params::number("limit", "Spans at most.", DEFAULT_SPANS, 1, Some(MAX_SPANS)),
+        ]
+    }
+}
 
 impl IntoParams for OutlineParams {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
@@ -370,6 +389,64 @@ async fn span(
             ))
         })?;
     Ok(Json(SpanAnswer { span: &span }).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+struct SpansAnswer {
+    /// The run's spans.
+    total: usize,
+    offset: usize,
+    /// In full with their log records, in tree order from `offset`.
+    spans: Vec<lemma_core::Span>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{run_id}/spans",
+    operation_id = "get_run_spans",
+    tag = "runs",
+    params(RunPath, SpansParams),
+    responses(
+        (status = 200, description = "A window of the run's spans in full, in tree order: a run of any length read whole, a window at a time (exports, copies to another backend).", body = SpansAnswer),
+        (status = 400, description = BAD_WINDOW, body = ErrorBody),
+        (status = 404, description = NO_RUN, body = ErrorBody),
+        Keyed
+    )
+)]
+async fn spans(
+    State(state): State<AppState>,
+    Extension(p): Extension<Project>,
+    path: Result<Path<String>, PathRejection>,
+    Query(params): Query<Params>,
+) -> Result<Response, ApiError> {
+    let run_id = super::metrics::run_id(path)?;
+    let offset = number("offset", params.offset.as_deref(), 0, 0, usize::MAX)?;
+    let limit = number(
+        "limit",
+        params.limit.as_deref(),
+        DEFAULT_SPANS,
+        1,
+        MAX_SPANS,
+    )?;
+    let run = summary(&state, &p, &run_id).await?;
+    let outline = outline_of(&state, &p, &run).await?;
+    let rows = outline.window(offset, limit);
+    let ids = rows.iter().map(|r| r.span.span_id.clone()).collect();
+    let mut found = state.store.get_spans(p.id, &run_id, ids).await?;
+    // Tree order, as the outline has them (the store answers in start order); a span deleted
+    // since the outline was built is left out.
+    let mut spans = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if let Some(at) = found.iter().position(|s| s.span_id == row.span.span_id) {
+            spans.push(found.swap_remove(at));
+        }
+    }
+    Ok(Json(SpansAnswer {
+        total: outline.len(),
+        offset,
+        spans,
+    })
+    .into_response())
 }
 
 #[derive(Serialize, ToSchema)]
