@@ -3,6 +3,7 @@
 mod admin;
 mod client;
 mod demo;
+mod erase;
 mod export;
 mod mcp;
 mod migrate;
@@ -84,6 +85,12 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Delete every run a query finds, with their spans, metric events and log records, after
+    /// saying how many (and asking, unless --yes).
+    DeleteRuns(erase::DeleteRunsArgs),
+    /// Erase a user: every run they own or that holds a span naming them, with their spans,
+    /// metric events and log records, after saying how many (and asking, unless --yes).
+    EraseUser(erase::EraseUserArgs),
     /// Post a metric event to a run: feedback, task success, a score.
     Metric {
         run_id: String,
@@ -216,6 +223,8 @@ fn main() {
             client::run(&remote, &run_id, transcript, budget)
         }
         Command::DeleteRun { run_id, remote } => client::delete_run(&remote, &run_id),
+        Command::DeleteRuns(args) => erase::delete_runs(args),
+        Command::EraseUser(args) => erase::erase_user(args),
         Command::Metric {
             run_id,
             name,
