@@ -3,6 +3,7 @@
 mod admin;
 mod client;
 mod demo;
+mod doctor;
 mod erase;
 mod export;
 mod mcp;
@@ -135,6 +136,10 @@ enum Command {
     Prices(prices::PricesCommand),
     /// Load realistic sample agent runs into a server, to see what Lemma shows.
     Demo(demo::DemoArgs),
+    /// Find out why spans don't appear: check the endpoint, port, TLS and key an OTLP exporter
+    /// set up here would use (flags, else the OTEL_EXPORTER_OTLP_* variables), send it a test
+    /// run, and say how to fix each problem.
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Where the server is and how to authenticate.
@@ -258,6 +263,7 @@ fn main() {
         Command::Thread { thread_id, remote } => client::thread(&remote, &thread_id),
         Command::Prices(cmd) => prices::run(cmd),
         Command::Demo(args) => demo::run(args),
+        Command::Doctor(args) => doctor::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -2,11 +2,11 @@
 //! sees everything Lemma shows (sub-agents, tool loops, errors, threads, costs) at once.
 
 mod agent;
-mod otlp;
+pub(crate) mod otlp;
 mod scenarios;
 mod schedule;
-mod send;
-mod spec;
+pub(crate) mod send;
+pub(crate) mod spec;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

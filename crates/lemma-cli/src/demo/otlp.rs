@@ -22,8 +22,16 @@ pub const SERVICE_NAME: &str = "lemma-demo";
 const MS: u64 = 1_000_000;
 
 /// Requests carrying every span of `runs` (each a root and its start in Unix ns), and each
-/// run's trace id in hex, in the order given.
+/// run's trace id in hex, in the order given, under the service name [`SERVICE_NAME`].
 pub fn requests(runs: &[(&SpanSpec, u64)]) -> (Vec<ExportTraceServiceRequest>, Vec<String>) {
+    requests_of(SERVICE_NAME, runs)
+}
+
+/// [`requests`] under the service (and instrumentation scope) name `service`.
+pub fn requests_of(
+    service: &str,
+    runs: &[(&SpanSpec, u64)],
+) -> (Vec<ExportTraceServiceRequest>, Vec<String>) {
     let mut spans = Vec::new();
     let mut trace_ids = Vec::new();
     for &(root, start) in runs {
@@ -33,7 +41,7 @@ pub fn requests(runs: &[(&SpanSpec, u64)]) -> (Vec<ExportTraceServiceRequest>, V
     }
     let requests = spans
         .chunks(MAX_SPANS_PER_REQUEST)
-        .map(|chunk| request(chunk.to_vec()))
+        .map(|chunk| request(service, chunk.to_vec()))
         .collect();
     (requests, trace_ids)
 }
@@ -93,20 +101,20 @@ fn emit(spec: &SpanSpec, trace_id: &[u8], parent: &[u8], start: u64, out: &mut V
     end
 }
 
-fn request(spans: Vec<Span>) -> ExportTraceServiceRequest {
+fn request(service: &str, spans: Vec<Span>) -> ExportTraceServiceRequest {
     let version = Value::from(env!("CARGO_PKG_VERSION"));
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(Resource {
                 attributes: vec![
-                    kv("service.name", &Value::from(SERVICE_NAME)),
+                    kv("service.name", &Value::from(service)),
                     kv("service.version", &version),
                 ],
                 ..Default::default()
             }),
             scope_spans: vec![ScopeSpans {
                 scope: Some(InstrumentationScope {
-                    name: SERVICE_NAME.into(),
+                    name: service.into(),
                     version: env!("CARGO_PKG_VERSION").into(),
                     ..Default::default()
                 }),
