@@ -1,6 +1,7 @@
 //! `lemma`: run the server, manage projects and keys, and read runs from a terminal.
 
 mod admin;
+mod backup;
 mod client;
 mod demo;
 mod doctor;
@@ -47,6 +48,11 @@ enum Command {
     /// into ClickHouse. Stopped, it goes on where it was when run again; it ends by checking
     /// each project's counts on both sides.
     Migrate(migrate::MigrateArgs),
+    /// Copy the embedded store to a file while the server runs: a consistent snapshot,
+    /// checked after it is written.
+    Backup(backup::BackupArgs),
+    /// Put a backup in place of a data dir's store (the server stopped).
+    Restore(backup::RestoreArgs),
     /// List runs, newest first, optionally filtered by a query.
     Runs {
         /// A query, e.g. `agent:support-agent status:error since:24h "refund"`.
@@ -206,6 +212,8 @@ fn main() {
         Command::Projects(cmd) => admin::projects(cmd),
         Command::Keys(cmd) => admin::keys(cmd),
         Command::Migrate(args) => migrate::run(args),
+        Command::Backup(args) => backup::run_backup(args),
+        Command::Restore(args) => backup::run_restore(args),
         Command::Runs {
             query,
             limit,

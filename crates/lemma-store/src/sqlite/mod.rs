@@ -2,6 +2,7 @@
 //! a small pool of reader connections. Blocking calls run on tokio's blocking threads.
 
 mod admin;
+pub mod backup;
 mod blocks;
 mod codec;
 mod delete;
