@@ -164,7 +164,7 @@ fn write_spans(format: Format, spans: Vec<Value>, out: &mut dyn Write) -> anyhow
                 .map(serde_json::from_value)
                 .collect::<Result<_, _>>()
                 .context("the server answered spans this lemma cannot read")?;
-            serde_json::to_writer(&mut *out, &export_request(&spans))?;
+            serde_json::to_writer(&mut *out, &export_request(&spans[..]))?;
             out.write_all(b"\n")?;
         }
     }

@@ -43,6 +43,29 @@ pub struct ServeArgs {
     /// The API key created with project `default` on first start (else one is generated).
     #[arg(long, env = "LEMMA_BOOTSTRAP_KEY", hide_env_values = true)]
     bootstrap_key: Option<String>,
+    /// Send every accepted span on to this OTLP/HTTP traces endpoint as well (e.g.
+    /// http://collector:4318/v1/traces), through a queue on disk in the data dir.
+    #[arg(long, env = "LEMMA_FORWARD_OTLP")]
+    forward_otlp: Option<String>,
+    /// A header for the forwarding requests, `name=value` (repeat it for more); e.g.
+    /// `authorization=Bearer ...`.
+    #[arg(long, env = "LEMMA_FORWARD_HEADERS", value_delimiter = ',', hide_env_values = true, value_parser = parse_header)]
+    forward_header: Vec<(String, String)>,
+    /// The most the forwarding queue holds on disk; past it its oldest spans are dropped.
+    #[arg(long, env = "LEMMA_FORWARD_MAX_BYTES", default_value_t = 1 << 30)]
+    forward_max_bytes: u64,
+}
+
+/// `name=value`, as OTEL_EXPORTER_OTLP_HEADERS writes a header.
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not a header: write name=value"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("{s:?} has no header name before ="));
+    }
+    Ok((name.to_string(), value.trim().to_string()))
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -68,6 +91,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
         body_timeout: std::time::Duration::from_secs(args.body_timeout.max(1)),
         bootstrap_key: args.bootstrap_key,
+        forward: args.forward_otlp.map(|url| lemma_server::ForwardConfig {
+            url,
+            headers: args.forward_header,
+            max_bytes: args.forward_max_bytes,
+            dir: args.data.data_dir.join("forward"),
+        }),
     };
     let location = args.data.location()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

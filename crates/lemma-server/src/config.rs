@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub body_timeout: Duration,
     /// The first key of a new data dir (else one is generated and printed once).
     pub bootstrap_key: Option<String>,
+    /// Every accepted span sent on to another OTLP backend (`--forward-otlp`).
+    pub forward: Option<crate::ForwardConfig>,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +48,7 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             bootstrap_key: None,
+            forward: None,
         }
     }
 }

@@ -10,6 +10,7 @@ mod body_limit;
 mod config;
 mod connections;
 mod error;
+mod forward;
 mod ingest;
 mod mcp;
 mod openapi;
@@ -18,4 +19,5 @@ mod server;
 mod web;
 
 pub use config::ServerConfig;
+pub use forward::ForwardConfig;
 pub use server::{bootstrap, serve, Bootstrap};

@@ -135,10 +135,20 @@ pub async fn serve(
         .with_context(|| format!("opening {}", location.database()))?;
     let boot = bootstrap(store.as_ref(), config.bootstrap_key.clone()).await?;
 
+    let forwarder = match config.forward.clone() {
+        Some(forward) => {
+            let url = forward.url.clone();
+            let forwarder = crate::forward::Forwarder::start(forward)
+                .with_context(|| format!("starting to forward spans to {url}"))?;
+            Some(forwarder)
+        }
+        None => None,
+    };
     let (ingest, writer) = ingest::writer::start(
         store.clone(),
         config.queue_max_spans,
         config.batch_max_spans,
+        forwarder,
     );
     let state = AppState {
         prices: Arc::new(PriceCache::new(store.clone())),

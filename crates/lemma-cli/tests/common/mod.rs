@@ -24,12 +24,22 @@ pub fn lemma_bin() -> &'static str {
 /// `lemma serve` on free loopback ports and `data_dir`, with `LEMMA_BOOTSTRAP_KEY` set to `key`
 /// (or unset), and `args`.
 pub fn serve_command(data_dir: &Path, key: Option<&str>, args: &[&str]) -> Command {
+    serve_command_at(data_dir, key, "127.0.0.1:0", args)
+}
+
+/// `serve_command` with OTLP/HTTP and the API on `http_addr`.
+pub fn serve_command_at(
+    data_dir: &Path,
+    key: Option<&str>,
+    http_addr: &str,
+    args: &[&str],
+) -> Command {
     let mut command = Command::new(lemma_bin());
     command
         .args([
             "serve",
             "--http-addr",
-            "127.0.0.1:0",
+            http_addr,
             "--grpc-addr",
             "127.0.0.1:0",
             "--data-dir",
@@ -75,7 +85,20 @@ impl Server {
 
     /// Starts with `LEMMA_BOOTSTRAP_KEY` set to `key`, or unset.
     pub fn start_with_key(data_dir: &Path, key: Option<&str>, args: &[&str]) -> Server {
-        let mut command = serve_command(data_dir, key, args);
+        Server::spawn(serve_command(data_dir, key, args), data_dir)
+    }
+
+    /// Starts on `data_dir` with OTLP/HTTP and the API on `http_addr` (to come back on the
+    /// same address after a stop).
+    pub fn start_at(data_dir: &Path, http_addr: &str, args: &[&str]) -> Server {
+        Server::spawn(
+            serve_command_at(data_dir, Some(KEY), http_addr, args),
+            data_dir,
+        )
+    }
+
+    /// Runs `command` (a `lemma serve`) and waits until it says it is listening.
+    fn spawn(mut command: Command, data_dir: &Path) -> Server {
         command.stdout(Stdio::piped()).stderr(Stdio::inherit());
         let mut child = command.spawn().expect("starting lemma serve");
         let stdout = child.stdout.take().unwrap();

@@ -23,7 +23,7 @@ type Groups<T> = Vec<(String, T)>;
 
 /// One request holding `spans`, grouped by resource, then by scope, in the order each group
 /// first appears.
-pub fn export_request(spans: &[Span]) -> ExportTraceServiceRequest {
+pub fn export_request<'a>(spans: impl IntoIterator<Item = &'a Span>) -> ExportTraceServiceRequest {
     let mut groups: Groups<Groups<Vec<&Span>>> = Vec::new();
     for span in spans {
         let resource = serde_json::to_string(&span.resource).unwrap_or_default();
@@ -179,9 +179,9 @@ mod tests {
         let mut checked = 0;
         for (path, request) in fixture_requests() {
             let spans = decoded(request);
-            assert_eq!(decoded(export_request(&spans)), spans, "{path}");
+            assert_eq!(decoded(export_request(&spans[..])), spans, "{path}");
             // And through OTLP JSON, as an export file holds it.
-            let json = serde_json::to_vec(&export_request(&spans)).unwrap();
+            let json = serde_json::to_vec(&export_request(&spans[..])).unwrap();
             let again = decode_trace_request(&json, Encoding::Json).unwrap();
             assert_eq!(decoded(again), spans, "{path} as JSON");
             checked += spans.len();
@@ -208,7 +208,7 @@ mod tests {
             span("03", "api", "langchain"),
             span("04", "api", "openai"),
         ];
-        let request = export_request(&spans);
+        let request = export_request(&spans[..]);
         let shape: Vec<Vec<(String, usize)>> = request
             .resource_spans
             .iter()

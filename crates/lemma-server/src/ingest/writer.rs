@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use lemma_core::{LogRecord, Span};
 use lemma_store::{ProjectId, Store, StoreError};
+
+use crate::forward::Forwarder;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +70,7 @@ pub fn start(
     store: Arc<dyn Store>,
     queue_max_spans: usize,
     batch_max_spans: usize,
+    forwarder: Option<Arc<Forwarder>>,
 ) -> (Ingest, WriterTask) {
     let (tx, rx) = mpsc::unbounded_channel();
     let max_spans = queue_max_spans.clamp(1, u32::MAX as usize) as u32;
@@ -76,7 +79,7 @@ pub fn start(
         capacity: Arc::new(Semaphore::new(max_spans as usize)),
         max_spans,
     };
-    let handle = tokio::spawn(run(store, rx, batch_max_spans.max(1)));
+    let handle = tokio::spawn(run(store, rx, batch_max_spans.max(1), forwarder));
     (ingest, WriterTask { handle })
 }
 
@@ -127,7 +130,12 @@ impl Ingest {
 /// Batches handed to the store and not yet committed, at most.
 const IN_FLIGHT: usize = 2;
 
-async fn run(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Job>, batch_max_spans: usize) {
+async fn run(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    batch_max_spans: usize,
+    forwarder: Option<Arc<Forwarder>>,
+) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut writes = tokio::task::JoinSet::new();
     // Ends when every sender is gone (shutdown) and the queue is drained.
@@ -150,8 +158,9 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Job>, batch_
             }
         }
         let store = store.clone();
+        let forwarder = forwarder.clone();
         writes.spawn(async move {
-            commit(store.as_ref(), jobs).await;
+            commit(store.as_ref(), jobs, forwarder.as_deref()).await;
             drop(slot);
         });
         // Reap finished writes so the set does not grow.
@@ -162,8 +171,9 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Job>, batch_
 
 /// Commits the jobs' spans in one transaction and their log records in another, then tells
 /// every job the outcome of the commit that held its work. The queue space is released only
-/// now, after the work is durable.
-async fn commit(store: &dyn Store, jobs: Vec<Job>) {
+/// now, after the work is durable. Committed spans are queued for forwarding before any
+/// request is answered, so every acknowledged span is forwarded.
+async fn commit(store: &dyn Store, jobs: Vec<Job>, forwarder: Option<&Forwarder>) {
     let (mut spans, mut logs) = (Vec::new(), Vec::new());
     let mut waiters = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -175,12 +185,16 @@ async fn commit(store: &dyn Store, jobs: Vec<Job>) {
         waiters.push((is_logs, job.done, job._permit));
     }
     let span_requests = waiters.iter().filter(|(logs, ..)| !logs).count();
+    let forwarded = forwarder.map(|_| spans.clone());
     let spans_result = match spans.len() {
         0 => Ok(()),
         n => store.write_spans(spans).await.map(|_| ()).inspect_err(|e| {
             tracing::error!(error = %e, spans = n, "commit failed; the requests get an error and may retry")
         }),
     };
+    if let (Some(forwarder), Some(spans), Ok(())) = (forwarder, forwarded, &spans_result) {
+        forwarder.enqueue(&spans);
+    }
     let logs_result = match logs.len() {
         0 => Ok(()),
         n => store.write_logs(logs).await.map(|_| ()).inspect_err(|e| {
