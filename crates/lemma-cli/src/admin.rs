@@ -23,6 +23,19 @@ pub enum ProjectsCommand {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Show or set how long a project keeps its runs: older ones are deleted (with their
+    /// spans, metric events and log records) by the server, at start and every hour.
+    Retention {
+        name: String,
+        /// Keep runs this many days.
+        #[arg(long, conflicts_with = "forever")]
+        days: Option<u32>,
+        /// Keep runs forever (the default).
+        #[arg(long)]
+        forever: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
 }
 
 #[derive(Subcommand)]
@@ -87,11 +100,32 @@ pub fn projects(cmd: ProjectsCommand) -> anyhow::Result<()> {
         }
         ProjectsCommand::List { data } => {
             let (store, rt) = open(&data)?;
-            let mut t = Table::new(&["NAME", "CREATED"]);
+            let mut t = Table::new(&["NAME", "CREATED", "KEEPS RUNS"]);
             for p in rt.block_on(store.list_projects())? {
-                t.row(vec![p.name, time_ago(p.created_at_unix_nano)]);
+                let retention = rt.block_on(store.retention(p.id))?;
+                t.row(vec![
+                    p.name,
+                    time_ago(p.created_at_unix_nano),
+                    keeps(retention),
+                ]);
             }
             t.print();
+        }
+        ProjectsCommand::Retention {
+            name,
+            days,
+            forever,
+            data,
+        } => {
+            let (store, rt) = open(&data)?;
+            let project = rt
+                .block_on(store.project_by_name(&name))?
+                .ok_or_else(|| anyhow::anyhow!("no project {name:?} in this store"))?;
+            if days.is_some() || forever {
+                rt.block_on(store.set_retention(project.id, days))?;
+            }
+            let retention = rt.block_on(store.retention(project.id))?;
+            println!("Project {name:?} keeps runs {}.", keeps(retention));
         }
     }
     Ok(())
@@ -143,4 +177,13 @@ pub fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// "for 30 days", "forever".
+fn keeps(days: Option<u32>) -> String {
+    match days {
+        Some(1) => "for 1 day".into(),
+        Some(d) => format!("for {d} days"),
+        None => "forever".into(),
+    }
 }

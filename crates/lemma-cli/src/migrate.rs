@@ -136,7 +136,7 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every source project in the target, created there when missing.
+/// Every source project in the target, created there when missing, with its retention.
 async fn projects(source: &SqliteStore, target: &ClickHouseStore) -> anyhow::Result<Projects> {
     let mut out = Projects::new();
     for p in source.list_projects().await? {
@@ -150,6 +150,10 @@ async fn projects(source: &SqliteStore, target: &ClickHouseStore) -> anyhow::Res
                 other => other?,
             },
         };
+        let retention = source.retention(p.id).await?;
+        if target.retention(there.id).await? != retention {
+            target.set_retention(there.id, retention).await?;
+        }
         out.insert(p.id, (p.name, there.id));
     }
     Ok(out)

@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// `authorization=Bearer ...`.
     #[arg(long, env = "LEMMA_FORWARD_HEADERS", value_delimiter = ',', hide_env_values = true, value_parser = parse_header)]
     forward_header: Vec<(String, String)>,
+    /// Seconds between two passes deleting the runs older than their project keeps runs
+    /// (`lemma projects retention`).
+    #[arg(long, env = "LEMMA_RETENTION_INTERVAL", default_value_t = 3600)]
+    retention_interval: u64,
     /// The most the forwarding queue holds on disk; past it its oldest spans are dropped.
     #[arg(long, env = "LEMMA_FORWARD_MAX_BYTES", default_value_t = 1 << 30)]
     forward_max_bytes: u64,
@@ -91,6 +95,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
         body_timeout: std::time::Duration::from_secs(args.body_timeout.max(1)),
         bootstrap_key: args.bootstrap_key,
+        retention_interval: std::time::Duration::from_secs(args.retention_interval.max(1)),
         forward: args.forward_otlp.map(|url| lemma_server::ForwardConfig {
             url,
             headers: args.forward_header,

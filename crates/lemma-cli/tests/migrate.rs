@@ -142,6 +142,10 @@ fn load_source() -> Source {
     post(&server, KEY, "/v1/logs", &logs);
     cli_ok(
         &server,
+        &["projects", "retention", "default", "--days", "45"],
+    );
+    cli_ok(
+        &server,
         &[
             "prices",
             "set",
@@ -287,8 +291,9 @@ async fn contents(store: &dyn Store, answers: &[(String, Value)]) -> Value {
             };
             read.push(json!({"run": got, "metrics": metrics}));
         }
+        let retention = store.retention(p.id).await.unwrap();
         projects.push(json!({"name": p.name, "counts": counts, "keys": keys,
-                             "prices": prices, "runs": read}));
+                             "prices": prices, "retention": retention, "runs": read}));
     }
     projects.sort_by_key(|p| p["name"].as_str().unwrap().to_string());
     Value::Array(projects)

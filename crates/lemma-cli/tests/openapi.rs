@@ -247,6 +247,20 @@ fn every_answer_matches_its_documented_schema() {
             None,
         ),
         (
+            "put",
+            "/api/v1/project/retention",
+            "/api/v1/project/retention".into(),
+            true,
+            Some(serde_json::json!({"days": 30})),
+        ),
+        (
+            "put",
+            "/api/v1/project/retention",
+            "/api/v1/project/retention".into(),
+            true,
+            Some(serde_json::json!({"days": 0})),
+        ),
+        (
             "get",
             "/api/v1/runs",
             "/api/v1/runs?limit=5".into(),

@@ -31,6 +31,8 @@ pub struct ServerConfig {
     pub bootstrap_key: Option<String>,
     /// Every accepted span sent on to another OTLP backend (`--forward-otlp`).
     pub forward: Option<crate::ForwardConfig>,
+    /// How often the retention pass deletes runs older than their project keeps.
+    pub retention_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +51,7 @@ impl Default for ServerConfig {
             body_timeout: Duration::from_secs(30),
             bootstrap_key: None,
             forward: None,
+            retention_interval: Duration::from_secs(3600),
         }
     }
 }

@@ -15,6 +15,7 @@ mod ingest;
 mod mcp;
 mod openapi;
 mod prices;
+mod retention;
 mod server;
 mod web;
 

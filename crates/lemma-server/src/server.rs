@@ -135,6 +135,10 @@ pub async fn serve(
         .with_context(|| format!("opening {}", location.database()))?;
     let boot = bootstrap(store.as_ref(), config.bootstrap_key.clone()).await?;
 
+    tokio::spawn(crate::retention::run(
+        store.clone(),
+        config.retention_interval,
+    ));
     let forwarder = match config.forward.clone() {
         Some(forward) => {
             let url = forward.url.clone();

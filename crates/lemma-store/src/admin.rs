@@ -36,3 +36,16 @@ pub fn check_imported_key(key: &crate::StoredKey) -> Result<()> {
     }
     Ok(())
 }
+
+/// A retention a store accepts: at least a day, at most about 270 years.
+pub(crate) fn check_retention(days: Option<u32>) -> Result<Option<u32>> {
+    match days {
+        Some(0) => Err(StoreError::Invalid(
+            "retention must be at least 1 day (or none, to keep runs forever)".into(),
+        )),
+        Some(d) if d > 100_000 => Err(StoreError::Invalid(format!(
+            "retention must be at most 100000 days, not {d}"
+        ))),
+        d => Ok(d),
+    }
+}

@@ -81,6 +81,31 @@ pub async fn run_all<S: Store>(store: &S) {
     windows::run_windows(store, a.id, b.id).await;
     run_orders(store).await;
     run_facets(store).await;
+    retention(store, a.id, b.id).await;
+}
+
+pub async fn retention<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
+    assert_eq!(
+        store.retention(a).await.unwrap(),
+        None,
+        "kept forever by default"
+    );
+    store.set_retention(a, Some(30)).await.unwrap();
+    assert_eq!(store.retention(a).await.unwrap(), Some(30));
+    assert_eq!(store.retention(b).await.unwrap(), None, "per project");
+    store.set_retention(a, Some(7)).await.unwrap();
+    assert_eq!(
+        store.retention(a).await.unwrap(),
+        Some(7),
+        "the newest setting holds"
+    );
+    assert!(matches!(
+        store.set_retention(a, Some(0)).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(store.retention(a).await.unwrap(), Some(7));
+    store.set_retention(a, None).await.unwrap();
+    assert_eq!(store.retention(a).await.unwrap(), None);
 }
 
 pub async fn keys<S: Store>(store: &S) {

@@ -311,6 +311,12 @@ pub trait Store: Send + Sync + 'static {
     async fn create_project(&self, name: &str) -> Result<Project>;
     async fn list_projects(&self) -> Result<Vec<Project>>;
     async fn project_by_name(&self, name: &str) -> Result<Option<Project>>;
+    /// How many days the project keeps its runs (`None`: forever). The server's retention pass
+    /// deletes the runs that started longer ago.
+    async fn retention(&self, project: ProjectId) -> Result<Option<u32>>;
+    /// Sets how many days the project keeps its runs; `None` keeps them forever. At least one
+    /// day, else `Invalid`.
+    async fn set_retention(&self, project: ProjectId, days: Option<u32>) -> Result<()>;
 
     /// Creates a key for a project. `secret` is used as given (for bootstrap keys), else one is
     /// generated.

@@ -30,6 +30,8 @@ use crate::openapi::responses::Keyed;
 use crate::server::AppState;
 use views::{RunView, ThreadView};
 
+pub(crate) use views::iso;
+
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 1_000;
 
@@ -42,6 +44,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(project))
+        .routes(routes!(set_retention))
         .routes(routes!(list_runs))
         .routes(routes!(get_run, delete_run))
         .routes(routes!(search_spans))
@@ -220,6 +223,8 @@ struct ProjectAnswer {
 #[derive(Serialize, ToSchema)]
 struct ProjectName {
     name: String,
+    /// How many days the project keeps its runs; `null`: forever.
+    retention_days: Option<u32>,
 }
 
 #[utoipa::path(
@@ -229,10 +234,48 @@ struct ProjectName {
     tag = "project",
     responses((status = 200, description = "The project the key belongs to.", body = ProjectAnswer), Keyed)
 )]
-async fn project(Extension(p): Extension<Project>) -> Result<Json<ProjectAnswer>, ApiError> {
+async fn project(
+    State(state): State<AppState>,
+    Extension(p): Extension<Project>,
+) -> Result<Json<ProjectAnswer>, ApiError> {
+    let retention_days = state.store.retention(p.id).await?;
     Ok(Json(ProjectAnswer {
-        project: ProjectName { name: p.name },
+        project: ProjectName {
+            name: p.name,
+            retention_days,
+        },
     }))
+}
+
+/// `PUT /api/v1/project/retention`'s body.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RetentionBody {
+    /// Keep runs this many days (1 to 100000); `null` keeps them forever.
+    days: Option<u32>,
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/project/retention",
+    operation_id = "set_project_retention",
+    tag = "project",
+    request_body(content = RetentionBody, description = "`{\"days\": 30}`, or `{\"days\": null}` to keep runs forever."),
+    responses(
+        (status = 200, description = "The project, with its new retention. The server deletes older runs (with their spans, metric events and log records) at its next retention pass, at most an hour later by default.", body = ProjectAnswer),
+        (status = 400, description = "Not a number of days from 1 to 100000, nor null.", body = ErrorBody),
+        Keyed
+    )
+)]
+async fn set_retention(
+    State(state): State<AppState>,
+    Extension(p): Extension<Project>,
+    body: Result<Json<RetentionBody>, JsonRejection>,
+) -> Result<Json<ProjectAnswer>, ApiError> {
+    let Json(body) =
+        body.map_err(|e| json_body(e, "expected {\"days\": N} or {\"days\": null}"))?;
+    state.store.set_retention(p.id, body.days).await?;
+    project(State(state), Extension(p)).await
 }
 
 /// 400 for a bad query, limit or cursor.

@@ -304,3 +304,33 @@ pub async fn authenticate(inner: &Inner, credential: &Credential) -> Result<Opti
     }
     project_by_id(inner, row.project_id).await
 }
+
+#[derive(Row, Serialize, Deserialize)]
+struct SettingsRow {
+    project_id: i64,
+    retention_days: Option<u32>,
+    updated_ns: u64,
+}
+
+pub async fn retention(inner: &Inner, project: ProjectId) -> Result<Option<u32>> {
+    let mut sql = Sql::new(
+        "SELECT project_id, retention_days, updated_ns FROM project_settings
+         WHERE project_id = ? ORDER BY updated_ns DESC LIMIT 1",
+    );
+    sql.bind(project.0);
+    let row: Option<SettingsRow> = sql
+        .query(&inner.client)
+        .fetch_optional()
+        .await
+        .map_err(|e| ch_err("reading a project's settings", e))?;
+    Ok(row.and_then(|r| r.retention_days))
+}
+
+pub async fn set_retention(inner: &Inner, project: ProjectId, days: Option<u32>) -> Result<()> {
+    let row = SettingsRow {
+        project_id: project.0,
+        retention_days: crate::admin::check_retention(days)?,
+        updated_ns: now_ns(),
+    };
+    insert_all(inner, "project_settings", std::slice::from_ref(&row)).await
+}

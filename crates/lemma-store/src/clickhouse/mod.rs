@@ -254,6 +254,14 @@ impl Store for ClickHouseStore {
         admin::list_projects(&self.inner).await
     }
 
+    async fn retention(&self, project: ProjectId) -> Result<Option<u32>> {
+        admin::retention(&self.inner, project).await
+    }
+
+    async fn set_retention(&self, project: ProjectId, days: Option<u32>) -> Result<()> {
+        admin::set_retention(&self.inner, project, days).await
+    }
+
     async fn project_by_name(&self, name: &str) -> Result<Option<Project>> {
         admin::project_by_name(&self.inner, name).await
     }

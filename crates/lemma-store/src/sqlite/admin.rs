@@ -256,3 +256,25 @@ pub fn counts(conn: &Connection, project: ProjectId) -> Result<crate::Counts> {
         logs: count("logs")?,
     })
 }
+
+pub fn retention(conn: &Connection, project: ProjectId) -> Result<Option<u32>> {
+    conn.query_row(
+        "SELECT retention_days FROM project_settings WHERE project_id = ?1",
+        [project.0],
+        |r| r.get::<_, Option<u32>>(0),
+    )
+    .optional()
+    .map(Option::flatten)
+    .map_err(sql_err)
+}
+
+pub fn set_retention(conn: &mut Connection, project: ProjectId, days: Option<u32>) -> Result<()> {
+    let days = crate::admin::check_retention(days)?;
+    conn.execute(
+        "INSERT INTO project_settings (project_id, retention_days) VALUES (?1, ?2)
+         ON CONFLICT (project_id) DO UPDATE SET retention_days = excluded.retention_days",
+        rusqlite::params![project.0, days],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}

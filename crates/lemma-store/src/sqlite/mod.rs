@@ -369,6 +369,15 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn retention(&self, project: ProjectId) -> Result<Option<u32>> {
+        self.read(move |conn| admin::retention(conn, project)).await
+    }
+
+    async fn set_retention(&self, project: ProjectId, days: Option<u32>) -> Result<()> {
+        self.write(move |conn| admin::set_retention(conn, project, days))
+            .await
+    }
+
     async fn create_key(&self, project: &str, secret: Option<String>) -> Result<NewKey> {
         let project = project.to_string();
         self.write(move |conn| admin::create_key(conn, &project, secret))

@@ -220,6 +220,13 @@ CREATE TABLE run_tools (
     PRIMARY KEY (project_id, trace_id, start_ns, end_ns, span_id)
 ) WITHOUT ROWID;
 "#,
+    // Project settings: retention.
+    r#"
+CREATE TABLE project_settings (
+    project_id      INTEGER PRIMARY KEY,
+    retention_days  INTEGER
+);
+"#,
 ];
 
 /// Marks a database as Lemma's in its header (`PRAGMA application_id`, "LMMA"), so another

@@ -35,6 +35,14 @@ CREATE TABLE IF NOT EXISTS {table} (
     updated_ns   UInt64
 ) ENGINE = ReplacingMergeTree(updated_ns) ORDER BY public_key;
 
+-- @table project_settings sharded cityHash64(project_id)
+-- A project's settings, one row per change; the newest row of a project holds.
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id      Int64,
+    retention_days  Nullable(UInt32),
+    updated_ns      UInt64
+) ENGINE = ReplacingMergeTree(updated_ns) ORDER BY project_id;
+
 -- @table prices sharded cityHash64(model)
 -- A project's own model prices; the newest row of (project, model) holds, `deleted` ends it.
 CREATE TABLE IF NOT EXISTS {table} (
