@@ -430,23 +430,42 @@ async fn spans(
     )?;
     let run = summary(&state, &p, &run_id).await?;
     let outline = outline_of(&state, &p, &run).await?;
-    let rows = outline.window(offset, limit);
-    let ids = rows.iter().map(|r| r.span.span_id.clone()).collect();
-    let mut found = state.store.get_spans(p.id, &run_id, ids).await?;
-    // Tree order, as the outline has them (the store answers in start order); a span deleted
-    // since the outline was built is left out.
-    let mut spans = Vec::with_capacity(rows.len());
-    for row in &rows {
-        if let Some(at) = found.iter().position(|s| s.span_id == row.span.span_id) {
-            spans.push(found.swap_remove(at));
-        }
-    }
+    let positions: Vec<usize> = (offset..offset.saturating_add(limit).min(outline.len())).collect();
+    let spans = spans_at(&state, &p, &run_id, &outline, &positions).await?;
     Ok(Json(SpansAnswer {
         total: outline.len(),
         offset,
-        spans,
+        spans: spans.into_iter().map(|(_, span)| span).collect(),
     })
     .into_response())
+}
+
+/// The spans at these positions of the run's outline, in full, in the positions' order, each
+/// with its position's index in `positions`; a span deleted since the outline was built is left
+/// out.
+async fn spans_at(
+    state: &AppState,
+    p: &Project,
+    run_id: &str,
+    outline: &Outline,
+    positions: &[usize],
+) -> Result<Vec<(usize, lemma_core::Span)>, ApiError> {
+    let ids = positions
+        .iter()
+        .filter_map(|&pos| Some(outline.row(pos)?.span.span_id.clone()))
+        .collect();
+    // The store answers in start order: put them back in tree order.
+    let mut found = state.store.get_spans(p.id, run_id, ids).await?;
+    let mut out = Vec::with_capacity(positions.len());
+    for (i, &position) in positions.iter().enumerate() {
+        let Some(row) = outline.row(position) else {
+            continue;
+        };
+        if let Some(at) = found.iter().position(|s| s.span_id == row.span.span_id) {
+            out.push((i, found.swap_remove(at)));
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -623,21 +642,11 @@ async fn transcript(
     let outline = outline_of(&state, &p, &run).await?;
     let steps = outline.steps();
     let window = &steps[from.min(steps.len())..from.saturating_add(limit).min(steps.len())];
-    let ids = window
-        .iter()
-        .filter_map(|&pos| Some(outline.row(pos)?.span.span_id.clone()))
-        .collect();
-    let mut spans = state.store.get_spans(p.id, &run_id, ids).await?;
-    let mut out = Vec::with_capacity(window.len());
-    for (i, &position) in window.iter().enumerate() {
-        let Some(row) = outline.row(position) else {
-            continue;
-        };
-        // A span deleted since the outline was built is left out.
-        let Some(at) = spans.iter().position(|s| s.span_id == row.span.span_id) else {
-            continue;
-        };
-        let mut span = spans.swap_remove(at);
+    let spans = spans_at(&state, &p, &run_id, &outline, window).await?;
+    let mut out = Vec::with_capacity(spans.len());
+    for (i, mut span) in spans {
+        let position = window[i];
+        let depth = outline.row(position).map_or(0, |row| row.depth);
         let earlier_messages = match span.kind {
             lemma_core::SpanKind::Llm => lemma_core::present::keep_new_messages(&mut span),
             _ => 0,
@@ -645,7 +654,7 @@ async fn transcript(
         out.push(Step {
             step: from + i,
             position,
-            depth: row.depth,
+            depth,
             earlier_messages,
             span,
         });
