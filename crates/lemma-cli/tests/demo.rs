@@ -289,25 +289,9 @@ fn an_unreachable_server_fails_clearly() {
 
 /// Every run of `/api/v1/runs` with `params`, `limit` at a time, following cursors.
 fn pages(server: &Server, params: &[(&str, &str)], limit: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let resp = common::client()
-            .get(server.url("/api/v1/runs"))
-            .bearer_auth(KEY)
-            .query(params)
-            .query(&[("limit", limit), ("cursor", &cursor)])
-            .send()
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-        let body: Value = resp.json().unwrap();
-        out.extend(body["runs"].as_array().unwrap().iter().cloned());
-        match body["next_cursor"].as_str() {
-            Some(c) => cursor = c.to_string(),
-            None => return out,
-        }
-        assert!(out.len() <= RUNS * 2, "paging must end");
-    }
+    let mut all = params.to_vec();
+    all.push(("limit", limit));
+    server.all_runs_with(&all)
 }
 
 #[test]
@@ -462,7 +446,7 @@ fn values_suggest_what_the_runs_hold_with_the_counts_search_finds() {
         ("", "field must be one of"),
         (
             "field=agent&limit=0",
-            "limit must be a number between 1 and 200",
+            "limit must be a number from 1 to 200",
         ),
         ("field=agent&q=since:", "invalid query at position"),
     ] {

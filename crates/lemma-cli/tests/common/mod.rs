@@ -192,13 +192,19 @@ impl Server {
 
     /// Every run, following cursors.
     pub fn all_runs(&self, q: &str) -> Vec<Value> {
+        self.all_runs_with(&[("q", q), ("limit", "100")])
+    }
+
+    /// Every run of `/api/v1/runs` with these parameters, following cursors.
+    pub fn all_runs_with(&self, params: &[(&str, &str)]) -> Vec<Value> {
         let mut out = Vec::new();
         let mut cursor = String::new();
         loop {
             let resp = client()
                 .get(self.url("/api/v1/runs"))
                 .bearer_auth(KEY)
-                .query(&[("q", q), ("limit", "100"), ("cursor", &cursor)])
+                .query(params)
+                .query(&[("cursor", &cursor)])
                 .send()
                 .unwrap();
             assert_eq!(resp.status(), 200);

@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::windows::number;
 use super::{now_unix_nano, parse_query};
 use crate::error::{ApiError, ErrorBody};
 use crate::openapi::params;
@@ -89,18 +90,13 @@ async fn field_values(
             FacetField::NAMES
         ))
     })?;
-    let limit = match params.limit.as_deref().map(str::trim) {
-        None | Some("") => DEFAULT_VALUES,
-        Some(l) => l
-            .parse()
-            .ok()
-            .filter(|l| (1..=MAX_VALUES).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "limit must be a number between 1 and {MAX_VALUES}, not {l:?}"
-                ))
-            })?,
-    };
+    let limit = number(
+        "limit",
+        params.limit.as_deref(),
+        DEFAULT_VALUES,
+        1,
+        MAX_VALUES,
+    )?;
     let filter = parse_query(params.q.as_deref().unwrap_or(""), now_unix_nano())?;
     let runs = state.store.run_facets(p.id, filter, FACET_RUNS).await?;
     Ok(Json(ValuesAnswer {

@@ -189,7 +189,7 @@ struct Params {
 }
 
 /// `name` as a number in `min..=max`, `default` when absent or empty.
-fn number(
+pub(super) fn number(
     name: &str,
     value: Option<&str>,
     default: usize,
