@@ -22,6 +22,14 @@ export function post(path, body, options = {}) {
   return request('POST', path, undefined, body, options);
 }
 
+export function put(path, body, options = {}) {
+  return request('PUT', path, undefined, body, options);
+}
+
+export function del(path, options = {}) {
+  return request('DELETE', path, undefined, undefined, options);
+}
+
 /** Checks a key without storing it: resolves to the project it belongs to. */
 export async function whoami(key) {
   const body = await request('GET', '/project', undefined, undefined, { key });

@@ -35,6 +35,7 @@ const PAGES: &[&str] = &[
     "/threads/{thread_id}",
     "/stats",
     "/welcome",
+    "/settings",
     "/signin",
 ];
 

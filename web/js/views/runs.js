@@ -18,6 +18,8 @@ import { isDefaultSort, nextSort, readSort, sortParams } from './runs-sort.js';
 import { withoutField } from './runs-terms.js';
 import { savedViewsMenu } from './runs-views.js';
 import { attachCompletion } from './runs-complete.js';
+import { exportButton } from './runs-export.js';
+import { deleteButton } from './runs-delete.js';
 
 const PAGE_SIZE = 50;
 const POLL_MS = 5000;
@@ -64,13 +66,18 @@ export function mount(root, ctx) {
       go({ q: view.q, range: view.range || DEFAULT_RANGE, sort: view.sort, page: FIRST_PAGE });
     },
   });
+  // Export and delete act on what the page lists: its query within its time range.
+  const effectiveQuery = () => withRange(state.q, parseRange(state.range, DEFAULT_RANGE)).q;
+  const exporter = exportButton({ query: effectiveQuery });
+  const deleter = deleteButton({ query: effectiveQuery, onDeleted: () => { if (root.isConnected) load(); } });
   const liveButton = h('button', { type: 'button', class: 'live', 'data-testid': 'live', onclick: togglePause });
   const summary = h('span', { class: 'runs-summary muted' });
   const results = h('div', { class: 'runs-results' });
   const footer = h('div', { class: 'runs-footer' });
   const chips = h('div', { class: 'runs-chips' });
   const hint = h('div', { class: 'runs-hint', hidden: true });
-  const toolbar = h('div', { class: 'runs-toolbar' }, search.el, filter.el, range.el);
+  const toolbar = h('div', { class: 'runs-toolbar' }, search.el, filter.el, range.el,
+    h('div', { class: 'runs-data-actions' }, exporter.el, deleter.el));
   const tbody = h('tbody', { onkeydown: moveFocus });
   const tableEl = h('table', { class: 'table runs-table', 'data-testid': 'runs-table' }, tbody);
   const table = h('div', { class: 'table-wrap runs-table-wrap' }, tableEl);
@@ -339,6 +346,8 @@ export function mount(root, ctx) {
       filter.close();
       columnChooser.close();
       views.close();
+      exporter.close();
+      deleter.close();
     },
   };
 }

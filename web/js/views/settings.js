@@ -1,0 +1,93 @@
+// Project settings: the project's name and how long its runs are kept. Retention is applied by
+// the server (a pass at start, then hourly), not by this page: saving only sets the number.
+import { h, replace } from '../dom.js';
+import * as api from '../api.js';
+import { errorState, loading } from '../components/states.js';
+import { retentionBody, retentionLabel } from './settings-data.js';
+
+export function mount(root, ctx) {
+  ctx.setTitle('Settings');
+  const controller = new AbortController();
+  const body = h('div', { class: 'settings-body' }, loading('Loading the project…'));
+  replace(root, h('section', { class: 'settings-page', 'data-testid': 'settings' },
+    h('div', { class: 'page-header' }, h('h1', null, 'Project settings')),
+    body));
+  load();
+
+  async function load() {
+    replace(body, loading('Loading the project…'));
+    try {
+      const answer = await api.get('/project', null, { signal: controller.signal });
+      render(answer.project);
+    } catch (err) {
+      if (err.name !== 'AbortError') replace(body, errorState(err, load));
+    }
+  }
+
+  function render(project) {
+    const current = h('strong', { 'data-testid': 'retention-current' });
+    const problem = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'retention-error' });
+    const saved = h('p', { class: 'settings-saved', role: 'status', 'aria-live': 'polite', 'data-testid': 'retention-saved' });
+    const forever = h('input', { type: 'radio', name: 'retention', value: 'forever', 'data-testid': 'retention-forever' });
+    const limited = h('input', { type: 'radio', name: 'retention', value: 'days', 'data-testid': 'retention-limited' });
+    const days = h('input', {
+      type: 'number', class: 'input settings-days', min: 1, max: 100000, step: 1, inputmode: 'numeric',
+      'aria-label': 'Days to keep runs', 'data-testid': 'retention-days',
+      // Typing a number means keeping runs that long.
+      oninput: () => { limited.checked = true; },
+    });
+    const save = h('button', { type: 'submit', class: 'button primary', 'data-testid': 'retention-save' }, 'Save');
+
+    function show(p) {
+      replace(current, retentionLabel(p.retention_days));
+      forever.checked = p.retention_days == null;
+      limited.checked = !forever.checked;
+      days.value = p.retention_days == null ? '' : String(p.retention_days);
+    }
+
+    async function submit(event) {
+      event.preventDefault();
+      problem.textContent = '';
+      saved.textContent = '';
+      const { body: request, error } = retentionBody(forever.checked, days.value);
+      if (error) {
+        problem.textContent = error;
+        days.focus();
+        return;
+      }
+      save.disabled = true;
+      try {
+        const answer = await api.put('/project/retention', request, { signal: controller.signal });
+        show(answer.project);
+        saved.textContent = `Saved: runs are kept ${retentionLabel(answer.project.retention_days)}.`;
+      } catch (err) {
+        if (err.name === 'AbortError') return;
+        problem.textContent = err.message; // the server's own words say what it takes
+      } finally {
+        save.disabled = false;
+      }
+    }
+
+    show(project);
+    replace(body,
+      h('div', { class: 'card settings-card' },
+        h('div', { class: 'card-header' }, h('h2', null, 'Project')),
+        h('div', { class: 'card-body' },
+          h('dl', { class: 'settings-facts' },
+            h('dt', null, 'Name'), h('dd', { 'data-testid': 'project-name' }, project.name),
+            h('dt', null, 'Keep runs'), h('dd', null, current)))),
+      h('form', { class: 'card settings-card', novalidate: true, onsubmit: submit, 'data-testid': 'retention-form' },
+        h('div', { class: 'card-header' }, h('h2', null, 'Retention')),
+        h('div', { class: 'card-body' },
+          h('fieldset', { class: 'settings-choice' },
+            h('legend', null, 'Keep runs'),
+            h('label', null, forever, 'Forever'),
+            h('label', null, limited, 'For', days, 'days')),
+          h('p', { class: 'muted settings-note' },
+            'Runs that started longer ago than this are deleted by the server, with their spans, metric events and log records, in a pass when it starts and then every hour; this page does not delete anything itself. Deleted runs cannot be restored: export them first (Runs → Export) if you need them.'),
+          problem,
+          h('div', { class: 'settings-actions' }, save, saved))));
+  }
+
+  return { dispose: () => controller.abort() };
+}
