@@ -1,9 +1,10 @@
-//! Forwarding (`lemma serve --forward-otlp URL`): every span the server accepted, sent on to
-//! another OTLP/HTTP backend as an export request.
+//! Forwarding (`lemma serve --forward-otlp URL`): every request the server accepted, sent on
+//! to another OTLP/HTTP backend as it was received (protobuf, from HTTP or gRPC alike).
 //!
-//! Spans enter a queue on disk (`queue.rs`, in `<data dir>/forward/`) when their commit
-//! succeeded and before their requests are answered, so an acknowledged span is forwarded even
-//! across a restart. A task delivers the queue in order: a failure it may retry (no answer, 408,
+//! A request enters a queue on disk (`queue.rs`, in `<data dir>/forward/`) once its spans'
+//! commit succeeded and before it is answered, so an acknowledged span is forwarded even
+//! across a restart. It is encoded on its own task before the commit, so the commit only
+//! appends bytes. A task delivers the queue in order: a failure it may retry (no answer, 408,
 //! 429, 5xx) is retried with growing pauses, for as long as it takes; a refusal (another 4xx) is
 //! logged and skipped. Ingest never waits for the other backend: appending to the queue is one
 //! write to a file, and the queue is bounded in bytes (its oldest spans dropped, counted and
@@ -15,10 +16,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lemma_core::otlp::export_request;
-use lemma_core::Span;
-use lemma_store::ProjectId;
-use prost::Message;
 use tokio::sync::Notify;
 
 pub use queue::DiskQueue;
@@ -61,16 +58,12 @@ impl Forwarder {
         Ok(forwarder)
     }
 
-    /// Queues committed spans. A failure to write the queue is logged: the spans are stored,
-    /// only their forwarding is lost.
-    pub fn enqueue(&self, spans: &[(ProjectId, Span)]) {
-        if spans.is_empty() {
-            return;
-        }
-        let body = export_request(spans.iter().map(|(_, s)| s)).encode_to_vec();
-        let appended = self.lock().append(&body);
+    /// Queues an export request whose spans were committed. A failure to write the queue is
+    /// logged: the spans are stored, only their forwarding is lost.
+    pub fn enqueue(&self, request: &[u8]) {
+        let appended = self.lock().append(request);
         if let Err(e) = appended {
-            tracing::error!(error = %e, spans = spans.len(), "could not queue spans for forwarding");
+            tracing::error!(error = %e, bytes = request.len(), "could not queue spans for forwarding");
         }
         self.wake.notify_one();
     }

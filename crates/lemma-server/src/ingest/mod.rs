@@ -24,6 +24,12 @@ pub async fn accept(
     project: ProjectId,
     request: ExportTraceServiceRequest,
 ) -> Result<ExportTraceServiceResponse, SubmitError> {
+    // Forwarded as received: encoded here, on the request's own task, so the commit only
+    // appends it to the queue.
+    let forward = state
+        .ingest
+        .forwards()
+        .then(|| prost::Message::encode_to_vec(&request));
     let mut extracted = normalise(request);
     // Cached per project: no store query on the hot path once the table is loaded.
     let prices = state.prices.table(project).await?;
@@ -33,7 +39,10 @@ pub async fn accept(
     let response = response(&extracted);
     state
         .ingest
-        .submit(extracted.spans.into_iter().map(|s| (project, s)).collect())
+        .submit(
+            extracted.spans.into_iter().map(|s| (project, s)).collect(),
+            forward,
+        )
         .await?;
     Ok(response)
 }

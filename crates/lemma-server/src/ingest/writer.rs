@@ -28,14 +28,15 @@ pub enum SubmitError {
 
 /// What one request asks to commit.
 enum Work {
-    Spans(Vec<(ProjectId, Span)>),
+    /// Spans, and the request as received (protobuf) when it is to be forwarded.
+    Spans(Vec<(ProjectId, Span)>, Option<Vec<u8>>),
     Logs(Vec<(ProjectId, LogRecord)>),
 }
 
 impl Work {
     fn len(&self) -> usize {
         match self {
-            Work::Spans(s) => s.len(),
+            Work::Spans(s, _) => s.len(),
             Work::Logs(l) => l.len(),
         }
     }
@@ -53,6 +54,7 @@ pub struct Ingest {
     tx: mpsc::UnboundedSender<Job>,
     capacity: Arc<Semaphore>,
     max_spans: u32,
+    forwards: bool,
 }
 
 /// Owns the writer task; `finish` waits until everything queued is committed.
@@ -78,6 +80,7 @@ pub fn start(
         tx,
         capacity: Arc::new(Semaphore::new(max_spans as usize)),
         max_spans,
+        forwards: forwarder.is_some(),
     };
     let handle = tokio::spawn(run(store, rx, batch_max_spans.max(1), forwarder));
     (ingest, WriterTask { handle })
@@ -86,9 +89,20 @@ pub fn start(
 impl Ingest {
     /// Queues spans and waits until they are durable. Fails fast with `Busy` when the queue is
     /// full. A request larger than the whole queue waits for an empty queue rather than being
-    /// refused forever.
-    pub async fn submit(&self, spans: Vec<(ProjectId, Span)>) -> Result<(), SubmitError> {
-        self.submit_work(Work::Spans(spans)).await
+    /// refused forever. `forward` is the request as received, queued for forwarding once its
+    /// spans are committed (see [`Ingest::forwards`]).
+    pub async fn submit(
+        &self,
+        spans: Vec<(ProjectId, Span)>,
+        forward: Option<Vec<u8>>,
+    ) -> Result<(), SubmitError> {
+        self.submit_work(Work::Spans(spans, forward)).await
+    }
+
+    /// Whether accepted requests are forwarded (`--forward-otlp`): then `submit` wants each
+    /// request as received.
+    pub fn forwards(&self) -> bool {
+        self.forwards
     }
 
     /// Queues log records like spans, and waits until they are durable.
@@ -176,24 +190,29 @@ async fn run(
 async fn commit(store: &dyn Store, jobs: Vec<Job>, forwarder: Option<&Forwarder>) {
     let (mut spans, mut logs) = (Vec::new(), Vec::new());
     let mut waiters = Vec::with_capacity(jobs.len());
+    let mut forwarded = Vec::new();
     for job in jobs {
         let is_logs = matches!(job.work, Work::Logs(_));
         match job.work {
-            Work::Spans(s) => spans.extend(s),
+            Work::Spans(s, forward) => {
+                spans.extend(s);
+                forwarded.extend(forward);
+            }
             Work::Logs(l) => logs.extend(l),
         }
         waiters.push((is_logs, job.done, job._permit));
     }
     let span_requests = waiters.iter().filter(|(logs, ..)| !logs).count();
-    let forwarded = forwarder.map(|_| spans.clone());
     let spans_result = match spans.len() {
         0 => Ok(()),
         n => store.write_spans(spans).await.map(|_| ()).inspect_err(|e| {
             tracing::error!(error = %e, spans = n, "commit failed; the requests get an error and may retry")
         }),
     };
-    if let (Some(forwarder), Some(spans), Ok(())) = (forwarder, forwarded, &spans_result) {
-        forwarder.enqueue(&spans);
+    if let (Some(forwarder), Ok(())) = (forwarder, &spans_result) {
+        for request in &forwarded {
+            forwarder.enqueue(request);
+        }
     }
     let logs_result = match logs.len() {
         0 => Ok(()),
