@@ -96,6 +96,7 @@ mod tests {
             [
                 "projects",
                 "api_keys",
+                "project_settings",
                 "prices",
                 "spans",
                 "span_terms",
