@@ -273,12 +273,7 @@ fn a_wrong_or_missing_key_fails_clearly() {
 
 #[test]
 fn an_unreachable_server_fails_clearly() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = format!("http://{}", common::free_addr());
     let (ok, _, err) = demo(&url, Some(KEY));
     assert!(!ok);
     assert!(

@@ -368,18 +368,14 @@ fn otlp_http_to_the_grpc_port_is_diagnosed() {
 
 #[test]
 fn a_closed_port_is_refused_and_nothing_after_is_run() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
+    let addr = common::free_addr();
+    let url = format!("http://{addr}");
     let o = doctor(&["--url", &url, "--key", KEY, "--timeout", "2"], &[]);
     assert_eq!(o.code, Some(1), "{}\n{}", o.out, o.err);
     passes(&o.out, "dns");
     let (line, fix) = fails(&o.out, "connect");
     assert!(
-        line.contains(&format!("connection refused at 127.0.0.1:{port}")),
+        line.contains(&format!("connection refused at {addr}")),
         "{line}"
     );
     assert!(fix.contains("lemma serve"), "{fix}");

@@ -10,11 +10,6 @@ use common::otlp::{request, string_attr};
 use common::{fixtures, Server, KEY};
 use opentelemetry_proto::tonic::trace::v1::Span;
 
-fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
-
 /// Waits until `target` has the same runs as `source`, then returns them.
 fn same_runs(source: &Server, target: &Server, within: Duration) -> Vec<serde_json::Value> {
     let deadline = Instant::now() + within;
@@ -57,7 +52,7 @@ fn run(n: u8) -> Vec<Span> {
 #[test]
 fn every_accepted_span_reaches_the_target_across_its_outage_and_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
-    let addr = free_addr();
+    let addr = common::free_addr();
     let target_dir = tmp.path().join("target");
     let mut target = Server::start_at(&target_dir, &addr, &[]);
     let url = format!("http://{addr}/v1/traces");

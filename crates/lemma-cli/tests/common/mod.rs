@@ -292,3 +292,9 @@ pub fn rss_kb(pid: u32) -> Option<u64> {
         .parse()
         .ok()
 }
+
+/// A loopback address nothing listens on (a port the system had free a moment ago).
+pub fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}

@@ -29,6 +29,9 @@ pub struct DiskQueue {
     /// The segment being appended to, and its size.
     head: (u64, File, u64),
     cursor: Position,
+    /// Bytes waiting to be delivered: counted on disk once when opened, then kept up to date
+    /// here, so an append (on the commit path) reads no directory.
+    pending: u64,
     /// Records dropped because the queue was full, since start.
     pub dropped_bytes: u64,
 }
@@ -64,6 +67,7 @@ impl DiskQueue {
             segment_bytes,
             head: (newest, file, size),
             cursor,
+            pending: pending_on_disk(dir, cursor)?,
             dropped_bytes: 0,
         })
     }
@@ -87,6 +91,7 @@ impl DiskQueue {
         frame.extend_from_slice(record);
         self.head.1.write_all(&frame)?;
         self.head.2 += frame.len() as u64;
+        self.pending += frame.len() as u64;
         self.bound()
     }
 
@@ -124,35 +129,26 @@ impl DiskQueue {
         }
     }
 
-    /// Marks everything before `next` delivered.
+    /// Marks everything before `next` (a position `peek` gave, in the cursor's segment)
+    /// delivered.
     pub fn ack(&mut self, next: Position) -> io::Result<()> {
+        self.pending = self
+            .pending
+            .saturating_sub(next.offset.saturating_sub(self.cursor.offset));
         self.cursor = next;
         write_cursor(&self.dir, next)
     }
 
-    /// Bytes waiting to be delivered (the segments from the cursor's on).
-    pub fn pending_bytes(&self) -> u64 {
-        segments(&self.dir)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|&s| s >= self.cursor.segment)
-            .map(|s| {
-                fs::metadata(segment_path(&self.dir, s))
-                    .map(|m| m.len())
-                    .unwrap_or(0)
-            })
-            .sum::<u64>()
-            .saturating_sub(self.cursor.offset)
-    }
-
     /// Drops the oldest segments while the queue holds more than `max_bytes`.
     fn bound(&mut self) -> io::Result<()> {
-        while self.pending_bytes() > self.max_bytes && self.cursor.segment < self.head.0 {
+        while self.pending > self.max_bytes && self.cursor.segment < self.head.0 {
             let path = segment_path(&self.dir, self.cursor.segment);
             let size = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-            self.dropped_bytes += size.saturating_sub(self.cursor.offset);
+            let dropped = size.saturating_sub(self.cursor.offset);
+            self.dropped_bytes += dropped;
+            self.pending = self.pending.saturating_sub(dropped);
             tracing::warn!(
-                bytes = size.saturating_sub(self.cursor.offset),
+                bytes = dropped,
                 "the forwarding queue is full: its oldest spans were dropped unsent"
             );
             let _ = fs::remove_file(&path);
@@ -164,6 +160,15 @@ impl DiskQueue {
         }
         Ok(())
     }
+}
+
+/// Bytes of the segments from the cursor's on, past the cursor.
+fn pending_on_disk(dir: &Path, cursor: Position) -> io::Result<u64> {
+    let mut total = 0;
+    for s in segments(dir)?.into_iter().filter(|&s| s >= cursor.segment) {
+        total += fs::metadata(segment_path(dir, s))?.len();
+    }
+    Ok(total.saturating_sub(cursor.offset))
 }
 
 /// The length of the whole records at the start of a segment (0 when it does not exist).
@@ -275,7 +280,7 @@ mod tests {
                 .map(|i| vec![i; i as usize * 10])
                 .collect::<Vec<_>>()
         );
-        assert_eq!(q.pending_bytes(), 0);
+        assert_eq!(q.pending, 0);
         q.append(b"later").unwrap();
         assert_eq!(drain(&mut q), [b"later".to_vec()]);
     }
