@@ -107,3 +107,40 @@ export async function api(path) {
   assert.equal(response.status, 200, `GET ${path}`);
   return response.json();
 }
+
+/** An OTLP JSON string attribute. */
+export const kv = (key, value) => ({ key, value: { stringValue: String(value) } });
+
+/** Sends `spans` (OTLP JSON) as service `service`, as an exporter would; asserts acceptance. */
+export async function postSpans(service, spans) {
+  const response = await fetch(new URL('/v1/traces', BASE_URL), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${API_KEY}` },
+    body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [kv('service.name', service)] }, scopeSpans: [{ scope: { name: 'dashboard-tests' }, spans }] }] }),
+  });
+  assert.equal(response.status, 200, 'OTLP export accepted');
+}
+
+/** Waits until the API lists `n` runs for `q` (stored spans are readable soon after). */
+export async function waitForApi(q, n) {
+  for (let i = 0; i < 100; i += 1) {
+    const { runs } = await api(`/runs?limit=1000&q=${encodeURIComponent(q)}`);
+    if (runs.length === n) return runs;
+    await new Promise((resolve) => { setTimeout(resolve, 100); });
+  }
+  throw new Error(`the API never showed ${n} runs for ${q}`);
+}
+
+/** Nothing from span content became an element or ran: no script ran, no image, script or
+ * `javascript:` link appeared, and no element carries an event handler attribute. */
+export async function assertInert(page) {
+  const found = await page.evaluate(() => ({
+    pwned: window.__pwned,
+    imgs: [...document.querySelectorAll('img')].map((i) => i.getAttribute('src')).filter((src) => src !== '/favicon.ico'),
+    scripts: [...document.querySelectorAll('script')].map((s) => s.getAttribute('src')).filter((src) => src !== '/assets/js/app.js'),
+    jsLinks: [...document.querySelectorAll('[href], [src], [action], [formaction]')]
+      .filter((el) => /^\s*javascript:/i.test(el.getAttribute('href') || el.getAttribute('src') || el.getAttribute('action') || el.getAttribute('formaction') || '')).length,
+    handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
+  }));
+  assert.deepEqual(found, { pwned: undefined, imgs: [], scripts: [], jsLinks: 0, handlers: 0 });
+}

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { API_KEY, BASE_URL, RUNS, api, launch, open } from '../lib/harness.mjs';
+import { API_KEY, BASE_URL, RUNS, api, launch, open, assertInert } from '../lib/harness.mjs';
 import { postLongRun } from '../lib/long-run.mjs';
 
 const IMG = '<img src=x onerror=window.__pwned=1>';
@@ -160,18 +160,6 @@ test('a 10k-span run draws a capped graph without reading the run whole', async 
   assert.ok(paths.filter((p) => p.endsWith('/outline')).length <= 2, paths.join(' '));
   await done();
 });
-
-/** Nothing from the content became an element or ran. */
-async function assertInert(page) {
-  const found = await page.evaluate(() => ({
-    pwned: window.__pwned,
-    imgs: [...document.querySelectorAll('img')].map((i) => i.getAttribute('src')).filter((src) => src !== '/favicon.ico'),
-    scripts: [...document.querySelectorAll('script')].map((s) => s.getAttribute('src')).filter((src) => src !== '/assets/js/app.js'),
-    jsLinks: [...document.querySelectorAll('[href], [src]')].filter((el) => /^\s*javascript:/i.test(el.getAttribute('href') || el.getAttribute('src') || '')).length,
-    handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
-  }));
-  assert.deepEqual(found, { pwned: undefined, imgs: [], scripts: [], jsLinks: 0, handlers: 0 });
-}
 
 /**
  * planner → researcher → planner → chat, tool (failed); researcher → chat, tool. The agents,

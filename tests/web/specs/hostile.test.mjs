@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { API_KEY, BASE_URL, launch, open } from '../lib/harness.mjs';
+import { API_KEY, BASE_URL, launch, open, assertInert } from '../lib/harness.mjs';
 
 const IMG = '<img src=x onerror=window.__pwned=1>';
 const SCRIPT = '<script>window.__pwned=2</script>';
@@ -19,19 +19,6 @@ before(async () => {
   ({ traceId, threadId, ids } = await postHostileRun());
 });
 after(async () => { await browser?.close(); });
-
-/** Nothing from the content became an element or ran. */
-async function assertInert(page) {
-  const found = await page.evaluate(() => ({
-    pwned: window.__pwned,
-    imgs: [...document.querySelectorAll('img')].map((i) => i.getAttribute('src')).filter((src) => src !== '/favicon.ico'),
-    scripts: [...document.querySelectorAll('script')].map((s) => s.getAttribute('src')).filter((src) => src !== '/assets/js/app.js'),
-    jsLinks: [...document.querySelectorAll('[href], [src], [action], [formaction]')]
-      .filter((el) => /^\s*javascript:/i.test(el.getAttribute('href') || el.getAttribute('src') || el.getAttribute('action') || el.getAttribute('formaction') || '')).length,
-    handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
-  }));
-  assert.deepEqual(found, { pwned: undefined, imgs: [], scripts: [], jsLinks: 0, handlers: 0 });
-}
 
 /** Waits (up to 10 s) for every string to be shown as text in `scope`: views fill in as their
  * data arrives (the transcript reads its run when its tab opens). */

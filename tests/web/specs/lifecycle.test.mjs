@@ -6,10 +6,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { API_KEY, BASE_URL, RUNS, api, launch, open } from '../lib/harness.mjs';
+import { API_KEY, BASE_URL, RUNS, api, launch, open, assertInert, kv, postSpans } from '../lib/harness.mjs';
 
 const hex = (bytes) => randomBytes(bytes).toString('hex');
-const kv = (key, value) => ({ key, value: { stringValue: String(value) } });
 const AGENT = `lifecycle-test-${hex(4)}`;
 const KEEP_AGENT = `lifecycle-keep-${hex(4)}`;
 const IMG = '<img src=x onerror=window.__pwned=1>';
@@ -51,12 +50,7 @@ async function postRun({ agent, startMs, children, hostile = false }) {
       attributes: [kv('lemma.input', hostile ? `<script>window.__pwned=2</script> ${i}` : `input ${i}`)],
     });
   }
-  const response = await fetch(new URL('/v1/traces', BASE_URL), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${API_KEY}` },
-    body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [kv('service.name', 'lifecycle-tests')] }, scopeSpans: [{ scope: { name: 'dashboard-tests' }, spans }] }] }),
-  });
-  assert.equal(response.status, 200, 'OTLP export accepted');
+  await postSpans('lifecycle-tests', spans);
   return traceId;
 }
 
@@ -105,17 +99,6 @@ async function putRetention(body) {
 async function runExists(id) {
   const response = await fetch(new URL(`/api/v1/runs/${id}/outline?limit=1`, BASE_URL), { headers: { Authorization: `Bearer ${API_KEY}` } });
   return response.status === 200;
-}
-
-/** Nothing from span content or the query became an element or ran. */
-async function assertInert(page) {
-  const found = await page.evaluate(() => ({
-    pwned: window.__pwned,
-    imgs: [...document.querySelectorAll('img')].map((i) => i.getAttribute('src')).filter((src) => src !== '/favicon.ico'),
-    scripts: [...document.querySelectorAll('script')].map((s) => s.getAttribute('src')).filter((src) => src !== '/assets/js/app.js'),
-    handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
-  }));
-  assert.deepEqual(found, { pwned: undefined, imgs: [], scripts: [], handlers: 0 });
 }
 
 async function openRuns(path) {

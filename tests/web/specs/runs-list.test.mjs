@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { API_KEY, BASE_URL, RUNS, api, launch, open } from '../lib/harness.mjs';
+import { RUNS, api, launch, open, postSpans, assertInert } from '../lib/harness.mjs';
 import * as format from '../../../web/js/format.js';
 
 let browser;
@@ -36,15 +36,6 @@ async function apiRuns(params) {
   return (await api(`/runs?${new URLSearchParams({ limit: 1000, ...params })}`)).runs;
 }
 
-async function postSpans(service, spans) {
-  const response = await fetch(new URL('/v1/traces', BASE_URL), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${API_KEY}` },
-    body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [kv('service.name', service)] }, scopeSpans: [{ scope: { name: 'dashboard-tests' }, spans }] }] }),
-  });
-  assert.equal(response.status, 200, 'OTLP export accepted');
-}
-
 /** A one-span run of `agent`; `attributes` adds lemma.* attributes (cost, metadata, tags…). */
 function runSpan({ agent, startMs, durationMs = 1000, attributes = [], traceId = hex(16) }) {
   return {
@@ -67,17 +58,6 @@ async function waitForApi(q, n) {
 
 async function cellTexts(page, column) {
   return page.$$eval(`${ROWS} td[data-column="${column}"]`, (tds) => tds.map((td) => td.textContent.trim()));
-}
-
-/** Nothing from span content became an element or ran (as in hostile.test.mjs). */
-async function assertInert(page) {
-  const found = await page.evaluate(() => ({
-    pwned: window.__pwned,
-    imgs: [...document.querySelectorAll('img')].map((i) => i.getAttribute('src')).filter((src) => src !== '/favicon.ico'),
-    scripts: [...document.querySelectorAll('script')].map((s) => s.getAttribute('src')).filter((src) => src !== '/assets/js/app.js'),
-    handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
-  }));
-  assert.deepEqual(found, { pwned: undefined, imgs: [], scripts: [], handlers: 0 });
 }
 
 test('a column header sorts on the server, flips, shows the order and keeps it in the URL', async () => {

@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { API_KEY, BASE_URL, api, launch, open } from '../lib/harness.mjs';
+import { api, launch, open, postSpans, waitForApi, kv } from '../lib/harness.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -11,7 +11,6 @@ after(async () => { await browser?.close(); });
 
 const ROWS = '[data-testid="runs-table"] tbody tr[data-run-id]';
 const hex = (bytes) => randomBytes(bytes).toString('hex');
-const kv = (key, value) => ({ key, value: { stringValue: String(value) } });
 
 function rowIds(page) {
   return page.$$eval(ROWS, (trs) => trs.map((tr) => tr.dataset.runId));
@@ -35,16 +34,6 @@ async function search(page, q) {
   await page.press('[data-search-input]', 'Enter');
 }
 
-/** Posts spans over OTLP/JSON as an SDK would. */
-async function postSpans(service, spans) {
-  const response = await fetch(new URL('/v1/traces', BASE_URL), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${API_KEY}` },
-    body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [kv('service.name', service)] }, scopeSpans: [{ scope: { name: 'dashboard-tests' }, spans }] }] }),
-  });
-  assert.equal(response.status, 200, 'OTLP export accepted');
-}
-
 function agentSpan({ traceId, spanId = hex(8), parentSpanId, agent, startMs, durationMs = 1200, input, output, error }) {
   const attributes = [kv('gen_ai.operation.name', 'invoke_agent'), kv('gen_ai.agent.name', agent)];
   if (input) attributes.push(kv('lemma.input', input));
@@ -56,16 +45,6 @@ function agentSpan({ traceId, spanId = hex(8), parentSpanId, agent, startMs, dur
     attributes,
     status: error ? { code: 2, message: error } : { code: 1 },
   };
-}
-
-/** Polls the API until `q` matches `n` runs (ingest commits in batches). */
-async function waitForApi(q, n) {
-  for (let i = 0; i < 100; i += 1) {
-    const { runs } = await api(`/runs?limit=1000&q=${encodeURIComponent(q)}`);
-    if (runs.length === n) return runs;
-    await new Promise((resolve) => { setTimeout(resolve, 100); });
-  }
-  throw new Error(`the API never showed ${n} runs for ${q}`);
 }
 
 test('the list shows the runs the API returns, newest first, as links', async () => {
