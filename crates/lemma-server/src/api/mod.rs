@@ -145,12 +145,11 @@ impl RunListParams {
                 )))
             }
         };
-        let query = ListQuery {
+        // A cursor of another order is the store's to refuse (`ListQuery::position`).
+        Ok(ListQuery {
             order: RunOrder { by, ascending },
             ..self.list.to_query()?
-        };
-        query.position()?;
-        Ok(query)
+        })
     }
 }
 

@@ -114,12 +114,9 @@ pub async fn list_runs(inner: &Inner, project: ProjectId, q: &ListQuery) -> Resu
         .push(&format!(" LIMIT {l}"));
     let rows: Vec<(String, u64, i64)> = fetch(inner, &sql, "listing runs").await?;
     let keys: Vec<(String, u64)> = rows.iter().map(|(t, v, _)| (t.clone(), *v)).collect();
-    let values: HashMap<(String, u64), i64> =
-        rows.into_iter().map(|(t, v, s)| ((t, v), s)).collect();
     let mut summaries = summaries(inner, project, &keys).await?;
-    page(keys, limit, |key| {
-        let value = values.get(&key).copied().unwrap_or_default();
-        let Some(summary) = summaries.remove(&key) else {
+    page(rows, limit, |(trace_id, version, value)| {
+        let Some(summary) = summaries.remove(&(trace_id, version)) else {
             return Ok(None);
         };
         Ok(
