@@ -5,6 +5,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use std::sync::Arc;
 
+use lemma_core::redact::{Detector, Pattern, RedactionRules};
 use lemma_store::Store;
 
 use crate::render::{time_ago, Table};
@@ -36,6 +37,45 @@ pub enum ProjectsCommand {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Show or replace a project's redaction rules: what they match is replaced (or, for
+    /// dropped keys, removed) in every span, log record and metric event before it is stored.
+    /// Given any rule, the rules given replace the project's; servers apply them within 5 s.
+    Redaction {
+        name: String,
+        /// Built-in detectors, comma-separated: email, card, secret, phone.
+        #[arg(long, value_delimiter = ',', value_parser = parse_detector)]
+        detect: Vec<Detector>,
+        /// A pattern of your own, as NAME=REGEX (repeatable); matches become
+        /// `[REDACTED:NAME]`.
+        #[arg(long, value_parser = parse_pattern)]
+        pattern: Vec<Pattern>,
+        /// An attribute key whose value is dropped, at any depth; `prefix.*` drops every key
+        /// it starts (repeatable).
+        #[arg(long = "drop-key")]
+        drop_keys: Vec<String>,
+        /// Turn redaction off.
+        #[arg(long, conflicts_with_all = ["detect", "pattern", "drop_keys"])]
+        off: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+fn parse_detector(text: &str) -> Result<Detector, String> {
+    Detector::ALL
+        .into_iter()
+        .find(|d| d.name() == text)
+        .ok_or_else(|| "not a detector; choose from email, card, secret, phone".to_string())
+}
+
+fn parse_pattern(text: &str) -> Result<Pattern, String> {
+    match text.split_once('=') {
+        Some((name, regex)) => Ok(Pattern {
+            name: name.to_string(),
+            regex: regex.to_string(),
+        }),
+        None => Err("expected NAME=REGEX, e.g. order=ORD-\\d{6}".into()),
+    }
 }
 
 #[derive(Subcommand)]
@@ -127,8 +167,48 @@ pub fn projects(cmd: ProjectsCommand) -> anyhow::Result<()> {
             let retention = rt.block_on(store.retention(project.id))?;
             println!("Project {name:?} keeps runs {}.", keeps(retention));
         }
+        ProjectsCommand::Redaction {
+            name,
+            detect,
+            pattern,
+            drop_keys,
+            off,
+            data,
+        } => {
+            let (store, rt) = open(&data)?;
+            let project = rt
+                .block_on(store.project_by_name(&name))?
+                .ok_or_else(|| anyhow::anyhow!("no project {name:?} in this store"))?;
+            let given = RedactionRules {
+                detectors: detect,
+                patterns: pattern,
+                drop_keys,
+            };
+            if off || !given.is_empty() {
+                rt.block_on(store.set_redaction(project.id, &given))?;
+            }
+            let rules = rt.block_on(store.redaction(project.id))?;
+            print_redaction(&name, &rules);
+        }
     }
     Ok(())
+}
+
+fn print_redaction(name: &str, rules: &RedactionRules) {
+    if rules.is_empty() {
+        println!("Project {name:?} redacts nothing.");
+        return;
+    }
+    println!("Project {name:?} redacts, before storing:");
+    for d in &rules.detectors {
+        println!("  {:<12} {}", d.name(), d.description());
+    }
+    for p in &rules.patterns {
+        println!("  {:<12} /{}/", p.name, p.regex);
+    }
+    if !rules.drop_keys.is_empty() {
+        println!("  {:<12} {}", "drop keys", rules.drop_keys.join(", "));
+    }
 }
 
 pub fn keys(cmd: KeysCommand) -> anyhow::Result<()> {

@@ -136,7 +136,9 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every source project in the target, created there when missing, with its retention.
+/// Every source project in the target, created there when missing, with its retention and
+/// redaction rules (the copied spans were redacted when they arrived; the rules keep applying
+/// to what arrives next).
 async fn projects(source: &SqliteStore, target: &ClickHouseStore) -> anyhow::Result<Projects> {
     let mut out = Projects::new();
     for p in source.list_projects().await? {
@@ -153,6 +155,10 @@ async fn projects(source: &SqliteStore, target: &ClickHouseStore) -> anyhow::Res
         let retention = source.retention(p.id).await?;
         if target.retention(there.id).await? != retention {
             target.set_retention(there.id, retention).await?;
+        }
+        let rules = source.redaction(p.id).await?;
+        if target.redaction(there.id).await? != rules {
+            target.set_redaction(there.id, &rules).await?;
         }
         out.insert(p.id, (p.name, there.id));
     }

@@ -12,6 +12,7 @@ pub mod otlp;
 pub mod present;
 pub mod pricing;
 pub mod query;
+pub mod redact;
 pub mod run;
 pub mod semconv;
 pub mod stats;

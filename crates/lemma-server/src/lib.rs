@@ -15,6 +15,8 @@ mod ingest;
 mod mcp;
 mod openapi;
 mod prices;
+mod project_cache;
+mod redaction;
 mod retention;
 mod server;
 mod web;

@@ -22,6 +22,7 @@ use crate::connections::{self, ConnectionCap};
 use crate::error::ApiError;
 use crate::ingest::{self, budget::Budget, writer::Ingest};
 use crate::prices::PriceCache;
+use crate::redaction::Redaction;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,6 +30,7 @@ pub struct AppState {
     pub ingest: Ingest,
     pub config: Arc<ServerConfig>,
     pub prices: Arc<PriceCache>,
+    pub redaction: Arc<Redaction>,
     /// Bytes of request bodies in flight (`--max-inflight-bytes`).
     pub budget: Budget,
     /// Long runs' outlines, kept while they are paged through.
@@ -154,8 +156,11 @@ pub async fn serve(
         config.batch_max_spans,
         forwarder,
     );
+    let redaction = Arc::new(Redaction::new(store.clone()));
+    let flusher = tokio::spawn(crate::redaction::flush_forever(redaction.clone()));
     let state = AppState {
         prices: Arc::new(PriceCache::new(store.clone())),
+        redaction: redaction.clone(),
         store,
         ingest,
         budget: Budget::new(config.max_inflight_bytes.max(config.max_body_bytes)),
@@ -219,6 +224,8 @@ pub async fn serve(
     // handle so the writer drains and stops.
     drop(state);
     writer.finish().await;
+    flusher.abort();
+    redaction.flush().await;
     tracing::info!("lemma stopped cleanly");
     Ok(())
 }

@@ -37,6 +37,18 @@ pub fn check_imported_key(key: &crate::StoredKey) -> Result<()> {
     Ok(())
 }
 
+/// Redaction rules as a store keeps them (JSON), once they are checked.
+pub(crate) fn encode_redaction(rules: &lemma_core::redact::RedactionRules) -> Result<String> {
+    rules.validate().map_err(StoreError::Invalid)?;
+    serde_json::to_string(rules).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+/// Stored redaction rules. Rules that cannot be read fail the read rather than redact nothing.
+pub(crate) fn decode_redaction(json: &str) -> Result<lemma_core::redact::RedactionRules> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Backend(format!("a project's stored redaction rules: {e}")))
+}
+
 /// A retention a store accepts: at least a day, at most about 270 years.
 pub(crate) fn check_retention(days: Option<u32>) -> Result<Option<u32>> {
     match days {

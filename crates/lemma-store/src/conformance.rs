@@ -82,6 +82,87 @@ pub async fn run_all<S: Store>(store: &S) {
     run_orders(store).await;
     run_facets(store).await;
     retention(store, a.id, b.id).await;
+    redaction(store, a.id, b.id).await;
+}
+
+pub async fn redaction<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
+    use lemma_core::redact::{Detector, Pattern, RedactionRules};
+    assert!(
+        store.redaction(a).await.unwrap().is_empty(),
+        "none by default"
+    );
+    let rules = RedactionRules {
+        detectors: vec![Detector::Email, Detector::Secret],
+        patterns: vec![Pattern {
+            name: "order".into(),
+            regex: r"ORD-\d+".into(),
+        }],
+        drop_keys: vec!["http.request.header.*".into()],
+    };
+    store.set_redaction(a, &rules).await.unwrap();
+    assert_eq!(store.redaction(a).await.unwrap(), rules);
+    assert!(store.redaction(b).await.unwrap().is_empty(), "per project");
+    let bad = RedactionRules {
+        patterns: vec![Pattern {
+            name: "broken".into(),
+            regex: "(".into(),
+        }],
+        ..RedactionRules::default()
+    };
+    match store.set_redaction(a, &bad).await {
+        Err(StoreError::Invalid(message)) => assert!(message.contains("broken"), "{message}"),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    assert_eq!(
+        store.redaction(a).await.unwrap(),
+        rules,
+        "kept after a refusal"
+    );
+    let fewer = RedactionRules {
+        detectors: vec![Detector::Phone],
+        ..RedactionRules::default()
+    };
+    store.set_redaction(a, &fewer).await.unwrap();
+    assert_eq!(
+        store.redaction(a).await.unwrap(),
+        fewer,
+        "the newest rules hold"
+    );
+
+    let day = 20_000;
+    store
+        .record_redactions(a, day, &[("email".into(), 3), ("order".into(), 1)])
+        .await
+        .unwrap();
+    store
+        .record_redactions(a, day, &[("email".into(), 2)])
+        .await
+        .unwrap();
+    store
+        .record_redactions(a, day + 1, &[("drop_keys".into(), 4)])
+        .await
+        .unwrap();
+    store
+        .record_redactions(b, day, &[("email".into(), 100)])
+        .await
+        .unwrap();
+    let counts: Vec<(u32, String, u64)> = store
+        .redaction_counts(a, day)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.day, c.rule, c.count))
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            (day, "email".into(), 5),
+            (day, "order".into(), 1),
+            (day + 1, "drop_keys".into(), 4),
+        ]
+    );
+    let later = store.redaction_counts(a, day + 1).await.unwrap();
+    assert_eq!(later.len(), 1, "counts before since_day are left out");
 }
 
 pub async fn retention<S: Store>(store: &S, a: ProjectId, b: ProjectId) {

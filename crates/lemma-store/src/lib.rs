@@ -18,6 +18,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use lemma_core::pricing::{Price, PriceTable};
 use lemma_core::query::Filter;
+use lemma_core::redact::RedactionRules;
 use lemma_core::stats::Stats;
 use lemma_core::{LogRecord, MetricEvent, Run, Span, SpanOutline};
 use serde::Serialize;
@@ -29,6 +30,15 @@ pub use order::{RunOrder, RunSort};
 
 /// The largest page any listing returns.
 pub const MAX_LIMIT: usize = 1000;
+
+/// Redactions made on one day under one rule (a detector's, a pattern's, or dropped keys).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RedactionCount {
+    /// Days since 1970-01-01 (UTC).
+    pub day: u32,
+    pub rule: String,
+    pub count: u64,
+}
 
 /// A project's internal id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -317,6 +327,25 @@ pub trait Store: Send + Sync + 'static {
     /// Sets how many days the project keeps its runs; `None` keeps them forever. At least one
     /// day, else `Invalid`.
     async fn set_retention(&self, project: ProjectId, days: Option<u32>) -> Result<()>;
+
+    /// The project's redaction rules (empty by default). Ingest applies them before storing.
+    async fn redaction(&self, project: ProjectId) -> Result<RedactionRules>;
+    /// Replaces the project's redaction rules. Rules that fail `RedactionRules::validate` are
+    /// `Invalid`, with its message.
+    async fn set_redaction(&self, project: ProjectId, rules: &RedactionRules) -> Result<()>;
+    /// Adds redactions made on `day` (days since 1970-01-01) to the project's counts.
+    async fn record_redactions(
+        &self,
+        project: ProjectId,
+        day: u32,
+        counts: &[(String, u64)],
+    ) -> Result<()>;
+    /// The project's redaction counts from `since_day` on, by day and rule, in that order.
+    async fn redaction_counts(
+        &self,
+        project: ProjectId,
+        since_day: u32,
+    ) -> Result<Vec<RedactionCount>>;
 
     /// Creates a key for a project. `secret` is used as given (for bootstrap keys), else one is
     /// generated.

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::Extension;
 use axum::Json;
 use lemma_core::metrics::from_json;
+use lemma_core::redact::Tally;
 use lemma_core::MetricEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -145,8 +146,15 @@ async fn create(
             "expected a JSON body such as {\"name\": \"resolved\", \"value\": true}",
         )
     })?;
-    let events = events(&body, &run_id, now_unix_nano())?;
+    let mut events = events(&body, &run_id, now_unix_nano())?;
+    let mut tally = Tally::default();
+    if let Some(redactor) = state.redaction.redactor(p.id).await?.as_ref() {
+        for event in &mut events {
+            redactor.metric(event, &mut tally);
+        }
+    }
     let stored = state.store.write_metrics(p.id, events).await?;
+    state.redaction.count(p.id, tally);
     Ok((StatusCode::CREATED, Json(MetricsAnswer { metrics: stored })))
 }
 

@@ -5,6 +5,7 @@ mod graph;
 mod metrics;
 pub mod outline_cache;
 mod prices;
+mod redaction;
 mod stats;
 mod values;
 mod views;
@@ -52,6 +53,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(get_thread))
         .merge(metrics::routes())
         .merge(prices::routes())
+        .merge(redaction::routes())
         .merge(stats::routes())
         .merge(values::routes())
         .merge(windows::routes())

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use lemma_core::otlp::{decode_logs_request, extract_logs};
+use lemma_core::redact::Tally;
 use lemma_store::ProjectId;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsService;
 use opentelemetry_proto::tonic::collector::logs::v1::{
@@ -24,9 +25,17 @@ pub async fn accept(
     project: ProjectId,
     request: ExportLogsServiceRequest,
 ) -> Result<ExportLogsServiceResponse, SubmitError> {
-    let extracted = extract_logs(request);
+    let redactor = state.redaction.redactor(project).await?;
+    let mut extracted = extract_logs(request);
+    let mut tally = Tally::default();
+    if let Some(redactor) = redactor.as_ref() {
+        for record in &mut extracted.spans {
+            redactor.log(record, &mut tally);
+        }
+    }
     let batch = extracted.spans.into_iter().map(|r| (project, r)).collect();
     state.ingest.submit_logs(batch).await?;
+    state.redaction.count(project, tally);
     Ok(ExportLogsServiceResponse {
         partial_success: (extracted.rejected > 0).then(|| ExportLogsPartialSuccess {
             rejected_log_records: extracted.rejected as i64,

@@ -7,7 +7,8 @@ pub mod http;
 pub mod logs;
 pub mod writer;
 
-use lemma_core::otlp::{extract_spans, Extracted};
+use lemma_core::otlp::{export_request, extract_spans, Extracted};
+use lemma_core::redact::Tally;
 use lemma_core::{pricing, semconv};
 use lemma_store::ProjectId;
 use opentelemetry_proto::tonic::collector::trace::v1::{
@@ -17,20 +18,35 @@ use writer::SubmitError;
 
 use crate::server::AppState;
 
-/// Decoded request → normalised and priced spans → durable commit → the OTLP response. Both
-/// receivers (HTTP and gRPC) go through here.
+/// Decoded request → redacted, normalised and priced spans → durable commit → the OTLP
+/// response. Both receivers (HTTP and gRPC) go through here.
 pub async fn accept(
     state: &AppState,
     project: ProjectId,
     request: ExportTraceServiceRequest,
 ) -> Result<ExportTraceServiceResponse, SubmitError> {
-    // Forwarded as received: encoded here, on the request's own task, so the commit only
-    // appends it to the queue.
-    let forward = state
-        .ingest
-        .forwards()
-        .then(|| prost::Message::encode_to_vec(&request));
-    let mut extracted = normalise(request);
+    let redactor = state.redaction.redactor(project).await?;
+    let forwards = state.ingest.forwards();
+    let mut tally = Tally::default();
+    let (mut extracted, forward) = match redactor.as_ref() {
+        // Forwarded as received: encoded here, on the request's own task, so the commit only
+        // appends it to the queue.
+        None => {
+            let forward = forwards.then(|| prost::Message::encode_to_vec(&request));
+            (extract_spans(request), forward)
+        }
+        // Forwarded as stored: what the project's rules remove leaves no server.
+        Some(redactor) => {
+            let mut extracted = extract_spans(request);
+            for span in &mut extracted.spans {
+                redactor.span(span, &mut tally);
+            }
+            let forward =
+                forwards.then(|| prost::Message::encode_to_vec(&export_request(&extracted.spans)));
+            (extracted, forward)
+        }
+    };
+    extracted.spans.iter_mut().for_each(semconv::normalize);
     // Cached per project: no store query on the hot path once the table is loaded.
     let prices = state.prices.table(project).await?;
     for span in &mut extracted.spans {
@@ -44,14 +60,8 @@ pub async fn accept(
             forward,
         )
         .await?;
+    state.redaction.count(project, tally);
     Ok(response)
-}
-
-/// Pure CPU work, no I/O.
-fn normalise(request: ExportTraceServiceRequest) -> Extracted {
-    let mut out = extract_spans(request);
-    out.spans.iter_mut().for_each(semconv::normalize);
-    out
 }
 
 /// The OTLP response: `partial_success` only when something was rejected.

@@ -18,6 +18,7 @@ mod logs;
 mod metrics;
 mod prices;
 mod read;
+mod redaction;
 mod rows;
 mod runs;
 mod schema;
@@ -31,6 +32,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use lemma_core::pricing::{Price, PriceTable};
 use lemma_core::query::Filter;
+use lemma_core::redact::RedactionRules;
 use lemma_core::stats::Stats;
 use lemma_core::{LogRecord, MetricEvent, Run, Span, SpanOutline};
 
@@ -39,7 +41,8 @@ pub use key_cache::KEY_CACHE_TTL;
 
 use crate::{
     Counts, Credential, KeyInfo, ListQuery, NewKey, Page, PriceOverride, Project, ProjectId,
-    Result, RunFacets, StatsQuery, Store, StoreError, StoredKey, ThreadSummary, WriteStats,
+    RedactionCount, Result, RunFacets, StatsQuery, Store, StoreError, StoredKey, ThreadSummary,
+    WriteStats,
 };
 
 #[derive(Clone)]
@@ -260,6 +263,31 @@ impl Store for ClickHouseStore {
 
     async fn set_retention(&self, project: ProjectId, days: Option<u32>) -> Result<()> {
         admin::set_retention(&self.inner, project, days).await
+    }
+
+    async fn redaction(&self, project: ProjectId) -> Result<RedactionRules> {
+        redaction::rules(&self.inner, project).await
+    }
+
+    async fn set_redaction(&self, project: ProjectId, rules: &RedactionRules) -> Result<()> {
+        redaction::set_rules(&self.inner, project, rules).await
+    }
+
+    async fn record_redactions(
+        &self,
+        project: ProjectId,
+        day: u32,
+        counts: &[(String, u64)],
+    ) -> Result<()> {
+        redaction::record(&self.inner, project, day, counts).await
+    }
+
+    async fn redaction_counts(
+        &self,
+        project: ProjectId,
+        since_day: u32,
+    ) -> Result<Vec<RedactionCount>> {
+        redaction::counts(&self.inner, project, since_day).await
     }
 
     async fn project_by_name(&self, name: &str) -> Result<Option<Project>> {

@@ -97,6 +97,8 @@ mod tests {
                 "projects",
                 "api_keys",
                 "project_settings",
+                "redaction_rules",
+                "redaction_counts",
                 "prices",
                 "spans",
                 "span_terms",

@@ -14,6 +14,7 @@ mod metrics;
 mod outline;
 mod prices;
 mod read;
+mod redaction;
 mod schema;
 mod stats;
 mod text;
@@ -32,13 +33,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lemma_core::pricing::{Price, PriceTable};
 use lemma_core::query::Filter;
+use lemma_core::redact::RedactionRules;
 use lemma_core::stats::Stats;
 use lemma_core::{LogRecord, MetricEvent, Run, Span, SpanOutline};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::{
     Counts, Credential, KeyInfo, ListQuery, NewKey, Page, PriceOverride, Project, ProjectId,
-    Result, RunFacets, StatsQuery, Store, StoreError, StoredKey, ThreadSummary, WriteStats,
+    RedactionCount, Result, RunFacets, StatsQuery, Store, StoreError, StoredKey, ThreadSummary,
+    WriteStats,
 };
 
 /// Readers kept open between requests; more are opened under load and closed after.
@@ -375,6 +378,36 @@ impl Store for SqliteStore {
 
     async fn set_retention(&self, project: ProjectId, days: Option<u32>) -> Result<()> {
         self.write(move |conn| admin::set_retention(conn, project, days))
+            .await
+    }
+
+    async fn redaction(&self, project: ProjectId) -> Result<RedactionRules> {
+        self.read(move |conn| redaction::rules(conn, project)).await
+    }
+
+    async fn set_redaction(&self, project: ProjectId, rules: &RedactionRules) -> Result<()> {
+        let rules = rules.clone();
+        self.write(move |conn| redaction::set_rules(conn, project, &rules))
+            .await
+    }
+
+    async fn record_redactions(
+        &self,
+        project: ProjectId,
+        day: u32,
+        counts: &[(String, u64)],
+    ) -> Result<()> {
+        let counts = counts.to_vec();
+        self.write(move |conn| redaction::record(conn, project, day, &counts))
+            .await
+    }
+
+    async fn redaction_counts(
+        &self,
+        project: ProjectId,
+        since_day: u32,
+    ) -> Result<Vec<RedactionCount>> {
+        self.read(move |conn| redaction::counts(conn, project, since_day))
             .await
     }
 

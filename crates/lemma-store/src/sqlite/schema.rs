@@ -227,6 +227,20 @@ CREATE TABLE project_settings (
     retention_days  INTEGER
 );
 "#,
+    // Redaction: a project's rules (JSON) and what they redacted, by day and rule.
+    r#"
+CREATE TABLE redaction_rules (
+    project_id  INTEGER PRIMARY KEY,
+    rules       TEXT NOT NULL
+);
+CREATE TABLE redaction_counts (
+    project_id  INTEGER NOT NULL,
+    day         INTEGER NOT NULL,
+    rule        TEXT NOT NULL,
+    count       INTEGER NOT NULL,
+    PRIMARY KEY (project_id, day, rule)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Marks a database as Lemma's in its header (`PRAGMA application_id`, "LMMA"), so another

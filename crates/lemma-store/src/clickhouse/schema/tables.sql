@@ -43,6 +43,23 @@ CREATE TABLE IF NOT EXISTS {table} (
     updated_ns      UInt64
 ) ENGINE = ReplacingMergeTree(updated_ns) ORDER BY project_id;
 
+-- @table redaction_rules sharded cityHash64(project_id)
+-- A project's redaction rules (JSON), one row per change; the newest row of a project holds.
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id  Int64,
+    rules       String,
+    updated_ns  UInt64
+) ENGINE = ReplacingMergeTree(updated_ns) ORDER BY project_id;
+
+-- @table redaction_counts sharded cityHash64(project_id)
+-- What a project's rules redacted, by day and rule; reads sum the rows.
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id  Int64,
+    day         UInt32,
+    rule        String,
+    count       UInt64
+) ENGINE = SummingMergeTree(count) ORDER BY (project_id, day, rule);
+
 -- @table prices sharded cityHash64(model)
 -- A project's own model prices; the newest row of (project, model) holds, `deleted` ends it.
 CREATE TABLE IF NOT EXISTS {table} (
