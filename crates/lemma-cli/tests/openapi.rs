@@ -262,6 +262,13 @@ fn every_answer_matches_its_documented_schema() {
         ),
         (
             "get",
+            "/api/v1/ingestion",
+            "/api/v1/ingestion".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
             "/api/v1/project/redaction",
             "/api/v1/project/redaction".into(),
             true,

@@ -31,6 +31,9 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub prices: Arc<PriceCache>,
     pub redaction: Arc<Redaction>,
+    pub activity: Arc<crate::ingest::activity::Activity>,
+    /// When this server started (unix nanoseconds).
+    pub started_unix_nano: u64,
     /// Bytes of request bodies in flight (`--max-inflight-bytes`).
     pub budget: Budget,
     /// Long runs' outlines, kept while they are paged through.
@@ -161,6 +164,8 @@ pub async fn serve(
     let state = AppState {
         prices: Arc::new(PriceCache::new(store.clone())),
         redaction: redaction.clone(),
+        activity: Arc::default(),
+        started_unix_nano: crate::api::now_unix_nano(),
         store,
         ingest,
         budget: Budget::new(config.max_inflight_bytes.max(config.max_body_bytes)),

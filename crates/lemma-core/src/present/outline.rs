@@ -125,6 +125,11 @@ impl Outline {
         self.rows.len()
     }
 
+    /// Every row, in tree pre-order.
+    pub fn rows(&self) -> &[SpanOutline] {
+        &self.rows
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

@@ -2,6 +2,7 @@
 //! key's project.
 
 mod graph;
+mod ingestion;
 mod metrics;
 pub mod outline_cache;
 mod prices;
@@ -58,6 +59,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(values::routes())
         .merge(windows::routes())
         .merge(graph::routes())
+        .merge(ingestion::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route_layer(middleware::from_fn_with_state(
             MAX_BODY_BYTES,

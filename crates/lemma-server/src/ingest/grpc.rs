@@ -11,18 +11,30 @@ use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
 use super::budget::Reservation;
-use super::writer::SubmitError;
+use crate::error::ApiError;
 use crate::server::AppState;
 
 /// The project a gRPC call's key belongs to.
 pub async fn project(state: &AppState, meta: &MetadataMap) -> Result<ProjectId, Status> {
     let get = |k: &str| meta.get(k).and_then(|v| v.to_str().ok());
-    let credential = crate::auth::credential(get("authorization"), get("x-api-key"))
-        .map_err(|e| Status::unauthenticated(e.message))?;
-    let project = crate::auth::authenticate(state.store.as_ref(), &credential)
-        .await
-        .map_err(|e| Status::unauthenticated(e.message))?;
-    Ok(project.id)
+    let project = match crate::auth::credential(get("authorization"), get("x-api-key")) {
+        Ok(credential) => crate::auth::authenticate(state.store.as_ref(), &credential).await,
+        Err(e) => Err(e),
+    };
+    project.map(|p| p.id).map_err(|e| {
+        state
+            .activity
+            .refused_unattributed(e.code, crate::api::now_unix_nano());
+        Status::unauthenticated(e.message)
+    })
+}
+
+/// Records a call the project's key got refused, as the health page lists it.
+pub fn refused(state: &AppState, project: ProjectId, signal: &'static str, e: ApiError) -> Status {
+    state
+        .activity
+        .refused(project, super::http::refusal(&e, "grpc", signal));
+    e.grpc_status()
 }
 
 pub struct TraceReceiver {
@@ -36,28 +48,24 @@ impl TraceService for TraceReceiver {
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let project = project(&self.state, request.metadata()).await?;
-        let _reservation = reserve(&self.state, &request)?;
-        super::accept(&self.state, project, request.into_inner())
+        let _reservation = reserve(&self.state, &request)
+            .map_err(|e| refused(&self.state, project, "traces", e))?;
+        super::accept(&self.state, project, "grpc", request.into_inner())
             .await
             .map(Response::new)
-            .map_err(status)
+            .map_err(|e| refused(&self.state, project, "traces", super::http::submit_error(e)))
     }
 }
 
 /// Holds the decoded message's size from the in-flight budget until the answer (tonic has
 /// already read it, within `--max-body-bytes`), or refuses with UNAVAILABLE.
-pub fn reserve<M: Message>(state: &AppState, request: &Request<M>) -> Result<Reservation, Status> {
+pub fn reserve<M: Message>(
+    state: &AppState,
+    request: &Request<M>,
+) -> Result<Reservation, ApiError> {
     let mut reservation = state.budget.reservation();
-    reservation
-        .grow(request.get_ref().encoded_len())
-        .map_err(|e| e.grpc_status())?;
+    reservation.grow(request.get_ref().encoded_len())?;
     Ok(reservation)
-}
-
-/// A failed submission as the gRPC status OTLP exporters act on: UNAVAILABLE (retryable) for
-/// a full queue, a shutdown or a store that cannot write now.
-pub fn status(e: SubmitError) -> Status {
-    super::http::submit_error(e).grpc_status()
 }
 
 /// The statuses tonic answers for a request it could not decode, in the OTLP spec's terms.

@@ -48,10 +48,11 @@ pub async fn export_traces(
         state,
         &headers,
         body,
+        "traces",
         |project, bytes, encoding| async move {
             let request = decode_trace_request(&bytes, encoding)
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let response = super::accept(state, project, request)
+            let response = super::accept(state, project, "http", request)
                 .await
                 .map_err(submit_error)?;
             Ok((response.encode_to_vec(), json_response(&response)))
@@ -96,6 +97,7 @@ pub(super) async fn export<F, Fut>(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
+    signal_name: &'static str,
     signal: F,
 ) -> Response
 where
@@ -107,14 +109,31 @@ where
         Err(e) => return e.into_response(),
     };
     let answer = async {
-        let project = crate::auth::from_headers(state.store.as_ref(), headers).await?;
+        let project = match crate::auth::from_headers(state.store.as_ref(), headers).await {
+            Ok(project) => project,
+            Err(e) => {
+                state
+                    .activity
+                    .refused_unattributed(e.code, crate::api::now_unix_nano());
+                return Err(e);
+            }
+        };
         // Held until the answer: the body's bytes, then what was decoded from them, are in
         // memory until the commit.
         let mut reservation = state.budget.reservation();
-        let bytes =
-            super::body::read(headers, body, state.config.max_body_bytes, &mut reservation).await?;
-        let answer = signal(project.id, bytes, encoding).await;
+        let answer =
+            match super::body::read(headers, body, state.config.max_body_bytes, &mut reservation)
+                .await
+            {
+                Ok(bytes) => signal(project.id, bytes, encoding).await,
+                Err(e) => Err(e),
+            };
         drop(reservation);
+        if let Err(e) = &answer {
+            state
+                .activity
+                .refused(project.id, refusal(e, "http", signal_name));
+        }
         answer
     };
     match (answer.await, encoding) {
@@ -128,6 +147,23 @@ where
             .into_response(),
         (Ok((_, json)), Encoding::Json) => axum::Json(json).into_response(),
         (Err(e), _) => otlp_error(e, encoding),
+    }
+}
+
+/// A refused request as the health page lists it.
+pub(super) fn refusal(
+    e: &ApiError,
+    transport: &'static str,
+    signal: &'static str,
+) -> super::activity::Refusal {
+    super::activity::Refusal {
+        at_ns: crate::api::now_unix_nano(),
+        reason: e.code.to_string(),
+        status: e.status.as_u16(),
+        transport,
+        signal,
+        message: e.message.clone(),
+        rejected: None,
     }
 }
 

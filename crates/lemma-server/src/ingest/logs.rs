@@ -23,6 +23,7 @@ use crate::server::AppState;
 pub async fn accept(
     state: &AppState,
     project: ProjectId,
+    transport: &'static str,
     request: ExportLogsServiceRequest,
 ) -> Result<ExportLogsServiceResponse, SubmitError> {
     let redactor = state.redaction.redactor(project).await?;
@@ -36,12 +37,23 @@ pub async fn accept(
     let batch = extracted.spans.into_iter().map(|r| (project, r)).collect();
     state.ingest.submit_logs(batch).await?;
     state.redaction.count(project, tally);
-    Ok(ExportLogsServiceResponse {
-        partial_success: (extracted.rejected > 0).then(|| ExportLogsPartialSuccess {
-            rejected_log_records: extracted.rejected as i64,
-            error_message: extracted.rejections.join("; "),
-        }),
-    })
+    let partial_success = (extracted.rejected > 0).then(|| ExportLogsPartialSuccess {
+        rejected_log_records: extracted.rejected as i64,
+        error_message: extracted.rejections.join("; "),
+    });
+    if let Some(p) = &partial_success {
+        state.activity.refused(
+            project,
+            super::partial_refusal(
+                transport,
+                "logs",
+                p.rejected_log_records,
+                &p.error_message,
+                crate::api::now_unix_nano(),
+            ),
+        );
+    }
+    Ok(ExportLogsServiceResponse { partial_success })
 }
 
 #[utoipa::path(
@@ -77,10 +89,11 @@ pub async fn export_logs(
         state,
         &headers,
         body,
+        "logs",
         |project, bytes, encoding| async move {
             let request = decode_logs_request(&bytes, encoding)
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let response = accept(state, project, request)
+            let response = accept(state, project, "http", request)
                 .await
                 .map_err(super::http::submit_error)?;
             let json = match &response.partial_success {
@@ -107,10 +120,11 @@ impl LogsService for LogsReceiver {
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<tonic::Response<ExportLogsServiceResponse>, Status> {
         let project = super::grpc::project(&self.state, request.metadata()).await?;
-        let _reservation = super::grpc::reserve(&self.state, &request)?;
-        accept(&self.state, project, request.into_inner())
+        let refused = |e| super::grpc::refused(&self.state, project, "logs", e);
+        let _reservation = super::grpc::reserve(&self.state, &request).map_err(refused)?;
+        accept(&self.state, project, "grpc", request.into_inner())
             .await
             .map(tonic::Response::new)
-            .map_err(super::grpc::status)
+            .map_err(|e| refused(super::http::submit_error(e)))
     }
 }

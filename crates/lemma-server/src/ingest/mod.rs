@@ -1,5 +1,6 @@
 //! Ingest: from request bytes to committed spans.
 
+pub mod activity;
 pub mod body;
 pub mod budget;
 pub mod grpc;
@@ -23,6 +24,7 @@ use crate::server::AppState;
 pub async fn accept(
     state: &AppState,
     project: ProjectId,
+    transport: &'static str,
     request: ExportTraceServiceRequest,
 ) -> Result<ExportTraceServiceResponse, SubmitError> {
     let redactor = state.redaction.redactor(project).await?;
@@ -53,6 +55,8 @@ pub async fn accept(
         pricing::price_span(span, &prices);
     }
     let response = response(&extracted);
+    let now = crate::api::now_unix_nano();
+    let seen = activity::observe(&extracted.spans, now);
     state
         .ingest
         .submit(
@@ -61,7 +65,39 @@ pub async fn accept(
         )
         .await?;
     state.redaction.count(project, tally);
+    state.activity.received(project, seen);
+    if let Some(partial) = &response.partial_success {
+        state.activity.refused(
+            project,
+            partial_refusal(
+                transport,
+                "traces",
+                partial.rejected_spans,
+                &partial.error_message,
+                now,
+            ),
+        );
+    }
     Ok(response)
+}
+
+/// A request stored in part: what was rejected, and why.
+pub fn partial_refusal(
+    transport: &'static str,
+    signal: &'static str,
+    rejected: i64,
+    message: &str,
+    now: u64,
+) -> activity::Refusal {
+    activity::Refusal {
+        at_ns: now,
+        reason: "partial".into(),
+        status: 200,
+        transport,
+        signal,
+        message: message.to_string(),
+        rejected: Some(rejected.max(0) as u64),
+    }
 }
 
 /// The OTLP response: `partial_success` only when something was rejected.
