@@ -7,6 +7,7 @@ mod demo;
 mod doctor;
 mod erase;
 mod export;
+mod health;
 mod mcp;
 mod migrate;
 mod prices;
@@ -146,6 +147,13 @@ enum Command {
     /// set up here would use (flags, else the OTEL_EXPORTER_OTLP_* variables), send it a test
     /// run, and say how to fix each problem.
     Doctor(doctor::DoctorArgs),
+    /// How the project's spans arrive: problems in recent runs (missing parents, runs without
+    /// a root, clock skew, calls recorded twice, late spans) with the fix for each, the
+    /// services sending, and refused requests.
+    Health {
+        #[command(flatten)]
+        remote: Remote,
+    },
 }
 
 /// Where the server is and how to authenticate.
@@ -272,6 +280,7 @@ fn main() {
         Command::Prices(cmd) => prices::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Health { remote } => health::run(&remote),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -22,6 +22,11 @@ impl Table {
     }
 
     pub fn print(&self) {
+        print!("{}", self.render());
+    }
+
+    /// The table as text, a line per row.
+    pub fn render(&self) -> String {
         let width = |i: usize| {
             self.rows
                 .iter()
@@ -31,14 +36,17 @@ impl Table {
                 .unwrap_or(0)
         };
         let widths: Vec<usize> = (0..self.header.len()).map(width).collect();
+        let mut out = String::new();
         for row in std::iter::once(&self.header).chain(&self.rows) {
             let line: Vec<String> = row
                 .iter()
                 .zip(&widths)
                 .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
                 .collect();
-            println!("{}", line.join("  ").trim_end());
+            out += line.join("  ").trim_end();
+            out.push('\n');
         }
+        out
     }
 }
 

@@ -127,6 +127,17 @@ fn each_problem_from_real_exporters_shows_with_an_example_and_a_fix() {
         .contains("from batch-job"));
 
     assert_eq!(h["checked"]["runs"], 4);
+    let (ok, out, err) = server.cli(&["health"]);
+    assert!(ok, "{err}");
+    for want in [
+        "Problems in the 4 runs of the last 24 hours",
+        "Spans whose parent never arrived",
+        killed.as_str(),
+        "Fix: ",
+        "batch-job",
+    ] {
+        assert!(out.contains(want), "{want:?} in lemma health:\n{out}");
+    }
     let services: Vec<&str> = h["services"]
         .as_array()
         .unwrap()
