@@ -6,7 +6,7 @@ use clap::Subcommand;
 use std::sync::Arc;
 
 use lemma_core::redact::{Detector, Pattern, RedactionRules};
-use lemma_store::Store;
+use lemma_store::{KeyScope, Store};
 
 use crate::render::{time_ago, Table};
 use crate::DataDir;
@@ -61,6 +61,10 @@ pub enum ProjectsCommand {
     },
 }
 
+fn parse_scope(text: &str) -> Result<KeyScope, String> {
+    KeyScope::parse(text).ok_or_else(|| "not a scope; choose from ingest, read, admin".to_string())
+}
+
 fn parse_detector(text: &str) -> Result<Detector, String> {
     Detector::ALL
         .into_iter()
@@ -84,6 +88,11 @@ pub enum KeysCommand {
     Create {
         #[arg(long, default_value = "default")]
         project: String,
+        /// What the key may do: `ingest` (send spans, logs and metric events: for apps and
+        /// SDKs), `read` (read runs and settings: for dashboards and agents), or `admin`
+        /// (everything, including deleting runs and changing settings and keys).
+        #[arg(long, default_value = "admin", value_parser = parse_scope)]
+        scope: KeyScope,
         #[command(flatten)]
         data: DataDir,
     },
@@ -213,12 +222,18 @@ fn print_redaction(name: &str, rules: &RedactionRules) {
 
 pub fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
-        KeysCommand::Create { project, data } => {
+        KeysCommand::Create {
+            project,
+            scope,
+            data,
+        } => {
             let (store, rt) = open(&data)?;
-            let k = rt.block_on(store.create_key(&project, None))?;
+            let k = rt.block_on(store.create_key(&project, None, scope))?;
             println!(
-                "API key for project {:?} (shown once, keep it safe):\n\n    {}\n",
-                k.info.project, k.secret
+                "API key for project {:?}, scope {} (shown once, keep it safe):\n\n    {}\n",
+                k.info.project,
+                scope.name(),
+                k.secret
             );
             println!(
                 "Public key (Basic auth user name, e.g. LANGFUSE_PUBLIC_KEY): {}",
@@ -227,13 +242,22 @@ pub fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::List { project, data } => {
             let (store, rt) = open(&data)?;
-            let mut t = Table::new(&["ID", "PROJECT", "PUBLIC KEY", "KEY", "CREATED", "STATUS"]);
+            let mut t = Table::new(&[
+                "ID",
+                "PROJECT",
+                "PUBLIC KEY",
+                "KEY",
+                "SCOPE",
+                "CREATED",
+                "STATUS",
+            ]);
             for k in rt.block_on(store.list_keys(project.as_deref()))? {
                 t.row(vec![
                     k.id.to_string(),
                     k.project,
                     k.public_key,
                     k.hint,
+                    k.scope.name().to_string(),
                     time_ago(k.created_at_unix_nano),
                     if k.revoked {
                         "revoked".into()

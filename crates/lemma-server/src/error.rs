@@ -38,6 +38,10 @@ impl ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
     pub fn busy() -> ApiError {
         ApiError {
             retry_after: Some(1),
@@ -66,6 +70,7 @@ impl ApiError {
             | StatusCode::PAYLOAD_TOO_LARGE
             | StatusCode::UNSUPPORTED_MEDIA_TYPE => 3,
             StatusCode::UNAUTHORIZED => 16,
+            StatusCode::FORBIDDEN => 7,
             StatusCode::NOT_FOUND => 5,
             StatusCode::SERVICE_UNAVAILABLE => 14,
             _ => 13,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::response::IntoResponse;
 use axum::{Extension, Router};
-use lemma_store::{NewKey, Store, StoreError};
+use lemma_store::{KeyScope, NewKey, Store, StoreError};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
 use tokio::net::TcpListener;
@@ -62,7 +62,7 @@ pub async fn bootstrap(
         other => other?,
     };
     let generated = key.is_none();
-    let key = match store.create_key(&project.name, key).await {
+    let key = match store.create_key(&project.name, key, KeyScope::Admin).await {
         Err(StoreError::Conflict(_)) if !generated => return Ok(None),
         other => other?,
     };

@@ -7,7 +7,7 @@ use lemma_core::query::parse;
 use lemma_core::{semconv, CostSource, LogRecord, MetricEvent, MetricValue, Span, StatusCode};
 use serde_json::json;
 
-use crate::{Credential, ListQuery, ProjectId, StatsQuery, Store, StoreError};
+use crate::{Credential, KeyScope, ListQuery, ProjectId, StatsQuery, Store, StoreError};
 
 mod long_runs;
 mod moving;
@@ -190,12 +190,39 @@ pub async fn retention<S: Store>(store: &S, a: ProjectId, b: ProjectId) {
 }
 
 pub async fn keys<S: Store>(store: &S) {
-    let k = store.create_key("alpha", None).await.unwrap();
+    let k = store
+        .create_key("alpha", None, KeyScope::Admin)
+        .await
+        .unwrap();
     let found = store
         .authenticate(&Credential::Key(k.secret.clone()))
         .await
         .unwrap();
-    assert_eq!(found.map(|p| p.name), Some("alpha".into()));
+    assert_eq!(
+        found.map(|g| (g.project.name, g.scope)),
+        Some(("alpha".into(), KeyScope::Admin))
+    );
+    // Each scope is kept, returned by authentication and listed.
+    for scope in [KeyScope::Ingest, KeyScope::Read] {
+        let scoped = store.create_key("alpha", None, scope).await.unwrap();
+        assert_eq!(scoped.info.scope, scope);
+        for credential in [
+            Credential::Key(scoped.secret.clone()),
+            Credential::Basic {
+                public_key: scoped.info.public_key.clone(),
+                secret: scoped.secret.clone(),
+            },
+        ] {
+            let grant = store.authenticate(&credential).await.unwrap().unwrap();
+            assert_eq!(grant.scope, scope);
+        }
+        let listed = store.list_keys(Some("alpha")).await.unwrap();
+        let found = listed
+            .iter()
+            .find(|i| i.public_key == scoped.info.public_key);
+        assert_eq!(found.map(|i| i.scope), Some(scope));
+        assert!(store.revoke_key(&scoped.info.public_key).await.unwrap());
+    }
     let basic = Credential::Basic {
         public_key: k.info.public_key.clone(),
         secret: k.secret.clone(),
@@ -212,16 +239,18 @@ pub async fn keys<S: Store>(store: &S) {
         .unwrap()
         .is_none());
     let fixed = store
-        .create_key("beta", Some("fixed-key-123".into()))
+        .create_key("beta", Some("fixed-key-123".into()), KeyScope::Admin)
         .await
         .unwrap();
     assert_eq!(fixed.secret, "fixed-key-123");
     assert!(matches!(
-        store.create_key("beta", Some("fixed-key-123".into())).await,
+        store
+            .create_key("beta", Some("fixed-key-123".into()), KeyScope::Ingest)
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store.create_key("nope", None).await,
+        store.create_key("nope", None, KeyScope::Admin).await,
         Err(StoreError::NotFound(_))
     ));
     assert!(store.revoke_key(&k.info.public_key).await.unwrap());
@@ -232,8 +261,8 @@ pub async fn keys<S: Store>(store: &S) {
         .is_none());
     assert!(!store.revoke_key("pk-lm-missing").await.unwrap());
     let listed = store.list_keys(Some("alpha")).await.unwrap();
-    assert_eq!(listed.len(), 1);
-    assert!(listed[0].revoked);
+    assert_eq!(listed.len(), 3);
+    assert!(listed.iter().all(|k| k.revoked));
 }
 
 pub async fn out_of_order_and_dedup<S: Store>(store: &S, p: ProjectId) {

@@ -62,6 +62,43 @@ pub struct KeyInfo {
     pub hint: String,
     pub created_at_unix_nano: u64,
     pub revoked: bool,
+    pub scope: KeyScope,
+}
+
+/// What a key may do. Keys made before scopes existed are `Admin`, as they could do everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyScope {
+    /// Send spans, logs and metric events; read nothing. For apps and SDKs.
+    Ingest,
+    /// Read runs, threads, stats and settings; change nothing. For dashboards and agents.
+    Read,
+    /// Everything: ingest, read, delete, and change the project's settings and keys.
+    #[default]
+    Admin,
+}
+
+impl KeyScope {
+    pub const ALL: [KeyScope; 3] = [KeyScope::Ingest, KeyScope::Read, KeyScope::Admin];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyScope::Ingest => "ingest",
+            KeyScope::Read => "read",
+            KeyScope::Admin => "admin",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<KeyScope> {
+        KeyScope::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// A live key's project and scope: what authenticating a request with it grants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyGrant {
+    pub project: Project,
+    pub scope: KeyScope,
 }
 
 /// An API key as a store holds it, secret hash and all: what moves a key from one store to
@@ -75,6 +112,7 @@ pub struct StoredKey {
     pub hint: String,
     pub created_at_unix_nano: u64,
     pub revoked_at_unix_nano: Option<u64>,
+    pub scope: KeyScope,
 }
 
 /// How much a project holds, counted as reads see it: a span, metric event or log record
@@ -349,12 +387,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates a key for a project. `secret` is used as given (for bootstrap keys), else one is
     /// generated.
-    async fn create_key(&self, project: &str, secret: Option<String>) -> Result<NewKey>;
+    async fn create_key(
+        &self,
+        project: &str,
+        secret: Option<String>,
+        scope: KeyScope,
+    ) -> Result<NewKey>;
     async fn list_keys(&self, project: Option<&str>) -> Result<Vec<KeyInfo>>;
     /// Revokes by id or public key. Returns false when no such key exists.
     async fn revoke_key(&self, id_or_public_key: &str) -> Result<bool>;
-    /// The project a credential belongs to, if it is a live key.
-    async fn authenticate(&self, credential: &Credential) -> Result<Option<Project>>;
+    /// The project and scope of a credential, if it is a live key.
+    async fn authenticate(&self, credential: &Credential) -> Result<Option<KeyGrant>>;
     /// Stores a key another store held, as it was there (public key, secret hash, hint,
     /// creation and revocation times), so the clients using it keep working. Importing a key
     /// already stored (same project, public key and hash) changes nothing, except that an

@@ -341,9 +341,13 @@ async fn a_revoked_key_stops_working_everywhere_within_the_key_cache_ttl() {
     .await
     .unwrap();
     f.store.create_project("shop").await.unwrap();
-    let key = f.store.create_key("shop", None).await.unwrap();
+    let key = f
+        .store
+        .create_key("shop", None, lemma_store::KeyScope::Read)
+        .await
+        .unwrap();
     let credential = Credential::Key(key.secret.clone());
-    let project = |found: Option<lemma_store::Project>| found.map(|p| p.name);
+    let project = |found: Option<lemma_store::KeyGrant>| found.map(|g| g.project.name);
     assert_eq!(
         project(other.authenticate(&credential).await.unwrap()),
         Some("shop".into()),

@@ -17,15 +17,18 @@ use crate::server::AppState;
 /// The project a gRPC call's key belongs to.
 pub async fn project(state: &AppState, meta: &MetadataMap) -> Result<ProjectId, Status> {
     let get = |k: &str| meta.get(k).and_then(|v| v.to_str().ok());
-    let project = match crate::auth::credential(get("authorization"), get("x-api-key")) {
+    let grant = match crate::auth::credential(get("authorization"), get("x-api-key")) {
         Ok(credential) => crate::auth::authenticate(state.store.as_ref(), &credential).await,
         Err(e) => Err(e),
     };
-    project.map(|p| p.id).map_err(|e| {
+    let project = grant.and_then(|g| {
+        crate::auth::check(&g, crate::auth::access::Access::Ingest).map(|()| g.project.id)
+    });
+    project.map_err(|e| {
         state
             .activity
             .refused_unattributed(e.code, crate::api::now_unix_nano());
-        Status::unauthenticated(e.message)
+        e.grpc_status()
     })
 }
 

@@ -109,8 +109,8 @@ where
         Err(e) => return e.into_response(),
     };
     let answer = async {
-        let project = match crate::auth::from_headers(state.store.as_ref(), headers).await {
-            Ok(project) => project,
+        let grant = match crate::auth::from_headers(state.store.as_ref(), headers).await {
+            Ok(grant) => grant,
             Err(e) => {
                 state
                     .activity
@@ -118,6 +118,13 @@ where
                 return Err(e);
             }
         };
+        if let Err(e) = crate::auth::check(&grant, crate::auth::access::Access::Ingest) {
+            state
+                .activity
+                .refused(grant.project.id, refusal(&e, "http", signal_name));
+            return Err(e);
+        }
+        let project = grant.project;
         // Held until the answer: the body's bytes, then what was decoded from them, are in
         // memory until the commit.
         let mut reservation = state.budget.reservation();

@@ -67,6 +67,10 @@ impl IntoResponses for OtlpErrors {
                 otlp_error("No key, a malformed one, or an unknown or revoked key."),
             ),
             (
+                "403",
+                otlp_error("A read key: sending needs an ingest or admin key."),
+            ),
+            (
                 "408",
                 otlp_error("The client stopped sending the body (the body timeout)."),
             ),

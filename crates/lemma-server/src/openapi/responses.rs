@@ -50,8 +50,14 @@ impl IntoResponses for Keyed {
             "The store cannot take this now (disk full, read-only or busy; `code`: \
              `unavailable`): retry after `Retry-After`.",
         ));
+        let forbidden = error(
+            "The key's scope does not allow this operation (`code`: `forbidden`): ingest keys \
+             send data, read keys read it, admin keys do everything; the message names the \
+             scope needed.",
+        );
         BTreeMap::from([
             ("401".to_string(), unauthorized.build().into()),
+            ("403".to_string(), forbidden.build().into()),
             (
                 "500".to_string(),
                 error("The store failed (`code`: `internal`); the server log has why.")

@@ -2,6 +2,8 @@
 //! keeps successful lookups for a few seconds (`key_cache`), so a key revoked through one
 //! server stops working on the others within `KEY_CACHE_TTL`.
 
+use std::collections::HashMap;
+
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -10,7 +12,10 @@ use super::sql::Sql;
 use super::write::insert_all;
 use super::{ch_err, now_ns, Inner};
 use crate::keys::{generate_public_key, generate_secret, hash_secret, hashes_equal, hint};
-use crate::{Credential, KeyInfo, NewKey, Project, ProjectId, Result, StoreError, StoredKey};
+use crate::{
+    Credential, KeyGrant, KeyInfo, KeyScope, NewKey, Project, ProjectId, Result, StoreError,
+    StoredKey,
+};
 
 #[derive(Row, Serialize, Deserialize)]
 struct ProjectRow {
@@ -110,7 +115,65 @@ async fn project_by_id(inner: &Inner, id: i64) -> Result<Option<Project>> {
 const KEYS: &str = "SELECT id, project_id, public_key, secret_hash, hint, created_ns, revoked_ns,
     updated_ns FROM api_keys ORDER BY public_key, updated_ns DESC LIMIT 1 BY public_key";
 
-pub async fn create_key(inner: &Inner, project: &str, secret: Option<String>) -> Result<NewKey> {
+#[derive(Row, Serialize, Deserialize)]
+struct ScopeRow {
+    public_key: String,
+    scope: String,
+    updated_ns: u64,
+}
+
+/// A key's scope. Keys made before scopes existed have no row: they are admin keys, as they
+/// could do everything. A scope this version does not know grants the least.
+async fn scope_of(inner: &Inner, public_key: &str) -> Result<KeyScope> {
+    let mut sql = Sql::new(
+        "SELECT public_key, scope, updated_ns FROM key_scopes WHERE public_key = ?
+         ORDER BY updated_ns DESC LIMIT 1",
+    );
+    sql.bind(public_key);
+    let row: Option<ScopeRow> = sql
+        .query(&inner.client)
+        .fetch_optional()
+        .await
+        .map_err(|e| ch_err("reading a key's scope", e))?;
+    Ok(row.map_or(KeyScope::Admin, |r| parse_scope(&r.scope)))
+}
+
+fn parse_scope(name: &str) -> KeyScope {
+    KeyScope::parse(name).unwrap_or(KeyScope::Ingest)
+}
+
+/// Every key's scope, by public key.
+async fn scopes(inner: &Inner) -> Result<HashMap<String, KeyScope>> {
+    let rows: Vec<ScopeRow> = Sql::new(
+        "SELECT public_key, scope, updated_ns FROM key_scopes
+         ORDER BY public_key, updated_ns DESC LIMIT 1 BY public_key",
+    )
+    .query(&inner.client)
+    .fetch_all()
+    .await
+    .map_err(|e| ch_err("reading key scopes", e))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.public_key, parse_scope(&r.scope)))
+        .collect())
+}
+
+/// Stored before the key itself, so a key is never live without its scope.
+async fn store_scope(inner: &Inner, public_key: &str, scope: KeyScope) -> Result<()> {
+    let row = ScopeRow {
+        public_key: public_key.to_string(),
+        scope: scope.name().to_string(),
+        updated_ns: now_ns(),
+    };
+    insert_all(inner, "key_scopes", std::slice::from_ref(&row)).await
+}
+
+pub async fn create_key(
+    inner: &Inner,
+    project: &str,
+    secret: Option<String>,
+    scope: KeyScope,
+) -> Result<NewKey> {
     let project = project_by_name(inner, project)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("project {project:?}")))?;
@@ -140,6 +203,7 @@ pub async fn create_key(inner: &Inner, project: &str, secret: Option<String>) ->
         revoked_ns: 0,
         updated_ns: created,
     };
+    store_scope(inner, &row.public_key, scope).await?;
     insert_all(inner, "api_keys", std::slice::from_ref(&row)).await?;
     Ok(NewKey {
         info: KeyInfo {
@@ -149,6 +213,7 @@ pub async fn create_key(inner: &Inner, project: &str, secret: Option<String>) ->
             hint: row.hint,
             created_at_unix_nano: created,
             revoked: false,
+            scope,
         },
         secret,
     })
@@ -161,6 +226,7 @@ pub async fn list_keys(inner: &Inner, project: Option<&str>) -> Result<Vec<KeyIn
         .await
         .map_err(|e| ch_err("listing keys", e))?;
     let projects = list_projects(inner).await?;
+    let scopes = scopes(inner).await?;
     let mut out = Vec::new();
     for k in rows {
         let Some(p) = projects.iter().find(|p| p.id.0 == k.project_id) else {
@@ -172,6 +238,7 @@ pub async fn list_keys(inner: &Inner, project: Option<&str>) -> Result<Vec<KeyIn
         out.push(KeyInfo {
             id: k.id,
             project: p.name.clone(),
+            scope: scopes.get(&k.public_key).copied().unwrap_or_default(),
             public_key: k.public_key,
             hint: k.hint,
             created_at_unix_nano: k.created_ns,
@@ -267,6 +334,7 @@ pub async fn import_key(inner: &Inner, key: &StoredKey) -> Result<KeyInfo> {
                 revoked_ns: revoked.unwrap_or(0),
                 updated_ns: now_ns(),
             };
+            store_scope(inner, &row.public_key, key.scope).await?;
             insert_all(inner, "api_keys", std::slice::from_ref(&row)).await?;
             row
         }
@@ -274,6 +342,7 @@ pub async fn import_key(inner: &Inner, key: &StoredKey) -> Result<KeyInfo> {
     Ok(KeyInfo {
         id: row.id,
         project: project.name,
+        scope: scope_of(inner, &row.public_key).await?,
         public_key: row.public_key,
         hint: row.hint,
         created_at_unix_nano: row.created_ns,
@@ -281,7 +350,7 @@ pub async fn import_key(inner: &Inner, key: &StoredKey) -> Result<KeyInfo> {
     })
 }
 
-pub async fn authenticate(inner: &Inner, credential: &Credential) -> Result<Option<Project>> {
+pub async fn authenticate(inner: &Inner, credential: &Credential) -> Result<Option<KeyGrant>> {
     let (column, value, secret) = match credential {
         Credential::Key(secret) => ("secret_hash", hex::encode(hash_secret(secret)), secret),
         Credential::Basic { public_key, secret } => ("public_key", public_key.clone(), secret),
@@ -302,7 +371,13 @@ pub async fn authenticate(inner: &Inner, credential: &Credential) -> Result<Opti
     if row.revoked_ns != 0 || !hashes_equal(&stored, &hash_secret(secret)) {
         return Ok(None);
     }
-    project_by_id(inner, row.project_id).await
+    let Some(project) = project_by_id(inner, row.project_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(KeyGrant {
+        project,
+        scope: scope_of(inner, &row.public_key).await?,
+    }))
 }
 
 #[derive(Row, Serialize, Deserialize)]

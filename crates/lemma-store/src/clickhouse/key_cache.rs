@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::{Credential, Project};
+use crate::{Credential, KeyGrant};
 
 /// How long a successful authentication is trusted without asking ClickHouse again.
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
@@ -19,7 +19,7 @@ const MAX_ENTRIES: usize = 10_000;
 
 #[derive(Default)]
 pub(super) struct KeyCache {
-    entries: Mutex<HashMap<[u8; 32], (Project, Instant)>>,
+    entries: Mutex<HashMap<[u8; 32], (KeyGrant, Instant)>>,
 }
 
 /// The cache key of a credential: a digest of everything in it, never the secret itself.
@@ -41,17 +41,17 @@ fn digest(credential: &Credential) -> [u8; 32] {
 }
 
 impl KeyCache {
-    pub fn get(&self, credential: &Credential) -> Option<Project> {
+    pub fn get(&self, credential: &Credential) -> Option<KeyGrant> {
         self.get_at(credential, Instant::now())
     }
 
-    fn get_at(&self, credential: &Credential, now: Instant) -> Option<Project> {
+    fn get_at(&self, credential: &Credential, now: Instant) -> Option<KeyGrant> {
         let entries = self.entries.lock().expect("key cache lock");
         let (project, at) = entries.get(&digest(credential))?;
         (now.saturating_duration_since(*at) < KEY_CACHE_TTL).then(|| project.clone())
     }
 
-    pub fn put(&self, credential: &Credential, project: Project) {
+    pub fn put(&self, credential: &Credential, project: KeyGrant) {
         let mut entries = self.entries.lock().expect("key cache lock");
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
@@ -70,11 +70,14 @@ mod tests {
     use super::*;
     use crate::ProjectId;
 
-    fn project() -> Project {
-        Project {
-            id: ProjectId(1),
-            name: "default".into(),
-            created_at_unix_nano: 0,
+    fn project() -> KeyGrant {
+        KeyGrant {
+            project: crate::Project {
+                id: ProjectId(1),
+                name: "default".into(),
+                created_at_unix_nano: 0,
+            },
+            scope: crate::KeyScope::Read,
         }
     }
 
@@ -88,7 +91,7 @@ mod tests {
         };
         assert!(cache.get(&key).is_none());
         cache.put(&key, project());
-        assert_eq!(cache.get(&key).map(|p| p.id), Some(ProjectId(1)));
+        assert_eq!(cache.get(&key).map(|g| g.project.id), Some(ProjectId(1)));
         assert!(cache.get(&basic).is_none(), "another credential");
         assert!(cache.get_at(&key, Instant::now() + KEY_CACHE_TTL).is_none());
         cache.clear();

@@ -40,9 +40,9 @@ pub use config::{redact, ClickHouseConfig};
 pub use key_cache::KEY_CACHE_TTL;
 
 use crate::{
-    Counts, Credential, KeyInfo, ListQuery, NewKey, Page, PriceOverride, Project, ProjectId,
-    RedactionCount, Result, RunFacets, StatsQuery, Store, StoreError, StoredKey, ThreadSummary,
-    WriteStats,
+    Counts, Credential, KeyGrant, KeyInfo, KeyScope, ListQuery, NewKey, Page, PriceOverride,
+    Project, ProjectId, RedactionCount, Result, RunFacets, StatsQuery, Store, StoreError,
+    StoredKey, ThreadSummary, WriteStats,
 };
 
 #[derive(Clone)]
@@ -294,8 +294,13 @@ impl Store for ClickHouseStore {
         admin::project_by_name(&self.inner, name).await
     }
 
-    async fn create_key(&self, project: &str, secret: Option<String>) -> Result<NewKey> {
-        admin::create_key(&self.inner, project, secret).await
+    async fn create_key(
+        &self,
+        project: &str,
+        secret: Option<String>,
+        scope: KeyScope,
+    ) -> Result<NewKey> {
+        admin::create_key(&self.inner, project, secret, scope).await
     }
 
     async fn list_keys(&self, project: Option<&str>) -> Result<Vec<KeyInfo>> {
@@ -309,13 +314,13 @@ impl Store for ClickHouseStore {
         revoked
     }
 
-    async fn authenticate(&self, credential: &Credential) -> Result<Option<Project>> {
-        if let Some(project) = self.inner.keys.get(credential) {
-            return Ok(Some(project));
+    async fn authenticate(&self, credential: &Credential) -> Result<Option<KeyGrant>> {
+        if let Some(grant) = self.inner.keys.get(credential) {
+            return Ok(Some(grant));
         }
         let found = admin::authenticate(&self.inner, credential).await?;
-        if let Some(project) = &found {
-            self.inner.keys.put(credential, project.clone());
+        if let Some(grant) = &found {
+            self.inner.keys.put(credential, grant.clone());
         }
         Ok(found)
     }

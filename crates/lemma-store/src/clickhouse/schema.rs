@@ -96,6 +96,7 @@ mod tests {
             [
                 "projects",
                 "api_keys",
+                "key_scopes",
                 "project_settings",
                 "redaction_rules",
                 "redaction_counts",

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{log, metric};
 use crate::keys::{hash_secret, hint};
-use crate::{Counts, Credential, Store, StoreError, StoredKey};
+use crate::{Counts, Credential, KeyScope, Store, StoreError, StoredKey};
 
 fn stored_key(project: &str, public_key: &str, secret: &str) -> StoredKey {
     StoredKey {
@@ -16,6 +16,7 @@ fn stored_key(project: &str, public_key: &str, secret: &str) -> StoredKey {
         hint: hint(secret),
         created_at_unix_nano: 1_600_000_000_123_456_789,
         revoked_at_unix_nano: None,
+        scope: KeyScope::Read,
     }
 }
 
@@ -42,7 +43,11 @@ pub async fn import_key<S: Store>(store: &S) {
     };
     for credential in [&by_key, &basic(secret)] {
         let found = store.authenticate(credential).await.unwrap();
-        assert_eq!(found.map(|p| p.name), Some("beta".into()));
+        assert_eq!(
+            found.map(|g| (g.project.name, g.scope)),
+            Some(("beta".into(), KeyScope::Read)),
+            "imported with its scope"
+        );
     }
     assert!(store
         .authenticate(&basic("lm_wrong"))

@@ -4,7 +4,10 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::sql_err;
 use crate::keys::{generate_public_key, generate_secret, hash_secret, hashes_equal, hint};
-use crate::{Credential, KeyInfo, NewKey, Project, ProjectId, Result, StoreError, StoredKey};
+use crate::{
+    Credential, KeyGrant, KeyInfo, KeyScope, NewKey, Project, ProjectId, Result, StoreError,
+    StoredKey,
+};
 
 fn now_ns() -> u64 {
     std::time::SystemTime::now()
@@ -57,7 +60,12 @@ pub fn project_by_name(conn: &Connection, name: &str) -> Result<Option<Project>>
     .map_err(sql_err)
 }
 
-pub fn create_key(conn: &mut Connection, project: &str, secret: Option<String>) -> Result<NewKey> {
+pub fn create_key(
+    conn: &mut Connection,
+    project: &str,
+    secret: Option<String>,
+    scope: KeyScope,
+) -> Result<NewKey> {
     let project = project_by_name(conn, project)?
         .ok_or_else(|| StoreError::NotFound(format!("project {project:?}")))?;
     let secret = secret.unwrap_or_else(generate_secret);
@@ -78,8 +86,16 @@ pub fn create_key(conn: &mut Connection, project: &str, secret: Option<String>) 
     let public_key = generate_public_key();
     let created = now_ns();
     conn.execute(
-        "INSERT INTO api_keys (project_id, public_key, secret_hash, hint, created_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![project.id.0, public_key, hash, hint(&secret), created as i64],
+        "INSERT INTO api_keys (project_id, public_key, secret_hash, hint, created_ns, scope)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            project.id.0,
+            public_key,
+            hash,
+            hint(&secret),
+            created as i64,
+            scope.name()
+        ],
     )
     .map_err(sql_err)?;
     Ok(NewKey {
@@ -90,14 +106,20 @@ pub fn create_key(conn: &mut Connection, project: &str, secret: Option<String>) 
             hint: hint(&secret),
             created_at_unix_nano: created,
             revoked: false,
+            scope,
         },
         secret,
     })
 }
 
 const KEY_INFO: &str =
-    "SELECT k.id, p.name, k.public_key, k.hint, k.created_ns, k.revoked_ns IS NOT NULL
+    "SELECT k.id, p.name, k.public_key, k.hint, k.created_ns, k.revoked_ns IS NOT NULL, k.scope
      FROM api_keys k JOIN projects p ON p.id = k.project_id";
+
+/// A stored scope; one this version does not know grants the least.
+pub(super) fn scope(name: &str) -> KeyScope {
+    KeyScope::parse(name).unwrap_or(KeyScope::Ingest)
+}
 
 fn key_info(r: &Row) -> rusqlite::Result<KeyInfo> {
     Ok(KeyInfo {
@@ -107,6 +129,7 @@ fn key_info(r: &Row) -> rusqlite::Result<KeyInfo> {
         hint: r.get(3)?,
         created_at_unix_nano: r.get::<_, i64>(4)? as u64,
         revoked: r.get(5)?,
+        scope: scope(&r.get::<_, String>(6)?),
     })
 }
 
@@ -166,15 +189,17 @@ pub fn import_key(conn: &mut Connection, key: &StoredKey) -> Result<KeyInfo> {
                 return Err(StoreError::Conflict("an API key with this value".into()));
             }
             tx.execute(
-                "INSERT INTO api_keys (project_id, public_key, secret_hash, hint, created_ns, revoked_ns)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO api_keys (project_id, public_key, secret_hash, hint, created_ns, revoked_ns,
+                                       scope)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     project.id.0,
                     key.public_key,
                     key.secret_hash,
                     key.hint,
                     key.created_at_unix_nano as i64,
-                    revoked
+                    revoked,
+                    key.scope.name()
                 ],
             )
             .map_err(sql_err)?;
@@ -214,10 +239,16 @@ pub fn revoke_key(conn: &mut Connection, key: &str) -> Result<bool> {
     Ok(exists.is_some())
 }
 
-pub fn authenticate(conn: &Connection, credential: &Credential) -> Result<Option<Project>> {
-    const LIVE: &str = "SELECT p.id, p.name, p.created_ns, k.secret_hash FROM api_keys k
+pub fn authenticate(conn: &Connection, credential: &Credential) -> Result<Option<KeyGrant>> {
+    const LIVE: &str = "SELECT p.id, p.name, p.created_ns, k.secret_hash, k.scope FROM api_keys k
          JOIN projects p ON p.id = k.project_id WHERE k.revoked_ns IS NULL AND ";
-    let row = |r: &Row| Ok((project_row(r)?, r.get::<_, Vec<u8>>(3)?));
+    let row = |r: &Row| {
+        let grant = KeyGrant {
+            project: project_row(r)?,
+            scope: scope(&r.get::<_, String>(4)?),
+        };
+        Ok((grant, r.get::<_, Vec<u8>>(3)?))
+    };
     let (found, secret) = match credential {
         Credential::Key(secret) => (
             conn.query_row(
@@ -233,7 +264,7 @@ pub fn authenticate(conn: &Connection, credential: &Credential) -> Result<Option
         ),
     };
     match found.optional().map_err(sql_err)? {
-        Some((project, hash)) if hashes_equal(&hash, &hash_secret(secret)) => Ok(Some(project)),
+        Some((grant, hash)) if hashes_equal(&hash, &hash_secret(secret)) => Ok(Some(grant)),
         _ => Ok(None),
     }
 }

@@ -82,7 +82,7 @@ impl SqliteStore {
 fn keys(conn: &Connection) -> Result<Vec<StoredKey>> {
     let mut stmt = conn
         .prepare(
-            "SELECT p.name, k.public_key, k.secret_hash, k.hint, k.created_ns, k.revoked_ns
+            "SELECT p.name, k.public_key, k.secret_hash, k.hint, k.created_ns, k.revoked_ns, k.scope
              FROM api_keys k JOIN projects p ON p.id = k.project_id ORDER BY k.id",
         )
         .map_err(sql_err)?;
@@ -95,6 +95,7 @@ fn keys(conn: &Connection) -> Result<Vec<StoredKey>> {
                 hint: r.get(3)?,
                 created_at_unix_nano: r.get::<_, i64>(4)? as u64,
                 revoked_at_unix_nano: r.get::<_, Option<i64>>(5)?.map(|t| t as u64),
+                scope: super::admin::scope(&r.get::<_, String>(6)?),
             })
         })
         .map_err(sql_err)?;
@@ -257,14 +258,18 @@ mod tests {
         let store = SqliteStore::open(dir.path().join("lemma.db")).unwrap();
         let p = store.create_project("p").await.unwrap().id;
         let live = store
-            .create_key("p", Some("lm_live-secret".into()))
+            .create_key("p", Some("lm_live-secret".into()), crate::KeyScope::Ingest)
             .await
             .unwrap();
-        let gone = store.create_key("p", None).await.unwrap();
+        let gone = store
+            .create_key("p", None, crate::KeyScope::Admin)
+            .await
+            .unwrap();
         store.revoke_key(&gone.info.public_key).await.unwrap();
         let keys = store.export_keys().await.unwrap();
         assert_eq!(keys.len(), 2);
         assert_eq!(keys[0].public_key, live.info.public_key);
+        assert_eq!(keys[0].scope, crate::KeyScope::Ingest);
         assert_eq!(
             keys[0].secret_hash,
             crate::keys::hash_secret("lm_live-secret")

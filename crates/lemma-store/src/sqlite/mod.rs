@@ -39,9 +39,9 @@ use lemma_core::{LogRecord, MetricEvent, Run, Span, SpanOutline};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::{
-    Counts, Credential, KeyInfo, ListQuery, NewKey, Page, PriceOverride, Project, ProjectId,
-    RedactionCount, Result, RunFacets, StatsQuery, Store, StoreError, StoredKey, ThreadSummary,
-    WriteStats,
+    Counts, Credential, KeyGrant, KeyInfo, KeyScope, ListQuery, NewKey, Page, PriceOverride,
+    Project, ProjectId, RedactionCount, Result, RunFacets, StatsQuery, Store, StoreError,
+    StoredKey, ThreadSummary, WriteStats,
 };
 
 /// Readers kept open between requests; more are opened under load and closed after.
@@ -411,9 +411,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn create_key(&self, project: &str, secret: Option<String>) -> Result<NewKey> {
+    async fn create_key(
+        &self,
+        project: &str,
+        secret: Option<String>,
+        scope: KeyScope,
+    ) -> Result<NewKey> {
         let project = project.to_string();
-        self.write(move |conn| admin::create_key(conn, &project, secret))
+        self.write(move |conn| admin::create_key(conn, &project, secret, scope))
             .await
     }
 
@@ -428,7 +433,7 @@ impl Store for SqliteStore {
         self.write(move |conn| admin::revoke_key(conn, &key)).await
     }
 
-    async fn authenticate(&self, credential: &Credential) -> Result<Option<Project>> {
+    async fn authenticate(&self, credential: &Credential) -> Result<Option<KeyGrant>> {
         let credential = credential.clone();
         self.read(move |conn| admin::authenticate(conn, &credential))
             .await

@@ -241,6 +241,10 @@ CREATE TABLE redaction_counts (
     PRIMARY KEY (project_id, day, rule)
 ) WITHOUT ROWID;
 "#,
+    // Key scopes: what a key may do. Keys made before are admin keys, as they could do all.
+    r#"
+ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';
+"#,
 ];
 
 /// Marks a database as Lemma's in its header (`PRAGMA application_id`, "LMMA"), so another

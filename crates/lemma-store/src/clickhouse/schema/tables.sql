@@ -35,6 +35,15 @@ CREATE TABLE IF NOT EXISTS {table} (
     updated_ns   UInt64
 ) ENGINE = ReplacingMergeTree(updated_ns) ORDER BY public_key;
 
+-- @table key_scopes sharded cityHash64(public_key)
+-- What a key may do, stored when it is made; a key without a row is an admin key (keys made
+-- before scopes existed could do everything).
+CREATE TABLE IF NOT EXISTS {table} (
+    public_key  String,
+    scope       String,
+    updated_ns  UInt64
+) ENGINE = ReplacingMergeTree(updated_ns) ORDER BY public_key;
+
 -- @table project_settings sharded cityHash64(project_id)
 -- A project's settings, one row per change; the newest row of a project holds.
 CREATE TABLE IF NOT EXISTS {table} (

@@ -1,12 +1,17 @@
 //! API-key authentication: `Authorization: Bearer KEY`, `x-api-key: KEY`, or
-//! `Authorization: Basic base64(public_key:secret)` as the Langfuse SDKs send.
+//! `Authorization: Basic base64(public_key:secret)` as the Langfuse SDKs send; then whether
+//! the key's scope allows what the request does (`access`).
 
-use axum::extract::{Request, State};
+pub mod access;
+
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use lemma_store::{Credential, Project, Store};
+use lemma_store::{Credential, KeyGrant, Store};
+
+use access::Access;
 
 use crate::error::ApiError;
 use crate::server::AppState;
@@ -50,9 +55,12 @@ pub fn credential(
     )))
 }
 
-pub async fn authenticate(store: &dyn Store, credential: &Credential) -> Result<Project, ApiError> {
-    if let Some(project) = store.authenticate(credential).await? {
-        return Ok(project);
+pub async fn authenticate(
+    store: &dyn Store,
+    credential: &Credential,
+) -> Result<KeyGrant, ApiError> {
+    if let Some(grant) = store.authenticate(credential).await? {
+        return Ok(grant);
     }
     let Credential::Basic { public_key, secret } = credential else {
         return Err(ApiError::unauthorized(format!(
@@ -74,24 +82,67 @@ pub async fn authenticate(store: &dyn Store, credential: &Credential) -> Result<
     }))
 }
 
-pub async fn from_headers(store: &dyn Store, headers: &HeaderMap) -> Result<Project, ApiError> {
+pub async fn from_headers(store: &dyn Store, headers: &HeaderMap) -> Result<KeyGrant, ApiError> {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let cred = credential(get("authorization"), get("x-api-key"))?;
     authenticate(store, &cred).await
 }
 
+/// 403 unless the key's scope allows `access`, saying which scope would.
+pub fn check(grant: &KeyGrant, access: Access) -> Result<(), ApiError> {
+    if access::scope_allows(grant.scope, access) {
+        return Ok(());
+    }
+    let needed = match access {
+        Access::Ingest => "an ingest or admin key",
+        Access::Read => "a read or admin key",
+        Access::Write | Access::Admin => "an admin key",
+    };
+    Err(ApiError::forbidden(format!(
+        "this is {} key of project {:?}: it cannot {} ({} access); use {needed} \
+         (`lemma keys create --project {:?} --scope ...`)",
+        match grant.scope.name() {
+            "admin" => "an admin".to_string(),
+            "ingest" => "an ingest".to_string(),
+            other => format!("a {other}"),
+        },
+        grant.project.name,
+        match access {
+            Access::Ingest => "send data",
+            Access::Read => "read data",
+            Access::Write => "delete data",
+            Access::Admin => "change the project's settings or keys",
+        },
+        access.name(),
+        grant.project.name,
+    )))
+}
+
 /// Middleware in front of every route that takes a key: authenticates from the headers alone,
-/// before any handler or extractor reads the body, and hands the key's project to the handler
-/// as a request extension (`Extension<Project>`). A refusal is 401 with how to send a key.
+/// before any handler or extractor reads the body, checks the key's scope allows the route
+/// (`access::required`), and hands the key's project to the handler as a request extension
+/// (`Extension<Project>`). A refusal is 401 with how to send a key, or 403 with the scope
+/// needed.
 pub async fn require_project(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    match from_headers(state.store.as_ref(), request.headers()).await {
-        Ok(project) => {
-            request.extensions_mut().insert(project);
+    let path = request.extensions().get::<MatchedPath>().map_or_else(
+        || request.uri().path().to_string(),
+        |p| p.as_str().to_string(),
+    );
+    let access = access::required(request.method(), &path);
+    let granted = from_headers(state.store.as_ref(), request.headers())
+        .await
+        .and_then(|grant| check(&grant, access).map(|()| grant));
+    match granted {
+        Ok(grant) => {
+            request.extensions_mut().insert(grant.project);
             next.run(request).await
+        }
+        Err(refused) if refused.status == axum::http::StatusCode::FORBIDDEN => {
+            refused.into_response()
         }
         Err(refused) => {
             let mut response = refused.into_response();

@@ -1,0 +1,106 @@
+//! What a request may do: the access each route needs, and what a key's scope grants. Pure, so
+//! the rules read in one place and the tests check every documented route against them.
+
+use axum::http::Method;
+use lemma_store::KeyScope;
+
+/// The access a request needs, from the least to the most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// Send spans, logs and metric events.
+    Ingest,
+    /// Read runs, threads, stats and settings.
+    Read,
+    /// Change what was recorded: delete runs.
+    Write,
+    /// Change the project's settings, prices and keys.
+    Admin,
+}
+
+impl Access {
+    pub fn name(self) -> &'static str {
+        match self {
+            Access::Ingest => "ingest",
+            Access::Read => "read",
+            Access::Write => "write",
+            Access::Admin => "admin",
+        }
+    }
+}
+
+/// The access a route needs, by method and path template (axum's `MatchedPath`).
+pub fn required(method: &Method, path: &str) -> Access {
+    const INGEST: [&str; 4] = [
+        "/v1/traces",
+        "/v1/logs",
+        "/api/public/otel/v1/traces",
+        "/api/v1/runs/{run_id}/metrics",
+    ];
+    if *method == Method::POST && INGEST.contains(&path) {
+        return Access::Ingest;
+    }
+    if path == "/mcp" {
+        // Each tool calls the API with the caller's credentials, and is checked there.
+        return Access::Read;
+    }
+    if path.starts_with("/api/v1/keys") {
+        return Access::Admin;
+    }
+    match *method {
+        Method::GET | Method::HEAD => Access::Read,
+        Method::DELETE if path == "/api/v1/runs/{run_id}" => Access::Write,
+        _ => Access::Admin,
+    }
+}
+
+/// Whether a key of this scope may make a request needing `access`.
+pub fn scope_allows(scope: KeyScope, access: Access) -> bool {
+    match scope {
+        KeyScope::Admin => true,
+        KeyScope::Read => access == Access::Read,
+        KeyScope::Ingest => access == Access::Ingest,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_need_what_they_change() {
+        let cases = [
+            (Method::POST, "/v1/traces", Access::Ingest),
+            (Method::POST, "/v1/logs", Access::Ingest),
+            (
+                Method::POST,
+                "/api/v1/runs/{run_id}/metrics",
+                Access::Ingest,
+            ),
+            (Method::GET, "/api/v1/runs/{run_id}/metrics", Access::Read),
+            (Method::GET, "/api/v1/runs", Access::Read),
+            (Method::POST, "/mcp", Access::Read),
+            (Method::DELETE, "/api/v1/runs/{run_id}", Access::Write),
+            (Method::PUT, "/api/v1/project/retention", Access::Admin),
+            (
+                Method::POST,
+                "/api/v1/project/redaction/preview",
+                Access::Admin,
+            ),
+            (Method::POST, "/api/v1/prices/apply", Access::Admin),
+            (Method::GET, "/api/v1/keys", Access::Admin),
+        ];
+        for (method, path, access) in cases {
+            assert_eq!(required(&method, path), access, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn scopes_grant_only_their_part() {
+        use Access::*;
+        for access in [Ingest, Read, Write, Admin] {
+            assert!(scope_allows(KeyScope::Admin, access));
+            assert_eq!(scope_allows(KeyScope::Read, access), access == Read);
+            assert_eq!(scope_allows(KeyScope::Ingest, access), access == Ingest);
+        }
+    }
+}
