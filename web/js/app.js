@@ -15,6 +15,7 @@ const routes = [
   { pattern: /^\/threads$/, load: () => import('./views/threads.js'), nav: 'threads', title: 'Threads' },
   { pattern: /^\/threads\/(?<threadId>[^/]+)$/, load: () => import('./views/thread.js'), nav: 'threads', title: 'Thread' },
   { pattern: /^\/stats$/, load: () => import('./views/stats.js'), nav: 'stats', title: 'Stats' },
+  { pattern: /^\/health$/, load: () => import('./views/health.js'), nav: 'health', title: 'Ingestion health' },
   { pattern: /^\/settings$/, load: () => import('./views/settings.js'), nav: 'settings', title: 'Settings' },
   { pattern: /^\/welcome$/, load: () => import('./views/welcome.js'), nav: 'welcome', title: 'Send traces' },
 ];
@@ -69,6 +70,7 @@ function renderNav(active) {
     navLink('/runs', 'Runs', active === 'runs'),
     navLink('/threads', 'Threads', active === 'threads'),
     navLink('/stats', 'Stats', active === 'stats'),
+    navLink('/health', 'Health', active === 'health'),
     navLink('/settings', 'Settings', active === 'settings'),
     navLink('/welcome', 'Send traces', active === 'welcome'),
   ]);

@@ -135,6 +135,7 @@ fn pages_are_the_dashboard_with_a_strict_policy() {
         "/runs/0123456789abcdef0123456789abcdef",
         "/threads/t%2F1",
         "/stats",
+        "/health",
         "/settings",
         "/welcome",
         "/signin",
