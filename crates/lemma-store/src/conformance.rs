@@ -12,6 +12,7 @@ use crate::{Credential, KeyScope, ListQuery, ProjectId, StatsQuery, Store, Store
 mod long_runs;
 mod moving;
 mod orders;
+mod users;
 
 pub use moving::{counts, import_key};
 pub use orders::{run_facets, run_orders};
@@ -83,6 +84,7 @@ pub async fn run_all<S: Store>(store: &S) {
     run_facets(store).await;
     retention(store, a.id, b.id).await;
     redaction(store, a.id, b.id).await;
+    users::users(store, a.id, b.id).await;
 }
 
 pub async fn redaction<S: Store>(store: &S, a: ProjectId, b: ProjectId) {

@@ -14,6 +14,7 @@ pub mod keys;
 mod order;
 mod search;
 pub mod sqlite;
+pub mod users;
 
 use async_trait::async_trait;
 use lemma_core::pricing::{Price, PriceTable};
@@ -27,6 +28,7 @@ pub use cursor::Cursor;
 pub use facets::{FacetField, RunFacets, ValueCount, FACET_RUNS};
 pub use factory::{StoreLocation, DATABASE_FILE};
 pub use order::{RunOrder, RunSort};
+pub use users::{Member, Membership, Role, Session, User};
 
 /// The largest page any listing returns.
 pub const MAX_LIMIT: usize = 1000;
@@ -404,6 +406,30 @@ pub trait Store: Send + Sync + 'static {
     /// import of it revoked revokes it. A public key or secret another key has is `Conflict`,
     /// an unknown project `NotFound`.
     async fn import_key(&self, key: StoredKey) -> Result<KeyInfo>;
+
+    /// Creates a user with a password hash (`users::hash_password`). A name taken is
+    /// `Conflict`, a malformed one `Invalid`.
+    async fn create_user(&self, name: &str, password_hash: &str) -> Result<User>;
+    async fn list_users(&self) -> Result<Vec<User>>;
+    /// The user's password hash, to check a sign-in; `None` for no such user.
+    async fn password_hash(&self, user: &str) -> Result<Option<String>>;
+    /// Replaces the user's password hash and ends their sessions. False: no such user.
+    async fn set_password(&self, user: &str, password_hash: &str) -> Result<bool>;
+    /// Deletes the user with their roles and sessions. False: no such user.
+    async fn delete_user(&self, user: &str) -> Result<bool>;
+    /// Gives the user a role in the project, or (`None`) takes them out of it. An unknown user
+    /// is `NotFound`.
+    async fn set_role(&self, user: &str, project: ProjectId, role: Option<Role>) -> Result<()>;
+    /// The projects the user belongs to, by project name.
+    async fn memberships(&self, user: &str) -> Result<Vec<Membership>>;
+    /// The users of a project, by name.
+    async fn members(&self, project: ProjectId) -> Result<Vec<Member>>;
+    /// Stores a session under the hash of its token (`users::hash_token`).
+    async fn create_session(&self, token_hash: &[u8], session: &Session) -> Result<()>;
+    /// The live session under this token hash: `None` once it expired or was deleted, or
+    /// its user was.
+    async fn session(&self, token_hash: &[u8], now_unix_nano: u64) -> Result<Option<Session>>;
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<()>;
 
     /// How many spans, runs, metric events and log records the project holds ([`Counts`]).
     ///

@@ -25,6 +25,7 @@ mod schema;
 mod sql;
 mod stats;
 mod text;
+mod users;
 mod write;
 
 use std::sync::Arc;
@@ -40,9 +41,9 @@ pub use config::{redact, ClickHouseConfig};
 pub use key_cache::KEY_CACHE_TTL;
 
 use crate::{
-    Counts, Credential, KeyGrant, KeyInfo, KeyScope, ListQuery, NewKey, Page, PriceOverride,
-    Project, ProjectId, RedactionCount, Result, RunFacets, StatsQuery, Store, StoreError,
-    StoredKey, ThreadSummary, WriteStats,
+    Counts, Credential, KeyGrant, KeyInfo, KeyScope, ListQuery, Member, Membership, NewKey, Page,
+    PriceOverride, Project, ProjectId, RedactionCount, Result, Role, RunFacets, Session,
+    StatsQuery, Store, StoreError, StoredKey, ThreadSummary, User, WriteStats,
 };
 
 #[derive(Clone)]
@@ -292,6 +293,50 @@ impl Store for ClickHouseStore {
 
     async fn project_by_name(&self, name: &str) -> Result<Option<Project>> {
         admin::project_by_name(&self.inner, name).await
+    }
+
+    async fn create_user(&self, name: &str, password_hash: &str) -> Result<User> {
+        users::create_user(&self.inner, name, password_hash).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        users::list_users(&self.inner).await
+    }
+
+    async fn password_hash(&self, user: &str) -> Result<Option<String>> {
+        users::password_hash(&self.inner, user).await
+    }
+
+    async fn set_password(&self, user: &str, password_hash: &str) -> Result<bool> {
+        users::set_password(&self.inner, user, password_hash).await
+    }
+
+    async fn delete_user(&self, user: &str) -> Result<bool> {
+        users::delete_user(&self.inner, user).await
+    }
+
+    async fn set_role(&self, user: &str, project: ProjectId, role: Option<Role>) -> Result<()> {
+        users::set_role(&self.inner, user, project, role).await
+    }
+
+    async fn memberships(&self, user: &str) -> Result<Vec<Membership>> {
+        users::memberships(&self.inner, user).await
+    }
+
+    async fn members(&self, project: ProjectId) -> Result<Vec<Member>> {
+        users::members(&self.inner, project).await
+    }
+
+    async fn create_session(&self, token_hash: &[u8], session: &Session) -> Result<()> {
+        users::create_session(&self.inner, token_hash, session).await
+    }
+
+    async fn session(&self, token_hash: &[u8], now_unix_nano: u64) -> Result<Option<Session>> {
+        users::session(&self.inner, token_hash, now_unix_nano).await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
+        users::delete_session(&self.inner, token_hash).await
     }
 
     async fn create_key(

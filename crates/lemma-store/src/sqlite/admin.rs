@@ -9,14 +9,14 @@ use crate::{
     StoredKey,
 };
 
-fn now_ns() -> u64 {
+pub(super) fn now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
 }
 
-fn project_row(r: &Row) -> rusqlite::Result<Project> {
+pub(super) fn project_row(r: &Row) -> rusqlite::Result<Project> {
     Ok(Project {
         id: ProjectId(r.get(0)?),
         name: r.get(1)?,

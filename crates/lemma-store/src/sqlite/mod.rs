@@ -18,6 +18,7 @@ mod redaction;
 mod schema;
 mod stats;
 mod text;
+mod users;
 mod write;
 
 pub use export::ExportPage;
@@ -39,9 +40,9 @@ use lemma_core::{LogRecord, MetricEvent, Run, Span, SpanOutline};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::{
-    Counts, Credential, KeyGrant, KeyInfo, KeyScope, ListQuery, NewKey, Page, PriceOverride,
-    Project, ProjectId, RedactionCount, Result, RunFacets, StatsQuery, Store, StoreError,
-    StoredKey, ThreadSummary, WriteStats,
+    Counts, Credential, KeyGrant, KeyInfo, KeyScope, ListQuery, Member, Membership, NewKey, Page,
+    PriceOverride, Project, ProjectId, RedactionCount, Result, Role, RunFacets, Session,
+    StatsQuery, Store, StoreError, StoredKey, ThreadSummary, User, WriteStats,
 };
 
 /// Readers kept open between requests; more are opened under load and closed after.
@@ -408,6 +409,67 @@ impl Store for SqliteStore {
         since_day: u32,
     ) -> Result<Vec<RedactionCount>> {
         self.read(move |conn| redaction::counts(conn, project, since_day))
+            .await
+    }
+
+    async fn create_user(&self, name: &str, password_hash: &str) -> Result<User> {
+        let (name, hash) = (name.to_string(), password_hash.to_string());
+        self.write(move |conn| users::create_user(conn, &name, &hash))
+            .await
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        self.read(users::list_users).await
+    }
+
+    async fn password_hash(&self, user: &str) -> Result<Option<String>> {
+        let user = user.to_string();
+        self.read(move |conn| users::password_hash(conn, &user))
+            .await
+    }
+
+    async fn set_password(&self, user: &str, password_hash: &str) -> Result<bool> {
+        let (user, hash) = (user.to_string(), password_hash.to_string());
+        self.write(move |conn| users::set_password(conn, &user, &hash))
+            .await
+    }
+
+    async fn delete_user(&self, user: &str) -> Result<bool> {
+        let user = user.to_string();
+        self.write(move |conn| users::delete_user(conn, &user))
+            .await
+    }
+
+    async fn set_role(&self, user: &str, project: ProjectId, role: Option<Role>) -> Result<()> {
+        let user = user.to_string();
+        self.write(move |conn| users::set_role(conn, &user, project, role))
+            .await
+    }
+
+    async fn memberships(&self, user: &str) -> Result<Vec<Membership>> {
+        let user = user.to_string();
+        self.read(move |conn| users::memberships(conn, &user)).await
+    }
+
+    async fn members(&self, project: ProjectId) -> Result<Vec<Member>> {
+        self.read(move |conn| users::members(conn, project)).await
+    }
+
+    async fn create_session(&self, token_hash: &[u8], session: &Session) -> Result<()> {
+        let (hash, session) = (token_hash.to_vec(), session.clone());
+        self.write(move |conn| users::create_session(conn, &hash, &session))
+            .await
+    }
+
+    async fn session(&self, token_hash: &[u8], now_unix_nano: u64) -> Result<Option<Session>> {
+        let hash = token_hash.to_vec();
+        self.read(move |conn| users::session(conn, &hash, now_unix_nano))
+            .await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
+        let hash = token_hash.to_vec();
+        self.write(move |conn| users::delete_session(conn, &hash))
             .await
     }
 

@@ -245,6 +245,29 @@ CREATE TABLE redaction_counts (
     r#"
 ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin';
 "#,
+    // Users, their roles per project, and their sessions (under the SHA-256 of the token).
+    r#"
+CREATE TABLE users (
+    name           TEXT PRIMARY KEY,
+    password_hash  TEXT NOT NULL,
+    created_ns     INTEGER NOT NULL
+);
+CREATE TABLE memberships (
+    user_name   TEXT NOT NULL,
+    project_id  INTEGER NOT NULL,
+    role        TEXT NOT NULL,
+    PRIMARY KEY (user_name, project_id)
+) WITHOUT ROWID;
+CREATE INDEX memberships_by_project ON memberships (project_id);
+CREATE TABLE sessions (
+    token_hash  BLOB PRIMARY KEY,
+    user_name   TEXT NOT NULL,
+    csrf        TEXT NOT NULL,
+    created_ns  INTEGER NOT NULL,
+    expires_ns  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_user ON sessions (user_name);
+"#,
 ];
 
 /// Marks a database as Lemma's in its header (`PRAGMA application_id`, "LMMA"), so another

@@ -44,6 +44,38 @@ CREATE TABLE IF NOT EXISTS {table} (
     updated_ns  UInt64
 ) ENGINE = ReplacingMergeTree(updated_ns) ORDER BY public_key;
 
+-- @table users sharded cityHash64(name)
+-- People who sign in, one row per change; the newest row of a name holds. Sessions made
+-- before `sessions_after_ns` (a password change, a deletion) no longer count.
+CREATE TABLE IF NOT EXISTS {table} (
+    name               String,
+    password_hash      String,
+    created_ns         UInt64,
+    sessions_after_ns  UInt64,
+    deleted            UInt8,
+    updated_ns         UInt64
+) ENGINE = ReplacingMergeTree(updated_ns) ORDER BY name;
+
+-- @table memberships sharded cityHash64(user_name)
+-- A user's role in a project, one row per change; an empty role ends the membership.
+CREATE TABLE IF NOT EXISTS {table} (
+    user_name   String,
+    project_id  Int64,
+    role        String,
+    updated_ns  UInt64
+) ENGINE = ReplacingMergeTree(updated_ns) ORDER BY (user_name, project_id);
+
+-- @table sessions sharded cityHash64(token_hash)
+-- Signed-in browsers under the SHA-256 of their token (hex); `expires_ns` 0 is a sign-out.
+CREATE TABLE IF NOT EXISTS {table} (
+    token_hash  String,
+    user_name   String,
+    csrf        String,
+    created_ns  UInt64,
+    expires_ns  UInt64,
+    updated_ns  UInt64
+) ENGINE = ReplacingMergeTree(updated_ns) ORDER BY token_hash;
+
 -- @table project_settings sharded cityHash64(project_id)
 -- A project's settings, one row per change; the newest row of a project holds.
 CREATE TABLE IF NOT EXISTS {table} (
