@@ -1,9 +1,11 @@
-// Project settings: the project's name and how long its runs are kept. Retention is applied by
-// the server (a pass at start, then hourly), not by this page: saving only sets the number.
+// Project settings: the project's name, how long its runs are kept, and its redaction rules.
+// Retention is applied by the server (a pass at start, then hourly), not by this page: saving
+// only sets the number. Redaction has its own module (settings-redaction.js).
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
 import { errorState, loading } from '../components/states.js';
 import { retentionBody, retentionLabel } from './settings-data.js';
+import { redactionSection } from './settings-redaction.js';
 
 export function mount(root, ctx) {
   ctx.setTitle('Settings');
@@ -86,7 +88,8 @@ export function mount(root, ctx) {
           h('p', { class: 'muted settings-note' },
             'Runs that started longer ago than this are deleted by the server, with their spans, metric events and log records, in a pass when it starts and then every hour; this page does not delete anything itself. Deleted runs cannot be restored: export them first (Runs → Export) if you need them.'),
           problem,
-          h('div', { class: 'settings-actions' }, save, saved))));
+          h('div', { class: 'settings-actions' }, save, saved))),
+      redactionSection(controller.signal));
   }
 
   return { dispose: () => controller.abort() };
