@@ -113,7 +113,7 @@ pub enum KeysCommand {
 
 /// Opens the store a server already made: an admin command run from another folder must not
 /// create an empty data dir and mint keys no server reads.
-fn open(data: &DataDir) -> anyhow::Result<(Arc<dyn Store>, tokio::runtime::Runtime)> {
+pub(crate) fn open(data: &DataDir) -> anyhow::Result<(Arc<dyn Store>, tokio::runtime::Runtime)> {
     let location = data.location()?;
     if let lemma_store::StoreLocation::Embedded { data_dir } = &location {
         let file = data_dir.join(lemma_store::DATABASE_FILE);

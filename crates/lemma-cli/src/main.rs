@@ -13,6 +13,7 @@ mod migrate;
 mod prices;
 mod render;
 mod serve;
+mod users;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,6 +43,10 @@ enum Command {
     /// Manage projects (works on the data dir directly).
     #[command(subcommand)]
     Projects(admin::ProjectsCommand),
+    /// Manage the people who sign in to the dashboard, and their role in each project (works
+    /// on the data dir directly).
+    #[command(subcommand)]
+    Users(users::UsersCommand),
     /// Manage API keys (works on the data dir directly).
     #[command(subcommand)]
     Keys(admin::KeysCommand),
@@ -219,6 +224,7 @@ fn main() {
         Command::Mcp(args) => mcp::run(args),
         Command::Projects(cmd) => admin::projects(cmd),
         Command::Keys(cmd) => admin::keys(cmd),
+        Command::Users(cmd) => users::run(cmd),
         Command::Migrate(args) => migrate::run(args),
         Command::Backup(args) => backup::run_backup(args),
         Command::Restore(args) => backup::run_restore(args),

@@ -189,6 +189,49 @@ fn every_route_the_server_registers_is_documented() {
     );
 }
 
+/// A user's answers: a role given, a sign-in and the session it made.
+fn signed_in_answers(server: &Server) -> Vec<Value> {
+    use std::io::Write;
+    let mut child = std::process::Command::new(common::lemma_bin())
+        .args(["users", "create", "ada", "--password-stdin"])
+        .env("LEMMA_DATA_DIR", &server.data_dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let role = answer(
+        server,
+        "put",
+        "/api/v1/members/{user}",
+        "/api/v1/members/ada",
+        true,
+        Some(serde_json::json!({"role": "viewer"})),
+    );
+    let resp = common::client()
+        .post(server.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "ada", "password": "a long enough password"}))
+        .send()
+        .unwrap();
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    let login = serde_json::json!({"method": "post", "path": "/api/v1/auth/login",
+                                   "status": resp.status().as_u16(), "body": resp.json::<Value>().unwrap()});
+    let resp = common::client()
+        .get(server.url("/api/v1/auth/session"))
+        .header("cookie", cookie.split(';').next().unwrap())
+        .send()
+        .unwrap();
+    let session = serde_json::json!({"method": "get", "path": "/api/v1/auth/session",
+                                     "status": resp.status().as_u16(), "body": resp.json::<Value>().unwrap()});
+    vec![role, login, session]
+}
+
 /// One real answer, for `tests/openapi/answers.py`.
 fn answer(
     server: &Server,
@@ -259,6 +302,84 @@ fn every_answer_matches_its_documented_schema() {
             "/api/v1/project/retention".into(),
             true,
             Some(serde_json::json!({"days": 0})),
+        ),
+        ("get", "/api/v1/keys", "/api/v1/keys".into(), true, None),
+        (
+            "post",
+            "/api/v1/keys",
+            "/api/v1/keys".into(),
+            true,
+            Some(serde_json::json!({"scope": "read"})),
+        ),
+        (
+            "post",
+            "/api/v1/keys",
+            "/api/v1/keys".into(),
+            true,
+            Some(serde_json::json!({"scope": "root"})),
+        ),
+        (
+            "delete",
+            "/api/v1/keys/{key}",
+            "/api/v1/keys/pk-lm-none".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/members",
+            "/api/v1/members".into(),
+            true,
+            None,
+        ),
+        (
+            "put",
+            "/api/v1/members/{user}",
+            "/api/v1/members/nobody".into(),
+            true,
+            Some(serde_json::json!({"role": "viewer"})),
+        ),
+        (
+            "put",
+            "/api/v1/members/{user}",
+            "/api/v1/members/nobody".into(),
+            true,
+            Some(serde_json::json!({"role": "owner"})),
+        ),
+        (
+            "delete",
+            "/api/v1/members/{user}",
+            "/api/v1/members/nobody".into(),
+            true,
+            None,
+        ),
+        (
+            "post",
+            "/api/v1/auth/login",
+            "/api/v1/auth/login".into(),
+            false,
+            Some(serde_json::json!({"username": "nobody", "password": "not the password"})),
+        ),
+        (
+            "post",
+            "/api/v1/auth/login",
+            "/api/v1/auth/login".into(),
+            false,
+            Some(serde_json::json!({"user": "nobody"})),
+        ),
+        (
+            "get",
+            "/api/v1/auth/session",
+            "/api/v1/auth/session".into(),
+            false,
+            None,
+        ),
+        (
+            "post",
+            "/api/v1/auth/logout",
+            "/api/v1/auth/logout".into(),
+            false,
+            None,
         ),
         (
             "get",
@@ -503,18 +624,22 @@ fn every_answer_matches_its_documented_schema() {
             None,
         ),
     ];
-    let answers: Vec<Value> = cases
+    let mut answers: Vec<Value> = cases
         .into_iter()
         .map(|(method, documented, path, key, body)| {
             answer(&server, method, documented, &path, key, body)
         })
         .collect();
+    answers.extend(signed_in_answers(&server));
 
     // Every documented operation that answers with JSON was asked, with a success among its
     // answers: a new route cannot be left out of this check.
     let exempt = [
-        ("get", "/api/v1/openapi.json"),     // the document itself
-        ("delete", "/api/v1/runs/{run_id}"), // 204, no body
+        ("get", "/api/v1/openapi.json"),      // the document itself
+        ("delete", "/api/v1/runs/{run_id}"),  // 204, no body
+        ("post", "/api/v1/auth/logout"),      // 204
+        ("delete", "/api/v1/keys/{key}"),     // 204
+        ("delete", "/api/v1/members/{user}"), // 204
     ];
     let mut missing = Vec::new();
     for (path, method) in operations(&doc) {

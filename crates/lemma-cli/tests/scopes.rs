@@ -14,6 +14,7 @@ fn access(method: &str, path: &str) -> &'static str {
         ("post", "/v1/traces" | "/v1/logs" | "/api/public/otel/v1/traces") => "ingest",
         ("post", "/api/v1/runs/{run_id}/metrics") => "ingest",
         ("post", "/mcp") => "read",
+        ("get", p) if p.starts_with("/api/v1/keys") || p.starts_with("/api/v1/members") => "admin",
         ("get", _) => "read",
         ("delete", "/api/v1/runs/{run_id}") => "write",
         ("put" | "post" | "delete", p) if p.starts_with("/api/v1/") => "admin",
@@ -55,7 +56,9 @@ fn every_operation_answers_each_scope_as_its_access_says() {
             .replace("{run_id}", &run)
             .replace("{span_id}", &span)
             .replace("{thread_id}", "no-such-thread")
-            .replace("{model}", "no-such-model");
+            .replace("{model}", "no-such-model")
+            .replace("{key}", "pk-lm-none")
+            .replace("{user}", "no-such-user");
         for (method, operation) in operations.as_object().unwrap() {
             if operation["responses"].get("401").is_none() {
                 continue; // public: the health check, the document itself

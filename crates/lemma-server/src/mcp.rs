@@ -43,6 +43,8 @@ struct McpDoc;
     path = "/mcp",
     operation_id = "mcp",
     tag = "mcp",
+    // Keys only: a dashboard session does not send data or speak MCP.
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
     request_body(
         description = "A JSON-RPC message of the Model Context Protocol (Streamable HTTP). At \
                        most 1 MiB. Send `Accept: application/json, text/event-stream`.",

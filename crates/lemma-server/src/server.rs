@@ -32,6 +32,7 @@ pub struct AppState {
     pub prices: Arc<PriceCache>,
     pub redaction: Arc<Redaction>,
     pub activity: Arc<crate::ingest::activity::Activity>,
+    pub sessions: Arc<crate::auth::session::Sessions>,
     /// When this server started (unix nanoseconds).
     pub started_unix_nano: u64,
     /// Bytes of request bodies in flight (`--max-inflight-bytes`).
@@ -92,6 +93,7 @@ fn router(state: AppState) -> Router {
         .routes(routes!(ingest::http::export_traces_langfuse))
         .routes(routes!(ingest::logs::export_logs))
         .merge(crate::api::routes(&state))
+        .merge(crate::api::account::routes())
         .merge(crate::mcp::routes(&state))
         .routes(routes!(healthz))
         .routes(routes!(crate::openapi::openapi_json))
@@ -165,6 +167,7 @@ pub async fn serve(
         prices: Arc::new(PriceCache::new(store.clone())),
         redaction: redaction.clone(),
         activity: Arc::default(),
+        sessions: Arc::default(),
         started_unix_nano: crate::api::now_unix_nano(),
         store,
         ingest,

@@ -1,8 +1,11 @@
 //! The REST API under `/api/v1`: JSON in and out, every route authenticated and scoped to the
 //! key's project.
 
+pub mod account;
 mod graph;
 mod ingestion;
+mod keys;
+mod members;
 mod metrics;
 pub mod outline_cache;
 mod prices;
@@ -60,6 +63,8 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(windows::routes())
         .merge(graph::routes())
         .merge(ingestion::routes())
+        .merge(keys::routes())
+        .merge(members::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route_layer(middleware::from_fn_with_state(
             MAX_BODY_BYTES,

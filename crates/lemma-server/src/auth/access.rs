@@ -2,7 +2,7 @@
 //! the rules read in one place and the tests check every documented route against them.
 
 use axum::http::Method;
-use lemma_store::KeyScope;
+use lemma_store::{KeyScope, Role};
 
 /// The access a request needs, from the least to the most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -43,7 +43,7 @@ pub fn required(method: &Method, path: &str) -> Access {
         // Each tool calls the API with the caller's credentials, and is checked there.
         return Access::Read;
     }
-    if path.starts_with("/api/v1/keys") {
+    if path.starts_with("/api/v1/keys") || path.starts_with("/api/v1/members") {
         return Access::Admin;
     }
     match *method {
@@ -59,6 +59,15 @@ pub fn scope_allows(scope: KeyScope, access: Access) -> bool {
         KeyScope::Admin => true,
         KeyScope::Read => access == Access::Read,
         KeyScope::Ingest => access == Access::Ingest,
+    }
+}
+
+/// Whether a person with this role in a project may make a request needing `access`.
+pub fn role_allows(role: Role, access: Access) -> bool {
+    match role {
+        Role::Admin => true,
+        Role::Member => access != Access::Admin,
+        Role::Viewer => access == Access::Read,
     }
 }
 
@@ -88,6 +97,7 @@ mod tests {
             ),
             (Method::POST, "/api/v1/prices/apply", Access::Admin),
             (Method::GET, "/api/v1/keys", Access::Admin),
+            (Method::GET, "/api/v1/members", Access::Admin),
         ];
         for (method, path, access) in cases {
             assert_eq!(required(&method, path), access, "{method} {path}");
@@ -101,6 +111,9 @@ mod tests {
             assert!(scope_allows(KeyScope::Admin, access));
             assert_eq!(scope_allows(KeyScope::Read, access), access == Read);
             assert_eq!(scope_allows(KeyScope::Ingest, access), access == Ingest);
+            assert!(role_allows(Role::Admin, access));
+            assert_eq!(role_allows(Role::Member, access), access != Admin);
+            assert_eq!(role_allows(Role::Viewer, access), access == Read);
         }
     }
 }

@@ -3,6 +3,7 @@
 //! the key's scope allows what the request does (`access`).
 
 pub mod access;
+pub mod session;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -133,18 +134,12 @@ pub async fn require_project(
         |p| p.as_str().to_string(),
     );
     let access = access::required(request.method(), &path);
-    let granted = from_headers(state.store.as_ref(), request.headers())
-        .await
-        .and_then(|grant| check(&grant, access).map(|()| grant));
-    match granted {
-        Ok(grant) => {
-            request.extensions_mut().insert(grant.project);
+    match grant_for(&state, request.headers(), request.method(), access).await {
+        Ok(project) => {
+            request.extensions_mut().insert(project);
             next.run(request).await
         }
-        Err(refused) if refused.status == axum::http::StatusCode::FORBIDDEN => {
-            refused.into_response()
-        }
-        Err(refused) => {
+        Err(refused) if refused.status == axum::http::StatusCode::UNAUTHORIZED => {
             let mut response = refused.into_response();
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -152,7 +147,34 @@ pub async fn require_project(
             );
             response
         }
+        Err(refused) => refused.into_response(),
     }
+}
+
+/// The project a request acts on: its key's, or (with no key, a session cookie) the one the
+/// signed-in person names, if their role there allows `access`.
+async fn grant_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &axum::http::Method,
+    access: Access,
+) -> Result<lemma_store::Project, ApiError> {
+    let has_key = headers.contains_key(header::AUTHORIZATION) || headers.contains_key("x-api-key");
+    if !has_key {
+        if let Some(token) = session::token(headers) {
+            let signed_in = state
+                .sessions
+                .get(state.store.as_ref(), &token)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::unauthorized("your session has expired or was ended: sign in again")
+                })?;
+            return session::authorize(&signed_in, headers, method, access);
+        }
+    }
+    let grant = from_headers(state.store.as_ref(), headers).await?;
+    check(&grant, access)?;
+    Ok(grant.project)
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ use crate::server::AppState;
     post,
     path = "/v1/traces",
     tag = "ingest",
+    // Keys only: a dashboard session does not send data or speak MCP.
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
     request_body(
         description = "An OTLP ExportTraceServiceRequest: protobuf, or OTLP's JSON mapping; \
                        optionally gzip or deflate (Content-Encoding). At most \
@@ -66,6 +68,8 @@ pub async fn export_traces(
     post,
     path = "/api/public/otel/v1/traces",
     tag = "ingest",
+    // Keys only: a dashboard session does not send data or speak MCP.
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
     request_body(
         description = "As `POST /v1/traces`.",
         content(

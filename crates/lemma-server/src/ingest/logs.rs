@@ -60,6 +60,8 @@ pub async fn accept(
     post,
     path = "/v1/logs",
     tag = "ingest",
+    // Keys only: a dashboard session does not send data or speak MCP.
+    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
     request_body(
         description = "An OTLP ExportLogsServiceRequest: protobuf, or OTLP's JSON mapping; \
                        optionally gzip or deflate (Content-Encoding). At most \

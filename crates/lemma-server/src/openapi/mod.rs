@@ -26,12 +26,15 @@ use crate::server::AppState;
     info(
         title = "Lemma",
         description = "Lemma's HTTP interface: the REST API under `/api/v1`, OTLP/HTTP ingest \
-                       and MCP. Every route but this document and `/healthz` takes the project's \
-                       API key, in any of the three ways the security schemes name.",
+                       and MCP. Every route but this document, `/healthz` and signing in takes \
+                       the project's API key, in any of the three ways the security schemes \
+                       name; the REST API also takes a dashboard session (the `lemma_session` \
+                       cookie from `POST /api/v1/auth/login`, the project in `X-Lemma-Project`, \
+                       and `X-CSRF-Token` on requests that change something).",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     modifiers(&KeySchemes),
-    security(("bearer" = []), ("api_key" = []), ("basic" = [])),
+    security(("bearer" = []), ("api_key" = []), ("basic" = []), ("session" = [])),
     components(schemas(ErrorBody, otlp::OtlpError, otlp::Protobuf)),
     tags(
         (name = "runs", description = "Runs (one trace each), whole or in windows, and their spans."),
@@ -44,11 +47,14 @@ use crate::server::AppState;
         (name = "ingest", description = "OTLP/HTTP receivers (OTLP/gRPC is served on its own port)."),
         (name = "mcp", description = "The Model Context Protocol over Streamable HTTP."),
         (name = "server", description = "The server itself."),
+        (name = "auth", description = "Signing in to the dashboard as a person (`lemma users`)."),
+        (name = "keys", description = "The project's API keys and their scopes."),
+        (name = "members", description = "The people of the project and their roles."),
     )
 )]
 struct Header;
 
-/// The three ways a key is accepted (`crate::auth`).
+/// The three ways a key is accepted, and the session cookie (`crate::auth`).
 struct KeySchemes;
 
 impl Modify for KeySchemes {
@@ -81,6 +87,13 @@ impl Modify for KeySchemes {
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "lemma_session",
+                "A dashboard session from `POST /api/v1/auth/login` (HttpOnly, SameSite=Strict).",
+            ))),
         );
     }
 }
