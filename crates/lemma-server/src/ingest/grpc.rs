@@ -53,7 +53,7 @@ impl TraceService for TraceReceiver {
         let project = project(&self.state, request.metadata()).await?;
         let _reservation = reserve(&self.state, &request)
             .map_err(|e| refused(&self.state, project, "traces", e))?;
-        super::accept(&self.state, project, "grpc", request.into_inner())
+        super::accept(&self.state, project, "grpc", request.into_inner(), None)
             .await
             .map(Response::new)
             .map_err(|e| refused(&self.state, project, "traces", super::http::submit_error(e)))

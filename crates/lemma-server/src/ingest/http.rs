@@ -54,7 +54,9 @@ pub async fn export_traces(
         |project, bytes, encoding| async move {
             let request = decode_trace_request(&bytes, encoding)
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let response = super::accept(state, project, "http", request)
+            // A protobuf body (decompressed) is the request's encoding: forwarded as is.
+            let received = (encoding == Encoding::Protobuf).then_some(bytes);
+            let response = super::accept(state, project, "http", request, received)
                 .await
                 .map_err(submit_error)?;
             Ok((response.encode_to_vec(), json_response(&response)))

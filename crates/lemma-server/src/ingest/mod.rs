@@ -21,20 +21,25 @@ use crate::server::AppState;
 
 /// Decoded request → redacted, normalised and priced spans → durable commit → the OTLP
 /// response. Both receivers (HTTP and gRPC) go through here.
+///
+/// `received` is the request's protobuf encoding when the receiver has it (an OTLP/HTTP
+/// protobuf body), so forwarding need not encode the request again.
 pub async fn accept(
     state: &AppState,
     project: ProjectId,
     transport: &'static str,
     request: ExportTraceServiceRequest,
+    received: Option<Vec<u8>>,
 ) -> Result<ExportTraceServiceResponse, SubmitError> {
     let redactor = state.redaction.redactor(project).await?;
     let forwards = state.ingest.forwards();
     let mut tally = Tally::default();
     let (mut extracted, forward) = match redactor.as_ref() {
-        // Forwarded as received: encoded here, on the request's own task, so the commit only
-        // appends it to the queue.
+        // Forwarded as received: the body's bytes, else encoded here, on the request's own
+        // task, so the commit only appends them to the queue.
         None => {
-            let forward = forwards.then(|| prost::Message::encode_to_vec(&request));
+            let forward = forwards
+                .then(|| received.unwrap_or_else(|| prost::Message::encode_to_vec(&request)));
             (extract_spans(request), forward)
         }
         // Forwarded as stored: what the project's rules remove leaves no server.
