@@ -3,7 +3,9 @@
 import { h, icon, link, replace, visibleText } from './dom.js';
 import * as api from './api.js';
 import * as session from './session.js';
+import { projectLabel } from './roles.js';
 import { createRouter, href } from './router.js';
+import { safeNext } from './views/signin-data.js';
 import { errorState } from './components/states.js';
 import * as theme from './theme.js';
 
@@ -23,9 +25,17 @@ routes.notFound = { load: async () => ({ mount: notFound }), title: 'Not found' 
 
 const root = document.getElementById('app');
 const nav = h('nav', { class: 'nav', 'aria-label': 'Main' });
-const projectBadge = h('span', { class: 'project-badge', title: 'Project of the key you signed in with' });
+// The project shown: a badge, or (signed in as a person with several projects) a switcher.
+const projectBadge = h('span', { class: 'project-badge', 'data-testid': 'project-badge' });
+const projectSwitcher = h('select', {
+  class: 'project-switcher', 'aria-label': 'Project', 'data-testid': 'project-switcher',
+  title: 'The project this dashboard shows, and your role in it', onchange: switchProject,
+});
+const userLabel = h('span', { class: 'topbar-user', 'data-testid': 'signed-in-user' });
 const main = h('main', { class: 'view', id: 'view', tabindex: '-1' });
 let mounted = null;
+/** Set when the view must be mounted afresh even if only its query changed (a new project). */
+let remount = false;
 
 theme.apply();
 replace(root, header(), main);
@@ -46,7 +56,33 @@ document.addEventListener('keydown', (event) => {
     input.select();
   }
 });
-router.resolve();
+start();
+
+/**
+ * Signed in as a person, the page keeps no secret: the session cookie is checked, and gives back
+ * the projects, roles and CSRF token. With nothing stored, a still-valid cookie signs in without
+ * typing. A stored key needs no check (a 401 on the first request signs out).
+ */
+async function start() {
+  const stored = session.mode();
+  if (stored !== 'key') {
+    try {
+      const answer = await api.currentSession();
+      // Unless someone signed in (or out) in the meantime.
+      if (session.mode() === stored) {
+        session.signInAccount(answer);
+        if (!stored && window.location.pathname === '/signin') {
+          const next = safeNext(new URL(window.location.href).searchParams.get('next'), window.location.origin);
+          history.replaceState(null, '', next);
+        }
+      }
+    } catch (err) {
+      // The session ended: sign in again. (Unreachable: keep it, the views say so.)
+      if (err.status === 401 && stored === 'account' && session.mode() === 'account') session.signOut();
+    }
+  }
+  router.resolve();
+}
 
 function header() {
   return h('header', { class: 'topbar' },
@@ -56,6 +92,8 @@ function header() {
     nav,
     h('div', { class: 'topbar-end' },
       projectBadge,
+      projectSwitcher,
+      userLabel,
       h('a', { class: 'topbar-link', href: '/api/v1/openapi.json', target: '_blank', rel: 'noopener', title: 'The REST API, described as an OpenAPI document (JSON)', 'data-testid': 'openapi-link' },
         'API', icon('external', { size: 12 })),
       h('button', { type: 'button', class: 'icon-button', title: 'Switch light / dark', 'aria-label': 'Switch light or dark theme', onclick: () => theme.toggle() },
@@ -65,7 +103,7 @@ function header() {
 }
 
 function renderNav(active) {
-  const signedIn = Boolean(session.apiKey());
+  const signedIn = session.signedIn();
   replace(nav, signedIn && [
     navLink('/runs', 'Runs', active === 'runs'),
     navLink('/threads', 'Threads', active === 'threads'),
@@ -74,9 +112,48 @@ function renderNav(active) {
     navLink('/settings', 'Settings', active === 'settings'),
     navLink('/welcome', 'Send traces', active === 'welcome'),
   ]);
-  projectBadge.textContent = signedIn ? visibleText(session.project() || '') : '';
-  projectBadge.hidden = !signedIn;
+  renderProject(signedIn);
   root.classList.toggle('signed-out', !signedIn);
+}
+
+function renderProject(signedIn) {
+  const account = session.mode() === 'account';
+  const projects = session.projects();
+  const current = session.project() || '';
+  const switching = account && projects.length > 1;
+  if (account) {
+    const role = session.role();
+    replace(projectBadge, current || 'no project',
+      role ? h('span', { class: 'role-badge', 'data-testid': 'project-role' }, role) : null);
+    projectBadge.setAttribute('title', current
+      ? `The project you are looking at${role ? `; you are its ${role}` : ''}`
+      : 'You are in no project yet: an admin can add you');
+  } else {
+    projectBadge.textContent = visibleText(current);
+    projectBadge.setAttribute('title', 'Project of the key you signed in with');
+  }
+  projectBadge.hidden = !signedIn || switching;
+  projectSwitcher.hidden = !signedIn || !switching;
+  if (switching) {
+    replace(projectSwitcher, projects.map((p) => h('option', { value: p.name, dataset: { role: p.role } }, projectLabel(p))));
+    projectSwitcher.value = current;
+  } else {
+    projectSwitcher.replaceChildren();
+  }
+  const user = session.user();
+  replace(userLabel, user || '');
+  userLabel.setAttribute('title', user ? visibleText(`Signed in as ${user}`) : '');
+  userLabel.hidden = !signedIn || !user;
+}
+
+/** Another project: the page shows it. A run or thread belongs to one project, so its list is shown. */
+function switchProject() {
+  session.setProject(projectSwitcher.value);
+  const path = window.location.pathname;
+  const list = path.startsWith('/runs/') ? '/runs' : path.startsWith('/threads/') ? '/threads' : null;
+  remount = true;
+  if (list) router.navigate(list);
+  else router.resolve();
 }
 
 function navLink(path, label, active) {
@@ -88,7 +165,7 @@ async function show(route, params, query, previous) {
     router.navigate(route.redirect, { replace: true });
     return;
   }
-  if (!route.public && !session.apiKey()) {
+  if (!route.public && !session.signedIn()) {
     const here = window.location.pathname + window.location.search;
     router.navigate(href('/signin', { next: here }), { replace: true });
     return;
@@ -102,7 +179,9 @@ async function show(route, params, query, previous) {
     setTitle: (title) => { document.title = `${visibleText(title)} · Lemma`; },
   };
 
-  if (mounted && previous && previous.route === route && sameParams(previous.params, params) && mounted.update) {
+  const fresh = remount;
+  remount = false;
+  if (!fresh && mounted && previous && previous.route === route && sameParams(previous.params, params) && mounted.update) {
     if (mounted.update(ctx) !== false) return;
   }
   mounted?.dispose?.();
@@ -129,7 +208,17 @@ function sameParams(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-function signOut() {
+async function signOut() {
+  // As a person, the server ends the session and clears the cookie, so a reload does not sign
+  // in again. Signed out here whatever it answers.
+  const csrf = session.csrfToken();
+  if (session.mode() === 'account') {
+    try {
+      await api.logout(csrf);
+    } catch {
+      // already ended, or the server is gone: nothing more to do here
+    }
+  }
   session.signOut();
   router.navigate('/signin', { replace: true });
 }

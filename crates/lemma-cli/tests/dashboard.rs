@@ -118,6 +118,9 @@ fn dashboard_in_a_real_browser() {
         .env("LEMMA_EMPTY_KEY", empty_key)
         .env("LEMMA_RUN_LONG", long_run)
         .env("LEMMA_RUN_HOSTILE", hostile)
+        // For specs that administer the store as an operator would (`lemma users`).
+        .env("LEMMA_TEST_BIN", common::lemma_bin())
+        .env("LEMMA_TEST_DATA_DIR", &server.data_dir)
         .status()
         .expect("running node --test in tests/web");
     assert!(

@@ -5,6 +5,7 @@
 // Every page opened here records uncaught script errors, console errors and dialogs; `done()`
 // fails the test if any occurred, so a view that throws cannot pass silently.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chromium } from 'playwright-core';
 
 export const BASE_URL = required('LEMMA_URL');
@@ -143,4 +144,41 @@ export async function assertInert(page) {
     handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
   }));
   assert.deepEqual(found, { pwned: undefined, imgs: [], scripts: [], jsLinks: 0, handlers: 0 });
+}
+
+/**
+ * The `lemma serve` behind BASE_URL: `{bin, dataDir}`, for specs that administer its store with
+ * the CLI (`lemma users`, `lemma projects`), as an operator would. dashboard.rs passes both.
+ */
+export function lemmaServer() {
+  const bin = process.env.LEMMA_TEST_BIN;
+  const dataDir = process.env.LEMMA_TEST_DATA_DIR;
+  if (!bin || !dataDir) throw new Error('LEMMA_TEST_BIN and LEMMA_TEST_DATA_DIR are not set: run the specs through crates/lemma-cli/tests/dashboard.rs');
+  return { bin, dataDir };
+}
+
+/**
+ * Runs `lemma ...args` on the server's data dir (`--data-dir` appended), with `input` on its
+ * standard input (a password for `--password-stdin`). Asserts success; resolves to stdout.
+ */
+export async function lemmaCli(args, { input } = {}) {
+  const { bin, dataDir } = lemmaServer();
+  const child = spawn(bin, [...args, '--data-dir', dataDir], {
+    env: { ...process.env, LEMMA_DATA_DIR: dataDir },
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => { stdout += chunk; });
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  if (input !== undefined) {
+    child.stdin.on('error', () => {}); // a command that exits without reading: its status says why
+    child.stdin.end(input);
+  }
+  const code = await new Promise((done, fail) => {
+    child.on('error', fail);
+    child.on('close', done);
+  });
+  assert.equal(code, 0, `lemma ${args.join(' ')} failed: ${stderr}${stdout}`);
+  return stdout;
 }

@@ -2,9 +2,11 @@
 // counts them first (the ids are collected then, so only the runs counted are deleted, not
 // ones that arrive while the dialog is open), asks with the number, then deletes them one by
 // one with progress. With no query at all it would delete every run, so it says so and asks
-// for the number to be typed.
+// for the number to be typed. Signed in as a viewer, the button is off and says why.
 import { h } from '../dom.js';
 import * as api from '../api.js';
+import * as session from '../session.js';
+import { refusal } from '../roles.js';
 import { count } from '../format.js';
 import { dialogButton, openDialog } from '../components/dialog.js';
 import { collectRunIds, deleteRuns, runsNoun } from './runs-lifecycle.js';
@@ -19,6 +21,16 @@ export function deleteButton({ query, onDeleted }) {
     title: 'Delete the runs matching the query and time range',
     onclick: () => { dialog = deleteDialog(query(), onDeleted); },
   }, 'Delete…');
+  if (!session.can('write')) {
+    const why = refusal(session.role(), session.project(), 'write', 'delete runs');
+    el.disabled = true;
+    el.removeAttribute('title');
+    // A disabled button shows no tooltip and takes no focus: the wrapper and the hidden text say why.
+    return {
+      el: h('span', { class: 'role-locked', title: why, 'data-testid': 'delete-runs-locked' }, el, h('span', { class: 'visually-hidden' }, why)),
+      close: () => {},
+    };
+  }
   return { el, close: () => dialog?.close() };
 }
 

@@ -14,8 +14,11 @@ import {
 /** The server lists at most this many examples in a preview. */
 const PREVIEW_EXAMPLES = 50;
 
-/** The section, loading its rules itself; `signal` ends its requests when the page goes. */
-export function redactionSection(signal) {
+/**
+ * The section, loading its rules itself; `signal` ends its requests when the page goes.
+ * `readOnly` (someone who is not an admin) shows the rules with every control disabled.
+ */
+export function redactionSection(signal, { readOnly = false } = {}) {
   const el = h('div', { class: 'redaction', 'data-testid': 'redaction' });
   load();
   return el;
@@ -23,7 +26,7 @@ export function redactionSection(signal) {
   async function load() {
     replace(el, loading('Loading the redaction rules…'));
     try {
-      render(el, await api.get('/project/redaction', null, { signal }), signal);
+      render(el, await api.get('/project/redaction', null, { signal }), signal, readOnly);
     } catch (err) {
       if (err.name === 'AbortError') return;
       replace(el, h('div', { class: 'card settings-card' },
@@ -33,7 +36,7 @@ export function redactionSection(signal) {
   }
 }
 
-function render(el, answer, signal) {
+function render(el, answer, signal, readOnly) {
   const detectors = new Map(); // name → checkbox
   const patterns = rowList({
     testid: 'redaction-pattern', noun: 'pattern', addLabel: 'Add pattern',
@@ -48,7 +51,7 @@ function render(el, answer, signal) {
   });
   const problem = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'redaction-error' });
   const saved = h('p', { class: 'settings-saved', role: 'status', 'aria-live': 'polite', 'data-testid': 'redaction-saved' });
-  const save = h('button', { type: 'submit', class: 'button primary', 'data-testid': 'redaction-save' }, 'Save');
+  const save = h('button', { type: 'submit', class: 'button primary', 'data-testid': 'redaction-save', hidden: readOnly }, 'Save');
   const previewButton = h('button', { type: 'button', class: 'button', 'data-testid': 'redaction-preview-run', onclick: preview }, 'Preview on recent spans');
   // The status line stays in the page, so what it says is announced each time it changes.
   const previewStatus = h('p', { class: 'redaction-preview-summary', role: 'status', 'aria-live': 'polite', 'data-testid': 'redaction-preview-summary' });
@@ -136,7 +139,8 @@ function render(el, answer, signal) {
   replace(el,
     h('form', { class: 'card settings-card', novalidate: true, onsubmit: submit, oninput: markStale, onchange: markStale, 'data-testid': 'redaction-form' },
       h('div', { class: 'card-header' }, h('h2', null, 'Redaction')),
-      h('div', { class: 'card-body' },
+      // Disabled, the fieldset disables every control in it, preview included (an admin's).
+      h('fieldset', { class: 'card-body settings-lock', disabled: readOnly },
         h('p', { class: 'muted redaction-note' },
           'Redaction removes secrets and personal data from spans, log records and metric events as they arrive, before anything is stored or forwarded: each match becomes ',
           h('code', null, '[REDACTED:<rule>]'), '. Rules apply to data that arrives after they are saved; data already stored is not changed (delete its runs if it must go).'),

@@ -1,11 +1,20 @@
-// Project settings: the project's name, how long its runs are kept, and its redaction rules.
-// Retention is applied by the server (a pass at start, then hourly), not by this page: saving
-// only sets the number. Redaction has its own module (settings-redaction.js).
+// Project settings: the project's name, how long its runs are kept, its redaction rules, and
+// (for admins) its API keys and members. Retention is applied by the server (a pass at start,
+// then hourly), not by this page: saving only sets the number. Redaction, keys and members have
+// their own modules (settings-redaction.js, settings-keys.js, settings-members.js).
+//
+// Signed in as a person who is not an admin of the project, the settings are shown but cannot be
+// changed, and the page says why (the server would refuse anyway). With a key, everything is
+// offered and a refusal shows the server's message.
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
+import * as session from '../session.js';
+import { refusal } from '../roles.js';
 import { errorState, loading } from '../components/states.js';
 import { retentionBody, retentionLabel } from './settings-data.js';
 import { redactionSection } from './settings-redaction.js';
+import { keysSection } from './settings-keys.js';
+import { membersSection } from './settings-members.js';
 
 export function mount(root, ctx) {
   ctx.setTitle('Settings');
@@ -27,6 +36,8 @@ export function mount(root, ctx) {
   }
 
   function render(project) {
+    const admin = session.can('admin');
+    const role = session.role();
     const current = h('strong', { 'data-testid': 'retention-current' });
     const problem = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'retention-error' });
     const saved = h('p', { class: 'settings-saved', role: 'status', 'aria-live': 'polite', 'data-testid': 'retention-saved' });
@@ -38,7 +49,7 @@ export function mount(root, ctx) {
       // Typing a number means keeping runs that long.
       oninput: () => { limited.checked = true; },
     });
-    const save = h('button', { type: 'submit', class: 'button primary', 'data-testid': 'retention-save' }, 'Save');
+    const save = h('button', { type: 'submit', class: 'button primary', 'data-testid': 'retention-save', hidden: !admin }, 'Save');
 
     function show(p) {
       replace(current, retentionLabel(p.retention_days));
@@ -72,15 +83,19 @@ export function mount(root, ctx) {
 
     show(project);
     replace(body,
+      admin ? null : h('p', { class: 'settings-locked', 'data-testid': 'settings-locked' },
+        refusal(role, project.name, 'admin', 'change its settings'), ' They are shown here as they are set.'),
       h('div', { class: 'card settings-card' },
         h('div', { class: 'card-header' }, h('h2', null, 'Project')),
         h('div', { class: 'card-body' },
           h('dl', { class: 'settings-facts' },
             h('dt', null, 'Name'), h('dd', { 'data-testid': 'project-name' }, project.name),
-            h('dt', null, 'Keep runs'), h('dd', null, current)))),
+            h('dt', null, 'Keep runs'), h('dd', null, current),
+            role ? [h('dt', null, 'Your role'), h('dd', { 'data-testid': 'settings-role' }, role)] : null))),
       h('form', { class: 'card settings-card', novalidate: true, onsubmit: submit, 'data-testid': 'retention-form' },
         h('div', { class: 'card-header' }, h('h2', null, 'Retention')),
-        h('div', { class: 'card-body' },
+        // A disabled fieldset disables every control in it: the form reads, but does not send.
+        h('fieldset', { class: 'card-body settings-lock', disabled: !admin },
           h('fieldset', { class: 'settings-choice' },
             h('legend', null, 'Keep runs'),
             h('label', null, forever, 'Forever'),
@@ -89,8 +104,18 @@ export function mount(root, ctx) {
             'Runs that started longer ago than this are deleted by the server, with their spans, metric events and log records, in a pass when it starts and then every hour; this page does not delete anything itself. Deleted runs cannot be restored: export them first (Runs → Export) if you need them.'),
           problem,
           h('div', { class: 'settings-actions' }, save, saved))),
-      redactionSection(controller.signal));
+      redactionSection(controller.signal, { readOnly: !admin }),
+      admin ? [keysSection(controller.signal), membersSection(controller.signal, project.name)] : accessNote(project.name));
   }
 
   return { dispose: () => controller.abort() };
+}
+
+/** For a viewer or member: who manages keys and members, instead of controls they cannot use. */
+function accessNote(project) {
+  return h('div', { class: 'card settings-card', 'data-testid': 'access-note' },
+    h('div', { class: 'card-header' }, h('h2', null, 'API keys and members')),
+    h('div', { class: 'card-body' },
+      h('p', { class: 'muted settings-about' },
+        `An admin of “${project}” manages its API keys and who may sign in to it, with which role.`)));
 }

@@ -1,60 +1,79 @@
-// Sign-in: the dashboard reads with an API key, as every other client does, and keeps it for
-// this browser tab only.
+// Sign-in: as a person, with a user name and password (the server answers with an HttpOnly
+// session cookie, and nothing secret is kept in the page), or with an API key, as every other
+// client does, kept for this browser tab only. One form, one button: whichever was filled in.
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
 import * as session from '../session.js';
+import { safeNext, signinChoice, signinError } from './signin-data.js';
 
 export function mount(root, ctx) {
-  const next = safeNext(ctx.query.get('next'));
-  const input = h('input', {
-    type: 'password', name: 'key', id: 'api-key', autocomplete: 'off', spellcheck: 'false',
-    placeholder: 'lm_…', required: true, 'data-testid': 'api-key',
+  const next = safeNext(ctx.query.get('next'), window.location.origin);
+  const username = h('input', {
+    type: 'text', name: 'username', id: 'signin-user', autocomplete: 'username', autocapitalize: 'off',
+    spellcheck: 'false', 'data-testid': 'username',
   });
-  const error = h('div', { class: 'form-error', role: 'alert' });
-  const button = h('button', { type: 'submit', class: 'button primary' }, 'Sign in');
+  const password = h('input', {
+    type: 'password', name: 'password', id: 'signin-password', autocomplete: 'current-password',
+    'data-testid': 'password',
+  });
+  const key = h('input', {
+    type: 'password', name: 'key', id: 'api-key', autocomplete: 'off', spellcheck: 'false',
+    placeholder: 'lm_…', 'data-testid': 'api-key', 'aria-describedby': 'api-key-note',
+  });
+  const fields = { username, password, key };
+  const error = h('div', { class: 'form-error', role: 'alert', 'data-testid': 'signin-error' });
+  const button = h('button', { type: 'submit', class: 'button primary', 'data-testid': 'signin-submit' }, 'Sign in');
   if (ctx.query.get('reason')) error.textContent = ctx.query.get('reason');
 
   async function submit(event) {
     event.preventDefault();
-    const key = input.value.trim();
-    if (!key) return;
-    button.disabled = true;
     error.textContent = '';
+    const choice = signinChoice({ username: username.value, password: password.value, key: key.value });
+    if (choice.error) {
+      error.textContent = choice.error;
+      fields[choice.field]?.focus();
+      return;
+    }
+    button.disabled = true;
     try {
-      const project = await api.whoami(key);
-      session.signIn(key, project.name);
+      if (choice.mode === 'key') {
+        const project = await api.whoami(choice.key);
+        session.signIn(choice.key, project.name);
+      } else {
+        session.signInAccount(await api.login(choice.username, choice.password));
+      }
+      password.value = '';
+      key.value = '';
       ctx.navigate(next, { replace: true });
     } catch (err) {
-      error.textContent = err.status === 401
-        ? 'That key was not accepted. Check it, or create one with `lemma keys create`.'
-        : err.message;
+      error.textContent = signinError(choice.mode, err);
       button.disabled = false;
-      input.focus();
+      const field = choice.mode === 'key' ? key : password;
+      field.focus();
+      field.select();
     }
   }
 
   replace(root, h('section', { class: 'signin' },
-    h('form', { class: 'card signin-card', onsubmit: submit },
+    h('form', { class: 'card signin-card', novalidate: true, onsubmit: submit, 'data-testid': 'signin-form' },
       h('h1', null, 'Sign in to Lemma'),
-      h('p', { class: 'muted' }, 'Use an API key of the project you want to look at. The key is kept for this browser tab only.'),
-      h('label', { for: 'api-key' }, 'API key'),
-      input,
+      h('fieldset', { class: 'signin-fields' },
+        h('legend', null, 'With your account'),
+        h('label', { for: 'signin-user' }, 'User name'),
+        username,
+        h('label', { for: 'signin-password' }, 'Password'),
+        password),
+      h('div', { class: 'signin-or', 'aria-hidden': 'true' }, h('span', null, 'or')),
+      h('fieldset', { class: 'signin-fields' },
+        h('legend', { class: 'visually-hidden' }, 'With an API key'),
+        h('label', { for: 'api-key' }, 'API key'),
+        key,
+        h('p', { class: 'muted small', id: 'api-key-note' }, 'A key of the project you want to look at, kept for this browser tab only.')),
       error,
       button,
       h('p', { class: 'muted small' },
-        'The first start of ', h('code', null, 'lemma serve'), ' prints a key. Create more with ',
+        'An operator creates accounts with ', h('code', null, 'lemma users create'), ' and gives them a project with ',
+        h('code', null, 'lemma users grant'), '. The first start of ', h('code', null, 'lemma serve'), ' prints a key; create more with ',
         h('code', null, 'lemma keys create --project <name>'), '.'))));
-  input.focus();
-}
-
-/** Only a page of this server: `next` comes from the URL, which anyone can craft. */
-function safeNext(next) {
-  if (!next) return '/runs';
-  try {
-    const url = new URL(next, window.location.origin);
-    if (url.origin === window.location.origin && url.pathname !== '/signin') return url.pathname + url.search;
-  } catch {
-    // not a URL: fall through
-  }
-  return '/runs';
+  username.focus();
 }
