@@ -135,6 +135,16 @@ pub(crate) fn open(data: &DataDir) -> anyhow::Result<(Arc<dyn Store>, tokio::run
     Ok((store, rt))
 }
 
+/// The project of this name, or an error saying the store has none.
+pub(crate) fn find_project(
+    store: &dyn Store,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+) -> anyhow::Result<lemma_store::Project> {
+    rt.block_on(store.project_by_name(name))?
+        .ok_or_else(|| anyhow::anyhow!("no project {name:?} in this store"))
+}
+
 pub fn projects(cmd: ProjectsCommand) -> anyhow::Result<()> {
     match cmd {
         ProjectsCommand::Create { name, data } => {
@@ -167,9 +177,7 @@ pub fn projects(cmd: ProjectsCommand) -> anyhow::Result<()> {
             data,
         } => {
             let (store, rt) = open(&data)?;
-            let project = rt
-                .block_on(store.project_by_name(&name))?
-                .ok_or_else(|| anyhow::anyhow!("no project {name:?} in this store"))?;
+            let project = find_project(store.as_ref(), &rt, &name)?;
             if days.is_some() || forever {
                 rt.block_on(store.set_retention(project.id, days))?;
             }
@@ -185,9 +193,7 @@ pub fn projects(cmd: ProjectsCommand) -> anyhow::Result<()> {
             data,
         } => {
             let (store, rt) = open(&data)?;
-            let project = rt
-                .block_on(store.project_by_name(&name))?
-                .ok_or_else(|| anyhow::anyhow!("no project {name:?} in this store"))?;
+            let project = find_project(store.as_ref(), &rt, &name)?;
             let given = RedactionRules {
                 detectors: detect,
                 patterns: pattern,

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use lemma_store::users::hash_password;
 use lemma_store::Role;
 
-use crate::admin::open;
+use crate::admin::{find_project, open};
 use crate::render::{time_ago, Table};
 use crate::DataDir;
 
@@ -125,9 +125,7 @@ pub fn run(cmd: UsersCommand) -> anyhow::Result<()> {
             data,
         } => {
             let (store, rt) = open(&data)?;
-            let p = rt
-                .block_on(store.project_by_name(&project))?
-                .ok_or_else(|| anyhow::anyhow!("no project {project:?} in this store"))?;
+            let p = find_project(store.as_ref(), &rt, &project)?;
             rt.block_on(store.set_role(&name, p.id, Some(role)))?;
             println!("{name:?} is now a {} of project {project:?}.", role.name());
         }
@@ -137,9 +135,7 @@ pub fn run(cmd: UsersCommand) -> anyhow::Result<()> {
             data,
         } => {
             let (store, rt) = open(&data)?;
-            let p = rt
-                .block_on(store.project_by_name(&project))?
-                .ok_or_else(|| anyhow::anyhow!("no project {project:?} in this store"))?;
+            let p = find_project(store.as_ref(), &rt, &project)?;
             rt.block_on(store.set_role(&name, p.id, None))?;
             println!("{name:?} is no longer a member of project {project:?}.");
         }

@@ -191,21 +191,11 @@ fn every_route_the_server_registers_is_documented() {
 
 /// A user's answers: a role given, a sign-in and the session it made.
 fn signed_in_answers(server: &Server) -> Vec<Value> {
-    use std::io::Write;
-    let mut child = std::process::Command::new(common::lemma_bin())
-        .args(["users", "create", "ada", "--password-stdin"])
-        .env("LEMMA_DATA_DIR", &server.data_dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a long enough password")
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    let (ok, _, err) = server.cli_with_input(
+        &["users", "create", "ada", "--password-stdin"],
+        "a long enough password",
+    );
+    assert!(ok, "{err}");
     let role = answer(
         server,
         "put",

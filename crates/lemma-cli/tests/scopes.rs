@@ -4,23 +4,9 @@
 
 mod common;
 
+use common::access::{access, guarded_operations, Operation};
 use common::{client, fixtures, Server, KEY};
 use serde_json::Value;
-
-/// What each operation needs: the rule the server is held to. An operation missing here
-/// fails the test, so a new route must be given its access.
-fn access(method: &str, path: &str) -> &'static str {
-    match (method, path) {
-        ("post", "/v1/traces" | "/v1/logs" | "/api/public/otel/v1/traces") => "ingest",
-        ("post", "/api/v1/runs/{run_id}/metrics") => "ingest",
-        ("post", "/mcp") => "read",
-        ("get", p) if p.starts_with("/api/v1/keys") || p.starts_with("/api/v1/members") => "admin",
-        ("get", _) => "read",
-        ("delete", "/api/v1/runs/{run_id}") => "write",
-        ("put" | "post" | "delete", p) if p.starts_with("/api/v1/") => "admin",
-        _ => panic!("no access decided for {method} {path}"),
-    }
-}
 
 fn allows(scope: &str, access: &str) -> bool {
     scope == "admin" || scope == access
@@ -37,66 +23,45 @@ fn create_key(server: &Server, scope: &str) -> String {
 fn every_operation_answers_each_scope_as_its_access_says() {
     let server = Server::start();
     fixtures::load_all_http(&server);
-    let run = server.all_runs("")[0]["run_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let span = server.api(&format!("/api/v1/runs/{run}"))["run"]["root_span_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let keys: Vec<(&str, String)> = ["ingest", "read", "admin"]
         .into_iter()
         .map(|scope| (scope, create_key(&server, scope)))
         .collect();
-    let doc = server.api("/api/v1/openapi.json");
     let mut checked = 0;
-    for (path, operations) in doc["paths"].as_object().unwrap() {
-        let concrete = path
-            .replace("{run_id}", &run)
-            .replace("{span_id}", &span)
-            .replace("{thread_id}", "no-such-thread")
-            .replace("{model}", "no-such-model")
-            .replace("{key}", "pk-lm-none")
-            .replace("{user}", "no-such-user");
-        for (method, operation) in operations.as_object().unwrap() {
-            if operation["responses"].get("401").is_none() {
-                continue; // public: the health check, the document itself
+    for Operation {
+        method,
+        path,
+        concrete,
+    } in guarded_operations(&server)
+    {
+        let needs = access(&method, &path);
+        for (scope, key) in &keys {
+            let url = server.url(&concrete);
+            let resp = client()
+                .request(method.to_uppercase().parse().unwrap(), url)
+                .bearer_auth(key)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .body("{}")
+                .send()
+                .unwrap();
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().unwrap_or(Value::Null);
+            let what = format!("{method} {path} with a {scope} key: {status} {body}");
+            if allows(scope, needs) {
+                assert!(status != 401 && status != 403, "allowed, yet {what}");
+            } else {
+                assert_eq!(status, 403, "{what}");
+                assert_eq!(body["error"]["code"], "forbidden", "{what}");
+                let message = body["error"]["message"].as_str().unwrap();
+                assert!(
+                    message.contains(&format!("a {scope} key"))
+                        || message.contains(&format!("an {scope} key")),
+                    "{what}"
+                );
+                assert!(message.contains("--scope"), "{what}");
             }
-            let needs = access(method, path);
-            for (scope, key) in &keys {
-                // DELETE of a run: another run id, so the run stays for the other keys.
-                let url = if method == "delete" && path == "/api/v1/runs/{run_id}" {
-                    server.url("/api/v1/runs/00000000000000000000000000000abc")
-                } else {
-                    server.url(&concrete)
-                };
-                let resp = client()
-                    .request(method.to_uppercase().parse().unwrap(), url)
-                    .bearer_auth(key)
-                    .header("content-type", "application/json")
-                    .header("accept", "application/json, text/event-stream")
-                    .body("{}")
-                    .send()
-                    .unwrap();
-                let status = resp.status().as_u16();
-                let body: Value = resp.json().unwrap_or(Value::Null);
-                let what = format!("{method} {path} with a {scope} key: {status} {body}");
-                if allows(scope, needs) {
-                    assert!(status != 401 && status != 403, "allowed, yet {what}");
-                } else {
-                    assert_eq!(status, 403, "{what}");
-                    assert_eq!(body["error"]["code"], "forbidden", "{what}");
-                    let message = body["error"]["message"].as_str().unwrap();
-                    assert!(
-                        message.contains(&format!("a {scope} key"))
-                            || message.contains(&format!("an {scope} key")),
-                        "{what}"
-                    );
-                    assert!(message.contains("--scope"), "{what}");
-                }
-                checked += 1;
-            }
+            checked += 1;
         }
     }
     assert!(checked > 60, "only {checked} requests checked");

@@ -4,35 +4,19 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use common::{client, fixtures, lemma_bin, Server, KEY};
+use common::access::{access, guarded_operations, Operation};
+use common::{client, fixtures, Server, KEY};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "a long enough password";
 
 /// `lemma users ...` on the server's data dir, with `stdin` as its input.
 fn users(server: &Server, args: &[&str], stdin: &str) -> (bool, String) {
-    let mut child = Command::new(lemma_bin())
-        .arg("users")
-        .args(args)
-        .env("LEMMA_DATA_DIR", &server.data_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
+    let args: Vec<&str> = std::iter::once("users")
+        .chain(args.iter().copied())
+        .collect();
+    let (ok, out, err) = server.cli_with_input(&args, stdin);
+    (ok, out + &err)
 }
 
 fn add_user(server: &Server, name: &str, grants: &[(&str, &str)]) {
@@ -253,18 +237,9 @@ fn a_person_signs_in_works_in_their_projects_and_signs_out() {
     assert_eq!(server.get_with("/api/v1/project", KEY).0, 200);
 }
 
-/// What each documented operation needs (the rule `scopes.rs` holds keys to), and whether a
-/// role has it.
+/// Whether a role has the access an operation needs (`common::access`).
 fn role_allows(role: &str, method: &str, path: &str) -> bool {
-    let access = match (method, path) {
-        ("post", "/v1/traces" | "/v1/logs" | "/api/public/otel/v1/traces") => "ingest",
-        ("post", "/api/v1/runs/{run_id}/metrics") => "ingest",
-        ("post", "/mcp") => "read",
-        ("get", p) if p.starts_with("/api/v1/keys") || p.starts_with("/api/v1/members") => "admin",
-        ("get", _) => "read",
-        ("delete", "/api/v1/runs/{run_id}") => "write",
-        _ => "admin",
-    };
+    let access = access(method, path);
     match role {
         "admin" => true,
         "member" => access != "admin",
@@ -276,14 +251,6 @@ fn role_allows(role: &str, method: &str, path: &str) -> bool {
 fn every_operation_answers_each_role_as_its_access_says() {
     let server = Server::start();
     fixtures::load_all_http(&server);
-    let run = server.all_runs("")[0]["run_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let span = server.api(&format!("/api/v1/runs/{run}"))["run"]["root_span_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let roles = ["viewer", "member", "admin"];
     let browsers: Vec<(&str, Browser)> = roles
         .iter()
@@ -292,53 +259,39 @@ fn every_operation_answers_each_role_as_its_access_says() {
             (*role, sign_in(&server, role))
         })
         .collect();
-    let doc = server.api("/api/v1/openapi.json");
     let mut checked = 0;
-    for (path, operations) in doc["paths"].as_object().unwrap() {
-        if path.starts_with("/api/v1/auth/") || path == "/mcp" {
-            continue; // signing in itself; MCP takes keys
+    for Operation {
+        method,
+        path,
+        concrete,
+    } in guarded_operations(&server)
+    {
+        // Signing in itself; MCP and the ingest routes take keys only (a browser never sends
+        // spans).
+        let keys_only = ["/api/v1/auth/", "/mcp", "/v1/", "/api/public/"];
+        if keys_only.iter().any(|p| path.starts_with(p)) {
+            continue;
         }
-        let concrete = path
-            .replace("{run_id}", &run)
-            .replace("{span_id}", &span)
-            .replace("{thread_id}", "no-such-thread")
-            .replace("{model}", "no-such-model")
-            .replace("{key}", "pk-lm-none")
-            .replace("{user}", "no-such-user");
-        for (method, operation) in operations.as_object().unwrap() {
-            if operation["responses"].get("401").is_none() {
-                continue;
-            }
-            // Ingest routes take keys only: a browser never sends spans.
-            if path.starts_with("/v1/") || path.starts_with("/api/public/") {
-                continue;
-            }
-            for (role, browser) in &browsers {
-                let target = if method == "delete" && path == "/api/v1/runs/{run_id}" {
-                    "/api/v1/runs/00000000000000000000000000000abc".to_string()
-                } else {
-                    concrete.clone()
-                };
-                let (status, body) = browser.send(
-                    &server,
-                    &method.to_uppercase(),
-                    &target,
-                    Some(json!({})),
-                    true,
+        for (role, browser) in &browsers {
+            let (status, body) = browser.send(
+                &server,
+                &method.to_uppercase(),
+                &concrete,
+                Some(json!({})),
+                true,
+            );
+            let what = format!("{method} {path} as {role}: {status} {body}");
+            if role_allows(role, &method, &path) {
+                assert!(status != 401 && status != 403, "allowed, yet {what}");
+            } else {
+                assert_eq!(status, 403, "{what}");
+                let message = body["error"]["message"].as_str().unwrap();
+                assert!(
+                    message.contains(&format!("is a {role} of project")),
+                    "{what}"
                 );
-                let what = format!("{method} {path} as {role}: {status} {body}");
-                if role_allows(role, method, path) {
-                    assert!(status != 401 && status != 403, "allowed, yet {what}");
-                } else {
-                    assert_eq!(status, 403, "{what}");
-                    let message = body["error"]["message"].as_str().unwrap();
-                    assert!(
-                        message.contains(&format!("is a {role} of project")),
-                        "{what}"
-                    );
-                }
-                checked += 1;
             }
+            checked += 1;
         }
     }
     assert!(checked > 60, "only {checked} requests checked");

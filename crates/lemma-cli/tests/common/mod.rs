@@ -2,6 +2,7 @@
 //! recorded fixtures, and the comparison of API answers with `expected/*.json`.
 #![allow(dead_code)]
 
+pub mod access;
 pub mod compare;
 pub mod expected;
 pub mod fixtures;
@@ -215,6 +216,32 @@ impl Server {
                 None => return out,
             }
         }
+    }
+
+    /// `cli` with `input` on the command's standard input (a password for
+    /// `--password-stdin`).
+    pub fn cli_with_input(&self, args: &[&str], input: &str) -> (bool, String, String) {
+        use std::io::Write;
+        let mut child = Command::new(lemma_bin())
+            .args(args)
+            .env("LEMMA_URL", &self.http)
+            .env("LEMMA_API_KEY", KEY)
+            .env("LEMMA_DATA_DIR", &self.data_dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // A command that exits without reading: its status says why.
+        let _ = stdin.write_all(input.as_bytes());
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     /// Runs a `lemma` subcommand against this server's data dir or URL; returns stdout.
