@@ -462,3 +462,37 @@ fn an_admin_manages_keys_and_members_through_the_api() {
     let read = common::key_from_output(&out);
     assert_eq!(server.get_with("/api/v1/keys", &read).0, 403);
 }
+
+#[test]
+fn repeated_failed_sign_ins_must_wait() {
+    let server = Server::start();
+    add_user(&server, "ada", &[("default", "viewer")]);
+    add_user(&server, "bob", &[("default", "viewer")]);
+    for _ in 0..5 {
+        assert_eq!(login(&server, "ada", "a wrong guess!").0, 401);
+    }
+    let resp = client()
+        .post(server.url("/api/v1/auth/login"))
+        .json(&json!({"username": "ada", "password": PASSWORD}))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 429, "even the right password waits");
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let body: Value = resp.json().unwrap();
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("try again in 1 s"));
+    assert_eq!(
+        login(&server, "bob", PASSWORD).0,
+        200,
+        "other users are not held"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    assert_eq!(login(&server, "ada", PASSWORD).0, 200);
+    assert_eq!(
+        login(&server, "ada", "a wrong guess!").0,
+        401,
+        "a success starts the count again"
+    );
+}

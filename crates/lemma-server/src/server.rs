@@ -33,6 +33,7 @@ pub struct AppState {
     pub redaction: Arc<Redaction>,
     pub activity: Arc<crate::ingest::activity::Activity>,
     pub sessions: Arc<crate::auth::session::Sessions>,
+    pub logins: Arc<crate::auth::throttle::LoginThrottle>,
     /// When this server started (unix nanoseconds).
     pub started_unix_nano: u64,
     /// Bytes of request bodies in flight (`--max-inflight-bytes`).
@@ -168,6 +169,7 @@ pub async fn serve(
         redaction: redaction.clone(),
         activity: Arc::default(),
         sessions: Arc::default(),
+        logins: Arc::default(),
         started_unix_nano: crate::api::now_unix_nano(),
         store,
         ingest,

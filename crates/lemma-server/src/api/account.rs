@@ -102,6 +102,7 @@ fn cookie(headers: &HeaderMap, value: &str, max_age_secs: u64) -> HeaderValue {
         (status = 200, description = "Signed in: the session cookie (HttpOnly, SameSite=Strict) is set, for 7 days.", body = SessionAnswer),
         (status = 400, description = "Not `{\"username\", \"password\"}`.", body = ErrorBody),
         (status = 401, description = "The user name or the password is wrong (the answer does not say which).", body = ErrorBody),
+        (status = 429, description = "Five sign-ins of this user name failed: each further attempt waits twice as long as the last (1 s, 2 s, ... up to 60 s), given in `Retry-After`.", body = ErrorBody),
     )
 )]
 async fn login(
@@ -111,6 +112,17 @@ async fn login(
 ) -> Result<Response, ApiError> {
     let Json(body) =
         body.map_err(|e| super::json_body(e, "expected {\"username\", \"password\"}"))?;
+    if let Err(wait) = state.logins.check(&body.username) {
+        let seconds = wait.as_secs().max(1);
+        return Err(ApiError {
+            retry_after: Some(seconds as u32),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many failed sign-ins for this user: try again in {seconds} s"),
+            )
+        });
+    }
     let stored = state.store.password_hash(&body.username).await?;
     let known = stored.is_some();
     let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
@@ -120,9 +132,11 @@ async fn login(
         .await
         .map_err(|e| ApiError::internal(format!("checking a password failed: {e}")))?;
     if !(known && matches) {
+        state.logins.failed(&body.username);
         tracing::info!(user = %body.username, "a sign-in failed");
         return Err(ApiError::unauthorized("wrong user name or password"));
     }
+    state.logins.succeeded(&body.username);
     let (token, csrf) = new_tokens();
     let now = now_unix_nano();
     let session = Session {

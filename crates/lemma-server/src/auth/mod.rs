@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod session;
+pub mod throttle;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
