@@ -101,6 +101,8 @@ async function eventually(check, what) {
 
 test('a wrong password is refused with a message, and nothing is kept', async () => {
   const { page, done } = await open(browser, '/signin', { signedIn: false });
+  // The view is loaded on first use, possibly after the page's load event.
+  await page.getByTestId('username').waitFor();
   assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'username', 'the user name has the focus');
   await signIn(page, ADMIN, 'not the password at all');
   await page.getByRole('alert').filter({ hasText: 'Wrong user name or password.' }).waitFor();
@@ -141,6 +143,7 @@ test('an admin of two projects switches between them, and the data follows', asy
   assert.equal(await page.getByTestId('project-name').textContent(), SECOND);
   assert.equal(await page.getByTestId('settings-role').textContent(), 'admin');
   assert.equal(await page.getByTestId('settings-locked').count(), 0);
+  assert.equal(await page.getByTestId('erase-locked').count(), 0, 'an admin may erase a user');
   assert.equal(await page.getByTestId('key-row').count(), 0, 'the new project has no keys');
   assert.equal(await page.getByTestId('key-scope').inputValue(), 'ingest', 'the least scope is the default');
   await page.getByTestId('key-create').click();
@@ -275,6 +278,14 @@ test('a viewer is shown what they cannot change, the server refuses it, and the 
   assert.match(await page.getByTestId('access-note').textContent(), /An admin of “default” manages its API keys/);
   assert.equal(await page.getByTestId('keys').count(), 0, 'no keys section to fail');
   assert.equal(await page.getByTestId('members').count(), 0);
+  // Erasing a user deletes runs: a viewer may count a user's runs, not erase them.
+  const eraseWhy = 'You are a viewer of “default”: only a member or an admin can erase a user’s runs.';
+  assert.equal(await page.getByTestId('erase-locked').textContent(), eraseWhy);
+  await page.getByTestId('erase-user').fill(`nobody-${SUFFIX}`);
+  await page.getByTestId('erase-count').click();
+  assert.equal(await page.getByTestId('erase-count-summary').textContent(), `No run holds nobody-${SUFFIX}: there is nothing to erase.`);
+  assert.equal(await page.getByTestId('erase-start').isDisabled(), true);
+  assert.equal(await page.getByTestId('erase-start-locked').getAttribute('title'), eraseWhy);
 
   // The server decides: the page's own session cannot change retention.
   const refused = await sessionFetch(page, 'PUT', '/project/retention', { days: 3 });

@@ -3,23 +3,28 @@
 // ones that arrive while the dialog is open), asks with the number, then deletes them one by
 // one with progress. With no query at all it would delete every run, so it says so and asks
 // for the number to be typed. Signed in as a viewer, the button is off and says why.
-import { h } from '../dom.js';
+import { h, link, setText } from '../dom.js';
 import * as api from '../api.js';
 import * as session from '../session.js';
 import { refusal } from '../roles.js';
 import { count } from '../format.js';
+import { href } from '../router.js';
 import { dialogButton, openDialog } from '../components/dialog.js';
 import { collectRunIds, deleteRuns, runsNoun } from './runs-lifecycle.js';
 
 const CANNOT_UNDO = 'This deletes their spans, metric events and log records and cannot be undone.';
 
-/** `query()` is the page's effective query; `onDeleted()` runs once runs were deleted. */
-export function deleteButton({ query, onDeleted }) {
+/**
+ * `query()` is the page's effective query; `onDeleted()` runs once runs were deleted. `user()`
+ * is the user the page's query is exactly a filter on, or null: the dialog then offers to erase
+ * that user everywhere (the settings page's "Erase a user").
+ */
+export function deleteButton({ query, onDeleted, user = () => null }) {
   let dialog = null;
   const el = h('button', {
     type: 'button', class: 'button danger-outline', 'data-testid': 'delete-runs', 'aria-haspopup': 'dialog',
     title: 'Delete the runs matching the query and time range',
-    onclick: () => { dialog = deleteDialog(query(), onDeleted); },
+    onclick: () => { dialog = deleteDialog(query(), onDeleted, user()); },
   }, 'Delete…');
   if (!session.can('write')) {
     const why = refusal(session.role(), session.project(), 'write', 'delete runs');
@@ -34,12 +39,18 @@ export function deleteButton({ query, onDeleted }) {
   return { el, close: () => dialog?.close() };
 }
 
-function deleteDialog(q, onDeleted) {
+function deleteDialog(q, onDeleted, userId) {
   const controller = new AbortController();
   const { signal } = controller;
   const dialog = openDialog({ title: q ? 'Delete runs' : 'Delete all runs', testid: 'delete-dialog', onClose: () => controller.abort() });
   const status = h('p', { class: 'dialog-status', role: 'status', 'aria-live': 'polite', 'data-testid': 'delete-status' });
   const what = q ? ['matching ', h('code', null, q)] : 'of the project (there is no query)';
+  // The query is one user's runs: erasing the user reaches their runs at any time and the
+  // runs of others holding a span naming them, which this query does not.
+  const erase = userId ? h('p', { class: 'muted small', 'data-testid': 'delete-erase-user' },
+    'To erase this user’s data everywhere, with the runs of others holding a span that names them: ',
+    link(href('/settings', { erase: userId }), { 'data-testid': 'delete-erase-link' }, 'Erase this user everywhere…')) : null;
+
   countRuns();
   return dialog;
 
@@ -61,7 +72,7 @@ function deleteDialog(q, onDeleted) {
   function ask(ids) {
     const n = ids.length;
     if (n === 0) {
-      dialog.setBody(h('p', { 'data-testid': 'delete-question' }, 'No runs ', what, ': there is nothing to delete.'));
+      dialog.setBody(h('p', { 'data-testid': 'delete-question' }, 'No runs ', what, ': there is nothing to delete.'), erase);
       dialog.setActions([dialogButton('Close', () => dialog.close(), { testid: 'delete-cancel' })]);
       return;
     }
@@ -69,7 +80,7 @@ function deleteDialog(q, onDeleted) {
     const go = dialogButton(q ? `Delete ${noun}` : `Delete all ${noun}`, () => remove(ids), { kind: 'danger', testid: 'delete-confirm', disabled: !q });
     const cancel = dialogButton('Cancel', () => dialog.close(), { testid: 'delete-cancel' });
     if (q) {
-      dialog.setBody(h('p', { 'data-testid': 'delete-question' }, `Delete ${noun} matching `, h('code', null, q), `? ${CANNOT_UNDO}`));
+      dialog.setBody(h('p', { 'data-testid': 'delete-question' }, `Delete ${noun} matching `, h('code', null, q), `? ${CANNOT_UNDO}`), erase);
     } else {
       // Every run of the project: the destructive button stays off until the number is typed.
       const typed = h('input', {
@@ -88,27 +99,41 @@ function deleteDialog(q, onDeleted) {
   }
 
   async function remove(ids) {
-    const n = ids.length;
-    const bar = h('progress', { max: n, value: 0, 'aria-label': 'Runs deleted' });
-    dialog.setBody(h('p', null, `Deleting ${runsNoun(n, count)} `, what, '…'), bar, status);
-    dialog.setActions([dialogButton('Stop', () => controller.abort(), { testid: 'delete-stop' })]);
-    let message;
-    try {
-      await deleteRuns(api.del, ids, {
-        signal,
-        onProgress: (done) => {
-          bar.value = done;
-          status.textContent = `${count(done)} of ${count(n)} deleted…`;
-        },
-      });
-      message = `Deleted ${runsNoun(n, count)}.`;
-    } catch (err) {
-      const done = count(err.deleted ?? 0);
-      message = err.name === 'AbortError' ? `Stopped: ${done} of ${count(n)} runs deleted.` : `Deleted ${done} of ${count(n)} runs, then: ${err.message}`;
-    }
+    const { message } = await deleteWithProgress(dialog, ids, { what, signal, stop: () => controller.abort(), status });
     onDeleted?.();
     if (!dialog.isOpen()) return;
-    status.textContent = message;
+    setText(status, message);
     dialog.setActions([dialogButton('Close', () => dialog.close(), { kind: 'primary', testid: 'delete-close' })]);
+  }
+}
+
+/**
+ * The deleting step of a dialog, shared by "Delete…" here and "Erase a user" on the settings
+ * page: deletes `ids` one by one (as `lemma delete-runs` does) with a progress bar, counting
+ * in `status`, and a "Stop" button that calls `stop` (which should abort `signal`). `what`
+ * (text or nodes) says which runs. Resolves to `{message, deleted, error}`: what to say once it
+ * ends, how many runs are gone, and the error it stopped on (an AbortError when stopped; the
+ * server's message otherwise), or null.
+ */
+export async function deleteWithProgress(dialog, ids, { what, signal, stop, status, testid = 'delete' }) {
+  const n = ids.length;
+  const bar = h('progress', { max: n, value: 0, 'aria-label': 'Runs deleted', 'data-testid': `${testid}-progress` });
+  status.setAttribute('role', 'status');
+  dialog.setBody(h('p', null, `Deleting ${runsNoun(n, count)} `, what, '…'), bar, status);
+  dialog.setActions([dialogButton('Stop', stop, { testid: `${testid}-stop` })]);
+  try {
+    await deleteRuns(api.del, ids, {
+      signal,
+      onProgress: (done) => {
+        bar.value = done;
+        status.textContent = `${count(done)} of ${count(n)} deleted…`;
+      },
+    });
+    return { message: `Deleted ${runsNoun(n, count)}.`, deleted: n, error: null };
+  } catch (err) {
+    const deleted = err.deleted ?? 0;
+    const done = count(deleted);
+    const message = err.name === 'AbortError' ? `Stopped: ${done} of ${count(n)} runs deleted.` : `Deleted ${done} of ${count(n)} runs, then: ${err.message}`;
+    return { message, deleted, error: err };
   }
 }

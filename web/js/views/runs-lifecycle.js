@@ -28,6 +28,22 @@ export async function collectRunIds(get, q, { signal, onProgress } = {}) {
 }
 
 /**
+ * The ids of the runs holding a span matching `q` (`GET /spans`, every page), each once, in the
+ * order found; `onProgress(n, ids)` as pages come in (`ids`: the Set so far).
+ */
+export async function collectSpanRunIds(get, q, { signal, onProgress } = {}) {
+  const ids = new Set();
+  let cursor = null;
+  do {
+    const body = await get('/spans', { q, limit: 1000, cursor }, { signal });
+    for (const span of body.spans || []) if (span.trace_id) ids.add(span.trace_id);
+    onProgress?.(ids.size, ids);
+    cursor = body.next_cursor || null;
+  } while (cursor);
+  return [...ids];
+}
+
+/**
  * The spans of the runs matching `q` as JSONL: `{parts, runs, spans, short}` where `parts` are
  * the file's lines (each ending in a newline) and `short` lists the runs that came out with
  * fewer (or more) spans than their summary counts, as `{runId, written, expected}`.

@@ -20,6 +20,7 @@ import { savedViewsMenu } from './runs-views.js';
 import { attachCompletion } from './runs-complete.js';
 import { exportButton } from './runs-export.js';
 import { deleteButton } from './runs-delete.js';
+import { userOfQuery } from './settings-erase-data.js';
 
 const PAGE_SIZE = 50;
 const POLL_MS = 5000;
@@ -69,7 +70,11 @@ export function mount(root, ctx) {
   // Export and delete act on what the page lists: its query within its time range.
   const effectiveQuery = () => withRange(state.q, parseRange(state.range, DEFAULT_RANGE)).q;
   const exporter = exportButton({ query: effectiveQuery });
-  const deleter = deleteButton({ query: effectiveQuery, onDeleted: () => { if (root.isConnected) load(); } });
+  const deleter = deleteButton({
+    query: effectiveQuery,
+    user: () => userOfQuery(state.q),
+    onDeleted: () => { if (root.isConnected) load(); },
+  });
   const liveButton = h('button', { type: 'button', class: 'live', 'data-testid': 'live', onclick: togglePause });
   const summary = h('span', { class: 'runs-summary muted' });
   const results = h('div', { class: 'runs-results' });

@@ -1,7 +1,8 @@
-// Project settings: the project's name, how long its runs are kept, its redaction rules, and
-// (for admins) its API keys and members. Retention is applied by the server (a pass at start,
-// then hourly), not by this page: saving only sets the number. Redaction, keys and members have
-// their own modules (settings-redaction.js, settings-keys.js, settings-members.js).
+// Project settings: the project's name, how long its runs are kept, its redaction rules, erasing
+// a user's runs, and (for admins) its API keys and members. Retention is applied by the server
+// (a pass at start, then hourly), not by this page: saving only sets the number. Redaction,
+// erasure, keys and members have their own modules (settings-redaction.js, settings-erase.js,
+// settings-keys.js, settings-members.js). `/settings?erase=ID` opens with that user counted.
 //
 // Signed in as a person who is not an admin of the project, the settings are shown but cannot be
 // changed, and the page says why (the server would refuse anyway). With a key, everything is
@@ -13,6 +14,7 @@ import { refusal } from '../roles.js';
 import { errorState, loading } from '../components/states.js';
 import { retentionBody, retentionLabel } from './settings-data.js';
 import { redactionSection } from './settings-redaction.js';
+import { eraseSection } from './settings-erase.js';
 import { keysSection } from './settings-keys.js';
 import { membersSection } from './settings-members.js';
 
@@ -105,6 +107,8 @@ export function mount(root, ctx) {
           problem,
           h('div', { class: 'settings-actions' }, save, saved))),
       redactionSection(controller.signal, { readOnly: !admin }),
+      // Deleting runs needs `write` (a member), not `admin`: the section says for itself.
+      eraseSection(controller.signal, { userId: ctx.query?.get('erase') || '' }),
       admin ? [keysSection(controller.signal), membersSection(controller.signal, project.name)] : accessNote(project.name));
   }
 
