@@ -129,6 +129,31 @@ fn a_working_setup_passes_and_its_test_run_is_read_back() {
 }
 
 #[test]
+fn an_ingest_key_passes_and_its_test_run_is_sent_not_read() {
+    let server = Server::start();
+    let (ok, out, err) = server.cli(&["keys", "create", "--scope", "ingest"]);
+    assert!(ok, "{err}");
+    let ingest = common::key_from_output(&out);
+    let o = doctor(&["--url", &server.http, "--key", &ingest], &[]);
+    assert_eq!(o.code, Some(0), "{}\n{}", o.out, o.err);
+    assert!(
+        passes(&o.out, "key").contains("project \"default\""),
+        "{}",
+        o.out
+    );
+    let test_run = passes(&o.out, "test run");
+    assert!(
+        test_run.contains("cannot read runs (an ingest key)"),
+        "{test_run}"
+    );
+    assert_eq!(
+        server.all_runs("service:lemma-doctor").len(),
+        1,
+        "it was sent"
+    );
+}
+
+#[test]
 fn a_wrong_key_fails_with_the_fix_and_sends_nothing() {
     let server = Server::start();
     let o = doctor(&["--url", &server.http, "--key", "lm_not_a_key"], &[]);

@@ -9,7 +9,7 @@ use common::{client, fixtures, Server, KEY};
 use serde_json::Value;
 
 fn allows(scope: &str, access: &str) -> bool {
-    scope == "admin" || scope == access
+    scope == "admin" || access == "identify" || scope == access
 }
 
 fn create_key(server: &Server, scope: &str) -> String {

@@ -10,6 +10,8 @@ pub fn access(method: &str, path: &str) -> &'static str {
         ("post", "/v1/traces" | "/v1/logs" | "/api/public/otel/v1/traces") => "ingest",
         ("post", "/api/v1/runs/{run_id}/metrics") => "ingest",
         ("post", "/mcp") => "read",
+        // Any key or role names its project, so an ingest key can be checked.
+        ("get", "/api/v1/project") => "identify",
         ("get", p) if p.starts_with("/api/v1/keys") || p.starts_with("/api/v1/members") => "admin",
         ("get", _) => "read",
         ("delete", "/api/v1/runs/{run_id}") => "write",

@@ -7,6 +7,9 @@ use lemma_store::{KeyScope, Role};
 /// The access a request needs, from the least to the most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Access {
+    /// Name the credential's project (`GET /api/v1/project`): any key or role, so a client
+    /// (or `lemma doctor`) can check an ingest key it cannot read with.
+    Identify,
     /// Send spans, logs and metric events.
     Ingest,
     /// Read runs, threads, stats and settings.
@@ -20,6 +23,7 @@ pub enum Access {
 impl Access {
     pub fn name(self) -> &'static str {
         match self {
+            Access::Identify => "identify",
             Access::Ingest => "ingest",
             Access::Read => "read",
             Access::Write => "write",
@@ -39,6 +43,9 @@ pub fn required(method: &Method, path: &str) -> Access {
     if *method == Method::POST && INGEST.contains(&path) {
         return Access::Ingest;
     }
+    if path == "/api/v1/project" && matches!(*method, Method::GET | Method::HEAD) {
+        return Access::Identify;
+    }
     if path == "/mcp" {
         // Each tool calls the API with the caller's credentials, and is checked there.
         return Access::Read;
@@ -55,6 +62,9 @@ pub fn required(method: &Method, path: &str) -> Access {
 
 /// Whether a key of this scope may make a request needing `access`.
 pub fn scope_allows(scope: KeyScope, access: Access) -> bool {
+    if access == Access::Identify {
+        return true;
+    }
     match scope {
         KeyScope::Admin => true,
         KeyScope::Read => access == Access::Read,
@@ -64,6 +74,9 @@ pub fn scope_allows(scope: KeyScope, access: Access) -> bool {
 
 /// Whether a person with this role in a project may make a request needing `access`.
 pub fn role_allows(role: Role, access: Access) -> bool {
+    if access == Access::Identify {
+        return true;
+    }
     match role {
         Role::Admin => true,
         Role::Member => access != Access::Admin,
@@ -87,6 +100,7 @@ mod tests {
             ),
             (Method::GET, "/api/v1/runs/{run_id}/metrics", Access::Read),
             (Method::GET, "/api/v1/runs", Access::Read),
+            (Method::GET, "/api/v1/project", Access::Identify),
             (Method::POST, "/mcp", Access::Read),
             (Method::DELETE, "/api/v1/runs/{run_id}", Access::Write),
             (Method::PUT, "/api/v1/project/retention", Access::Admin),
@@ -107,13 +121,22 @@ mod tests {
     #[test]
     fn scopes_grant_only_their_part() {
         use Access::*;
-        for access in [Ingest, Read, Write, Admin] {
+        for access in [Identify, Ingest, Read, Write, Admin] {
             assert!(scope_allows(KeyScope::Admin, access));
-            assert_eq!(scope_allows(KeyScope::Read, access), access == Read);
-            assert_eq!(scope_allows(KeyScope::Ingest, access), access == Ingest);
+            assert_eq!(
+                scope_allows(KeyScope::Read, access),
+                matches!(access, Identify | Read)
+            );
+            assert_eq!(
+                scope_allows(KeyScope::Ingest, access),
+                matches!(access, Identify | Ingest)
+            );
             assert!(role_allows(Role::Admin, access));
             assert_eq!(role_allows(Role::Member, access), access != Admin);
-            assert_eq!(role_allows(Role::Viewer, access), access == Read);
+            assert_eq!(
+                role_allows(Role::Viewer, access),
+                matches!(access, Identify | Read)
+            );
         }
     }
 }

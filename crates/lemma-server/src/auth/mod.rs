@@ -96,6 +96,7 @@ pub fn check(grant: &KeyGrant, access: Access) -> Result<(), ApiError> {
         return Ok(());
     }
     let needed = match access {
+        Access::Identify => "any key",
         Access::Ingest => "an ingest or admin key",
         Access::Read => "a read or admin key",
         Access::Write | Access::Admin => "an admin key",
@@ -110,6 +111,7 @@ pub fn check(grant: &KeyGrant, access: Access) -> Result<(), ApiError> {
         },
         grant.project.name,
         match access {
+            Access::Identify => "name its project",
             Access::Ingest => "send data",
             Access::Read => "read data",
             Access::Write => "delete data",
