@@ -48,6 +48,11 @@ export function currentSession() {
   return request('GET', '/auth/session', undefined, undefined, { anonymous: true });
 }
 
+/** How this server signs people in: `{password, oidc: {name} | null}`. */
+export function signInMethods() {
+  return request('GET', '/auth/methods', undefined, undefined, { anonymous: true });
+}
+
 /** Ends the session (and clears the cookie). */
 export function logout(csrfToken) {
   return request('POST', '/auth/logout', undefined, undefined, { anonymous: true, headers: { 'X-CSRF-Token': csrfToken } });

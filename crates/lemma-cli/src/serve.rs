@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use clap::Args;
-use lemma_server::ServerConfig;
+use lemma_server::{OidcConfig, ServerConfig, UserClaim};
 
 use crate::DataDir;
 
@@ -58,6 +58,56 @@ pub struct ServeArgs {
     /// The most the forwarding queue holds on disk; past it its oldest spans are dropped.
     #[arg(long, env = "LEMMA_FORWARD_MAX_BYTES", default_value_t = 1 << 30)]
     forward_max_bytes: u64,
+    #[command(flatten)]
+    oidc: OidcArgs,
+}
+
+/// Signing in to the dashboard through an OpenID Connect provider, beside local passwords.
+#[derive(Args)]
+#[command(next_help_heading = "Sign-in with OpenID Connect")]
+struct OidcArgs {
+    /// The provider's issuer URL (e.g. https://accounts.google.com); turns the sign-in on.
+    #[arg(long, env = "LEMMA_OIDC_ISSUER", requires_all = ["oidc_client_id", "public_url"])]
+    oidc_issuer: Option<String>,
+    /// The client ID this server is registered under at the provider.
+    #[arg(long, env = "LEMMA_OIDC_CLIENT_ID")]
+    oidc_client_id: Option<String>,
+    /// The client secret (none for a public client, which PKCE alone protects).
+    #[arg(long, env = "LEMMA_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    oidc_client_secret: Option<String>,
+    /// The URL browsers reach this server at (e.g. https://lemma.example.com); register
+    /// <URL>/api/v1/auth/oidc/callback with the provider as the redirect URI.
+    #[arg(long, env = "LEMMA_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// The ID token claim that is the Lemma user name: email (verified, in lower case),
+    /// preferred_username or sub.
+    #[arg(long, env = "LEMMA_OIDC_USER_CLAIM", default_value = "email", value_parser = parse_claim)]
+    oidc_user_claim: UserClaim,
+    /// Create a user (with no project and no password) at their first sign-in; without it,
+    /// only users made with `lemma users create NAME --no-password` (or with a password) may.
+    #[arg(long, env = "LEMMA_OIDC_CREATE_USERS")]
+    oidc_create_users: bool,
+    /// The provider's name on the sign-in button ("Sign in with NAME").
+    #[arg(long, env = "LEMMA_OIDC_NAME", default_value = "single sign-on")]
+    oidc_name: String,
+}
+
+fn parse_claim(s: &str) -> Result<UserClaim, String> {
+    UserClaim::parse(s).ok_or_else(|| "choose from email, preferred_username, sub".to_string())
+}
+
+impl OidcArgs {
+    fn config(self) -> Option<OidcConfig> {
+        Some(OidcConfig {
+            issuer: self.oidc_issuer?,
+            client_id: self.oidc_client_id?,
+            client_secret: self.oidc_client_secret.filter(|s| !s.is_empty()),
+            public_url: self.public_url?,
+            user_claim: self.oidc_user_claim,
+            create_users: self.oidc_create_users,
+            name: self.oidc_name,
+        })
+    }
 }
 
 /// `name=value`, as OTEL_EXPORTER_OTLP_HEADERS writes a header.
@@ -102,6 +152,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             max_bytes: args.forward_max_bytes,
             dir: args.data.data_dir.join("forward"),
         }),
+        oidc: args.oidc.config(),
     };
     let location = args.data.location()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -14,12 +14,17 @@ use crate::DataDir;
 #[derive(Subcommand)]
 pub enum UsersCommand {
     /// Create a user; the password is read from standard input (its first line).
+    #[command(group(clap::ArgGroup::new("password").required(true)))]
     Create {
         name: String,
-        /// Read the password from standard input (required, so it stays out of shell
-        /// history): `printf '%s' "$PASSWORD" | lemma users create ada --password-stdin`.
-        #[arg(long, required = true)]
+        /// Read the password from standard input (so it stays out of shell history):
+        /// `printf '%s' "$PASSWORD" | lemma users create ada --password-stdin`.
+        #[arg(long, group = "password")]
         password_stdin: bool,
+        /// No password: the user signs in through OpenID Connect only (`lemma serve
+        /// --oidc-issuer`), as the name the provider gives (by default their email address).
+        #[arg(long, group = "password")]
+        no_password: bool,
         #[command(flatten)]
         data: DataDir,
     },
@@ -75,8 +80,18 @@ fn read_password() -> anyhow::Result<String> {
 
 pub fn run(cmd: UsersCommand) -> anyhow::Result<()> {
     match cmd {
-        UsersCommand::Create { name, data, .. } => {
-            let hash = hash_password(&read_password()?)?;
+        UsersCommand::Create {
+            name,
+            no_password,
+            data,
+            ..
+        } => {
+            // An empty hash matches no password (`verify_password`).
+            let hash = if no_password {
+                String::new()
+            } else {
+                hash_password(&read_password()?)?
+            };
             let (store, rt) = open(&data)?;
             let user = rt.block_on(store.create_user(&name, &hash))?;
             println!(

@@ -373,6 +373,20 @@ fn every_answer_matches_its_documented_schema() {
         ),
         (
             "get",
+            "/api/v1/auth/methods",
+            "/api/v1/auth/methods".into(),
+            false,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/auth/oidc/start",
+            "/api/v1/auth/oidc/start".into(),
+            false,
+            None,
+        ),
+        (
+            "get",
             "/api/v1/ingestion",
             "/api/v1/ingestion".into(),
             true,
@@ -630,6 +644,9 @@ fn every_answer_matches_its_documented_schema() {
         ("post", "/api/v1/auth/logout"),      // 204
         ("delete", "/api/v1/keys/{key}"),     // 204
         ("delete", "/api/v1/members/{user}"), // 204
+        // Redirects (303) of a browser signing in; tests/web/specs/oidc.test.mjs follows them.
+        ("get", "/api/v1/auth/oidc/start"),
+        ("get", "/api/v1/auth/oidc/callback"),
     ];
     let mut missing = Vec::new();
     for (path, method) in operations(&doc) {

@@ -33,6 +33,67 @@ pub struct ServerConfig {
     pub forward: Option<crate::ForwardConfig>,
     /// How often the retention pass deletes runs older than their project keeps.
     pub retention_interval: Duration,
+    /// Signing in to the dashboard through an OpenID Connect provider (`--oidc-issuer`).
+    pub oidc: Option<OidcConfig>,
+}
+
+/// An OpenID Connect provider people sign in with, as registered with it.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// The provider's issuer URL; its metadata is at `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// None for a public client (PKCE alone).
+    pub client_secret: Option<String>,
+    /// The URL browsers reach this server at (`--public-url`), which the callback is under.
+    pub public_url: String,
+    /// Which claim of the ID token is the Lemma user name.
+    pub user_claim: UserClaim,
+    /// Creates a user (without a password or any project) at their first sign-in, rather than
+    /// refusing people an operator did not create.
+    pub create_users: bool,
+    /// What the sign-in button names ("Sign in with <name>").
+    pub name: String,
+}
+
+impl OidcConfig {
+    /// The redirect URI to register with the provider.
+    pub fn redirect_url(&self) -> String {
+        format!(
+            "{}/api/v1/auth/oidc/callback",
+            self.public_url.trim_end_matches('/')
+        )
+    }
+}
+
+/// The ID token claim that names the Lemma user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserClaim {
+    /// A verified email address, in lower case.
+    Email,
+    PreferredUsername,
+    /// The provider's stable subject identifier.
+    Subject,
+}
+
+impl UserClaim {
+    pub fn parse(name: &str) -> Option<UserClaim> {
+        match name {
+            "email" => Some(UserClaim::Email),
+            "preferred_username" => Some(UserClaim::PreferredUsername),
+            "sub" => Some(UserClaim::Subject),
+            _ => None,
+        }
+    }
+
+    /// The scopes to ask the provider for, so that the claim is in the ID token.
+    pub fn scopes(self) -> &'static [&'static str] {
+        match self {
+            UserClaim::Email => &["email"],
+            UserClaim::PreferredUsername => &["profile"],
+            UserClaim::Subject => &[],
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -52,6 +113,7 @@ impl Default for ServerConfig {
             bootstrap_key: None,
             forward: None,
             retention_interval: Duration::from_secs(3600),
+            oidc: None,
         }
     }
 }

@@ -21,6 +21,6 @@ mod retention;
 mod server;
 mod web;
 
-pub use config::ServerConfig;
+pub use config::{OidcConfig, ServerConfig, UserClaim};
 pub use forward::ForwardConfig;
 pub use server::{bootstrap, serve, Bootstrap};

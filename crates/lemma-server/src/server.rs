@@ -34,6 +34,8 @@ pub struct AppState {
     pub activity: Arc<crate::ingest::activity::Activity>,
     pub sessions: Arc<crate::auth::session::Sessions>,
     pub logins: Arc<crate::auth::throttle::LoginThrottle>,
+    /// Sign-in through an OpenID Connect provider, when one is configured.
+    pub oidc: Option<Arc<crate::auth::oidc::Oidc>>,
     /// When this server started (unix nanoseconds).
     pub started_unix_nano: u64,
     /// Bytes of request bodies in flight (`--max-inflight-bytes`).
@@ -95,6 +97,7 @@ fn router(state: AppState) -> Router {
         .routes(routes!(ingest::logs::export_logs))
         .merge(crate::api::routes(&state))
         .merge(crate::api::account::routes())
+        .merge(crate::api::oidc::routes())
         .merge(crate::mcp::routes(&state))
         .routes(routes!(healthz))
         .routes(routes!(crate::openapi::openapi_json))
@@ -163,6 +166,12 @@ pub async fn serve(
         forwarder,
     );
     let redaction = Arc::new(Redaction::new(store.clone()));
+    let oidc = match config.oidc.clone() {
+        Some(oidc) => Some(Arc::new(
+            crate::auth::oidc::Oidc::new(oidc).context("the OpenID Connect settings")?,
+        )),
+        None => None,
+    };
     let flusher = tokio::spawn(crate::redaction::flush_forever(redaction.clone()));
     let state = AppState {
         prices: Arc::new(PriceCache::new(store.clone())),
@@ -170,6 +179,7 @@ pub async fn serve(
         activity: Arc::default(),
         sessions: Arc::default(),
         logins: Arc::default(),
+        oidc,
         started_unix_nano: crate::api::now_unix_nano(),
         store,
         ingest,

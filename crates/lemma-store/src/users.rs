@@ -68,17 +68,17 @@ pub struct Session {
     pub expires_at_unix_nano: u64,
 }
 
-/// 1 to 64 of letters, digits, `.`, `_`, `-` and `@` (an email address fits).
+/// 1 to 128 of letters, digits, `.`, `_`, `-`, `+` and `@` (an email address fits).
 pub fn check_user_name(name: &str) -> Result<&str> {
-    let valid = (1..=64).contains(&name.len())
+    let valid = (1..=128).contains(&name.len())
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '@'));
     if valid {
         Ok(name)
     } else {
         Err(StoreError::Invalid(format!(
-            "a user name is 1 to 64 of letters, digits, '.', '_', '-' and '@', not {name:?}"
+            "a user name is 1 to 128 of letters, digits, '.', '_', '-', '+' and '@', not {name:?}"
         )))
     }
 }
@@ -151,10 +151,15 @@ mod tests {
 
     #[test]
     fn user_names() {
-        for ok in ["ada", "ada.lovelace@example.com", "a-b_c.9"] {
+        for ok in [
+            "ada",
+            "ada.lovelace+lemma@example.com",
+            "a-b_c.9",
+            &"x".repeat(128),
+        ] {
             assert!(check_user_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a b", "ada;drop", &"x".repeat(65)] {
+        for bad in ["", "a b", "ada;drop", "auth0|42", &"x".repeat(129)] {
             assert!(check_user_name(bad).is_err(), "{bad}");
         }
     }

@@ -56,6 +56,6 @@ test('what the page says after a role is set, or refused', () => {
   assert.equal(roleSetMessage('bob', 'admin', 'admin'), 'bob already is an admin.');
   assert.equal(memberError({ status: 404, message: 'user "x" not found' }, 'x'),
     'There is no user “x”: an operator creates one with `lemma users create x --password-stdin`.');
-  assert.match(memberError({ status: 404, message: 'nope' }, 'a b; rm -rf'), /a user name is 1 to 64 of letters/, 'no command is suggested for a name that cannot be one');
+  assert.match(memberError({ status: 404, message: 'nope' }, 'a b; rm -rf'), /a user name is 1 to 128 of letters/, 'no command is suggested for a name that cannot be one');
   assert.equal(memberError({ status: 400, message: 'role must be viewer, member or admin' }, 'x'), 'role must be viewer, member or admin');
 });

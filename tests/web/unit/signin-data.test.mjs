@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { safeNext, signinChoice, signinError } from '../../../web/js/views/signin-data.js';
+import { safeNext, signinChoice, signinError, ssoHref } from '../../../web/js/views/signin-data.js';
 
 test('a user name and password sign in to an account, trimmed name, password as typed', () => {
   assert.deepEqual(signinChoice({ username: ' ada ', password: ' secret pass ' }),
@@ -34,4 +34,9 @@ test('only a page of this server is gone to after signing in', () => {
   assert.equal(safeNext('//evil.example/runs', origin), '/runs');
   assert.equal(safeNext('/signin?next=/x', origin), '/runs');
   assert.equal(safeNext('javascript:alert(1)', origin), '/runs');
+});
+
+test('the single sign-on link starts at the server and carries the page to return to', () => {
+  assert.equal(ssoHref('/runs/abc?q=agent:x'), '/api/v1/auth/oidc/start?next=%2Fruns%2Fabc%3Fq%3Dagent%3Ax');
+  assert.equal(ssoHref('/runs'), '/api/v1/auth/oidc/start?next=%2Fruns');
 });

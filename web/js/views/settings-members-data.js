@@ -30,14 +30,14 @@ export function roleSetMessage(user, role, before) {
 }
 
 /** What a user name may be (the server's rule for `lemma users create`). */
-export const USER_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
+export const USER_NAME = /^[A-Za-z0-9._+@-]{1,128}$/;
 
 /** The server's refusal, with what to do about an unknown user. */
 export function memberError(err, user) {
   if (err?.status === 404) {
     return USER_NAME.test(user)
       ? `There is no user “${user}”: an operator creates one with \`lemma users create ${user} --password-stdin\`.`
-      : `There is no user “${user}”: a user name is 1 to 64 of letters, digits, '.', '_', '-' and '@'.`;
+      : `There is no user “${user}”: a user name is 1 to 128 of letters, digits, '.', '_', '-', '+' and '@'.`;
   }
   return err?.message || String(err);
 }

@@ -41,3 +41,8 @@ export function safeNext(next, origin) {
   }
   return '/runs';
 }
+
+/** Where the single sign-on button goes: the server's OpenID Connect start, back to `next`. */
+export function ssoHref(next) {
+  return `/api/v1/auth/oidc/start?${new URLSearchParams({ next })}`;
+}

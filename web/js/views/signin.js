@@ -1,10 +1,13 @@
 // Sign-in: as a person, with a user name and password (the server answers with an HttpOnly
 // session cookie, and nothing secret is kept in the page), or with an API key, as every other
 // client does, kept for this browser tab only. One form, one button: whichever was filled in.
+// When the server has an OpenID Connect provider, a link above the form goes through it: the
+// server sends the browser there and back, sets the same cookie, and returns here with `next`
+// (app.js then finds the session) or with the `reason` it was refused.
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
 import * as session from '../session.js';
-import { safeNext, signinChoice, signinError } from './signin-data.js';
+import { safeNext, signinChoice, signinError, ssoHref } from './signin-data.js';
 
 export function mount(root, ctx) {
   const next = safeNext(ctx.query.get('next'), window.location.origin);
@@ -54,9 +57,21 @@ export function mount(root, ctx) {
     }
   }
 
+  // Filled in once the server says it has a provider (no button flashes in when it has none).
+  const sso = h('div', { class: 'signin-sso', hidden: true });
+  api.signInMethods().then((methods) => {
+    if (!methods?.oidc) return;
+    replace(sso,
+      h('a', { class: 'button primary signin-sso-button', href: ssoHref(next), 'data-testid': 'signin-sso' },
+        `Sign in with ${methods.oidc.name}`),
+      h('div', { class: 'signin-or', 'aria-hidden': 'true' }, h('span', null, 'or')));
+    sso.hidden = false;
+  }).catch(() => { /* an older server: the form alone */ });
+
   replace(root, h('section', { class: 'signin' },
     h('form', { class: 'card signin-card', novalidate: true, onsubmit: submit, 'data-testid': 'signin-form' },
       h('h1', null, 'Sign in to Lemma'),
+      sso,
       h('fieldset', { class: 'signin-fields' },
         h('legend', null, 'With your account'),
         h('label', { for: 'signin-user' }, 'User name'),

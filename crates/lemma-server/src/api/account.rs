@@ -30,6 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(current))
+        .routes(routes!(methods))
         .layer(DefaultBodyLimit::max(MAX_LOGIN_BYTES))
 }
 
@@ -78,15 +79,19 @@ fn answer(signed_in: &SignedIn) -> SessionAnswer {
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash_password("no user has this password").unwrap_or_default());
 
-/// `Secure` when the browser reached the server over TLS (a proxy in front says so).
-fn cookie(headers: &HeaderMap, value: &str, max_age_secs: u64) -> HeaderValue {
-    let secure = headers
+/// Whether the browser reached the server over TLS (a proxy in front says so): cookies are
+/// then `Secure`.
+pub(crate) fn over_tls(headers: &HeaderMap) -> bool {
+    headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+}
+
+fn session_cookie(headers: &HeaderMap, value: &str, max_age_secs: u64) -> HeaderValue {
     let text = format!(
         "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{}",
-        if secure { "; Secure" } else { "" }
+        if over_tls(headers) { "; Secure" } else { "" }
     );
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -137,10 +142,22 @@ async fn login(
         return Err(ApiError::unauthorized("wrong user name or password"));
     }
     state.logins.succeeded(&body.username);
+    let (signed_in, cookie) = start_session(&state, &headers, &body.username).await?;
+    let mut response = Json(answer(&signed_in)).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// A new session for `user` (who has proved who they are), and the cookie that carries it.
+pub(crate) async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &str,
+) -> Result<(SignedIn, HeaderValue), ApiError> {
     let (token, csrf) = new_tokens();
     let now = now_unix_nano();
     let session = Session {
-        user: body.username.clone(),
+        user: user.to_string(),
         csrf,
         created_at_unix_nano: now,
         expires_at_unix_nano: now + SESSION_TTL.as_nanos() as u64,
@@ -153,12 +170,42 @@ async fn login(
         memberships: state.store.memberships(&session.user).await?,
         session,
     };
-    let mut response = Json(answer(&signed_in)).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        cookie(&headers, &token, SESSION_TTL.as_secs()),
-    );
-    Ok(response)
+    let cookie = session_cookie(headers, &token, SESSION_TTL.as_secs());
+    Ok((signed_in, cookie))
+}
+
+#[derive(Serialize, ToSchema)]
+struct SignInMethods {
+    /// Users with a password sign in with `POST /api/v1/auth/login`.
+    password: bool,
+    /// Set when people can sign in through an OpenID Connect provider, at
+    /// `GET /api/v1/auth/oidc/start`.
+    oidc: Option<OidcMethod>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct OidcMethod {
+    /// The provider's name, for the button ("Sign in with ...").
+    name: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/methods",
+    operation_id = "sign_in_methods",
+    tag = "auth",
+    security(()),
+    responses(
+        (status = 200, description = "How people can sign in to this server's dashboard.", body = SignInMethods),
+    )
+)]
+async fn methods(State(state): State<AppState>) -> Json<SignInMethods> {
+    Json(SignInMethods {
+        password: true,
+        oidc: state.oidc.as_ref().map(|o| OidcMethod {
+            name: o.name().to_string(),
+        }),
+    })
 }
 
 async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<(String, SignedIn), ApiError> {
@@ -218,6 +265,6 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, cookie(&headers, "", 0));
+        .insert(header::SET_COOKIE, session_cookie(&headers, "", 0));
     Ok(response)
 }

@@ -7,6 +7,7 @@ mod ingestion;
 mod keys;
 mod members;
 mod metrics;
+pub mod oidc;
 pub mod outline_cache;
 mod prices;
 mod redaction;

@@ -3,6 +3,7 @@
 //! the key's scope allows what the request does (`access`).
 
 pub mod access;
+pub mod oidc;
 pub mod session;
 pub mod throttle;
 
