@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""A deterministic stand-in for the OpenAI API, for the compatibility scenarios.
+"""A deterministic stand-in for the OpenAI and Anthropic APIs, for the compatibility scenarios.
 
 Standard library only. It answers `POST /v1/chat/completions` (plain and streamed, with
-`stream_options.include_usage`) and `POST /v1/responses` (not streamed), enough for the OpenAI
-SDKs, the Vercel AI SDK's OpenAI provider and the OpenAI Agents SDK.
+`stream_options.include_usage`), `POST /v1/responses` (plain and streamed) and
+`POST /v1/embeddings`, enough for the OpenAI SDKs, the Vercel AI SDK's OpenAI provider and the
+OpenAI Agents SDK; and Anthropic's `POST /v1/messages` (plain and streamed) for its SDKs.
 
 The conversation logic is fixed, so every scenario knows what it will see:
 
@@ -12,6 +13,9 @@ The conversation logic is fixed, so every scenario knows what it will see:
   where n counts the tool calls already in the conversation, from 1.
 * Once every offered tool was called (or when no tool is offered), it answers ANSWER.
 * A request whose last user message contains "FAIL" is rejected with 400, like a bad request.
+* For the LLM proxy's tests, the last user message can also ask for trouble: "SLOW" streams with
+  0.3 s between chunks, "BREAK" cuts a stream off after its first chunks, and "HANG" waits 30 s
+  before answering at all.
 
 Usage is fixed too: input tokens are 50 plus 30 for each tool result in the conversation, output
 tokens are 12 for a tool call and 20 for a text answer. The lookup-then-answer conversation thus
@@ -26,6 +30,7 @@ import itertools
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ANSWER = "Order A-17 has shipped and will arrive on Friday."
@@ -283,6 +288,133 @@ def response_object(body):
     }
 
 
+def response_events(body):
+    """The streamed form of response_object: (event name, data) pairs."""
+    status, final = response_object(body)
+    created = dict(final, status="in_progress", output=[], usage=None)
+    events = [("response.created", {"type": "response.created", "response": created})]
+    for item in final["output"]:
+        if item["type"] == "message":
+            for word in item["content"][0]["text"].split(" "):
+                events.append(
+                    (
+                        "response.output_text.delta",
+                        {"type": "response.output_text.delta", "delta": word + " "},
+                    )
+                )
+    events.append(("response.completed", {"type": "response.completed", "response": final}))
+    return events
+
+
+# ---- embeddings ----
+
+
+def embeddings(body):
+    texts = body.get("input")
+    if isinstance(texts, str):
+        texts = [texts]
+    data = [
+        {"object": "embedding", "index": i, "embedding": [round(0.001 * (i + k), 3) for k in range(8)]}
+        for i, _ in enumerate(texts or [])
+    ]
+    tokens = sum(len(str(t).split()) for t in texts or [])
+    return 200, {
+        "object": "list",
+        "model": body.get("model", "text-embedding-3-small"),
+        "data": data,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+
+
+# ---- anthropic messages ----
+
+
+def messages_decision(body):
+    offered = [t.get("name") for t in body.get("tools") or [] if t.get("name")]
+    called, results, last_user = [], 0, ""
+    for m in body.get("messages") or []:
+        content = m.get("content")
+        blocks = content if isinstance(content, list) else []
+        if m.get("role") == "assistant":
+            called += [b.get("name") for b in blocks if b.get("type") == "tool_use"]
+        elif m.get("role") == "user":
+            results += sum(1 for b in blocks if b.get("type") == "tool_result")
+            text = text_of(content)
+            if text:
+                last_user = text
+    return decide(offered, called, results, last_user), results
+
+
+def anthropic_message(body):
+    d, results = messages_decision(body)
+    if d.error:
+        return 400, anthropic_error(d.error)
+    prompt, completion = usage_for(d, results)
+    if d.tool:
+        content = [
+            {"type": "text", "text": "Let me look that up."},
+            {"type": "tool_use", "id": "toolu_" + d.call_id, "name": d.tool, "input": json.loads(d.arguments)},
+        ]
+        stop = "tool_use"
+    else:
+        content = [{"type": "text", "text": d.text}]
+        stop = "end_turn"
+    return 200, {
+        "id": next_response_id("msg"),
+        "type": "message",
+        "role": "assistant",
+        "model": body.get("model", "claude-haiku-4-5"),
+        "content": content,
+        "stop_reason": stop,
+        "stop_sequence": None,
+        # Anthropic counts cache reads apart from input_tokens.
+        "usage": {
+            "input_tokens": prompt - 10,
+            "cache_read_input_tokens": 10,
+            "cache_creation_input_tokens": 0,
+            "output_tokens": completion,
+        },
+    }
+
+
+def anthropic_events(body):
+    """The streamed form of anthropic_message: (event name, data) pairs."""
+    _, message = anthropic_message(body)
+    usage = message["usage"]
+    start = dict(message, content=[], stop_reason=None, usage=dict(usage, output_tokens=1))
+    events = [("message_start", {"type": "message_start", "message": start})]
+    for i, block in enumerate(message["content"]):
+        if block["type"] == "text":
+            events.append(("content_block_start", {"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}))
+            for word in block["text"].split(" "):
+                events.append(("content_block_delta", {"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": word + " "}}))
+        else:
+            arguments = json.dumps(block["input"])
+            half = len(arguments) // 2
+            events.append(("content_block_start", {"type": "content_block_start", "index": i, "content_block": dict(block, input={})}))
+            for piece in (arguments[:half], arguments[half:]):
+                events.append(("content_block_delta", {"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": piece}}))
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": i}))
+    events.append(("message_delta", {"type": "message_delta", "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None}, "usage": {"output_tokens": usage["output_tokens"]}}))
+    events.append(("message_stop", {"type": "message_stop"}))
+    return events
+
+
+def anthropic_error(message):
+    return {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+
+
+def last_user_text(body):
+    if "messages" in body:
+        users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
+        return text_of(users[-1].get("content")) if users else ""
+    items = body.get("input")
+    if isinstance(items, str):
+        return items
+    users = [i for i in items or [] if isinstance(i, dict) and i.get("role") == "user"]
+    return text_of(users[-1].get("content")) if users else ""
+
+
 def error_body(message):
     return {
         "error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}
@@ -308,19 +440,31 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self.send_json(400, error_body("the body is not JSON"))
         path = self.path.split("?")[0].rstrip("/")
+        trouble = last_user_text(body) if isinstance(body, dict) else ""
+        if "HANG" in trouble:
+            time.sleep(30)
         if path.endswith("/chat/completions"):
             if body.get("stream"):
                 d, _ = chat_decision(body)
                 if d.error:
                     return self.send_json(400, error_body(d.error))
-                return self.send_sse(chat_completion_chunks(body))
+                chunks = [(None, c) for c in chat_completion_chunks(body)] + [(None, "[DONE]")]
+                return self.send_sse(chunks, trouble)
             return self.send_json(*chat_completion(body))
         if path.endswith("/responses"):
             if body.get("stream"):
-                return self.send_json(
-                    400, error_body("streaming is not supported by the fake Responses API")
-                )
+                status, final = response_object(body)
+                if status != 200:
+                    return self.send_json(status, final)
+                return self.send_sse(response_events(body), trouble)
             return self.send_json(*response_object(body))
+        if path.endswith("/embeddings"):
+            return self.send_json(*embeddings(body))
+        if path.endswith("/v1/messages"):
+            status, message = anthropic_message(body)
+            if status != 200 or not body.get("stream"):
+                return self.send_json(status, message)
+            return self.send_sse(anthropic_events(body), trouble)
         self.send_json(404, error_body(f"no route POST {self.path}"))
 
     def send_json(self, status, obj):
@@ -331,17 +475,29 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def send_sse(self, chunks):
-        data = (
-            b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks)
-            + b"data: [DONE]\n\n"
-        )
+    def send_sse(self, events, trouble=""):
+        """Server-sent events in chunked transfer encoding, each event written and flushed on
+        its own, as a real streaming API sends them."""
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        self.wfile.write(data)
+        for n, (name, data) in enumerate(events):
+            if "BREAK" in trouble and n == 3:
+                # Cut off mid-answer, without the chunked body's end, as when a provider fails.
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            text = data if isinstance(data, str) else json.dumps(data)
+            event = ((f"event: {name}\n" if name else "") + f"data: {text}\n\n").encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+            self.wfile.flush()
+            if "SLOW" in trouble:
+                time.sleep(0.3)
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
 
 
 def main():

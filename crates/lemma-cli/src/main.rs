@@ -37,7 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start the server with its embedded store.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Serve the MCP tools on stdio for an IDE agent, reading the server at LEMMA_URL.
     Mcp(mcp::McpArgs),
     /// Manage projects (works on the data dir directly).
@@ -220,7 +220,7 @@ impl DataDir {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Mcp(args) => mcp::run(args),
         Command::Projects(cmd) => admin::projects(cmd),
         Command::Keys(cmd) => admin::keys(cmd),

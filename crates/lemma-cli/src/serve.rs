@@ -58,8 +58,39 @@ pub struct ServeArgs {
     /// The most the forwarding queue holds on disk; past it its oldest spans are dropped.
     #[arg(long, env = "LEMMA_FORWARD_MAX_BYTES", default_value_t = 1 << 30)]
     forward_max_bytes: u64,
+    /// The URL browsers and clients reach this server at (e.g. https://lemma.example.com),
+    /// for the links it hands out: the OpenID Connect callback, the LLM proxy's base URLs.
+    /// Without it, the host each request was sent to.
+    #[arg(long, env = "LEMMA_PUBLIC_URL")]
+    public_url: Option<String>,
     #[command(flatten)]
     oidc: OidcArgs,
+    #[command(flatten)]
+    proxy: ProxyArgs,
+}
+
+/// The LLM proxy (`/proxy/...`): where it sends model calls.
+#[derive(Args)]
+#[command(next_help_heading = "LLM proxy")]
+struct ProxyArgs {
+    /// The OpenAI-compatible API the proxy's `/proxy/.../openai/v1` routes call (any
+    /// OpenAI-compatible server: Azure, vLLM, OpenRouter, a gateway).
+    #[arg(
+        long,
+        env = "LEMMA_PROXY_OPENAI_UPSTREAM",
+        default_value = "https://api.openai.com/v1"
+    )]
+    proxy_openai_upstream: String,
+    /// The Anthropic API the proxy's `/proxy/.../anthropic` routes call.
+    #[arg(
+        long,
+        env = "LEMMA_PROXY_ANTHROPIC_UPSTREAM",
+        default_value = "https://api.anthropic.com"
+    )]
+    proxy_anthropic_upstream: String,
+    /// Seconds an unstreamed model call, or a pause in a streamed one, may take.
+    #[arg(long, env = "LEMMA_PROXY_TIMEOUT", default_value_t = 600)]
+    proxy_timeout: u64,
 }
 
 /// Signing in to the dashboard through an OpenID Connect provider, beside local passwords.
@@ -75,10 +106,6 @@ struct OidcArgs {
     /// The client secret (none for a public client, which PKCE alone protects).
     #[arg(long, env = "LEMMA_OIDC_CLIENT_SECRET", hide_env_values = true)]
     oidc_client_secret: Option<String>,
-    /// The URL browsers reach this server at (e.g. https://lemma.example.com); register
-    /// <URL>/api/v1/auth/oidc/callback with the provider as the redirect URI.
-    #[arg(long, env = "LEMMA_PUBLIC_URL")]
-    public_url: Option<String>,
     /// The ID token claim that is the Lemma user name: email (verified, in lower case),
     /// preferred_username or sub.
     #[arg(long, env = "LEMMA_OIDC_USER_CLAIM", default_value = "email", value_parser = parse_claim)]
@@ -97,12 +124,14 @@ fn parse_claim(s: &str) -> Result<UserClaim, String> {
 }
 
 impl OidcArgs {
-    fn config(self) -> Option<OidcConfig> {
+    /// With `--public-url`, which clap requires beside `--oidc-issuer`; register
+    /// <URL>/api/v1/auth/oidc/callback with the provider as the redirect URI.
+    fn config(self, public_url: Option<&str>) -> Option<OidcConfig> {
         Some(OidcConfig {
             issuer: self.oidc_issuer?,
             client_id: self.oidc_client_id?,
             client_secret: self.oidc_client_secret.filter(|s| !s.is_empty()),
-            public_url: self.public_url?,
+            redirect_url: OidcConfig::redirect_url_for(public_url?),
             user_claim: self.oidc_user_claim,
             create_users: self.oidc_create_users,
             name: self.oidc_name,
@@ -152,7 +181,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             max_bytes: args.forward_max_bytes,
             dir: args.data.data_dir.join("forward"),
         }),
-        oidc: args.oidc.config(),
+        oidc: args.oidc.config(args.public_url.as_deref()),
+        public_url: args.public_url,
+        proxy: lemma_server::ProxyConfig {
+            openai_upstream: args.proxy.proxy_openai_upstream,
+            anthropic_upstream: args.proxy.proxy_anthropic_upstream,
+            timeout: std::time::Duration::from_secs(args.proxy.proxy_timeout.max(1)),
+        },
     };
     let location = args.data.location()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

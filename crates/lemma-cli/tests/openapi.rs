@@ -372,6 +372,29 @@ fn every_answer_matches_its_documented_schema() {
             None,
         ),
         (
+            "post",
+            "/api/v1/proxy/sessions",
+            "/api/v1/proxy/sessions".into(),
+            true,
+            Some(
+                serde_json::json!({"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "thread_id": "t", "ttl_seconds": 60}),
+            ),
+        ),
+        (
+            "post",
+            "/api/v1/proxy/sessions",
+            "/api/v1/proxy/sessions".into(),
+            true,
+            Some(serde_json::json!({"traceparent": "not one"})),
+        ),
+        (
+            "delete",
+            "/api/v1/proxy/sessions/{token}",
+            "/api/v1/proxy/sessions/lps_unknown".into(),
+            true,
+            None,
+        ),
+        (
             "get",
             "/api/v1/auth/methods",
             "/api/v1/auth/methods".into(),
@@ -639,11 +662,12 @@ fn every_answer_matches_its_documented_schema() {
     // Every documented operation that answers with JSON was asked, with a success among its
     // answers: a new route cannot be left out of this check.
     let exempt = [
-        ("get", "/api/v1/openapi.json"),      // the document itself
-        ("delete", "/api/v1/runs/{run_id}"),  // 204, no body
-        ("post", "/api/v1/auth/logout"),      // 204
-        ("delete", "/api/v1/keys/{key}"),     // 204
-        ("delete", "/api/v1/members/{user}"), // 204
+        ("get", "/api/v1/openapi.json"),              // the document itself
+        ("delete", "/api/v1/runs/{run_id}"),          // 204, no body
+        ("post", "/api/v1/auth/logout"),              // 204
+        ("delete", "/api/v1/keys/{key}"),             // 204
+        ("delete", "/api/v1/members/{user}"),         // 204
+        ("delete", "/api/v1/proxy/sessions/{token}"), // 204
         // Redirects (303) of a browser signing in; tests/web/specs/oidc.test.mjs follows them.
         ("get", "/api/v1/auth/oidc/start"),
         ("get", "/api/v1/auth/oidc/callback"),

@@ -5,6 +5,7 @@
 //! stores summarise runs with it, and the query language is parsed here once for every store.
 
 pub mod diagnose;
+pub mod llm_call;
 pub mod logs;
 pub mod messages;
 pub mod metrics;

@@ -35,6 +35,32 @@ pub struct ServerConfig {
     pub retention_interval: Duration,
     /// Signing in to the dashboard through an OpenID Connect provider (`--oidc-issuer`).
     pub oidc: Option<OidcConfig>,
+    /// The URL browsers and clients reach this server at (`--public-url`), for the links it
+    /// hands out (sign-in callbacks, proxy base URLs); else the request's own host.
+    pub public_url: Option<String>,
+    /// The LLM proxy's upstreams and limits.
+    pub proxy: ProxyConfig,
+}
+
+/// Where the LLM proxy sends model calls: only these upstreams, so it is never an open relay.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// OpenAI-compatible API base, with its version (`https://api.openai.com/v1`).
+    pub openai_upstream: String,
+    /// Anthropic API root (`https://api.anthropic.com`).
+    pub anthropic_upstream: String,
+    /// The longest an unstreamed call, or a pause in a stream, may take.
+    pub timeout: Duration,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            openai_upstream: "https://api.openai.com/v1".into(),
+            anthropic_upstream: "https://api.anthropic.com".into(),
+            timeout: Duration::from_secs(600),
+        }
+    }
 }
 
 /// An OpenID Connect provider people sign in with, as registered with it.
@@ -45,8 +71,8 @@ pub struct OidcConfig {
     pub client_id: String,
     /// None for a public client (PKCE alone).
     pub client_secret: Option<String>,
-    /// The URL browsers reach this server at (`--public-url`), which the callback is under.
-    pub public_url: String,
+    /// The redirect URI registered with the provider: `<public URL>/api/v1/auth/oidc/callback`.
+    pub redirect_url: String,
     /// Which claim of the ID token is the Lemma user name.
     pub user_claim: UserClaim,
     /// Creates a user (without a password or any project) at their first sign-in, rather than
@@ -57,11 +83,11 @@ pub struct OidcConfig {
 }
 
 impl OidcConfig {
-    /// The redirect URI to register with the provider.
-    pub fn redirect_url(&self) -> String {
+    /// The redirect URI to register with the provider, for a server reached at `public_url`.
+    pub fn redirect_url_for(public_url: &str) -> String {
         format!(
             "{}/api/v1/auth/oidc/callback",
-            self.public_url.trim_end_matches('/')
+            public_url.trim_end_matches('/')
         )
     }
 }
@@ -114,6 +140,8 @@ impl Default for ServerConfig {
             forward: None,
             retention_interval: Duration::from_secs(3600),
             oidc: None,
+            public_url: None,
+            proxy: ProxyConfig::default(),
         }
     }
 }

@@ -16,11 +16,12 @@ mod mcp;
 mod openapi;
 mod prices;
 mod project_cache;
+mod proxy;
 mod redaction;
 mod retention;
 mod server;
 mod web;
 
-pub use config::{OidcConfig, ServerConfig, UserClaim};
+pub use config::{OidcConfig, ProxyConfig, ServerConfig, UserClaim};
 pub use forward::ForwardConfig;
 pub use server::{bootstrap, serve, Bootstrap};

@@ -34,6 +34,8 @@ pub struct AppState {
     pub activity: Arc<crate::ingest::activity::Activity>,
     pub sessions: Arc<crate::auth::session::Sessions>,
     pub logins: Arc<crate::auth::throttle::LoginThrottle>,
+    /// The LLM proxy's client and session cache.
+    pub proxy: Arc<crate::proxy::Proxy>,
     /// Sign-in through an OpenID Connect provider, when one is configured.
     pub oidc: Option<Arc<crate::auth::oidc::Oidc>>,
     /// When this server started (unix nanoseconds).
@@ -98,6 +100,7 @@ fn router(state: AppState) -> Router {
         .merge(crate::api::routes(&state))
         .merge(crate::api::account::routes())
         .merge(crate::api::oidc::routes())
+        .merge(crate::proxy::routes())
         .merge(crate::mcp::routes(&state))
         .routes(routes!(healthz))
         .routes(routes!(crate::openapi::openapi_json))
@@ -180,6 +183,7 @@ pub async fn serve(
         sessions: Arc::default(),
         logins: Arc::default(),
         oidc,
+        proxy: Arc::new(crate::proxy::Proxy::new().context("starting the LLM proxy")?),
         started_unix_nano: crate::api::now_unix_nano(),
         store,
         ingest,

@@ -12,6 +12,7 @@ use crate::{Credential, KeyScope, ListQuery, ProjectId, StatsQuery, Store, Store
 mod long_runs;
 mod moving;
 mod orders;
+mod proxy_sessions;
 mod users;
 
 pub use moving::{counts, import_key};
@@ -85,6 +86,7 @@ pub async fn run_all<S: Store>(store: &S) {
     retention(store, a.id, b.id).await;
     redaction(store, a.id, b.id).await;
     users::users(store, a.id, b.id).await;
+    proxy_sessions::proxy_sessions(store, a.id, b.id).await;
 }
 
 pub async fn redaction<S: Store>(store: &S, a: ProjectId, b: ProjectId) {

@@ -12,6 +12,7 @@ pub mod facets;
 mod factory;
 pub mod keys;
 mod order;
+pub mod proxy_sessions;
 mod search;
 pub mod sqlite;
 pub mod users;
@@ -28,6 +29,7 @@ pub use cursor::Cursor;
 pub use facets::{FacetField, RunFacets, ValueCount, FACET_RUNS};
 pub use factory::{StoreLocation, DATABASE_FILE};
 pub use order::{RunOrder, RunSort};
+pub use proxy_sessions::ProxySession;
 pub use users::{Member, Membership, Role, Session, User};
 
 /// The largest page any listing returns.
@@ -430,6 +432,18 @@ pub trait Store: Send + Sync + 'static {
     /// its user was.
     async fn session(&self, token_hash: &[u8], now_unix_nano: u64) -> Result<Option<Session>>;
     async fn delete_session(&self, token_hash: &[u8]) -> Result<()>;
+
+    /// Stores a proxy session under the hash of its token (`users::hash_token`).
+    async fn create_proxy_session(&self, token_hash: &[u8], session: &ProxySession) -> Result<()>;
+    /// The live proxy session under this token hash: `None` once it expired or was ended.
+    async fn proxy_session(
+        &self,
+        token_hash: &[u8],
+        now_unix_nano: u64,
+    ) -> Result<Option<ProxySession>>;
+    /// Ends the project's proxy session under this token hash. False: the project has no
+    /// live one.
+    async fn end_proxy_session(&self, project: ProjectId, token_hash: &[u8]) -> Result<bool>;
 
     /// How many spans, runs, metric events and log records the project holds ([`Counts`]).
     ///

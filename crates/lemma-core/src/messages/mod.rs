@@ -121,6 +121,7 @@ const SOURCES: &[Source] = &[
     |s, _, dir| vercel::read(&s.attributes, dir),
     |s, _, dir| flattened::openllmetry(&s.attributes, dir),
     |s, _, dir| events::legacy(s, dir),
+    lemma_bodies,
 ];
 
 /// A span's input and output messages, from the strongest source that has them.
@@ -141,6 +142,17 @@ fn read(span: &Span, parsed: Parsed, dir: Dir) -> Option<Vec<Message>> {
         .iter()
         .find_map(|source| source(span, parsed, dir))
         .or_else(|| plain_text(span, dir))
+}
+
+/// A model call's `lemma.input` / `lemma.output` holding the provider's request and response
+/// bodies, as Lemma's LLM proxy records them. Only on model calls: on other spans these are an
+/// agent's or a step's own values.
+fn lemma_bodies(span: &Span, parsed: Parsed, dir: Dir) -> Option<Vec<Message>> {
+    if span.kind != SpanKind::Llm {
+        return None;
+    }
+    let body = parsed.json_at(&span.attributes, dir.pick("lemma.input", "lemma.output"))?;
+    provider::messages(&body, dir.role())
 }
 
 /// Langfuse input/output, when it is a conversation rather than arbitrary JSON or text.

@@ -66,6 +66,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(ingestion::routes())
         .merge(keys::routes())
         .merge(members::routes())
+        .merge(crate::proxy::sessions::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route_layer(middleware::from_fn_with_state(
             MAX_BODY_BYTES,
@@ -79,7 +80,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
 
 /// A JSON body's rejection as the API's error: 413 past [`MAX_BODY_BYTES`], else 400 with
 /// `hint` (what the route expects) and serde's reason.
-fn json_body(e: JsonRejection, hint: &str) -> ApiError {
+pub(crate) fn json_body(e: JsonRejection, hint: &str) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return crate::body_limit::too_large(MAX_BODY_BYTES);
     }

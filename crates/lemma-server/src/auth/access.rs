@@ -43,6 +43,12 @@ pub fn required(method: &Method, path: &str) -> Access {
     if *method == Method::POST && INGEST.contains(&path) {
         return Access::Ingest;
     }
+    // Opening and ending proxy sessions is part of sending data: an agent's ingest key does it.
+    if path.starts_with("/api/v1/proxy/sessions")
+        && matches!(*method, Method::POST | Method::DELETE)
+    {
+        return Access::Ingest;
+    }
     if path == "/api/v1/project" && matches!(*method, Method::GET | Method::HEAD) {
         return Access::Identify;
     }

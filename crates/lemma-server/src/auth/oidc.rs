@@ -76,7 +76,7 @@ impl Oidc {
             .build()?;
         // Checked now, so a typo fails the start rather than the first sign-in.
         IssuerUrl::new(config.issuer.clone())?;
-        RedirectUrl::new(config.redirect_url())?;
+        RedirectUrl::new(config.redirect_url.clone())?;
         Ok(Oidc {
             config,
             http,
@@ -110,7 +110,7 @@ impl Oidc {
                     chain(&e)
                 ))
             })?;
-        let redirect = RedirectUrl::new(self.config.redirect_url())
+        let redirect = RedirectUrl::new(self.config.redirect_url.clone())
             .map_err(|e| OidcError::Provider(e.to_string()))?;
         let client = Arc::new(
             CoreClient::from_provider_metadata(

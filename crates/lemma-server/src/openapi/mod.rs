@@ -50,6 +50,7 @@ use crate::server::AppState;
         (name = "auth", description = "Signing in to the dashboard as a person (`lemma users`)."),
         (name = "keys", description = "The project's API keys and their scopes."),
         (name = "members", description = "The people of the project and their roles."),
+        (name = "proxy", description = "The LLM proxy: OpenAI- and Anthropic-compatible routes that pass model calls on to the configured provider and record each as a span, and the sessions that bind them to a parent span."),
     )
 )]
 struct Header;
@@ -87,6 +88,14 @@ impl Modify for KeySchemes {
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "proxy_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Lemma-Key",
+                "A Lemma API key (ingest or admin) on an LLM proxy call, whose own \
+                 `Authorization` or `x-api-key` header is the provider's key, passed on.",
+            ))),
         );
         components.add_security_scheme(
             "session",

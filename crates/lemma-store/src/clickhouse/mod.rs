@@ -17,6 +17,7 @@ pub mod local;
 mod logs;
 mod metrics;
 mod prices;
+mod proxy_sessions;
 mod read;
 mod redaction;
 mod rows;
@@ -42,8 +43,8 @@ pub use key_cache::KEY_CACHE_TTL;
 
 use crate::{
     Counts, Credential, KeyGrant, KeyInfo, KeyScope, ListQuery, Member, Membership, NewKey, Page,
-    PriceOverride, Project, ProjectId, RedactionCount, Result, Role, RunFacets, Session,
-    StatsQuery, Store, StoreError, StoredKey, ThreadSummary, User, WriteStats,
+    PriceOverride, Project, ProjectId, ProxySession, RedactionCount, Result, Role, RunFacets,
+    Session, StatsQuery, Store, StoreError, StoredKey, ThreadSummary, User, WriteStats,
 };
 
 #[derive(Clone)]
@@ -337,6 +338,22 @@ impl Store for ClickHouseStore {
 
     async fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
         users::delete_session(&self.inner, token_hash).await
+    }
+
+    async fn create_proxy_session(&self, token_hash: &[u8], session: &ProxySession) -> Result<()> {
+        proxy_sessions::create(&self.inner, token_hash, session).await
+    }
+
+    async fn proxy_session(
+        &self,
+        token_hash: &[u8],
+        now_unix_nano: u64,
+    ) -> Result<Option<ProxySession>> {
+        proxy_sessions::get(&self.inner, token_hash, now_unix_nano).await
+    }
+
+    async fn end_proxy_session(&self, project: ProjectId, token_hash: &[u8]) -> Result<bool> {
+        proxy_sessions::end(&self.inner, project, token_hash).await
     }
 
     async fn create_key(

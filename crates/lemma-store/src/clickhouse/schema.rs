@@ -100,6 +100,7 @@ mod tests {
                 "users",
                 "memberships",
                 "sessions",
+                "proxy_sessions",
                 "project_settings",
                 "redaction_rules",
                 "redaction_counts",

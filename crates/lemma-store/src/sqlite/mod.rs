@@ -13,6 +13,7 @@ mod logs;
 mod metrics;
 mod outline;
 mod prices;
+mod proxy_sessions;
 mod read;
 mod redaction;
 mod schema;
@@ -41,8 +42,8 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::{
     Counts, Credential, KeyGrant, KeyInfo, KeyScope, ListQuery, Member, Membership, NewKey, Page,
-    PriceOverride, Project, ProjectId, RedactionCount, Result, Role, RunFacets, Session,
-    StatsQuery, Store, StoreError, StoredKey, ThreadSummary, User, WriteStats,
+    PriceOverride, Project, ProjectId, ProxySession, RedactionCount, Result, Role, RunFacets,
+    Session, StatsQuery, Store, StoreError, StoredKey, ThreadSummary, User, WriteStats,
 };
 
 /// Readers kept open between requests; more are opened under load and closed after.
@@ -470,6 +471,28 @@ impl Store for SqliteStore {
     async fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
         let hash = token_hash.to_vec();
         self.write(move |conn| users::delete_session(conn, &hash))
+            .await
+    }
+
+    async fn create_proxy_session(&self, token_hash: &[u8], session: &ProxySession) -> Result<()> {
+        let (hash, session) = (token_hash.to_vec(), session.clone());
+        self.write(move |conn| proxy_sessions::create(conn, &hash, &session))
+            .await
+    }
+
+    async fn proxy_session(
+        &self,
+        token_hash: &[u8],
+        now_unix_nano: u64,
+    ) -> Result<Option<ProxySession>> {
+        let hash = token_hash.to_vec();
+        self.read(move |conn| proxy_sessions::get(conn, &hash, now_unix_nano))
+            .await
+    }
+
+    async fn end_proxy_session(&self, project: ProjectId, token_hash: &[u8]) -> Result<bool> {
+        let hash = token_hash.to_vec();
+        self.write(move |conn| proxy_sessions::end(conn, project, &hash, admin::now_ns()))
             .await
     }
 

@@ -268,6 +268,20 @@ CREATE TABLE sessions (
 ) WITHOUT ROWID;
 CREATE INDEX sessions_by_user ON sessions (user_name);
 "#,
+    // Proxy sessions: model calls recorded under a parent span (under the SHA-256 of the token).
+    r#"
+CREATE TABLE proxy_sessions (
+    token_hash      BLOB PRIMARY KEY,
+    project_id      INTEGER NOT NULL,
+    trace_id        TEXT,
+    parent_span_id  TEXT,
+    thread_id       TEXT,
+    user_id         TEXT,
+    created_ns      INTEGER NOT NULL,
+    expires_ns      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX proxy_sessions_by_expiry ON proxy_sessions (expires_ns);
+"#,
 ];
 
 /// Marks a database as Lemma's in its header (`PRAGMA application_id`, "LMMA"), so another

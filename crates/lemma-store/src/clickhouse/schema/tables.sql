@@ -76,6 +76,21 @@ CREATE TABLE IF NOT EXISTS {table} (
     updated_ns  UInt64
 ) ENGINE = ReplacingMergeTree(updated_ns) ORDER BY token_hash;
 
+-- @table proxy_sessions sharded cityHash64(token_hash)
+-- Proxy sessions under the SHA-256 of their token (hex), one row per change; the newest row of a
+-- token holds, and `expires_ns` 0 ends it. Empty strings are absent values.
+CREATE TABLE IF NOT EXISTS {table} (
+    token_hash      String,
+    project_id      Int64,
+    trace_id        String,
+    parent_span_id  String,
+    thread_id       String,
+    user_id         String,
+    created_ns      UInt64,
+    expires_ns      UInt64,
+    updated_ns      UInt64
+) ENGINE = ReplacingMergeTree(updated_ns) ORDER BY token_hash;
+
 -- @table project_settings sharded cityHash64(project_id)
 -- A project's settings, one row per change; the newest row of a project holds.
 CREATE TABLE IF NOT EXISTS {table} (
