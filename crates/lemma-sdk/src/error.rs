@@ -1,9 +1,10 @@
-//! The errors the SDK returns: from setup, and from [`metric`](crate::metric) (a direct call,
-//! so its failures are the caller's to handle). Exporting spans never returns errors: it
-//! warns (see the crate docs).
+//! The errors the SDK returns: from setup, and from [`metric`](crate::metric) and
+//! [`proxy`](crate::proxy) (direct calls, so their failures are the caller's to handle).
+//! Exporting spans never returns errors: it warns (see the crate docs).
 
 /// Why setup ([`init`](crate::init), [`span_processor`](crate::span_processor),
-/// [`otlp_exporter`](crate::otlp_exporter)) or sending a metric event failed.
+/// [`otlp_exporter`](crate::otlp_exporter)), sending a metric event, or creating or closing
+/// a proxy session failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -26,8 +27,9 @@ pub enum Error {
         /// What went wrong, e.g. `Connection refused`.
         reason: String,
     },
-    /// Lemma answered with an error: 400 with the reason an event is invalid, 401 for a
-    /// missing or wrong API key, 404 for a run of another project.
+    /// Lemma answered with an error: 400 with the reason an event or a session is invalid,
+    /// 401 for a missing or wrong API key, 404 for a run of another project, 503 when the LLM
+    /// proxy is not available.
     #[error("Lemma answered HTTP {status}: {message}")]
     Api {
         /// The HTTP status.

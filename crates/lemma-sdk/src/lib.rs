@@ -59,6 +59,15 @@
 //! Lemma's REST API: user feedback, task success, an evaluator's score. Unlike span export it
 //! is a direct call, so it returns the stored [`Metric`] or the server's reason ([`Error`]).
 //!
+//! # Sub-agents you did not instrument
+//!
+//! A sub-agent with no Lemma SDK in it (the `claude` CLI, a program using the openai or
+//! anthropic SDK) cannot continue a run, but Lemma's LLM proxy can record its model calls.
+//! [`proxy`] opens a [`ProxySession`] for the current span: hand its base URLs to the
+//! sub-agent through `OPENAI_BASE_URL` and `ANTHROPIC_BASE_URL` ([`ProxySession::env`]), and
+//! every call it makes through them becomes a model call span under that span, in the same
+//! run, with the run's thread and user. [`ProxySession::close`] ends it.
+//!
 //! # When the server is unreachable or refuses the key
 //!
 //! Nothing fails in your code: export happens on a background thread, and a problem is
@@ -68,6 +77,7 @@
 #![warn(missing_docs)]
 
 mod agent;
+mod api;
 mod config;
 mod context;
 mod error;
@@ -76,6 +86,7 @@ mod helpers;
 mod messages;
 mod metric;
 mod propagation;
+mod proxy;
 mod setup;
 mod span;
 mod stream;
@@ -94,6 +105,7 @@ pub use propagation::{
     context_env, continue_from, continue_from_env, env_context, extract_context, inject_headers,
     inject_headers_from,
 };
+pub use proxy::{proxy, ProxyRequest, ProxySession};
 pub use setup::{init, otlp_exporter, span_processor, Lemma, LemmaSpanProcessor};
 pub use span::{RunId, SpanHandle, Started};
 pub use stream::{StreamItem, TracedStream};

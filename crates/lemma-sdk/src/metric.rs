@@ -2,17 +2,12 @@
 //! (`POST /api/v1/runs/{run_id}/metrics`), at once and not through the span export. The run
 //! ID is known as soon as a run starts, so an event may be sent before the run's spans.
 
-use std::fmt;
-use std::sync::{OnceLock, RwLock};
-use std::time::Duration;
-
-use reqwest::header::AUTHORIZATION;
-use reqwest::Url;
+use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::api::{api_error, ApiTarget, Target};
 use crate::config::Config;
-use crate::export::parse_url;
 use crate::Error;
 
 /// A metric's value: a number, a boolean or a text.
@@ -101,62 +96,11 @@ pub struct Metric {
     pub time_unix_nano: u64,
 }
 
-/// Where metric events go: the server's base URL and key.
-#[derive(Clone)]
-pub(crate) struct ApiTarget {
-    base: Url,
-    api_key: Option<String>,
-    timeout: Duration,
-}
-
 impl ApiTarget {
-    /// The server `config` names; its URL may be the base or the traces endpoint.
-    pub(crate) fn from_config(config: &Config) -> Result<ApiTarget, Error> {
-        let mut base = parse_url(&config.url)?;
-        let path = base.path().trim_end_matches('/');
-        if let Some(prefix) = path.strip_suffix("/v1/traces") {
-            let prefix = prefix.to_string();
-            base.set_path(&prefix);
-        }
-        Ok(ApiTarget {
-            base,
-            api_key: config.api_key.clone(),
-            timeout: config.timeout,
-        })
-    }
-
     /// `{base}/api/v1/runs/{run_id}/metrics`, the run ID escaped as a path segment.
     fn metrics_url(&self, run_id: &str) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments
-                .pop_if_empty()
-                .extend(["api", "v1", "runs", run_id, "metrics"]);
-        }
-        url
+        self.api_url(&["runs", run_id, "metrics"])
     }
-}
-
-impl fmt::Debug for ApiTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Never print the key itself.
-        f.debug_struct("ApiTarget")
-            .field("base", &self.base.as_str())
-            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
-
-/// The server of the last [`init`](crate::init) or [`span_processor`](crate::span_processor).
-fn configured() -> &'static RwLock<Option<ApiTarget>> {
-    static TARGET: RwLock<Option<ApiTarget>> = RwLock::new(None);
-    &TARGET
-}
-
-/// Makes `target` the server metric events go to by default.
-pub(crate) fn remember(target: ApiTarget) {
-    *configured().write().unwrap_or_else(|e| e.into_inner()) = Some(target);
 }
 
 /// Starts a metric event for run `run_id`: `name` (1–128 letters, digits, `_`, `-`, `.` or
@@ -194,17 +138,6 @@ pub fn metric(
         },
         target: Target::Default,
     }
-}
-
-/// The server a request goes to.
-#[derive(Clone, Debug)]
-enum Target {
-    /// That of `init`, else the environment's.
-    Default,
-    /// That of [`MetricRequest::config`].
-    Given(ApiTarget),
-    /// [`MetricRequest::config`] named a URL that cannot be used.
-    Invalid { url: String, reason: String },
 }
 
 /// The JSON posted: `{"name", "value", "comment"?, "source"?, "span_id"?}`.
@@ -252,166 +185,47 @@ impl MetricRequest {
     /// Sends to the server `config` names (its URL, key and timeout) instead of the default.
     /// An invalid URL is reported by `send`.
     pub fn config(mut self, config: &Config) -> Self {
-        self.target = match ApiTarget::from_config(config) {
-            Ok(target) => Target::Given(target),
-            Err(Error::InvalidUrl { url, reason }) => Target::Invalid { url, reason },
-            Err(other) => Target::Invalid {
-                url: config.url.clone(),
-                reason: other.to_string(),
-            },
-        };
+        self.target = Target::from_config(config);
         self
     }
 
     /// Posts the event and returns it as stored. Needs a tokio runtime (reqwest's async
     /// client); from code that is not async, use [`send_blocking`](Self::send_blocking).
     pub async fn send(self) -> Result<Metric, Error> {
-        let (target, url) = self.resolve()?;
-        let mut request = async_client()?
-            .post(url.clone())
-            .timeout(target.timeout)
-            .json(&self.body);
-        if let Some(key) = &target.api_key {
-            request = request.header(AUTHORIZATION, bearer(key));
-        }
-        let response = request.send().await.map_err(|e| unreachable(&url, &e))?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| unreachable(&url, &e))?;
-        answer(status, &body)
+        let (target, url, body) = self.prepare()?;
+        let (status, answer_body) = target.send(Method::POST, &url, Some(&body)).await?;
+        answer(status, &answer_body)
     }
 
     /// [`send`](Self::send) for code that is not async. It blocks the calling thread, so do
     /// not call it on an async runtime's thread.
     pub fn send_blocking(self) -> Result<Metric, Error> {
-        let (target, url) = self.resolve()?;
-        let mut request = blocking_client()?
-            .post(url.clone())
-            .timeout(target.timeout)
-            .json(&self.body);
-        if let Some(key) = &target.api_key {
-            request = request.header(AUTHORIZATION, bearer(key));
-        }
-        let response = request.send().map_err(|e| unreachable(&url, &e))?;
-        let status = response.status().as_u16();
-        let body = response.bytes().map_err(|e| unreachable(&url, &e))?;
-        answer(status, &body)
+        let (target, url, body) = self.prepare()?;
+        let (status, answer_body) = target.send_blocking(Method::POST, &url, Some(&body))?;
+        answer(status, &answer_body)
     }
 
-    /// The server to use and the URL to post to.
-    fn resolve(&self) -> Result<(ApiTarget, Url), Error> {
-        let target = match &self.target {
-            Target::Invalid { url, reason } => {
-                return Err(Error::InvalidUrl {
-                    url: url.clone(),
-                    reason: reason.clone(),
-                })
-            }
-            Target::Given(target) => target.clone(),
-            Target::Default => {
-                let remembered = configured()
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone();
-                match remembered {
-                    Some(target) => target,
-                    None => ApiTarget::from_config(&Config::from_env())?,
-                }
-            }
-        };
+    /// The server to use, the URL to post to and the JSON to post.
+    fn prepare(&self) -> Result<(ApiTarget, Url, Value), Error> {
+        let target = self.target.resolve()?;
         let url = target.metrics_url(&self.run_id);
-        Ok((target, url))
+        let body = serde_json::to_value(&self.body).map_err(|e| Error::Exporter(e.to_string()))?;
+        Ok((target, url, body))
     }
-}
-
-fn bearer(key: &str) -> reqwest::header::HeaderValue {
-    let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
-        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("Bearer"));
-    value.set_sensitive(true);
-    value
 }
 
 /// The stored event of a 201, or the server's error.
 fn answer(status: u16, body: &[u8]) -> Result<Metric, Error> {
-    let json: Option<Value> = serde_json::from_slice(body).ok();
     if !(200..300).contains(&status) {
-        let error = json.as_ref().map(|j| &j["error"]);
-        let field = |name: &str| error.and_then(|e| e[name].as_str()).map(str::to_string);
-        let message = field("message").unwrap_or_else(|| {
-            let text = String::from_utf8_lossy(body);
-            let text = text.trim();
-            if text.is_empty() {
-                "no reason given".to_string()
-            } else {
-                text.chars().take(300).collect()
-            }
-        });
-        return Err(Error::Api {
-            status,
-            code: field("code").unwrap_or_default(),
-            message,
-        });
+        return Err(api_error(status, body));
     }
-    let mut json = json.ok_or_else(|| Error::UnexpectedResponse("not JSON".into()))?;
+    let mut json: Value =
+        serde_json::from_slice(body).map_err(|_| Error::UnexpectedResponse("not JSON".into()))?;
     let first = json["metrics"]
         .get_mut(0)
         .map(Value::take)
         .ok_or_else(|| Error::UnexpectedResponse("no `metrics` in the answer".into()))?;
     serde_json::from_value(first).map_err(|e| Error::UnexpectedResponse(e.to_string()))
-}
-
-fn unreachable(url: &Url, error: &reqwest::Error) -> Error {
-    let mut cause: &(dyn std::error::Error + 'static) = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    let reason = if error.is_timeout() {
-        "timed out".to_string()
-    } else {
-        cause.to_string()
-    };
-    Error::Unreachable {
-        url: url.to_string(),
-        reason,
-    }
-}
-
-fn user_agent() -> &'static str {
-    concat!("lemma-sdk-rust/", env!("CARGO_PKG_VERSION"))
-}
-
-/// One async client for the process. It keeps no idle connections: a connection belongs to
-/// the runtime that opened it, and callers may come from different runtimes.
-fn async_client() -> Result<&'static reqwest::Client, Error> {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    if let Some(client) = CLIENT.get() {
-        return Ok(client);
-    }
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .connect_timeout(Duration::from_secs(5))
-        .user_agent(user_agent())
-        .build()
-        .map_err(|e| Error::Exporter(e.to_string()))?;
-    Ok(CLIENT.get_or_init(|| client))
-}
-
-/// One blocking client for the process (it runs its own runtime thread), built on a thread
-/// of its own since reqwest refuses to build one on an async runtime's thread.
-fn blocking_client() -> Result<&'static reqwest::blocking::Client, Error> {
-    static CLIENT: OnceLock<reqwest::blocking::Client> = OnceLock::new();
-    if let Some(client) = CLIENT.get() {
-        return Ok(client);
-    }
-    let client = std::thread::spawn(|| {
-        reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(user_agent())
-            .build()
-    })
-    .join()
-    .map_err(|_| Error::Exporter("building the HTTP client panicked".into()))?
-    .map_err(|e| Error::Exporter(e.to_string()))?;
-    Ok(CLIENT.get_or_init(|| client))
 }
 
 #[cfg(test)]

@@ -12,10 +12,10 @@ use opentelemetry_sdk::trace::{
 };
 use opentelemetry_sdk::Resource;
 
+use crate::api::{self, ApiTarget};
 use crate::config::Config;
 use crate::context::run_context;
 use crate::export::{self, Destination};
-use crate::metric::{self, ApiTarget};
 use crate::Error;
 
 /// The handle [`init`] returns. Dropping it shuts Lemma down (flushing what is left), so keep
@@ -102,7 +102,7 @@ pub fn init(config: Config) -> Result<Lemma, Error> {
 /// ```
 pub fn span_processor(config: Config) -> Result<LemmaSpanProcessor, Error> {
     let endpoint = export::traces_endpoint(&config.url)?;
-    metric::remember(ApiTarget::from_config(&config)?);
+    api::remember(ApiTarget::from_config(&config)?);
     let auth = config
         .api_key
         .as_ref()

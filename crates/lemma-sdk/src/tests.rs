@@ -23,7 +23,7 @@ use crate::*;
 
 const ENVIRONMENT: &str = "unit-test";
 
-fn exporter() -> &'static InMemorySpanExporter {
+pub(crate) fn exporter() -> &'static InMemorySpanExporter {
     static EXPORTER: OnceLock<InMemorySpanExporter> = OnceLock::new();
     EXPORTER.get_or_init(|| {
         let exporter = InMemorySpanExporter::default();

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lemma_sdk::{
-    agent, context_env, continue_from_env, init, llm, metric, otlp_exporter, retrieval,
-    span_processor, tool, Config, Error, Message, MetricValue,
+    agent, context_env, continue_from_env, init, llm, metric, otlp_exporter, proxy, retrieval,
+    span_processor, tool, Config, Error, Message, MetricValue, ProxySession,
 };
 use opentelemetry::global;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -633,6 +633,80 @@ fn metric_events_are_stored_before_and_after_the_spans_and_read_back() {
         after["metrics"].as_array().map(Vec::len),
         Some(3),
         "{after}"
+    );
+    lemma.shutdown();
+}
+
+#[test]
+fn a_proxy_session_opened_inside_a_run() {
+    let _turn = exclusive();
+    let server = TestServer::start(KEY);
+    let lemma = init(config(&server)).unwrap();
+    let rt = runtime();
+    let opened: Arc<Mutex<Option<ProxySession>>> = Arc::default();
+    let slot = Arc::clone(&opened);
+    let (outcome, run_id) = rt.block_on(agent("proxy_parent").thread_id("thread-proxy-rust").run(
+        |run| async move {
+            let session = proxy()
+                .user_id("user-proxy-rust")
+                .ttl(Duration::from_secs(600))
+                .start()
+                .await?;
+            *slot.lock().unwrap() = Some(session);
+            Ok::<_, Error>(run.span_id())
+        },
+    ));
+    let parent_span = outcome.unwrap();
+    let session = opened.lock().unwrap().take().unwrap();
+    let token = session.token.clone();
+    assert!(token.starts_with("lps_"), "{session:?}");
+    assert!(
+        session
+            .openai_base_url
+            .contains(&format!("/proxy/session/{token}/openai/v1")),
+        "{session:?}"
+    );
+    assert!(
+        session
+            .anthropic_base_url
+            .contains(&format!("/proxy/session/{token}/anthropic")),
+        "{session:?}"
+    );
+    assert_eq!(
+        session.env.get("OPENAI_BASE_URL"),
+        Some(&session.openai_base_url)
+    );
+    assert_eq!(
+        session.env.get("ANTHROPIC_BASE_URL"),
+        Some(&session.anthropic_base_url)
+    );
+    assert!(!session.expires_at.is_empty(), "{session:?}");
+
+    // Closing twice is harmless: the second time, Lemma answers 404, which is fine.
+    rt.block_on(session.clone().close()).unwrap();
+    session.close_blocking().unwrap();
+    let gone = reqwest::blocking::Client::new()
+        .delete(format!("{}/api/v1/proxy/sessions/{token}", server.url))
+        .bearer_auth(&server.key)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(gone, 404, "Lemma no longer knows the session");
+
+    // From code that is not async, outside any span.
+    let plain = proxy().start_blocking().unwrap();
+    assert!(plain
+        .openai_base_url
+        .contains(&format!("/proxy/session/{}/openai/v1", plain.token)));
+    plain.close_blocking().unwrap();
+
+    // The agent span the session was opened in is recorded as usual.
+    lemma.flush();
+    let body = server.run(run_id.as_str(), 1);
+    assert_eq!(
+        agent_span(&body, "proxy_parent")["span_id"],
+        parent_span.as_str()
     );
     lemma.shutdown();
 }

@@ -38,6 +38,8 @@ export { metric, LemmaApiError } from './metrics.js';
 export type { Metric, MetricOptions, MetricValue } from './metrics.js';
 export { injectHeaders, contextEnv, continueFrom } from './propagation.js';
 export type { Carrier } from './propagation.js';
+export { proxy, withProxy } from './proxy.js';
+export type { ProxyOptions, ProxySession } from './proxy.js';
 export { toGenAiMessages } from './messages.js';
 export type {
   GenAiMessage,

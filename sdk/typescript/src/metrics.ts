@@ -2,6 +2,7 @@
  * metric(): feedback, task success or an evaluator's score, posted to a run through Lemma's
  * REST API (`POST /api/v1/runs/{runId}/metrics`). Unlike spans it is sent at once, not through
  * OTLP, and a refusal reaches the caller: this is a call the user makes, so they should know.
+ * Other REST calls of the SDK (proxy sessions) share its endpoint, request and error handling.
  */
 import { resolveEndpoint, type ExporterOptions } from './exporter.js';
 
@@ -81,10 +82,7 @@ export async function metric(
   value: MetricValue,
   options: MetricOptions = {},
 ): Promise<Metric> {
-  const { url, apiKey } = resolveEndpoint({
-    url: options.url ?? configured.url,
-    apiKey: options.apiKey ?? configured.apiKey,
-  });
+  const { url, apiKey } = apiEndpoint(options);
   const body = {
     name,
     value,
@@ -92,23 +90,79 @@ export async function metric(
     ...(options.comment !== undefined ? { comment: options.comment } : {}),
     ...(options.spanId !== undefined ? { span_id: options.spanId } : {}),
   };
-  const endpoint = `${url}/api/v1/runs/${encodeURIComponent(runId)}/metrics`;
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (apiKey) headers['Authorization'] = `Bearer ${apiKey}`;
+  const { status, json, text } = await callApi({
+    method: 'POST',
+    url,
+    path: `/api/v1/runs/${encodeURIComponent(runId)}/metrics`,
+    apiKey,
+    body,
+    timeoutMillis: options.timeoutMillis,
+    doing: `record metric ${JSON.stringify(name)}`,
+    subject: `metric ${JSON.stringify(name)} for run ${runId}`,
+  });
+  const stored = (json as { metrics?: unknown } | undefined)?.metrics;
+  if (!Array.isArray(stored) || stored.length !== 1) {
+    throw new LemmaApiError(
+      `unexpected answer from Lemma at ${url} to a metric (HTTP ${status}): ${text.slice(0, 200)}`,
+      status,
+    );
+  }
+  return stored[0] as Metric;
+}
+
+/** The URL and key of a REST call: those given, else `init()`'s, else the environment's. */
+export function apiEndpoint(options: { url?: string | undefined; apiKey?: string | undefined } = {}): {
+  url: string;
+  apiKey: string | undefined;
+} {
+  return resolveEndpoint({
+    url: options.url ?? configured.url,
+    apiKey: options.apiKey ?? configured.apiKey,
+  });
+}
+
+/** One request to Lemma's REST API, and how to name it in errors. */
+export interface ApiCall {
+  method: 'POST' | 'DELETE';
+  /** Lemma's base URL, without a trailing slash. */
+  url: string;
+  /** The route, from `/api/v1/...`. */
+  path: string;
+  apiKey: string | undefined;
+  /** Sent as JSON when given. */
+  body?: unknown;
+  timeoutMillis?: number | undefined;
+  /** What the call does: "could not reach Lemma at <url> to <doing>". */
+  doing: string;
+  /** What Lemma may refuse: "Lemma refused <subject> (HTTP <status>): <reason>". */
+  subject: string;
+  /** Error statuses that are an answer like any other here (e.g. 404 when ending something). */
+  accept?: number[];
+}
+
+/**
+ * Sends `call` and resolves to the status and the answer's body (parsed when it is JSON).
+ * Rejects with a `LemmaApiError`: the server's reason for an error status, the network's for
+ * no answer (`status` 0).
+ */
+export async function callApi(call: ApiCall): Promise<{ status: number; json: unknown; text: string }> {
+  const headers: Record<string, string> = {};
+  if (call.body !== undefined) headers['content-type'] = 'application/json';
+  if (call.apiKey) headers['Authorization'] = `Bearer ${call.apiKey}`;
 
   let response: Response;
   let text: string;
   try {
-    response = await fetch(endpoint, {
-      method: 'POST',
+    response = await fetch(`${call.url}${call.path}`, {
+      method: call.method,
       headers,
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(options.timeoutMillis ?? DEFAULT_TIMEOUT_MS),
+      ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
+      signal: AbortSignal.timeout(call.timeoutMillis ?? DEFAULT_TIMEOUT_MS),
     });
     text = await response.text();
   } catch (error) {
     throw new LemmaApiError(
-      `could not reach Lemma at ${url} to record metric ${JSON.stringify(name)} (${networkReason(error)}): ` +
+      `could not reach Lemma at ${call.url} to ${call.doing} (${networkReason(error)}): ` +
         'is `lemma serve` running there? Set LEMMA_URL (or init({ url })) to its address.',
       0,
       undefined,
@@ -117,26 +171,19 @@ export async function metric(
   }
 
   const json = parseJson(text);
-  if (!response.ok) {
+  if (!response.ok && !call.accept?.includes(response.status)) {
     const { code, message } = serverError(json, text, response);
     const hint =
       response.status === 401 || response.status === 403
         ? ' (set LEMMA_API_KEY, or init({ apiKey }), to a key of your project)'
         : '';
     throw new LemmaApiError(
-      `Lemma refused metric ${JSON.stringify(name)} for run ${runId} (HTTP ${response.status}): ${message}${hint}`,
+      `Lemma refused ${call.subject} (HTTP ${response.status}): ${message}${hint}`,
       response.status,
       code,
     );
   }
-  const stored = (json as { metrics?: unknown } | undefined)?.metrics;
-  if (!Array.isArray(stored) || stored.length !== 1) {
-    throw new LemmaApiError(
-      `unexpected answer from Lemma at ${url} to a metric (HTTP ${response.status}): ${text.slice(0, 200)}`,
-      response.status,
-    );
-  }
-  return stored[0] as Metric;
+  return { status: response.status, json, text };
 }
 
 function parseJson(text: string): unknown {

@@ -11,8 +11,8 @@
     support("Where is my order?")
     lemma.shutdown()
 
-See README.md for every helper, streaming, threads, dual export, cross-process runs and metric
-events (`lemma.metric`).
+See README.md for every helper, streaming, threads, dual export, cross-process runs, metric
+events (`lemma.metric`) and proxy sessions for sub-agents without an SDK (`lemma.proxy`).
 """
 
 from ._context import current_run, current_run_id, current_span, last_run_id, run_context
@@ -34,6 +34,7 @@ from ._metrics import LemmaApiError, Metric, MetricValue, metric
 from ._operations import Operation
 from ._processor import LemmaSpanProcessor, RunContextProcessor
 from ._propagation import context_env, continue_from, inject
+from ._proxy import ProxyRequest, ProxySession, proxy
 from ._setup import flush, init, shutdown, span_processor
 from ._version import VERSION
 
@@ -64,6 +65,8 @@ __all__ = [
     "inject",
     "context_env",
     "continue_from",
+    # sub-agents without an SDK
+    "proxy",
     # types
     "Operation",
     "AgentOperation",
@@ -79,6 +82,8 @@ __all__ = [
     "Metric",
     "MetricValue",
     "LemmaApiError",
+    "ProxySession",
+    "ProxyRequest",
     "LemmaSpanExporter",
     "LemmaSpanProcessor",
     "RunContextProcessor",

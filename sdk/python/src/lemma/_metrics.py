@@ -105,12 +105,18 @@ def metric(
     return post_metric(url, api_key, run_id, body, timeout)
 
 
-def metrics_endpoint(url: str, run_id: str) -> str:
-    """`{url}/api/v1/runs/{run_id}/metrics`; `url` may be given as the traces endpoint too."""
+def api_base(url: str) -> str:
+    """The base of REST calls: `url` without a trailing `/`, nor `/v1/traces` (the traces
+    endpoint may be given as Lemma's URL too)."""
     base = url.rstrip("/")
     if base.endswith("/v1/traces"):
         base = base[: -len("/v1/traces")]
-    return f"{base}/api/v1/runs/{urllib.parse.quote(run_id, safe='')}/metrics"
+    return base
+
+
+def metrics_endpoint(url: str, run_id: str) -> str:
+    """`{url}/api/v1/runs/{run_id}/metrics`; `url` may be given as the traces endpoint too."""
+    return f"{api_base(url)}/api/v1/runs/{urllib.parse.quote(run_id, safe='')}/metrics"
 
 
 def event_body(
@@ -141,15 +147,35 @@ def post_metric(
 ) -> Metric:
     """Posts one event and returns it as stored; raises `LemmaApiError` otherwise."""
     endpoint = metrics_endpoint(url, run_id)
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    raw = call_api("POST", endpoint, api_key, body, timeout)
+    try:
+        return Metric.from_json(json.loads(raw)["metrics"][0])
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        raise LemmaApiError(
+            f"unexpected answer from {endpoint}: {raw[:200]!r}", status=201
+        ) from error
+
+
+def call_api(
+    method: str,
+    endpoint: str,
+    api_key: str | None,
+    body: dict[str, Any] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> bytes:
+    """Sends one request to Lemma's REST API (`body` as JSON, the key as a bearer token) and
+    returns the answer's body; raises `LemmaApiError` for an error status or no answer."""
+    headers = {"Accept": "application/json"}
+    data = None
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(body).encode()
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
-    request = urllib.request.Request(
-        endpoint, data=json.dumps(body).encode(), headers=headers, method="POST"
-    )
+    request = urllib.request.Request(endpoint, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            raw = response.read()
+            return bytes(response.read())
     except urllib.error.HTTPError as error:
         raise _refusal(error, endpoint, bool(api_key)) from None
     except OSError as error:  # URLError, refused connections, timeouts
@@ -157,12 +183,6 @@ def post_metric(
         raise LemmaApiError(
             f"Lemma is not reachable at {endpoint} ({reason}): start it with `lemma serve`, "
             "or set LEMMA_URL to where it listens."
-        ) from error
-    try:
-        return Metric.from_json(json.loads(raw)["metrics"][0])
-    except (KeyError, IndexError, TypeError, ValueError) as error:
-        raise LemmaApiError(
-            f"unexpected answer from {endpoint}: {raw[:200]!r}", status=201
         ) from error
 
 

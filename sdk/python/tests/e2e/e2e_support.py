@@ -53,6 +53,17 @@ class Api:
                 return None
             raise
 
+    def delete(self, path: str) -> int:
+        """DELETE `path`; its HTTP status."""
+        request = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"Bearer {self.key}"}, method="DELETE"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return error.code
+
     def run(self, run_id: str, span_count: int) -> dict[str, Any]:
         """`{run, spans}` once the run has all `span_count` spans (waiting for them a while)."""
         deadline = time.monotonic() + WAIT

@@ -281,6 +281,38 @@ def metrics() -> dict[str, Any]:
     }
 
 
+@scenario
+def proxy() -> dict[str, Any]:
+    """A proxy session opened inside a run's agent span and handed to a child process through
+    its environment; ended by the block, then closed twice more (both harmless)."""
+    from e2e_support import Api
+
+    api = Api(os.environ["LEMMA_URL"], os.environ["LEMMA_API_KEY"])
+    names = ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL")
+    show_env = f"import json, os; print(json.dumps({{k: os.environ.get(k) for k in {names!r}}}))"
+    with lemma.agent("proxy_parent", input=QUESTION, thread_id="thread-proxy") as run:
+        with lemma.proxy(user_id="user-proxy", ttl_seconds=600) as session:
+            child = subprocess.run(
+                [sys.executable, "-c", show_env],
+                env={**os.environ, **session.env},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        session.close()
+        session.close()
+        # Lemma itself says the session is gone.
+        gone = api.delete(f"/api/v1/proxy/sessions/{session.token}")
+        run.set_output(ANSWER)
+    return {
+        "run_id": run.run_id,
+        "span_id": run.span_id,
+        "session": dataclasses.asdict(session),
+        "child_env": json.loads(child.stdout),
+        "delete_after_close": gone,
+    }
+
+
 def main() -> None:
     name, args = sys.argv[1], sys.argv[2:]
     if name not in ("dual", "reverse_dual"):

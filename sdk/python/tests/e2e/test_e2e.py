@@ -210,6 +210,29 @@ def test_metric_events_before_and_after_the_spans_arrive(api, scenario):
     assert "at most 1000 characters" in s["bad"]["message"], s["bad"]
 
 
+def test_a_proxy_session_inside_a_run(api, scenario):
+    s = scenario("proxy")
+    session = s["session"]
+    token = session["token"]
+    assert token.startswith("lps_"), session
+    assert f"/proxy/session/{token}/openai/v1" in session["openai_base_url"]
+    assert f"/proxy/session/{token}/anthropic" in session["anthropic_base_url"]
+    assert session["env"]["OPENAI_BASE_URL"] == session["openai_base_url"]
+    assert session["env"]["ANTHROPIC_BASE_URL"] == session["anthropic_base_url"]
+    assert session["expires_at"], session
+    # The child process saw both variables.
+    assert s["child_env"] == {
+        "OPENAI_BASE_URL": session["openai_base_url"],
+        "ANTHROPIC_BASE_URL": session["anthropic_base_url"],
+    }
+    # Ended by the block: two more close() calls raised nothing, and Lemma knows it no more.
+    assert s["delete_after_close"] == 404
+    # The agent span the session was opened in was recorded as usual.
+    body = api.run(s["run_id"], 1)
+    assert body["run"]["agent_name"] == "proxy_parent"
+    assert body["spans"][0]["span_id"] == s["span_id"]
+
+
 def lemma_lines(stderr):
     return [line for line in stderr.splitlines() if "Lemma" in line]
 

@@ -96,7 +96,7 @@ describe('the installed @lemma/sdk', () => {
 
   it('declares the types of its public API', () => {
     const declarations = readFileSync(join(installed, 'dist', 'index.d.ts'), 'utf8');
-    for (const name of ['agent', 'tool', 'llm', 'retrieval', 'init', 'shutdown', 'metric', 'SDK_VERSION']) {
+    for (const name of ['agent', 'tool', 'llm', 'retrieval', 'init', 'shutdown', 'metric', 'proxy', 'withProxy', 'SDK_VERSION']) {
       assert.ok(name in sdk, `@lemma/sdk exports no ${name}`);
       assert.match(declarations, new RegExp(`\\b${name}\\b`), `dist/index.d.ts does not declare ${name}`);
     }
