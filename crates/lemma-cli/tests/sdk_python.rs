@@ -29,9 +29,15 @@ fn venv_python() -> PathBuf {
 #[test]
 fn python_sdk_unit_and_end_to_end_tests() {
     require_setup("sdk-python-setup", "the Python SDK's venv");
-    let server = Server::start();
-    let second = Server::start();
     let llm = FakeLlm::start();
+    // Its LLM proxy calls the fake LLM too (OpenAI under /v1, Anthropic at the root).
+    let server = Server::start_with(&[
+        "--proxy-openai-upstream",
+        &llm.base_url,
+        "--proxy-anthropic-upstream",
+        llm.base_url.trim_end_matches("/v1"),
+    ]);
+    let second = Server::start();
 
     let mut command = Command::new(venv_python());
     command

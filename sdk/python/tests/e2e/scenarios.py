@@ -313,6 +313,38 @@ def proxy() -> dict[str, Any]:
     }
 
 
+@scenario
+def proxy_subagent() -> dict[str, Any]:
+    """A sub-agent started as a child process with only a proxy session's base URLs (and
+    provider keys) in its environment; its model calls, through the real OpenAI and Anthropic
+    SDKs, are recorded under the agent span that opened the session."""
+    child = os.path.join(os.path.dirname(os.path.abspath(__file__)), "proxy_child.py")
+    with lemma.agent(
+        "delegator", input=QUESTION, thread_id="thread-subagent", user_id="user-subagent"
+    ) as run:
+        with lemma.proxy() as session:
+            done = subprocess.run(
+                [sys.executable, child],
+                env={
+                    "PATH": os.environ.get("PATH", ""),
+                    **session.env,
+                    "OPENAI_API_KEY": "sk-subagent-openai",
+                    "ANTHROPIC_API_KEY": "sk-ant-subagent",
+                },
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        if done.returncode != 0:
+            raise RuntimeError(f"the sub-agent failed: {done.stderr}")
+        run.set_output(ANSWER)
+    return {
+        "run_id": run.run_id,
+        "span_id": run.span_id,
+        "child": json.loads(done.stdout.strip().splitlines()[-1]),
+    }
+
+
 def main() -> None:
     name, args = sys.argv[1], sys.argv[2:]
     if name not in ("dual", "reverse_dual"):

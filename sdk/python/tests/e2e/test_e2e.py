@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import re
 import socket
 import uuid
@@ -231,6 +233,38 @@ def test_a_proxy_session_inside_a_run(api, scenario):
     body = api.run(s["run_id"], 1)
     assert body["run"]["agent_name"] == "proxy_parent"
     assert body["spans"][0]["span_id"] == s["span_id"]
+
+
+def test_a_sub_agent_with_only_base_urls_is_recorded_inside_the_run(api, scenario):
+    s = scenario("proxy_subagent")
+    child = s["child"]
+    # The real SDKs got the provider's answers through the proxy, streams included.
+    assert child["openai"] == child["openai_streamed"].strip()
+    assert "Friday" in child["openai"]
+    assert child["anthropic_tool"] == ["lookup_order"]
+    assert "Friday" in child["anthropic_streamed"]
+    assert child["anthropic_usage"] == 20
+
+    body = api.run(s["run_id"], 5)
+    spans = body["spans"]
+    assert len(spans) == 5, [sp["name"] for sp in spans]
+    calls = [sp for sp in spans if sp["span_id"] != s["span_id"]]
+    # One run: every model call of the child is a child of the agent span that opened the
+    # session.
+    assert all(c["parent_span_id"] == s["span_id"] for c in calls), calls
+    assert all(c["kind"] == "llm" for c in calls), [c["kind"] for c in calls]
+    assert sorted(c["provider"] for c in calls) == ["anthropic", "anthropic", "openai", "openai"]
+    for c in calls:
+        assert c["input_tokens"] == 50, c
+        assert c["output_tokens"] in (12, 20), c
+    tool = next(c for c in calls if c["output_tokens"] == 12)
+    assert "lookup_order" in json.dumps(tool["output_messages"])
+    run = body["run"]
+    assert run["thread_id"] == "thread-subagent"
+    assert run["user_id"] == "user-subagent"
+    assert run["input_tokens"] == 200
+    # The sub-agent's provider keys went through and were not recorded.
+    assert "sk-subagent" not in json.dumps(body) and "sk-ant-subagent" not in json.dumps(body)
 
 
 def lemma_lines(stderr):
