@@ -9,11 +9,11 @@
 //! tree: the unit tests are compiled with tsc against the installed type declarations, and
 //! `test/package` checks where the package resolves to and what the tarball holds.
 //!
-//! The end-to-end test starts a `lemma serve`, a second `lemma serve` (the other OTLP receiver
-//! of dual export) and the fake LLM (`tests/compat/fake_llm.py`), then runs the SDK's
-//! `node --test` suite in `sdk/typescript/test/e2e`, which drives the SDK and checks what it
-//! wrote through the REST API. Both tests need `scripts/sdk-typescript-setup`; without it they
-//! fail, saying so.
+//! The end-to-end test starts the fake LLM (`tests/compat/fake_llm.py`), a `lemma serve` whose
+//! LLM proxy forwards to it, and a second `lemma serve` (the other OTLP receiver of dual
+//! export), then runs the SDK's `node --test` suite in `sdk/typescript/test/e2e`, which drives
+//! the SDK and checks what it wrote through the REST API. Both tests need
+//! `scripts/sdk-typescript-setup`; without it they fail, saying so.
 
 mod common;
 
@@ -179,9 +179,19 @@ fn typescript_sdk_end_to_end() {
         "the TypeScript SDK packed and installed",
     );
     let dir = stage(&["test/e2e", "examples"]);
-    let server = Server::start();
-    let second = Server::start();
+    // The fake LLM first: it is the upstream of the first server's LLM proxy.
     let llm = FakeLlm::start();
+    let anthropic_upstream = llm
+        .base_url
+        .strip_suffix("/v1")
+        .expect("the fake LLM's base URL ends with /v1");
+    let server = Server::start_with(&[
+        "--proxy-openai-upstream",
+        &llm.base_url,
+        "--proxy-anthropic-upstream",
+        anthropic_upstream,
+    ]);
+    let second = Server::start();
     let files = files_ending(dir.path(), "test/e2e", ".test.mjs");
     run_suite(
         "the TypeScript SDK's end-to-end tests",
