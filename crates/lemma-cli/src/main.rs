@@ -11,6 +11,7 @@ mod health;
 mod mcp;
 mod migrate;
 mod prices;
+mod proxy;
 mod render;
 mod serve;
 mod users;
@@ -40,6 +41,9 @@ enum Command {
     Serve(Box<serve::ServeArgs>),
     /// Serve the MCP tools on stdio for an IDE agent, reading the server at LEMMA_URL.
     Mcp(mcp::McpArgs),
+    /// Run the LLM proxy on its own, next to the agents, recording every model call into the
+    /// Lemma server at LEMMA_URL.
+    Proxy(proxy::ProxyCommandArgs),
     /// Manage projects (works on the data dir directly).
     #[command(subcommand)]
     Projects(admin::ProjectsCommand),
@@ -222,6 +226,7 @@ fn main() {
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args),
         Command::Mcp(args) => mcp::run(args),
+        Command::Proxy(args) => proxy::run(args),
         Command::Projects(cmd) => admin::projects(cmd),
         Command::Keys(cmd) => admin::keys(cmd),
         Command::Users(cmd) => users::run(cmd),

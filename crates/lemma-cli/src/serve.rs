@@ -72,7 +72,7 @@ pub struct ServeArgs {
 /// The LLM proxy (`/proxy/...`): where it sends model calls.
 #[derive(Args)]
 #[command(next_help_heading = "LLM proxy")]
-struct ProxyArgs {
+pub struct ProxyArgs {
     /// The OpenAI-compatible API the proxy's `/proxy/.../openai/v1` routes call (any
     /// OpenAI-compatible server: Azure, vLLM, OpenRouter, a gateway).
     #[arg(
@@ -119,6 +119,16 @@ struct OidcArgs {
     oidc_name: String,
 }
 
+impl ProxyArgs {
+    pub fn config(self) -> lemma_server::ProxyConfig {
+        lemma_server::ProxyConfig {
+            openai_upstream: self.proxy_openai_upstream,
+            anthropic_upstream: self.proxy_anthropic_upstream,
+            timeout: std::time::Duration::from_secs(self.proxy_timeout.max(1)),
+        }
+    }
+}
+
 fn parse_claim(s: &str) -> Result<UserClaim, String> {
     UserClaim::parse(s).ok_or_else(|| "choose from email, preferred_username, sub".to_string())
 }
@@ -151,7 +161,8 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
     Ok((name.to_string(), value.trim().to_string()))
 }
 
-pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+/// Logs to stderr, at `LEMMA_LOG`'s level (`info` unless set).
+pub fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LEMMA_LOG")
@@ -161,6 +172,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         // Colours only for a person at a terminal, never in a log file or a collector.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging();
     let config = ServerConfig {
         http_addr: args.http_addr,
         grpc_addr: args.grpc_addr,
@@ -183,11 +198,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         }),
         oidc: args.oidc.config(args.public_url.as_deref()),
         public_url: args.public_url,
-        proxy: lemma_server::ProxyConfig {
-            openai_upstream: args.proxy.proxy_openai_upstream,
-            anthropic_upstream: args.proxy.proxy_anthropic_upstream,
-            timeout: std::time::Duration::from_secs(args.proxy.proxy_timeout.max(1)),
-        },
+        proxy: args.proxy.config(),
     };
     let location = args.data.location()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -220,7 +231,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     ))
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

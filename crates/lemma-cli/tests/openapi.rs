@@ -222,6 +222,27 @@ fn signed_in_answers(server: &Server) -> Vec<Value> {
     vec![role, login, session]
 }
 
+/// A live proxy session, read back.
+fn proxy_session_answer(server: &Server) -> Value {
+    let session: Value = common::client()
+        .post(server.url("/api/v1/proxy/sessions"))
+        .bearer_auth(common::KEY)
+        .json(&serde_json::json!({"thread_id": "t"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = session["token"].as_str().unwrap();
+    answer(
+        server,
+        "get",
+        "/api/v1/proxy/sessions/{token}",
+        &format!("/api/v1/proxy/sessions/{token}"),
+        true,
+        None,
+    )
+}
+
 /// One real answer, for `tests/openapi/answers.py`.
 fn answer(
     server: &Server,
@@ -386,6 +407,13 @@ fn every_answer_matches_its_documented_schema() {
             "/api/v1/proxy/sessions".into(),
             true,
             Some(serde_json::json!({"traceparent": "not one"})),
+        ),
+        (
+            "get",
+            "/api/v1/proxy/sessions/{token}",
+            "/api/v1/proxy/sessions/lps_unknown".into(),
+            true,
+            None,
         ),
         (
             "delete",
@@ -658,6 +686,7 @@ fn every_answer_matches_its_documented_schema() {
         })
         .collect();
     answers.extend(signed_in_answers(&server));
+    answers.push(proxy_session_answer(&server));
 
     // Every documented operation that answers with JSON was asked, with a success among its
     // answers: a new route cannot be left out of this check.

@@ -565,3 +565,109 @@ fn a_call_recorded_by_the_proxy_and_by_an_instrumentation_counts_once() {
     assert_eq!(run["run"]["output_tokens"], 20);
     assert_eq!(run["run"]["llm_calls"].as_u64().unwrap_or(1), 1);
 }
+
+/// `lemma proxy` on its own: records into `server` through its API.
+struct Standalone {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Standalone {
+    fn start(server: &Server, llm: &FakeLlm, key: Option<&str>) -> Standalone {
+        let listen = common::free_addr();
+        let mut command = std::process::Command::new(common::lemma_bin());
+        command
+            .args(["proxy", "--listen", &listen, "--url", &server.http])
+            .args(["--proxy-openai-upstream", &llm.base_url])
+            .args([
+                "--proxy-anthropic-upstream",
+                llm.base_url.trim_end_matches("/v1"),
+            ])
+            .env_remove("LEMMA_API_KEY")
+            .stdout(std::process::Stdio::null());
+        if let Some(key) = key {
+            command.args(["--api-key", key]);
+        }
+        let child = command.spawn().unwrap();
+        let url = format!("http://{listen}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while client().get(format!("{url}/healthz")).send().is_err() {
+            assert!(Instant::now() < deadline, "lemma proxy did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Standalone { child, url }
+    }
+}
+
+impl Drop for Standalone {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn lemma_proxy_on_its_own_records_into_a_server_elsewhere() {
+    let llm = FakeLlm::start();
+    let server = start(&llm, &[]);
+    send_parent(&server);
+    let proxy = Standalone::start(&server, &llm, Some(KEY));
+
+    // A session of the server's project, used through the standalone proxy.
+    let (_, session) = open_session(
+        &server,
+        KEY,
+        json!({"traceparent": format!("00-{TRACE}-{PARENT}-01"), "thread_id": "remote-thread"}),
+    );
+    let token = session["token"].as_str().unwrap();
+    let via_session = format!("{}/proxy/session/{token}/anthropic/v1/messages", proxy.url);
+    let resp = call(&via_session, &anthropic_body("Hello", true), &[]);
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().unwrap().contains("message_stop"));
+
+    // Keyed: the caller's own key, checked by the server.
+    let keyed = format!("{}/proxy/openai/v1/chat/completions", proxy.url);
+    assert_eq!(call(&keyed, &chat_body("Hi", false), &[]).status(), 401);
+    let resp = call(
+        &keyed,
+        &chat_body("Hi", false),
+        &[("x-lemma-key", "lm_wrong")],
+    );
+    assert_eq!(resp.status(), 401);
+    assert!(resp.text().unwrap().contains("invalid or revoked"));
+    let resp = call(
+        &keyed,
+        &chat_body("Hi", false),
+        &[("x-lemma-key", KEY), ("x-lemma-thread", "remote-keyed")],
+    );
+    assert_eq!(resp.status(), 200);
+
+    // An unknown session: 404, and the server's project was asked with the proxy's key.
+    let unknown = format!(
+        "{}/proxy/session/lps_nope/openai/v1/chat/completions",
+        proxy.url
+    );
+    assert_eq!(call(&unknown, &chat_body("Hi", false), &[]).status(), 404);
+
+    let spans = spans_of(&server, TRACE, 2);
+    let claude = by_name(&spans, "chat claude")[0];
+    assert_eq!(claude["parent_span_id"], PARENT);
+    assert_eq!(claude["output_tokens"], 20);
+    let (_, run) = server.get(&format!("/api/v1/runs/{TRACE}"));
+    assert_eq!(run["run"]["thread_id"], "remote-thread");
+    let own = proxy_runs(&server, 2)
+        .into_iter()
+        .find(|r| r["run_id"] != TRACE)
+        .unwrap();
+    assert_eq!(own["thread_id"], "remote-keyed");
+
+    // Without --api-key, it takes keyed calls only.
+    let keyless = Standalone::start(&server, &llm, None);
+    let url = format!(
+        "{}/proxy/session/{token}/openai/v1/chat/completions",
+        keyless.url
+    );
+    let resp = call(&url, &chat_body("Hi", false), &[]);
+    assert_eq!(resp.status(), 404);
+    assert!(resp.text().unwrap().contains("without --api-key"));
+}

@@ -16,7 +16,7 @@ mod mcp;
 mod openapi;
 mod prices;
 mod project_cache;
-mod proxy;
+pub mod proxy;
 mod redaction;
 mod retention;
 mod server;

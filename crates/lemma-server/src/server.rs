@@ -34,8 +34,8 @@ pub struct AppState {
     pub activity: Arc<crate::ingest::activity::Activity>,
     pub sessions: Arc<crate::auth::session::Sessions>,
     pub logins: Arc<crate::auth::throttle::LoginThrottle>,
-    /// The LLM proxy's client and session cache.
-    pub proxy: Arc<crate::proxy::Proxy>,
+    /// Looked-up proxy sessions.
+    pub proxy_sessions: Arc<crate::proxy::sessions::Sessions>,
     /// Sign-in through an OpenID Connect provider, when one is configured.
     pub oidc: Option<Arc<crate::auth::oidc::Oidc>>,
     /// When this server started (unix nanoseconds).
@@ -92,7 +92,7 @@ async fn healthz() -> &'static str {
 
 /// Every route but the dashboard's pages and files is registered with its documentation, and
 /// the document is served from what was registered.
-fn router(state: AppState) -> Router {
+fn router(state: AppState, proxy: crate::proxy::ProxyState) -> Router {
     let (documented, doc) = crate::openapi::router()
         .routes(routes!(ingest::http::export_traces))
         .routes(routes!(ingest::http::export_traces_langfuse))
@@ -100,7 +100,7 @@ fn router(state: AppState) -> Router {
         .merge(crate::api::routes(&state))
         .merge(crate::api::account::routes())
         .merge(crate::api::oidc::routes())
-        .merge(crate::proxy::routes())
+        .merge(crate::proxy::routes().with_state(proxy))
         .merge(crate::mcp::routes(&state))
         .routes(routes!(healthz))
         .routes(routes!(crate::openapi::openapi_json))
@@ -183,7 +183,7 @@ pub async fn serve(
         sessions: Arc::default(),
         logins: Arc::default(),
         oidc,
-        proxy: Arc::new(crate::proxy::Proxy::new().context("starting the LLM proxy")?),
+        proxy_sessions: Arc::default(),
         started_unix_nano: crate::api::now_unix_nano(),
         store,
         ingest,
@@ -212,7 +212,10 @@ pub async fn serve(
     let cap = ConnectionCap::new(config.max_connections);
     let http_server = connections::serve_http(
         http,
-        router(state.clone()),
+        router(
+            state.clone(),
+            crate::proxy::ProxyState::local(&state).context("starting the LLM proxy")?,
+        ),
         cap.clone(),
         config.header_timeout,
         stopped(stop_rx.clone()),

@@ -2,7 +2,7 @@
 //! user. From the proxy session in the URL, or the Lemma key and headers of the call itself.
 
 use axum::http::HeaderMap;
-use lemma_store::{ProjectId, ProxySession};
+use lemma_store::ProxySession;
 
 /// A W3C trace context parent: the run and the span a call nests under.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,19 +38,35 @@ impl Parent {
 pub const THREAD_HEADER: &str = "x-lemma-thread";
 pub const USER_HEADER: &str = "x-lemma-user";
 
-#[derive(Debug, Clone, PartialEq)]
+/// What a call nests under.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Binding {
-    pub project: ProjectId,
     pub parent: Option<Parent>,
     pub thread_id: Option<String>,
     pub user_id: Option<String>,
 }
 
 impl Binding {
-    /// A call's binding: a `traceparent` it carries wins over its session's parent (a child
-    /// process with its own instrumentation knows its span best), and so do its thread and
-    /// user headers.
-    pub fn of(project: ProjectId, session: Option<&ProxySession>, headers: &HeaderMap) -> Binding {
+    /// What a proxy session binds its calls to.
+    pub fn of_session(session: &ProxySession) -> Binding {
+        let parent = match (&session.trace_id, &session.parent_span_id) {
+            (Some(trace_id), Some(span_id)) => Some(Parent {
+                trace_id: trace_id.clone(),
+                span_id: span_id.clone(),
+            }),
+            _ => None,
+        };
+        Binding {
+            parent,
+            thread_id: session.thread_id.clone(),
+            user_id: session.user_id.clone(),
+        }
+    }
+
+    /// The binding with the call's own headers over it: a `traceparent` it carries wins over
+    /// its session's parent (a child process with its own instrumentation knows its span
+    /// best), and so do its thread and user headers.
+    pub fn with_headers(self, headers: &HeaderMap) -> Binding {
         let header = |name: &str| {
             headers
                 .get(name)
@@ -59,19 +75,12 @@ impl Binding {
                 .filter(|v| !v.is_empty())
                 .map(str::to_string)
         };
-        let session_parent = session.and_then(|s| {
-            Some(Parent {
-                trace_id: s.trace_id.clone()?,
-                span_id: s.parent_span_id.clone()?,
-            })
-        });
         Binding {
-            project,
             parent: header("traceparent")
                 .and_then(|t| Parent::parse(&t))
-                .or(session_parent),
-            thread_id: header(THREAD_HEADER).or_else(|| session.and_then(|s| s.thread_id.clone())),
-            user_id: header(USER_HEADER).or_else(|| session.and_then(|s| s.user_id.clone())),
+                .or(self.parent),
+            thread_id: header(THREAD_HEADER).or(self.thread_id),
+            user_id: header(USER_HEADER).or(self.user_id),
         }
     }
 }
@@ -89,7 +98,9 @@ mod tests {
         let p = Parent::parse(TP).unwrap();
         assert_eq!(p.trace_id, "0af7651916cd43dd8448eb211c80319c");
         assert_eq!(p.span_id, "b7ad6b7169203331");
-        assert!(Parent::parse(&TP.to_uppercase().replacen("00-", "00-", 1)).is_some());
+        // Upper-case hex is read, and kept as lower case.
+        let upper = Parent::parse(&TP.to_uppercase()).unwrap();
+        assert_eq!(upper, p);
         for bad in [
             "",
             "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",
@@ -108,7 +119,7 @@ mod tests {
     #[test]
     fn a_calls_own_headers_win_over_its_session() {
         let session = ProxySession {
-            project: ProjectId(1),
+            project: lemma_store::ProjectId(1),
             trace_id: Some("11111111111111111111111111111111".into()),
             parent_span_id: Some("2222222222222222".into()),
             thread_id: Some("session-thread".into()),
@@ -116,19 +127,25 @@ mod tests {
             created_at_unix_nano: 0,
             expires_at_unix_nano: u64::MAX,
         };
-        let plain = Binding::of(ProjectId(1), Some(&session), &HeaderMap::new());
+        let plain = Binding::of_session(&session).with_headers(&HeaderMap::new());
         assert_eq!(plain.parent.unwrap().span_id, "2222222222222222");
         assert_eq!(plain.thread_id.as_deref(), Some("session-thread"));
 
         let mut headers = HeaderMap::new();
         headers.insert("traceparent", HeaderValue::from_static(TP));
         headers.insert(THREAD_HEADER, HeaderValue::from_static("own-thread"));
-        let own = Binding::of(ProjectId(1), Some(&session), &headers);
+        let own = Binding::of_session(&session).with_headers(&headers);
         assert_eq!(own.parent.unwrap().span_id, "b7ad6b7169203331");
         assert_eq!(own.thread_id.as_deref(), Some("own-thread"));
         assert_eq!(own.user_id.as_deref(), Some("session-user"));
 
-        let alone = Binding::of(ProjectId(1), None, &HeaderMap::new());
-        assert_eq!(alone.parent, None);
+        let alone = Binding::default().with_headers(&HeaderMap::new());
+        assert_eq!(alone, Binding::default());
+        let unbound = ProxySession {
+            trace_id: None,
+            parent_span_id: None,
+            ..session
+        };
+        assert_eq!(Binding::of_session(&unbound).parent, None);
     }
 }

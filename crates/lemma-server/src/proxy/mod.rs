@@ -12,45 +12,75 @@
 //! Only the configured upstreams are called, and only for a valid session or key: the proxy
 //! is not an open relay. The provider key passes through and is neither stored nor logged.
 
+mod backend;
 mod context;
 mod record;
 mod relay;
+mod remote;
 pub mod sessions;
+pub mod standalone;
+
+use std::sync::Arc;
 
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use lemma_core::llm_call::{Api, Provider};
-use lemma_store::Credential;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::access::Access;
+use crate::config::ProxyConfig;
 use crate::server::AppState;
-use context::Binding;
+use backend::{Backend, Credentials};
 use record::Recording;
 use relay::proxy_error;
 
-/// The proxy's shared parts: one HTTP client (its connection pool) and the session cache.
-pub struct Proxy {
+pub use remote::Remote;
+
+/// What the proxy's routes need: where calls go and where they are recorded.
+#[derive(Clone)]
+pub struct ProxyState {
+    backend: Backend,
+    /// One HTTP client to the upstreams, so their connections are pooled.
     client: reqwest::Client,
-    pub sessions: sessions::Sessions,
+    config: Arc<ProxyConfig>,
+    max_body_bytes: usize,
 }
 
-impl Proxy {
-    pub fn new() -> anyhow::Result<Proxy> {
-        Ok(Proxy {
+impl ProxyState {
+    fn new(backend: Backend, config: ProxyConfig, max_body_bytes: usize) -> anyhow::Result<Self> {
+        Ok(ProxyState {
+            backend,
             client: reqwest::Client::builder()
                 // The upstream is configured; a redirect would send the call elsewhere.
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(std::time::Duration::from_secs(10))
                 .build()?,
-            sessions: sessions::Sessions::default(),
+            config: Arc::new(config),
+            max_body_bytes,
         })
+    }
+
+    /// The proxy of `lemma serve`: sessions and keys from its store, spans through its ingest.
+    pub fn local(state: &AppState) -> anyhow::Result<Self> {
+        ProxyState::new(
+            Backend::Local(state.clone()),
+            state.config.proxy.clone(),
+            state.config.max_body_bytes,
+        )
+    }
+
+    /// `lemma proxy`: sessions and keys checked by another Lemma server, spans sent to it.
+    pub fn remote(
+        remote: Remote,
+        config: ProxyConfig,
+        max_body_bytes: usize,
+    ) -> anyhow::Result<Self> {
+        ProxyState::new(Backend::Remote(Arc::new(remote)), config, max_body_bytes)
     }
 }
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn routes() -> OpenApiRouter<ProxyState> {
     OpenApiRouter::new()
         .routes(routes!(openai_chat))
         .routes(routes!(openai_responses))
@@ -81,34 +111,34 @@ pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-/// How a call says whose it is.
-enum Credentials {
-    Key,
-    Session(String),
-}
-
-async fn handle(state: AppState, api: Api, credentials: Credentials, request: Request) -> Response {
+async fn handle(
+    state: ProxyState,
+    api: Api,
+    credentials: Credentials,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
-    let binding = match bind(&state, credentials, &parts.headers).await {
-        Ok(binding) => binding,
-        Err(response) => return response,
+    let (sink, binding) = match state.backend.bind(credentials, &parts.headers).await {
+        Ok(bound) => bound,
+        Err(refused) => return refused.into_response(),
     };
     // Authenticated first, then the body is read.
-    let body = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
+    let body = match axum::body::to_bytes(body, state.max_body_bytes).await {
         Ok(body) => body,
         Err(_) => {
             return proxy_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
                     "the request body is over {} bytes (--max-body-bytes) or broke off",
-                    state.config.max_body_bytes
+                    state.max_body_bytes
                 ),
             )
+            .into_response()
         }
     };
     let upstream = match api.provider() {
-        Provider::OpenAi => &state.config.proxy.openai_upstream,
-        Provider::Anthropic => &state.config.proxy.anthropic_upstream,
+        Provider::OpenAi => &state.config.openai_upstream,
+        Provider::Anthropic => &state.config.anthropic_upstream,
     };
     let path = match api {
         Api::OpenAiChat => "chat/completions",
@@ -122,65 +152,20 @@ async fn handle(state: AppState, api: Api, credentials: Credentials, request: Re
         url.push_str(query);
     }
     let recording = Recording {
-        state: state.clone(),
+        sink,
         api,
         binding,
         started: std::time::SystemTime::now(),
     };
     relay::relay(
-        &state.proxy.client,
+        &state.client,
         url,
         &parts.headers,
         body,
-        state.config.proxy.timeout,
+        state.config.timeout,
         recording,
     )
     .await
-}
-
-async fn bind(
-    state: &AppState,
-    credentials: Credentials,
-    headers: &HeaderMap,
-) -> Result<Binding, Response> {
-    match credentials {
-        Credentials::Session(token) => {
-            let session = state
-                .proxy
-                .sessions
-                .get(state.store.as_ref(), &token)
-                .await
-                .map_err(|e| proxy_error(e.status, e.message))?
-                .ok_or_else(|| {
-                    proxy_error(
-                        StatusCode::NOT_FOUND,
-                        "this proxy session does not exist, has expired or was ended: open a new one",
-                    )
-                })?;
-            Ok(Binding::of(session.project, Some(&session), headers))
-        }
-        Credentials::Key => {
-            let key = headers
-                .get("x-lemma-key")
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .ok_or_else(|| {
-                    proxy_error(
-                        StatusCode::UNAUTHORIZED,
-                        "send a Lemma API key in X-Lemma-Key (the Authorization header is the \
-                         provider's), or use a proxy session's base URL",
-                    )
-                })?;
-            let grant =
-                crate::auth::authenticate(state.store.as_ref(), &Credential::Key(key.into()))
-                    .await
-                    .map_err(|e| proxy_error(e.status, e.message))?;
-            crate::auth::check(&grant, Access::Ingest)
-                .map_err(|e| proxy_error(e.status, e.message))?;
-            Ok(Binding::of(grant.project.id, None, headers))
-        }
-    }
 }
 
 /// One documented route per API and way of saying whose the call is: the document lists every
@@ -203,7 +188,7 @@ macro_rules! proxy_routes {
                 (status = 504, description = "The provider did not answer within `--proxy-timeout`."),
             )
         )]
-        async fn $keyed(State(state): State<AppState>, request: Request) -> Response {
+        async fn $keyed(State(state): State<ProxyState>, request: Request) -> Response {
             handle(state, $api, Credentials::Key, request).await
         }
 
@@ -224,7 +209,7 @@ macro_rules! proxy_routes {
             )
         )]
         async fn $session(
-            State(state): State<AppState>,
+            State(state): State<ProxyState>,
             Path(token): Path<String>,
             request: Request,
         ) -> Response {

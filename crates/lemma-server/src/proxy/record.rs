@@ -1,9 +1,9 @@
 //! A finished call, recorded: one GenAI span built from the bodies (`lemma_core::llm_call`), sent
-//! through ingest like an exporter's span, so redaction, normalisation, pricing, forwarding and
-//! the durable commit all apply. Recording happens after the client has its answer and never
-//! delays it.
+//! through ingest like an exporter's span (`backend::Sink`), so redaction, normalisation,
+//! pricing, forwarding and the durable commit all apply. Recording happens after the client
+//! has its answer and never delays it.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use lemma_core::llm_call::{self, Api, Call};
 use lemma_core::value::map_to_key_values;
@@ -16,17 +16,15 @@ use opentelemetry_proto::tonic::trace::v1::{
 use rand::RngCore;
 use serde_json::json;
 
+use super::backend::Sink;
 use super::context::Binding;
-use crate::ingest::writer::SubmitError;
-use crate::server::AppState;
 
 /// The service the proxy's spans are recorded as.
 pub const SERVICE_NAME: &str = "lemma-proxy";
-const SUBMIT_ATTEMPTS: u32 = 8;
 
-/// A call in flight: what it is recorded under, from its start.
+/// A call in flight: where it is recorded and under what, from its start.
 pub struct Recording {
-    pub state: AppState,
+    pub sink: Sink,
     pub api: Api,
     pub binding: Binding,
     pub started: SystemTime,
@@ -38,7 +36,7 @@ impl Recording {
         let ended = SystemTime::now();
         tokio::spawn(async move {
             let request = request(self.api, &self.binding, self.started, &call, ended);
-            submit(&self.state, self.binding.project, request).await;
+            self.sink.submit(request).await;
         });
     }
 }
@@ -121,31 +119,6 @@ fn request(
     }
 }
 
-/// Through ingest, retrying while it is busy; a span that still cannot be stored is logged
-/// (its call was answered already).
-async fn submit(
-    state: &AppState,
-    project: lemma_store::ProjectId,
-    request: ExportTraceServiceRequest,
-) {
-    let mut wait = Duration::from_millis(100);
-    for attempt in 1..=SUBMIT_ATTEMPTS {
-        match crate::ingest::accept(state, project, "proxy", request.clone(), None).await {
-            Ok(_) => return,
-            Err(SubmitError::ShuttingDown) => break,
-            Err(e) if attempt == SUBMIT_ATTEMPTS => {
-                tracing::warn!(error = %e, "a proxied model call could not be recorded");
-                return;
-            }
-            Err(_) => {
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(5));
-            }
-        }
-    }
-    tracing::warn!("a proxied model call was not recorded: the server is shutting down");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,7 +127,6 @@ mod tests {
     #[test]
     fn a_bound_call_is_a_child_of_its_parent_with_the_runs_thread_and_user() {
         let binding = Binding {
-            project: lemma_store::ProjectId(1),
             parent: Some(Parent {
                 trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
                 span_id: "b7ad6b7169203331".into(),
@@ -168,8 +140,8 @@ mod tests {
             ..Call::default()
         };
         let now = SystemTime::now();
-        let request = request(Api::OpenAiChat, &binding, now, &call, now);
-        let spans = lemma_core::otlp::extract_spans(request).spans;
+        let bound = request(Api::OpenAiChat, &binding, now, &call, now);
+        let spans = lemma_core::otlp::extract_spans(bound).spans;
         assert_eq!(spans.len(), 1);
         let s = &spans[0];
         assert_eq!(s.trace_id, "0af7651916cd43dd8448eb211c80319c");

@@ -71,10 +71,25 @@ fn returned(headers: &reqwest::header::HeaderMap, into: &mut HeaderMap) {
 
 /// An error answered by the proxy itself, shaped like the providers' own
 /// (`{"error": {"message", "type"}}`) so their SDKs show the message.
-pub fn proxy_error(status: StatusCode, message: impl Into<String>) -> Response {
-    let body =
-        serde_json::json!({"error": {"message": message.into(), "type": "lemma_proxy_error"}});
-    (status, axum::Json(body)).into_response()
+#[derive(Debug)]
+pub struct ProxyError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+pub fn proxy_error(status: StatusCode, message: impl Into<String>) -> ProxyError {
+    ProxyError {
+        status,
+        message: message.into(),
+    }
+}
+
+impl IntoResponse for ProxyError {
+    fn into_response(self) -> Response {
+        let body =
+            serde_json::json!({"error": {"message": self.message, "type": "lemma_proxy_error"}});
+        (self.status, axum::Json(body)).into_response()
+    }
 }
 
 /// Sends the call upstream and answers the client; `recording` is finished when the call ends.
@@ -104,13 +119,13 @@ pub async fn relay(
             let why = format!("the provider at {url} could not be reached: {e}");
             call.failure = Some(why.clone());
             pending.finish(call);
-            return proxy_error(StatusCode::BAD_GATEWAY, why);
+            return proxy_error(StatusCode::BAD_GATEWAY, why).into_response();
         }
         Err(_) => {
             let why = format!("the provider did not answer within {} s", timeout.as_secs());
             call.failure = Some(why.clone());
             pending.finish(call);
-            return proxy_error(StatusCode::GATEWAY_TIMEOUT, why);
+            return proxy_error(StatusCode::GATEWAY_TIMEOUT, why).into_response();
         }
     };
     let status = answer.status();
@@ -160,13 +175,13 @@ pub async fn relay(
             let why = why.to_string();
             call.failure = Some(why.clone());
             pending.finish(call);
-            proxy_error(StatusCode::BAD_GATEWAY, why)
+            proxy_error(StatusCode::BAD_GATEWAY, why).into_response()
         }
         Err(_) => {
             let why = ReadError::TimedOut.to_string();
             call.failure = Some(why.clone());
             pending.finish(call);
-            proxy_error(StatusCode::GATEWAY_TIMEOUT, why)
+            proxy_error(StatusCode::GATEWAY_TIMEOUT, why).into_response()
         }
     }
 }

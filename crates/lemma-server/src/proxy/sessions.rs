@@ -34,7 +34,7 @@ const MAX_TTL_SECONDS: u64 = 7 * 24 * 3600;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create))
-        .routes(routes!(end))
+        .routes(routes!(get, end))
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -139,6 +139,61 @@ async fn create(
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
+/// A live session as `lemma proxy` needs it to record a call.
+#[derive(Serialize, ToSchema)]
+struct ProxySessionBinding {
+    /// The span the calls nest under, if any.
+    traceparent: Option<String>,
+    thread_id: Option<String>,
+    user_id: Option<String>,
+    expires_at: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/proxy/sessions/{token}",
+    operation_id = "get_proxy_session",
+    tag = "proxy",
+    params(("token" = String, Path, description = "The session's token.")),
+    responses(
+        (status = 200, description = "The live session: what its calls nest under (how `lemma proxy` records calls for a session of this server).", body = ProxySessionBinding),
+        (status = 404, description = "The project has no live session with this token.", body = ErrorBody),
+        Keyed,
+    )
+)]
+async fn get(
+    State(state): State<AppState>,
+    Extension(project): Extension<Project>,
+    Path(token): Path<String>,
+) -> Result<Json<ProxySessionBinding>, ApiError> {
+    let session = state
+        .proxy_sessions
+        .get(state.store.as_ref(), &token)
+        .await?
+        .filter(|s| s.project == project.id)
+        .ok_or_else(|| unknown(&token))?;
+    let traceparent = match (&session.trace_id, &session.parent_span_id) {
+        (Some(trace), Some(span)) => Some(format!("00-{trace}-{span}-01")),
+        _ => None,
+    };
+    Ok(Json(ProxySessionBinding {
+        traceparent,
+        thread_id: session.thread_id,
+        user_id: session.user_id,
+        expires_at: iso(session.expires_at_unix_nano),
+    }))
+}
+
+fn unknown(token: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "proxy session {}…: none live in this project",
+        token
+            .chars()
+            .take(TOKEN_PREFIX.len() + 6)
+            .collect::<String>()
+    ))
+}
+
 #[utoipa::path(
     delete,
     path = "/api/v1/proxy/sessions/{token}",
@@ -166,7 +221,7 @@ async fn end(
                 .collect::<String>()
         )));
     }
-    state.proxy.sessions.forget(&hash);
+    state.proxy_sessions.forget(&hash);
     Ok(StatusCode::NO_CONTENT)
 }
 
