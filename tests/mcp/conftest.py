@@ -1,7 +1,7 @@
 """Connections to Lemma's MCP server with the official MCP Python SDK, and Lemma's REST API to
 check the tools' answers against.
 
-crates/lemma-cli/tests/mcp.rs starts a real `lemma serve` loaded with shared/fixtures and sets:
+crates/lemma-cli/tests/integration/mcp.rs starts a real `lemma serve` loaded with shared/fixtures and sets:
 LEMMA_URL, LEMMA_API_KEY (the fixtures' project), LEMMA_OTHER_KEY and LEMMA_OTHER_RUN (a second
 project and its one run), and LEMMA_BIN (the `lemma` binary, for `lemma mcp` over stdio).
 """

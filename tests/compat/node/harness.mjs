@@ -1,6 +1,6 @@
 // What every Node scenario shares: where Lemma and the fake LLM are, and the OTel SDK setup.
 //
-// The Rust test (crates/lemma-cli/tests/compat.rs) sets LEMMA_URL, LEMMA_API_KEY,
+// The Rust test (crates/lemma-cli/tests/integration/compat.rs) sets LEMMA_URL, LEMMA_API_KEY,
 // LEMMA_PUBLIC_KEY, OPENAI_BASE_URL and OPENAI_API_KEY; see ../python/harness.py.
 
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -17,7 +17,7 @@ export const FAILING_QUESTION = 'FAIL: this request is rejected by the model.';
 export function env(name) {
   const value = process.env[name];
   if (!value) {
-    console.error(`${name} is not set: this scenario is run by crates/lemma-cli/tests/compat.rs`);
+    console.error(`${name} is not set: this scenario is run by crates/lemma-cli/tests/integration/compat.rs`);
     process.exit(2);
   }
   return value;

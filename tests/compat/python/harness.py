@@ -1,6 +1,6 @@
 """What every Python scenario shares: where Lemma and the fake LLM are, and an OTLP exporter.
 
-The Rust test (crates/lemma-cli/tests/compat.rs) sets:
+The Rust test (crates/lemma-cli/tests/integration/compat.rs) sets:
 
 * LEMMA_URL         the server's HTTP address, e.g. http://127.0.0.1:4318
 * LEMMA_API_KEY     the project's API key (the secret)
@@ -38,7 +38,7 @@ LOOKUP_ORDER_TOOL = {
 def env(name):
     value = os.environ.get(name)
     if not value:
-        sys.exit(f"{name} is not set: this scenario is run by crates/lemma-cli/tests/compat.rs")
+        sys.exit(f"{name} is not set: this scenario is run by crates/lemma-cli/tests/integration/compat.rs")
     return value
 
 

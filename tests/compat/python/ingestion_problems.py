@@ -1,5 +1,5 @@
 """Apps that send spans the way broken setups do, with the real OpenTelemetry SDK and OTLP
-exporter, for the ingestion health tests (crates/lemma-cli/tests/ingestion.rs).
+exporter, for the ingestion health tests (crates/lemma-cli/tests/integration/ingestion.rs).
 
 Usage: ingestion_problems.py SCENARIO. Prints the trace id (the run id) it wrote.
 

@@ -1,6 +1,6 @@
 // Shared set-up for the dashboard's browser tests: Debian's Chromium driven by playwright-core,
 // pointed at a real `lemma serve` whose URL and key come from the environment
-// (crates/lemma-cli/tests/dashboard.rs starts it and loads the fixtures).
+// (crates/lemma-cli/tests/integration/dashboard.rs starts it and loads the fixtures).
 //
 // Every page opened here records uncaught script errors, console errors and dialogs; `done()`
 // fails the test if any occurred, so a view that throws cannot pass silently.
@@ -20,7 +20,7 @@ export const RUNS = {
 
 function required(name) {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run these tests through \`cargo test -p lemma-cli --test dashboard\``);
+  if (!value) throw new Error(`${name} is not set: run these tests through \`cargo test -p lemma-cli --test integration dashboard::\``);
   return value;
 }
 
@@ -153,7 +153,7 @@ export async function assertInert(page) {
 export function lemmaServer() {
   const bin = process.env.LEMMA_TEST_BIN;
   const dataDir = process.env.LEMMA_TEST_DATA_DIR;
-  if (!bin || !dataDir) throw new Error('LEMMA_TEST_BIN and LEMMA_TEST_DATA_DIR are not set: run the specs through crates/lemma-cli/tests/dashboard.rs');
+  if (!bin || !dataDir) throw new Error('LEMMA_TEST_BIN and LEMMA_TEST_DATA_DIR are not set: run the specs through crates/lemma-cli/tests/integration/dashboard.rs');
   return { bin, dataDir };
 }
 

@@ -1,7 +1,7 @@
 """End-to-end tests: each scenario (scenarios.py) runs as its own program, as a user's agent
 would, against a real `lemma serve`; the tests then read what it recorded through the REST API.
 
-crates/lemma-cli/tests/sdk_python.rs runs them with these variables set:
+crates/lemma-cli/tests/integration/sdk_python.rs runs them with these variables set:
 
 * LEMMA_URL, LEMMA_API_KEY  the server under test and its key
 * LEMMA_URL_2               a second server with the same key (the other end of dual export)

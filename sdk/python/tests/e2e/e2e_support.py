@@ -26,7 +26,7 @@ def require_env(name: str) -> str:
     if not value:
         pytest.fail(
             f"{name} is not set: the end-to-end tests run against real servers started by "
-            "`cargo test -p lemma-cli --test sdk_python` (or set LEMMA_URL, LEMMA_API_KEY, "
+            "`cargo test -p lemma-cli --test integration sdk_python::` (or set LEMMA_URL, LEMMA_API_KEY, "
             "LEMMA_URL_2 and OPENAI_BASE_URL yourself)",
             pytrace=False,
         )

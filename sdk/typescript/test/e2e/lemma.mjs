@@ -1,12 +1,12 @@
 // What the end-to-end tests share: where the servers are, and reading runs back through
-// Lemma's REST API. crates/lemma-cli/tests/sdk_typescript.rs starts two `lemma serve` and the
+// Lemma's REST API. crates/lemma-cli/tests/integration/sdk_typescript.rs starts two `lemma serve` and the
 // fake LLM, and sets LEMMA_URL, LEMMA_API_KEY, LEMMA_URL_2 and OPENAI_BASE_URL.
 import assert from 'node:assert/strict';
 
 function env(name) {
   const value = process.env[name];
   if (!value) {
-    throw new Error(`${name} is not set: the end-to-end tests are run by crates/lemma-cli/tests/sdk_typescript.rs`);
+    throw new Error(`${name} is not set: the end-to-end tests are run by crates/lemma-cli/tests/integration/sdk_typescript.rs`);
   }
   return value.replace(/\/+$/, '');
 }

@@ -3,7 +3,7 @@
 // `@lemma/sdk` resolves to sdk/typescript (a link, a self-reference, a relative import) or if the
 // tarball ships too much or too little.
 //
-// crates/lemma-cli/tests/sdk_typescript.rs runs them from inside the consumer directory, with
+// crates/lemma-cli/tests/integration/sdk_typescript.rs runs them from inside the consumer directory, with
 // LEMMA_SDK_CONSUMER (that directory) and LEMMA_SDK_SOURCE (sdk/typescript) set.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -16,7 +16,7 @@ import * as sdk from '@lemma/sdk';
 
 function requireEnv(name) {
   const value = process.env[name];
-  assert.ok(value, `${name} is not set: run these tests with cargo test -p lemma-cli --test sdk_typescript`);
+  assert.ok(value, `${name} is not set: run these tests with cargo test -p lemma-cli --test integration sdk_typescript::`);
   return realpathSync(value);
 }
 
