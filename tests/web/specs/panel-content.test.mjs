@@ -1,7 +1,8 @@
 // What span content cannot do to the page: a megabyte value does not freeze the span panel (every
 // value is clamped until asked for), and bidi controls cannot make a name read as another
 // (they are shown as markers, and text is isolated). Also the pages around the views: an
-// unknown address shows the dashboard's "not found" view, and the API's document is linked.
+// unknown address shows the dashboard's "not found" view, and the API's document is linked. And a
+// model call the LLM proxy recorded says so, with its time to first chunk.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -129,3 +130,32 @@ async function postRun() {
   assert.equal(response.status, 200, await response.text());
   return { traceId: trace, big, spoof };
 }
+
+test("a model call recorded by the LLM proxy says so, with its time to first chunk", async () => {
+  const traceId = randomBytes(16).toString('hex');
+  const spanId = randomBytes(8).toString('hex');
+  const now = BigInt(Date.now()) * 1000000n;
+  const attr = (key, value) => ({ key, value });
+  const response = await fetch(new URL('/v1/traces', BASE_URL), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${API_KEY}` },
+    body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [attr('service.name', { stringValue: 'lemma-proxy' })] },
+      scopeSpans: [{ scope: { name: 'lemma.proxy' }, spans: [{
+        traceId, spanId, name: 'chat gpt-4o-mini', kind: 3,
+        startTimeUnixNano: String(now - 2000000000n), endTimeUnixNano: String(now),
+        attributes: [
+          attr('gen_ai.operation.name', { stringValue: 'chat' }),
+          attr('gen_ai.request.model', { stringValue: 'gpt-4o-mini' }),
+          attr('gen_ai.response.time_to_first_chunk', { doubleValue: 0.43 }),
+          attr('gen_ai.usage.input_tokens', { intValue: '50' }),
+        ] }] }] }] }),
+  });
+  assert.equal(response.status, 200);
+  const { page, done } = await open(browser, `/runs/${traceId}?span=${spanId}`);
+  const panel = page.getByTestId('span-panel');
+  await panel.waitFor({ timeout: 20_000 });
+  const row = (label) => panel.locator('dl.panel-kv dt', { hasText: label }).locator('xpath=following-sibling::dd[1]');
+  assert.equal(await row('First chunk').textContent(), 'after 430 ms');
+  assert.equal(await row('Recorded by').textContent(), "Lemma's LLM proxy");
+  await done();
+});

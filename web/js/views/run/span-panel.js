@@ -99,6 +99,8 @@ function overview(span, { actions, parentName, orphan }) {
     ['Model', span.model],
     ['Provider', span.provider],
     ['Response ID', idValue(span.response_id, 'response ID')],
+    ['First chunk', firstChunk(span)],
+    ['Recorded by', span.scope?.name === 'lemma.proxy' ? "Lemma's LLM proxy" : null],
     ['Tokens', tokens(span)],
     ['Cost', span.cost_usd != null ? `${fmt.cost(span.cost_usd)}${span.cost_source ? ` (${span.cost_source})` : ''}` : null],
     ['Agent', span.agent_name],
@@ -128,6 +130,12 @@ function partHead(label, value) {
   return h('div', { class: 'panel-part-head' },
     h('span', { class: 'step-part-label' }, label),
     present ? copyButton(() => payloadText(value), `Copy ${label.toLowerCase()}`) : null);
+}
+
+/** How long a streamed model call took to send its first content (`gen_ai.response.time_to_first_chunk`, seconds). */
+function firstChunk(span) {
+  const seconds = Number(span.attributes?.['gen_ai.response.time_to_first_chunk']);
+  return Number.isFinite(seconds) && seconds >= 0 ? `after ${fmt.duration(seconds * 1000)}` : null;
 }
 
 function tokens(span) {
