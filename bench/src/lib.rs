@@ -9,10 +9,12 @@ pub mod ingest;
 pub mod longrun;
 pub mod physical;
 pub mod procfs;
+pub mod proxy;
 pub mod queries;
 pub mod report;
 pub mod stats;
 pub mod target;
+pub mod upstream;
 pub mod windows;
 pub mod workload;
 

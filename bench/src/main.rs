@@ -1,7 +1,7 @@
 //! `lemma-bench`: runs the benchmark, prints the results as Markdown tables and writes them to
 //! `<out>/results.json` and `<out>/results.md`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
@@ -20,9 +20,9 @@ struct Args {
     /// Leave Phoenix out.
     #[arg(long)]
     no_phoenix: bool,
-    /// Where results.json and results.md go.
-    #[arg(long, default_value = "bench/results")]
-    out: PathBuf,
+    /// Where the results go [default: bench/results, bench/results/proxy with --proxy].
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// The lemma binary.
     #[arg(long, default_value = "target/release/lemma")]
     lemma_bin: PathBuf,
@@ -48,6 +48,27 @@ struct Args {
     /// the benchmark on this machine.
     #[arg(long, value_enum, default_value = "sqlite")]
     store: lemma_bench::target::lemma::StoreKind,
+    /// Instead of the benchmark: the latency the LLM proxy adds to model calls (unstreamed,
+    /// and per streamed chunk) and its memory with many streams open, in front of a model
+    /// server in this process. Results go to <out>/results.{json,md}.
+    #[arg(long)]
+    proxy: bool,
+    /// Clients calling at once in the proxy's latency measurements.
+    #[arg(long, default_value_t = 200)]
+    proxy_concurrency: usize,
+    /// Unstreamed calls per client, made both directly and through the proxy.
+    #[arg(long, default_value_t = 100)]
+    proxy_calls: usize,
+    /// Mean milliseconds the model server takes over an unstreamed call (each between half and
+    /// one and a half times it; left out of the calls' times); 0 answers at once.
+    #[arg(long, default_value_t = 100)]
+    proxy_hold_ms: u64,
+    /// Streams per client (20 chunks, 20 ms apart), made both directly and through the proxy.
+    #[arg(long, default_value_t = 10)]
+    proxy_stream_calls: usize,
+    /// Streams held open at once through the proxy (20 chunks, 500 ms apart).
+    #[arg(long, default_value_t = 1000)]
+    proxy_streams: usize,
 }
 
 fn parse_size(s: &str) -> Result<u64> {
@@ -72,6 +93,20 @@ async fn main() -> Result<()> {
             args.lemma_bin.display()
         );
     }
+    if args.proxy {
+        let out = args.out.unwrap_or_else(|| "bench/results/proxy".into());
+        let config = lemma_bench::proxy::ProxyConfig {
+            concurrency: args.proxy_concurrency.max(1),
+            calls: args.proxy_calls.max(1),
+            hold_ms: args.proxy_hold_ms,
+            stream_calls: args.proxy_stream_calls.max(1),
+            open_streams: args.proxy_streams.max(1),
+            keep_data: args.keep_data,
+        };
+        let report = lemma_bench::proxy::measure(&args.lemma_bin, &config).await?;
+        return write(&out, &report, &report.markdown());
+    }
+    let out = args.out.unwrap_or_else(|| "bench/results".into());
     if !args.long_run.is_empty() {
         let mut figures = Vec::new();
         for size in &args.long_run {
@@ -90,16 +125,13 @@ async fn main() -> Result<()> {
         }
         let markdown = lemma_bench::longrun::markdown(&figures);
         println!("{markdown}");
-        std::fs::create_dir_all(&args.out)?;
+        std::fs::create_dir_all(&out)?;
         std::fs::write(
-            args.out.join("long-run.json"),
+            out.join("long-run.json"),
             serde_json::to_string_pretty(&figures)?,
         )?;
-        std::fs::write(args.out.join("long-run.md"), markdown)?;
-        eprintln!(
-            "wrote {0}/long-run.json and {0}/long-run.md",
-            args.out.display()
-        );
+        std::fs::write(out.join("long-run.md"), markdown)?;
+        eprintln!("wrote {0}/long-run.json and {0}/long-run.md", out.display());
         return Ok(());
     }
     let phoenix = if args.no_phoenix {
@@ -130,18 +162,19 @@ async fn main() -> Result<()> {
         config.phoenix_budget = std::time::Duration::from_secs(secs);
     }
     let report = lemma_bench::run(&config).await?;
-    let markdown = report.markdown();
+    write(&out, &report, &report.markdown())
+}
+
+/// Prints the Markdown and writes it and the JSON report to `out`/results.{md,json}.
+fn write(out: &Path, report: &impl serde::Serialize, markdown: &str) -> Result<()> {
     println!("{markdown}");
-    std::fs::create_dir_all(&args.out)?;
+    std::fs::create_dir_all(out)?;
     std::fs::write(
-        args.out.join("results.json"),
-        serde_json::to_string_pretty(&report)?,
+        out.join("results.json"),
+        serde_json::to_string_pretty(report)?,
     )?;
-    std::fs::write(args.out.join("results.md"), markdown)?;
-    eprintln!(
-        "wrote {0}/results.json and {0}/results.md",
-        args.out.display()
-    );
+    std::fs::write(out.join("results.md"), markdown)?;
+    eprintln!("wrote {0}/results.json and {0}/results.md", out.display());
     Ok(())
 }
 

@@ -72,6 +72,25 @@ pub fn current_rss(pid: u32) -> Option<u64> {
     )
 }
 
+/// Runs `work` while sampling what `pid` holds resident every `every`; returns its output and
+/// the most seen (at least the resident memory when it started).
+pub async fn peak_rss_during<F: std::future::Future>(
+    pid: u32,
+    every: std::time::Duration,
+    work: F,
+) -> (F::Output, u64) {
+    let mut peak = current_rss(pid).unwrap_or(0);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return (out, peak.max(current_rss(pid).unwrap_or(0))),
+            _ = tokio::time::sleep(every) => {
+                peak = peak.max(current_rss(pid).unwrap_or(0));
+            }
+        }
+    }
+}
+
 fn status_kb(status: &str, field: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

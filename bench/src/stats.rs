@@ -9,6 +9,7 @@ use serde::Serialize;
 pub struct Latency {
     pub samples: usize,
     pub p50_ms: f64,
+    pub p95_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
 }
@@ -24,6 +25,7 @@ impl Latency {
         Some(Latency {
             samples: sorted.len(),
             p50_ms: ms(percentile(&sorted, 50.0)),
+            p95_ms: ms(percentile(&sorted, 95.0)),
             p99_ms: ms(percentile(&sorted, 99.0)),
             max_ms: ms(*sorted.last().unwrap()),
         })

@@ -111,16 +111,9 @@ pub async fn measure(lemma: &Lemma, run_id: &str) -> Result<WindowFigures> {
         });
         futures_util::future::try_join_all(clients).await
     };
-    tokio::pin!(paging);
-    let mut peak = rss_before;
-    let pages: Vec<usize> = loop {
-        tokio::select! {
-            done = &mut paging => break done?,
-            _ = tokio::time::sleep(Duration::from_millis(10)) => {
-                peak = peak.max(procfs::current_rss(pid).unwrap_or(0));
-            }
-        }
-    };
+    let (pages, peak) = procfs::peak_rss_during(pid, Duration::from_millis(10), paging).await;
+    let pages: Vec<usize> = pages?;
+    let peak = peak.max(rss_before);
     Ok(WindowFigures {
         outline_cold_ms: ms(cold),
         outline_warm_ms: median(warm),

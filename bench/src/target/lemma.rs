@@ -54,6 +54,16 @@ impl Lemma {
     /// Starts `binary serve` on a new data dir (left in place with `keep_data`), storing in
     /// `store`.
     pub fn start(binary: &Path, keep_data: bool, store: StoreKind) -> Result<Lemma> {
+        Lemma::start_with(binary, keep_data, store, &[])
+    }
+
+    /// [`Lemma::start`], with more arguments for `serve`.
+    pub fn start_with(
+        binary: &Path,
+        keep_data: bool,
+        store: StoreKind,
+        serve_args: &[String],
+    ) -> Result<Lemma> {
         let tmp = tempfile::tempdir()?;
         let (data_dir, clickhouse) = match store {
             StoreKind::Sqlite => (tmp.path().join("data"), None),
@@ -80,6 +90,7 @@ impl Lemma {
                     format!("clickhouse://127.0.0.1:{}/lemma", ch.http_port),
                 ]
             }))
+            .args(serve_args)
             .env("LEMMA_BOOTSTRAP_KEY", KEY)
             .env("LEMMA_LOG", "warn");
         let (server, line) = Server::spawn(
@@ -103,6 +114,16 @@ impl Lemma {
             client: reqwest::Client::new(),
             clickhouse,
         })
+    }
+
+    /// Where its HTTP listener is, e.g. `http://127.0.0.1:41234`.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The API key (admin, project `default`) it was started with.
+    pub fn key(&self) -> &'static str {
+        KEY
     }
 
     /// A GET's JSON answer as `T`; `None` on 404. Typed answers skip what `T` does not name
