@@ -116,6 +116,14 @@ impl Backend {
 }
 
 impl Sink {
+    /// Sinks with the same destination can share a request.
+    pub fn destination(&self) -> String {
+        match self {
+            Sink::Local { project, .. } => format!("project {}", project.0),
+            Sink::Remote { key, .. } => format!("key {key}"),
+        }
+    }
+
     /// Stores the span, retrying while the store or server is busy; a span that still cannot
     /// be stored is logged (its call was answered already).
     pub async fn submit(&self, request: ExportTraceServiceRequest) {

@@ -45,6 +45,7 @@ pub struct ProxyState {
     client: reqwest::Client,
     config: Arc<ProxyConfig>,
     max_body_bytes: usize,
+    recorder: record::Recorder,
 }
 
 impl ProxyState {
@@ -58,6 +59,7 @@ impl ProxyState {
                 .build()?,
             config: Arc::new(config),
             max_body_bytes,
+            recorder: record::Recorder::start(),
         })
     }
 
@@ -152,6 +154,7 @@ async fn handle(
         url.push_str(query);
     }
     let recording = Recording {
+        recorder: state.recorder.clone(),
         sink,
         api,
         binding,

@@ -2,8 +2,13 @@
 //! through ingest like an exporter's span (`backend::Sink`), so redaction, normalisation,
 //! pricing, forwarding and the durable commit all apply. Recording happens after the client
 //! has its answer and never delays it.
+//!
+//! Finished calls are stored in batches (`Recorder`): the calls of a short window cost one
+//! ingest request per project (one OTLP export for `lemma proxy`), not one each, which keeps
+//! the proxy's own CPU, and so the latency it adds under load, down.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lemma_core::llm_call::{self, Api, Call};
 use lemma_core::value::map_to_key_values;
@@ -21,9 +26,15 @@ use super::context::Binding;
 
 /// The service the proxy's spans are recorded as.
 pub const SERVICE_NAME: &str = "lemma-proxy";
+/// How long a batch gathers calls after its first, and the most it takes.
+const BATCH_WINDOW: Duration = Duration::from_millis(20);
+const BATCH_MAX: usize = 1_000;
+/// Calls waiting to be stored; past it, a call is stored on its own.
+const QUEUE: usize = 20_000;
 
 /// A call in flight: where it is recorded and under what, from its start.
 pub struct Recording {
+    pub recorder: Recorder,
     pub sink: Sink,
     pub api: Api,
     pub binding: Binding,
@@ -31,14 +42,74 @@ pub struct Recording {
 }
 
 impl Recording {
-    /// Records the call, on its own task.
+    /// Hands the finished call to the recorder.
     pub fn finish(self, call: Call) {
-        let ended = SystemTime::now();
-        tokio::spawn(async move {
-            let request = request(self.api, &self.binding, self.started, &call, ended);
-            self.sink.submit(request).await;
-        });
+        let request = request(
+            self.api,
+            &self.binding,
+            self.started,
+            &call,
+            SystemTime::now(),
+        );
+        self.recorder.record(self.sink, request);
     }
+}
+
+/// Stores finished calls' spans in batches, on its own task.
+#[derive(Clone)]
+pub struct Recorder {
+    queue: tokio::sync::mpsc::Sender<(Sink, ExportTraceServiceRequest)>,
+}
+
+impl Recorder {
+    /// Starts the recording task (in the current runtime).
+    pub fn start() -> Recorder {
+        let (queue, calls) = tokio::sync::mpsc::channel(QUEUE);
+        tokio::spawn(batches(calls));
+        Recorder { queue }
+    }
+
+    fn record(&self, sink: Sink, request: ExportTraceServiceRequest) {
+        if let Err(e) = self.queue.try_send((sink, request)) {
+            // A full queue (or a stopped task): this call goes alone rather than waiting.
+            let (sink, request) = e.into_inner();
+            tokio::spawn(async move { sink.submit(request).await });
+        }
+    }
+}
+
+async fn batches(mut calls: tokio::sync::mpsc::Receiver<(Sink, ExportTraceServiceRequest)>) {
+    while let Some(first) = calls.recv().await {
+        let mut batch = vec![first];
+        let window = tokio::time::sleep(BATCH_WINDOW);
+        tokio::pin!(window);
+        while batch.len() < BATCH_MAX {
+            tokio::select! {
+                next = calls.recv() => match next {
+                    Some(call) => batch.push(call),
+                    None => break,
+                },
+                _ = &mut window => break,
+            }
+        }
+        for (sink, request) in merged(batch) {
+            tokio::spawn(async move { sink.submit(request).await });
+        }
+    }
+}
+
+/// One request per destination (a project, or a key of `lemma proxy`), holding its calls.
+fn merged(batch: Vec<(Sink, ExportTraceServiceRequest)>) -> Vec<(Sink, ExportTraceServiceRequest)> {
+    let mut groups: HashMap<String, (Sink, ExportTraceServiceRequest)> = HashMap::new();
+    for (sink, request) in batch {
+        match groups.get_mut(&sink.destination()) {
+            Some((_, merged)) => merged.resource_spans.extend(request.resource_spans),
+            None => {
+                groups.insert(sink.destination(), (sink, request));
+            }
+        }
+    }
+    groups.into_values().collect()
 }
 
 fn unix_nanos(t: SystemTime) -> u64 {
@@ -122,6 +193,50 @@ fn request(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_is_one_request_per_destination_holding_all_its_calls() {
+        let remote =
+            std::sync::Arc::new(super::super::Remote::new("http://127.0.0.1:1", None).unwrap());
+        let sink = |key: &str| Sink::Remote {
+            remote: remote.clone(),
+            key: key.into(),
+        };
+        let call = Call::default();
+        let one = |n: usize| {
+            let now = SystemTime::now();
+            let mut r = request(Api::OpenAiChat, &Binding::default(), now, &call, now);
+            r.resource_spans[0].scope_spans[0].spans[0].name = format!("call {n}");
+            r
+        };
+        let batch = vec![
+            (sink("a"), one(1)),
+            (sink("b"), one(2)),
+            (sink("a"), one(3)),
+        ];
+        let mut merged: Vec<(String, Vec<String>)> = merged(batch)
+            .into_iter()
+            .map(|(sink, r)| {
+                let names = lemma_core::otlp::extract_spans(r)
+                    .spans
+                    .into_iter()
+                    .map(|s| s.name)
+                    .collect();
+                (sink.destination(), names)
+            })
+            .collect();
+        merged.sort();
+        assert_eq!(
+            merged,
+            [
+                (
+                    "key a".to_string(),
+                    vec!["call 1".to_string(), "call 3".to_string()]
+                ),
+                ("key b".to_string(), vec!["call 2".to_string()]),
+            ]
+        );
+    }
     use crate::proxy::context::Parent;
 
     #[test]
