@@ -19,8 +19,41 @@ const SUBMIT_ATTEMPTS: u32 = 8;
 
 #[derive(Clone)]
 pub enum Backend {
-    Local(AppState),
+    Local(AppState, Arc<KeyCache>),
     Remote(Arc<Remote>),
+}
+
+/// How long a key checked for a proxied call is taken without asking the store again: a
+/// revoked key stops opening the proxy within this time (the store read, from a pool of
+/// connections, is most of what a call would otherwise add under load).
+const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
+const MAX_CACHED_KEYS: usize = 10_000;
+
+/// Keys checked lately, with the project each belongs to.
+#[derive(Default)]
+pub struct KeyCache(
+    std::sync::Mutex<std::collections::HashMap<String, (ProjectId, std::time::Instant)>>,
+);
+
+impl KeyCache {
+    fn get(&self, key: &str) -> Option<ProjectId> {
+        let cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(key)
+            .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
+            .map(|(project, _)| *project)
+    }
+
+    fn put(&self, key: String, project: ProjectId) {
+        let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= MAX_CACHED_KEYS {
+            cache.retain(|_, (_, at)| at.elapsed() < KEY_CACHE_TTL);
+            if cache.len() >= MAX_CACHED_KEYS {
+                cache.clear();
+            }
+        }
+        cache.insert(key, (project, std::time::Instant::now()));
+    }
 }
 
 /// How a call says whose it is.
@@ -65,7 +98,7 @@ impl Backend {
         headers: &HeaderMap,
     ) -> Result<(Sink, Binding), ProxyError> {
         match (self, credentials) {
-            (Backend::Local(state), Credentials::Session(token)) => {
+            (Backend::Local(state, _), Credentials::Session(token)) => {
                 let session = state
                     .proxy_sessions
                     .get(state.store.as_ref(), &token)
@@ -78,16 +111,26 @@ impl Backend {
                 };
                 Ok((sink, Binding::of_session(&session).with_headers(headers)))
             }
-            (Backend::Local(state), Credentials::Key) => {
+            (Backend::Local(state, keys), Credentials::Key) => {
                 let key = lemma_key(headers)?;
-                let grant = crate::auth::authenticate(state.store.as_ref(), &Credential::Key(key))
-                    .await
-                    .map_err(|e| proxy_error(e.status, e.message))?;
-                crate::auth::check(&grant, Access::Ingest)
-                    .map_err(|e| proxy_error(e.status, e.message))?;
+                let project = match keys.get(&key) {
+                    Some(project) => project,
+                    None => {
+                        let grant = crate::auth::authenticate(
+                            state.store.as_ref(),
+                            &Credential::Key(key.clone()),
+                        )
+                        .await
+                        .map_err(|e| proxy_error(e.status, e.message))?;
+                        crate::auth::check(&grant, Access::Ingest)
+                            .map_err(|e| proxy_error(e.status, e.message))?;
+                        keys.put(key, grant.project.id);
+                        grant.project.id
+                    }
+                };
                 let sink = Sink::Local {
                     state: state.clone(),
-                    project: grant.project.id,
+                    project,
                 };
                 Ok((sink, Binding::default().with_headers(headers)))
             }

@@ -59,14 +59,14 @@ impl ProxyState {
                 .build()?,
             config: Arc::new(config),
             max_body_bytes,
-            recorder: record::Recorder::start(),
+            recorder: record::Recorder::start()?,
         })
     }
 
     /// The proxy of `lemma serve`: sessions and keys from its store, spans through its ingest.
     pub fn local(state: &AppState) -> anyhow::Result<Self> {
         ProxyState::new(
-            Backend::Local(state.clone()),
+            Backend::Local(state.clone(), Arc::default()),
             state.config.proxy.clone(),
             state.config.max_body_bytes,
         )

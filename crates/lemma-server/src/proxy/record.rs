@@ -62,11 +62,18 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the recording task (in the current runtime).
-    pub fn start() -> Recorder {
+    /// Starts the recording thread. Recording (decoding, normalising, storing) runs on a
+    /// thread of its own, so a batch's work never holds up the tasks relaying calls: the
+    /// operating system preempts it for them, where a task would run to its next await.
+    pub fn start() -> anyhow::Result<Recorder> {
         let (queue, calls) = tokio::sync::mpsc::channel(QUEUE);
-        tokio::spawn(batches(calls));
-        Recorder { queue }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("lemma-proxy-recorder".into())
+            .spawn(move || runtime.block_on(batches(calls)))?;
+        Ok(Recorder { queue })
     }
 
     fn record(&self, sink: Sink, request: ExportTraceServiceRequest) {
