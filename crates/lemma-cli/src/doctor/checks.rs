@@ -173,7 +173,6 @@ pub fn key(
     }
 }
 
-
 /// One small trace sent to `endpoint` as an exporter would, then read back from the API until
 /// it is there.
 pub fn test_run(

@@ -92,36 +92,37 @@ fn call(url: &str, body: &Value, headers: &[(&str, &str)]) -> reqwest::blocking:
 
 /// The run's spans once it holds `count`; the proxy records after answering.
 fn spans_of(server: &Server, run: &str, count: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    exactly(count, &format!("spans of run {run}"), || {
         let (status, body) = server.get(&format!("/api/v1/runs/{run}"));
         let spans = body["spans"].as_array().cloned().unwrap_or_default();
-        if status == 200 && spans.len() >= count {
-            assert_eq!(spans.len(), count, "{body:#}");
-            return spans;
+        if status == 200 {
+            spans
+        } else {
+            Vec::new()
         }
-        assert!(
-            Instant::now() < deadline,
-            "run {run}: {} spans, not {count}: {body:#}",
-            spans.len()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    })
 }
 
 /// Runs of the proxy's own service (calls with no parent), once there are `count`.
 fn proxy_runs(server: &Server, count: usize) -> Vec<Value> {
+    exactly(count, "proxy runs", || {
+        server.all_runs("service:lemma-proxy")
+    })
+}
+
+/// What `read` answers once it holds `count` items (asserting it is no more), waiting a while.
+fn exactly(count: usize, what: &str, mut read: impl FnMut() -> Vec<Value>) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let runs = server.all_runs("service:lemma-proxy");
-        if runs.len() >= count {
-            assert_eq!(runs.len(), count, "{runs:#?}");
-            return runs;
+        let items = read();
+        if items.len() >= count {
+            assert_eq!(items.len(), count, "{what}: {items:#?}");
+            return items;
         }
         assert!(
             Instant::now() < deadline,
-            "{} proxy runs, not {count}",
-            runs.len()
+            "{what}: {}, not {count}",
+            items.len()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
