@@ -612,7 +612,18 @@ fn lemma_proxy_on_its_own_records_into_a_server_elsewhere() {
     let llm = FakeLlm::start();
     let server = start(&llm, &[]);
     send_parent(&server);
-    let proxy = Standalone::start(&server, &llm, Some(KEY));
+    // An ingest key is all it needs, as an agent's.
+    let (ok, out, err) = server.cli(&[
+        "keys",
+        "create",
+        "--project",
+        "default",
+        "--scope",
+        "ingest",
+    ]);
+    assert!(ok, "{err}");
+    let ingest_key = common::key_from_output(&out);
+    let proxy = Standalone::start(&server, &llm, Some(&ingest_key));
 
     // A session of the server's project, used through the standalone proxy.
     let (_, session) = open_session(

@@ -43,10 +43,9 @@ pub fn required(method: &Method, path: &str) -> Access {
     if *method == Method::POST && INGEST.contains(&path) {
         return Access::Ingest;
     }
-    // Opening and ending proxy sessions is part of sending data: an agent's ingest key does it.
-    if path.starts_with("/api/v1/proxy/sessions")
-        && matches!(*method, Method::POST | Method::DELETE)
-    {
+    // Proxy sessions are part of sending data: an agent's ingest key opens and ends them, and
+    // `lemma proxy` reads them with one.
+    if path.starts_with("/api/v1/proxy/sessions") {
         return Access::Ingest;
     }
     if path == "/api/v1/project" && matches!(*method, Method::GET | Method::HEAD) {
@@ -98,6 +97,17 @@ mod tests {
     fn routes_need_what_they_change() {
         let cases = [
             (Method::POST, "/v1/traces", Access::Ingest),
+            (Method::POST, "/api/v1/proxy/sessions", Access::Ingest),
+            (
+                Method::GET,
+                "/api/v1/proxy/sessions/{token}",
+                Access::Ingest,
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/proxy/sessions/{token}",
+                Access::Ingest,
+            ),
             (Method::POST, "/v1/logs", Access::Ingest),
             (
                 Method::POST,

@@ -10,6 +10,8 @@ pub fn access(method: &str, path: &str) -> &'static str {
         ("post", "/v1/traces" | "/v1/logs" | "/api/public/otel/v1/traces") => "ingest",
         ("post", "/api/v1/runs/{run_id}/metrics") => "ingest",
         ("post", "/mcp") => "read",
+        // Proxy sessions are part of sending: an agent's ingest key opens, reads and ends them.
+        ("post" | "get" | "delete", p) if p.starts_with("/api/v1/proxy/sessions") => "ingest",
         // Any key or role names its project, so an ingest key can be checked.
         ("get", "/api/v1/project") => "identify",
         ("get", p) if p.starts_with("/api/v1/keys") || p.starts_with("/api/v1/members") => "admin",
