@@ -48,6 +48,13 @@ fn send_parent(server: &Server) {
     assert_eq!(resp.status(), 200);
 }
 
+/// A new key of project `default` with this scope.
+fn key_of_scope(server: &Server, scope: &str) -> String {
+    let (ok, out, err) = server.cli(&["keys", "create", "--project", "default", "--scope", scope]);
+    assert!(ok, "{err}");
+    common::key_from_output(&out)
+}
+
 fn now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -301,16 +308,7 @@ fn read_timed(mut resp: reqwest::blocking::Response) -> (Vec<Duration>, String, 
 fn streams_pass_through_chunk_by_chunk_and_calls_without_a_session_are_runs_of_their_own() {
     let llm = FakeLlm::start();
     let server = start(&llm, &[]);
-    let (ok, out, err) = server.cli(&[
-        "keys",
-        "create",
-        "--project",
-        "default",
-        "--scope",
-        "ingest",
-    ]);
-    assert!(ok, "{err}");
-    let ingest_key = common::key_from_output(&out);
+    let ingest_key = key_of_scope(&server, "ingest");
     let keyed = server.url("/proxy/openai/v1/chat/completions");
 
     // "SLOW": 0.3 s between the fake's chunks. The first must reach the client long before the
@@ -463,9 +461,7 @@ fn only_a_live_session_or_an_ingest_key_opens_the_proxy() {
     assert!(resp.text().unwrap().contains("X-Lemma-Key"));
     let resp = call(&keyed, &body, &[("x-lemma-key", "lm_not_a_key")]);
     assert_eq!(resp.status(), 401);
-    let (ok, out, err) = server.cli(&["keys", "create", "--project", "default", "--scope", "read"]);
-    assert!(ok, "{err}");
-    let read_key = common::key_from_output(&out);
+    let read_key = key_of_scope(&server, "read");
     assert_eq!(
         call(&keyed, &body, &[("x-lemma-key", &read_key)]).status(),
         403
@@ -613,16 +609,7 @@ fn lemma_proxy_on_its_own_records_into_a_server_elsewhere() {
     let server = start(&llm, &[]);
     send_parent(&server);
     // An ingest key is all it needs, as an agent's.
-    let (ok, out, err) = server.cli(&[
-        "keys",
-        "create",
-        "--project",
-        "default",
-        "--scope",
-        "ingest",
-    ]);
-    assert!(ok, "{err}");
-    let ingest_key = common::key_from_output(&out);
+    let ingest_key = key_of_scope(&server, "ingest");
     let proxy = Standalone::start(&server, &llm, Some(&ingest_key));
 
     // A session of the server's project, used through the standalone proxy.

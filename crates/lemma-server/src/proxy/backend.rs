@@ -9,6 +9,7 @@ use lemma_store::{Credential, ProjectId};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 use super::context::Binding;
+use super::recent::Recent;
 use super::relay::{proxy_error, ProxyError};
 use super::remote::Remote;
 use crate::auth::access::Access;
@@ -23,38 +24,10 @@ pub enum Backend {
     Remote(Arc<Remote>),
 }
 
-/// How long a key checked for a proxied call is taken without asking the store again: a
-/// revoked key stops opening the proxy within this time (the store read, from a pool of
-/// connections, is most of what a call would otherwise add under load).
-const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
-const MAX_CACHED_KEYS: usize = 10_000;
-
-/// Keys checked lately, with the project each belongs to.
-#[derive(Default)]
-pub struct KeyCache(
-    std::sync::Mutex<std::collections::HashMap<String, (ProjectId, std::time::Instant)>>,
-);
-
-impl KeyCache {
-    fn get(&self, key: &str) -> Option<ProjectId> {
-        let cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        cache
-            .get(key)
-            .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
-            .map(|(project, _)| *project)
-    }
-
-    fn put(&self, key: String, project: ProjectId) {
-        let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= MAX_CACHED_KEYS {
-            cache.retain(|_, (_, at)| at.elapsed() < KEY_CACHE_TTL);
-            if cache.len() >= MAX_CACHED_KEYS {
-                cache.clear();
-            }
-        }
-        cache.insert(key, (project, std::time::Instant::now()));
-    }
-}
+/// Keys checked lately for proxied calls, with the project each belongs to: a revoked key
+/// stops opening the proxy within `recent::TTL` (the store read, from a pool of connections,
+/// is most of what a call would otherwise add under load).
+pub type KeyCache = Recent<String, ProjectId>;
 
 /// How a call says whose it is.
 pub enum Credentials {

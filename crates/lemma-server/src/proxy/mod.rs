@@ -14,6 +14,7 @@
 
 mod backend;
 mod context;
+mod recent;
 mod record;
 mod relay;
 mod remote;

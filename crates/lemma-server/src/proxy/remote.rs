@@ -1,19 +1,16 @@
 //! `lemma proxy`'s view of the Lemma server it records into: sessions and keys checked through
-//! its API (and kept for `CACHE_TTL`), spans sent to its OTLP/HTTP endpoint.
+//! its API (and kept for `recent::TTL`), spans sent to its OTLP/HTTP endpoint.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use serde::Deserialize;
 
 use super::context::{Binding, Parent};
+use super::recent::Recent;
 use super::relay::{proxy_error, ProxyError};
 
-const CACHE_TTL: Duration = Duration::from_secs(5);
-const MAX_CACHED: usize = 10_000;
 const API_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A session as the server's `GET /api/v1/proxy/sessions/{token}` answers it.
@@ -30,8 +27,8 @@ pub struct Remote {
     /// The key sessions are looked up and recorded with: sessions are its project's.
     key: Option<String>,
     client: reqwest::Client,
-    sessions: Mutex<HashMap<String, (Option<Binding>, Instant)>>,
-    keys: Mutex<HashMap<String, Instant>>,
+    sessions: Recent<String, Option<Binding>>,
+    keys: Recent<String, ()>,
 }
 
 fn unavailable(url: &str, e: impl std::fmt::Display) -> ProxyError {
@@ -47,8 +44,8 @@ impl Remote {
             url: url.trim_end_matches('/').to_string(),
             key: key.filter(|k| !k.is_empty()),
             client: reqwest::Client::builder().timeout(API_TIMEOUT).build()?,
-            sessions: Mutex::default(),
-            keys: Mutex::default(),
+            sessions: Recent::default(),
+            keys: Recent::default(),
         })
     }
 
@@ -62,22 +59,11 @@ impl Remote {
                  X-Lemma-Key to its /proxy/openai/v1 and /proxy/anthropic routes instead",
             ));
         };
-        let cached = {
-            let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-            sessions
-                .get(token)
-                .filter(|(_, at)| at.elapsed() < CACHE_TTL)
-                .map(|(binding, _)| binding.clone())
-        };
-        let binding = match cached {
+        let binding = match self.sessions.get(&token.to_string()) {
             Some(binding) => binding,
             None => {
                 let binding = self.fetch_session(&key, token).await?;
-                let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-                if sessions.len() >= MAX_CACHED {
-                    sessions.clear();
-                }
-                sessions.insert(token.to_string(), (binding.clone(), Instant::now()));
+                self.sessions.put(token.to_string(), binding.clone());
                 binding
             }
         };
@@ -118,13 +104,10 @@ impl Remote {
         }
     }
 
-    /// Whether the server takes this key (checked once per `CACHE_TTL`).
+    /// Whether the server takes this key (checked once per `recent::TTL`).
     pub async fn check_key(&self, key: &str) -> Result<(), ProxyError> {
-        {
-            let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-            if keys.get(key).is_some_and(|at| at.elapsed() < CACHE_TTL) {
-                return Ok(());
-            }
+        if self.keys.get(&key.to_string()).is_some() {
+            return Ok(());
         }
         let answer = self
             .client
@@ -137,11 +120,7 @@ impl Remote {
         if !status.is_success() {
             return Err(proxy_error(status, message(answer).await));
         }
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        if keys.len() >= MAX_CACHED {
-            keys.clear();
-        }
-        keys.insert(key.to_string(), Instant::now());
+        self.keys.put(key.to_string(), ());
         Ok(())
     }
 

@@ -1,11 +1,9 @@
 //! `POST /api/v1/proxy/sessions` and `DELETE /api/v1/proxy/sessions/{token}`: a process opens
 //! a session for its current span and hands the base URLs to a subprocess, whose model calls
-//! through them are then recorded under that span. Lookups are cached for `CACHE_TTL`, so a
+//! through them are then recorded under that span. Lookups are cached for `recent::TTL`, so a
 //! session ended through another server sharing the store stops working within that time.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -21,13 +19,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::context::Parent;
+use super::recent::Recent;
 use crate::api::{iso, now_unix_nano};
 use crate::error::{ApiError, ErrorBody};
 use crate::openapi::responses::Keyed;
 use crate::server::AppState;
 
-const CACHE_TTL: Duration = Duration::from_secs(5);
-const MAX_CACHED: usize = 10_000;
 const DEFAULT_TTL_SECONDS: u64 = 24 * 3600;
 const MAX_TTL_SECONDS: u64 = 7 * 24 * 3600;
 
@@ -225,20 +222,11 @@ async fn end(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Token hash → the session (or that there is none) and when it was looked up.
-type Cache = HashMap<Vec<u8>, (Option<ProxySession>, Instant)>;
-
-/// Looked-up sessions, kept for `CACHE_TTL` so a proxied call costs no store read.
+/// Looked-up sessions, kept for `recent::TTL` so a proxied call costs no store read.
 #[derive(Default)]
-pub struct Sessions {
-    cache: Mutex<Cache>,
-}
+pub struct Sessions(Recent<Vec<u8>, Option<ProxySession>>);
 
 impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// The live session of this token; `None` when there is none.
     pub async fn get(
         &self,
@@ -247,25 +235,16 @@ impl Sessions {
     ) -> Result<Option<ProxySession>, ApiError> {
         let hash = hash_token(token);
         let now = now_unix_nano();
-        if let Some((session, at)) = self.lock().get(&hash) {
-            if at.elapsed() < CACHE_TTL {
-                return Ok(session.clone().filter(|s| s.expires_at_unix_nano > now));
-            }
+        if let Some(session) = self.0.get(&hash) {
+            return Ok(session.filter(|s| s.expires_at_unix_nano > now));
         }
         let session = store.proxy_session(&hash, now).await?;
-        let mut cache = self.lock();
-        if cache.len() >= MAX_CACHED {
-            cache.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
-            if cache.len() >= MAX_CACHED {
-                cache.clear();
-            }
-        }
-        cache.insert(hash, (session.clone(), Instant::now()));
+        self.0.put(hash, session.clone());
         Ok(session)
     }
 
     fn forget(&self, hash: &[u8]) {
-        self.lock().remove(hash);
+        self.0.forget(&hash.to_vec());
     }
 }
 
