@@ -17,6 +17,7 @@ pub mod query;
 pub mod redact;
 pub mod run;
 pub mod semconv;
+pub mod signals;
 pub mod stats;
 pub mod value;
 
@@ -26,4 +27,4 @@ pub use model::{
     CostSource, LogRecord, PayloadState, Span, SpanEvent, SpanKind, SpanLink, SpanOutline,
     StatusCode, Usage,
 };
-pub use run::{Run, RunSignal, SpanDigest};
+pub use run::{Run, RunSignal, Severity, SignalSource, SpanDigest};

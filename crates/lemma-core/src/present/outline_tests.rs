@@ -133,6 +133,7 @@ fn the_overview_places_errors_loops_and_slow_spans() {
         repeats: 3,
         first_tool_index: 1,
         first_span_id: None,
+        ..RunSignal::default()
     };
     let view = o.overview(10, &[signal]);
     assert_eq!(view.total, 101);

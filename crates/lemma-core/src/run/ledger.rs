@@ -164,16 +164,14 @@ impl RunState {
         run.signals = self
             .loops
             .iter()
-            .map(|l| RunSignal {
-                kind: "loop".into(),
-                tool_name: l.tool_name.clone(),
-                tool_args: l
-                    .tool_args
-                    .as_deref()
-                    .and_then(|a| serde_json::from_str(a).ok()),
-                repeats: l.repeats,
-                first_tool_index: u32::try_from(l.index).unwrap_or(u32::MAX),
-                first_span_id: Some(l.first.span_id.clone()),
+            .map(|l| {
+                RunSignal::repeated_calls(
+                    l.tool_name.clone(),
+                    l.tool_args.as_deref(),
+                    l.repeats,
+                    u32::try_from(l.index).unwrap_or(u32::MAX),
+                    &l.first.span_id,
+                )
             })
             .collect();
         run

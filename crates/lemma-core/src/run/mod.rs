@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::model::{Span, SpanKind, StatusCode, Usage};
+use crate::signals::{marks_of, SpanMark};
 use ledger::RunState;
 use memory::MemoryIndex;
 
@@ -49,6 +50,9 @@ pub struct SpanDigest {
     pub environment: Option<String>,
     pub tags: Vec<String>,
     pub metadata: Map<String, Value>,
+    /// Signals written onto the span (`lemma.signal.<name>`, classifier flags).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<SpanMark>,
 }
 
 impl From<&Span> for SpanDigest {
@@ -77,25 +81,121 @@ impl From<&Span> for SpanDigest {
             environment: s.environment.clone(),
             tags: s.tags.clone(),
             metadata: s.metadata.clone(),
+            marks: marks_of(&s.attributes),
         }
     }
 }
 
-/// A detected pattern worth a look, e.g. a tool called again and again with the same
-/// arguments.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Something in a run worth a look: a tool called again and again with the same arguments,
+/// a streak of failures, a classifier's label. Loops come with the run's summary; the rest
+/// are found by [`crate::signals::detect`] as spans arrive.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunSignal {
-    /// `loop` (three or more consecutive identical tool calls) or `error`.
+    /// The signal's name: `loop`, `error_streak`, `jailbreak_attempt`, ...
     pub kind: String,
+    /// Summaries stored before severities existed hold only loops, which are warnings.
+    #[serde(default)]
+    pub severity: Severity,
+    /// What found it.
+    #[serde(default)]
+    pub source: SignalSource,
+    /// The span it points at (the first of a repeated stretch), when one span stands for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
+    /// One sentence for a person: what happened, with the numbers that made it a signal.
+    #[serde(default)]
+    pub explanation: String,
+    /// A classifier's or evaluator's score, when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// A classifier's or evaluator's label, when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     pub tool_name: Option<String>,
     pub tool_args: Option<Value>,
+    /// Consecutive repeats (loops, cycles, streaks) or occurrences counted; 0 when not counted.
     pub repeats: u32,
-    /// Position among the run's tool spans in start order, from 0.
+    /// For loops: the first call's position among the run's tool spans in start order, from 0.
     pub first_tool_index: u32,
-    /// The first call of the loop. Absent from summaries stored before it was kept.
+    /// For loops: the first call. Absent from summaries stored before it was kept.
     #[serde(default)]
     pub first_span_id: Option<String>,
+}
+
+/// How much a signal asks for attention.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = SignalSeverity))]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    #[default]
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::Info, Severity::Warning, Severity::Critical];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Severity> {
+        Severity::ALL
+            .into_iter()
+            .find(|s| s.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// What found a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SignalSource {
+    /// A rule over the run's spans, applied by Lemma as they arrive.
+    #[default]
+    Rule,
+    /// A label or score the app or a classifier wrote onto a span (`lemma.signal.<name>`,
+    /// `jailbreak_attempt`, ...).
+    Attribute,
+    /// An evaluation result (`gen_ai.evaluation.result`, OpenInference annotations).
+    Evaluation,
+}
+
+impl RunSignal {
+    /// The loop signal of `repeats` consecutive identical calls of a tool.
+    pub fn repeated_calls(
+        tool_name: Option<String>,
+        tool_args: Option<&str>,
+        repeats: u32,
+        first_tool_index: u32,
+        first_span_id: &str,
+    ) -> RunSignal {
+        let tool = tool_name.as_deref().unwrap_or("a tool");
+        RunSignal {
+            kind: "loop".into(),
+            severity: Severity::Warning,
+            source: SignalSource::Rule,
+            span_id: Some(first_span_id.to_string()),
+            explanation: format!(
+                "{tool} was called {repeats} times in a row with the same arguments"
+            ),
+            tool_args: tool_args.and_then(|a| serde_json::from_str(a).ok()),
+            tool_name,
+            repeats,
+            first_tool_index,
+            first_span_id: Some(first_span_id.to_string()),
+            ..RunSignal::default()
+        }
+    }
 }
 
 /// A run summary. Its serde form is the API's RUN object minus the ISO times the API adds.

@@ -73,6 +73,7 @@ fn digest(i: usize, g: &Gen) -> SpanDigest {
             1 => [("j".to_string(), Value::from("v"))].into_iter().collect(),
             _ => Map::new(),
         },
+        marks: Vec::new(),
     }
 }
 

@@ -303,17 +303,13 @@ fn loops(spans: &[SpanDigest]) -> Vec<RunSignal> {
             .take_while(|t| t.tool_name == first.tool_name && t.tool_args == first.tool_args)
             .count();
         if len as u32 >= LOOP_MIN_REPEATS {
-            out.push(RunSignal {
-                kind: "loop".into(),
-                tool_name: tools[i].tool_name.clone(),
-                tool_args: tools[i]
-                    .tool_args
-                    .as_deref()
-                    .and_then(|a| serde_json::from_str(a).ok()),
-                repeats: len as u32,
-                first_tool_index: i as u32,
-                first_span_id: Some(tools[i].span_id.clone()),
-            });
+            out.push(RunSignal::repeated_calls(
+                tools[i].tool_name.clone(),
+                tools[i].tool_args.as_deref(),
+                len as u32,
+                i as u32,
+                &tools[i].span_id,
+            ));
         }
         i += len;
     }

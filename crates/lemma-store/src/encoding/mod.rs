@@ -194,6 +194,8 @@ struct DigestRest {
     tags: Vec<String>,
     #[serde(rename = "d", default, skip_serializing_if = "Map::is_empty")]
     metadata: Map<String, Value>,
+    #[serde(rename = "k", default, skip_serializing_if = "Vec::is_empty")]
+    marks: Vec<lemma_core::signals::SpanMark>,
 }
 
 /// Marks a digest that holds only `DigestRest`; earlier ones were the whole digest, as plain
@@ -213,6 +215,7 @@ pub fn encode_digest(digest: &SpanDigest) -> Result<Vec<u8>, StoreError> {
         tool_args: digest.tool_args.clone(),
         tags: digest.tags.clone(),
         metadata: digest.metadata.clone(),
+        marks: digest.marks.clone(),
     };
     let json = serde_json::to_vec(&rest).map_err(backend)?;
     if json == b"{}" {
@@ -298,6 +301,7 @@ pub fn digest_from_parts(c: DigestColumns, rest: &[u8]) -> Result<SpanDigest, St
         environment: c.environment,
         tags: rest.tags,
         metadata: rest.metadata,
+        marks: rest.marks,
     })
 }
 
