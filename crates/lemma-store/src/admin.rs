@@ -49,6 +49,30 @@ pub(crate) fn decode_redaction(json: &str) -> Result<lemma_core::redact::Redacti
         .map_err(|e| StoreError::Backend(format!("a project's stored redaction rules: {e}")))
 }
 
+/// Signal thresholds as stored, checked first.
+pub(crate) fn encode_signal_settings(
+    settings: &lemma_core::signals::SignalSettings,
+) -> Result<String> {
+    settings.validate().map_err(StoreError::Invalid)?;
+    serde_json::to_string(settings).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+/// Stored signal thresholds, or the defaults when none are stored. Thresholds that cannot be
+/// read (written by a newer version) give the defaults with a warning: signals keep working.
+pub(crate) fn decode_signal_settings(
+    json: Option<&str>,
+) -> Result<lemma_core::signals::SignalSettings> {
+    Ok(json
+        .and_then(|j| match serde_json::from_str(j) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "a project's stored signal thresholds could not be read; using the defaults");
+                None
+            }
+        })
+        .unwrap_or_default())
+}
+
 /// A retention a store accepts: at least a day, at most about 270 years.
 pub(crate) fn check_retention(days: Option<u32>) -> Result<Option<u32>> {
     match days {

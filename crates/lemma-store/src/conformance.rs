@@ -13,6 +13,7 @@ mod long_runs;
 mod moving;
 mod orders;
 mod proxy_sessions;
+mod signals;
 mod users;
 
 pub use moving::{counts, import_key};
@@ -87,6 +88,7 @@ pub async fn run_all<S: Store>(store: &S) {
     redaction(store, a.id, b.id).await;
     users::users(store, a.id, b.id).await;
     proxy_sessions::proxy_sessions(store, a.id, b.id).await;
+    signals::signals(store).await;
 }
 
 pub async fn redaction<S: Store>(store: &S, a: ProjectId, b: ProjectId) {

@@ -14,6 +14,7 @@ pub mod keys;
 mod order;
 pub mod proxy_sessions;
 mod search;
+pub mod signals;
 pub mod sqlite;
 pub mod users;
 
@@ -21,6 +22,8 @@ use async_trait::async_trait;
 use lemma_core::pricing::{Price, PriceTable};
 use lemma_core::query::Filter;
 use lemma_core::redact::RedactionRules;
+use lemma_core::run::SpanDigest;
+use lemma_core::signals::SignalSettings;
 use lemma_core::stats::Stats;
 use lemma_core::{LogRecord, MetricEvent, Run, Span, SpanOutline};
 use serde::Serialize;
@@ -30,6 +33,7 @@ pub use facets::{FacetField, RunFacets, ValueCount, FACET_RUNS};
 pub use factory::{StoreLocation, DATABASE_FILE};
 pub use order::{RunOrder, RunSort};
 pub use proxy_sessions::ProxySession;
+pub use signals::{RunSignals, SignalCount};
 pub use users::{Member, Membership, Role, Session, User};
 
 /// The largest page any listing returns.
@@ -453,6 +457,41 @@ pub trait Store: Send + Sync + 'static {
     /// re-sends and deletions, so counts that differ mean data that differs, never two ways
     /// of counting.
     async fn counts(&self, project: ProjectId) -> Result<Counts>;
+
+    /// The digest of every span of a run (what summaries and signals are computed from), in
+    /// no particular order; `None` when the project holds no span of the run.
+    async fn run_digests(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+    ) -> Result<Option<Vec<SpanDigest>>>;
+
+    /// Keeps an evaluation of a run's signals in place of the one stored, unless the stored
+    /// one read the run's spans later (`evaluated_unix_nano`). Deleting the run deletes it.
+    async fn put_signals(&self, project: ProjectId, found: RunSignals) -> Result<()>;
+
+    /// The stored evaluations of these runs (those that have one), in no particular order.
+    async fn signals_of(&self, project: ProjectId, run_ids: &[String]) -> Result<Vec<RunSignals>>;
+
+    /// Runs with each signal, by the time bucket their run started in: runs started in
+    /// `[since, until)`, buckets `bucket_ns` wide from `since`. Each name and severity of a
+    /// run counts once per run.
+    async fn signal_counts(
+        &self,
+        project: ProjectId,
+        since_unix_nano: u64,
+        until_unix_nano: u64,
+        bucket_ns: u64,
+    ) -> Result<Vec<SignalCount>>;
+
+    /// The project's signal thresholds (the defaults until set).
+    async fn signal_settings(&self, project: ProjectId) -> Result<SignalSettings>;
+    /// Replaces the project's signal thresholds; invalid ones are `Invalid`.
+    async fn set_signal_settings(
+        &self,
+        project: ProjectId,
+        settings: &SignalSettings,
+    ) -> Result<()>;
 
     /// The project's price overrides, by model pattern.
     async fn list_prices(&self, project: ProjectId) -> Result<Vec<PriceOverride>>;

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! agent:support-agent status:error model:gpt-4o,gpt-4.1 tool:web_search thread:t-42
-//! user:u-7 env:prod duration>5s tokens>1000 cost>0.01 signal:loop since:24h
+//! user:u-7 env:prod duration>5s tokens>1000 cost>0.01 signal:loop signal.severity:critical since:24h
 //! "refund policy" meta.tier=gold -tag:test metric.resolved=true metric.quality<0.5
 //! ```
 //!
@@ -72,7 +72,11 @@ pub enum Field {
     Session,
     Env,
     Tag,
+    /// A signal's name: the run has a signal of that name (loops come with its summary, the
+    /// rest from its latest evaluation).
     Signal,
+    /// `signal.severity`: the run has a signal of that severity (`info`, `warning`, `critical`).
+    SignalSeverity,
     Service,
     /// `meta.<key>`: a metadata value.
     Meta(String),

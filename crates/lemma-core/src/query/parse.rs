@@ -12,7 +12,7 @@ use crate::model::{SpanKind, StatusCode};
 /// Field names accepted before `:`, `=`, `!=`, `>`, ... as shown in error messages.
 /// `named_field` must resolve every plain name here (a test checks it).
 const KNOWN_FIELDS: &str = "run, span, name, agent, status, kind, model, provider, tool, thread, \
-     user, session, env, tag, signal, service, meta.<key>, attr.<key>, metric.<name>, duration, \
+     user, session, env, tag, signal, signal.severity, service, meta.<key>, attr.<key>, metric.<name>, duration, \
      tokens, input_tokens, output_tokens, cost, spans, errors, since, until, has";
 
 /// The fields that take `>`, `>=`, `<`, `<=`.
@@ -409,6 +409,7 @@ fn named_field(name: &str) -> Option<Field> {
         "env" | "environment" => Field::Env,
         "tag" | "tags" => Field::Tag,
         "signal" => Field::Signal,
+        "signal.severity" => Field::SignalSeverity,
         "service" => Field::Service,
         "duration" => Field::Duration,
         "tokens" => Field::Tokens,
@@ -483,7 +484,7 @@ fn split_alternatives(term: &FieldTerm) -> Vec<(String, usize)> {
     alternatives
 }
 
-/// Status and kind have a closed set of values: check them here so a typo is reported rather
+/// Status, kind and severity have a closed set of values: check them here so a typo is reported rather
 /// than silently matching nothing, and store them in their canonical lowercase form.
 fn normalize_value(field: &Field, value: String, pos: usize) -> Result<String, ParseError> {
     match field {
@@ -505,6 +506,14 @@ fn normalize_value(field: &Field, value: String, pos: usize) -> Result<String, P
                         "unknown kind '{value}'; expected one of {}",
                         kinds.join(", ")
                     ),
+                )
+            }),
+        Field::SignalSeverity => crate::run::Severity::parse(&value)
+            .map(|s| s.name().to_string())
+            .ok_or_else(|| {
+                error(
+                    pos,
+                    format!("unknown severity '{value}'; expected info, warning or critical"),
                 )
             }),
         _ => Ok(value),
@@ -1169,6 +1178,14 @@ mod tests {
             ("signal", Field::Signal),
             ("service", Field::Service),
         ];
+        assert_eq!(
+            one("signal.severity:Critical,warning"),
+            clause(
+                false,
+                one_of(Field::SignalSeverity, &["critical", "warning"])
+            )
+        );
+        assert_err("signal.severity:bad", 16, &["unknown severity 'bad'"]);
         for (name, field) in cases {
             for op in [":", "="] {
                 let input = format!("{name}{op}Some-Value");

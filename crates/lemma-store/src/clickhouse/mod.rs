@@ -417,4 +417,61 @@ impl Store for ClickHouseStore {
     async fn reprice(&self, project: ProjectId, table: &PriceTable) -> Result<u64> {
         prices::reprice(&self.inner, project, table).await
     }
+
+    async fn run_digests(
+        &self,
+        _project: ProjectId,
+        _run_id: &str,
+    ) -> Result<Option<Vec<lemma_core::run::SpanDigest>>> {
+        Err(StoreError::Backend(
+            "signals: not yet in the ClickHouse store".into(),
+        ))
+    }
+
+    async fn put_signals(&self, _project: ProjectId, _found: crate::RunSignals) -> Result<()> {
+        Err(StoreError::Backend(
+            "signals: not yet in the ClickHouse store".into(),
+        ))
+    }
+
+    async fn signals_of(
+        &self,
+        _project: ProjectId,
+        _run_ids: &[String],
+    ) -> Result<Vec<crate::RunSignals>> {
+        Err(StoreError::Backend(
+            "signals: not yet in the ClickHouse store".into(),
+        ))
+    }
+
+    async fn signal_counts(
+        &self,
+        _project: ProjectId,
+        _since: u64,
+        _until: u64,
+        _bucket_ns: u64,
+    ) -> Result<Vec<crate::SignalCount>> {
+        Err(StoreError::Backend(
+            "signals: not yet in the ClickHouse store".into(),
+        ))
+    }
+
+    async fn signal_settings(
+        &self,
+        _project: ProjectId,
+    ) -> Result<lemma_core::signals::SignalSettings> {
+        Err(StoreError::Backend(
+            "signals: not yet in the ClickHouse store".into(),
+        ))
+    }
+
+    async fn set_signal_settings(
+        &self,
+        _project: ProjectId,
+        _settings: &lemma_core::signals::SignalSettings,
+    ) -> Result<()> {
+        Err(StoreError::Backend(
+            "signals: not yet in the ClickHouse store".into(),
+        ))
+    }
 }

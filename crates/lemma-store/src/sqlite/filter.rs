@@ -221,7 +221,12 @@ impl Compiler<'_> {
             (Field::Session, t) => self.matches(col(t, "session_id"), values),
             (Field::Env, t) => self.matches(col(t, "environment"), values),
             (Field::Tag, Runs) => self.json_list("r.tags", values),
-            (Field::Signal, Runs) => self.json_list("r.signals", values),
+            (Field::Signal, Runs) => {
+                let loops = self.json_list("r.signals", values);
+                let found = self.evaluated_signal("'$.kind'", values);
+                format!("({loops} OR {found})")
+            }
+            (Field::SignalSeverity, Runs) => self.evaluated_signal("'$.severity'", values),
             (Field::Meta(key), Runs) => {
                 let path = self.bind(json_path(key)?);
                 self.matches(
@@ -260,6 +265,16 @@ impl Compiler<'_> {
                 )))
             }
         })
+    }
+
+    /// The run's latest signal evaluation holds a signal whose field at `path` (a JSON path
+    /// literal) matches any of the values.
+    fn evaluated_signal(&mut self, path: &'static str, values: &[String]) -> String {
+        let m = self.matches(&format!("json_extract(j.value, {path})"), values);
+        format!(
+            "EXISTS (SELECT 1 FROM run_signals g, json_each(g.signals) j \
+             WHERE g.project_id = r.project_id AND g.trace_id = r.trace_id AND ({m}))"
+        )
     }
 
     fn run_has_span(&mut self, expr: &str, values: &[String]) -> String {
@@ -345,13 +360,21 @@ impl Compiler<'_> {
             (Field::Tool, Runs) => "json_array_length(r.tools) > 0".into(),
             (Field::Tool, Spans) => "s.tool_name IS NOT NULL".into(),
             (Field::Tag, Runs) => "json_array_length(r.tags) > 0".into(),
-            (Field::Signal, Runs) => "json_array_length(r.signals) > 0".into(),
+            (Field::Signal, Runs) => "(json_array_length(r.signals) > 0 OR EXISTS \
+                 (SELECT 1 FROM run_signals g WHERE g.project_id = r.project_id \
+                  AND g.trace_id = r.trace_id AND json_array_length(g.signals) > 0))"
+                .into(),
             (Field::Meta(key), Runs) => {
                 let p = self.bind(json_path(key)?);
                 format!("json_type(r.metadata, {p}) IS NOT NULL")
             }
             (Field::Metric(name), t) => self.metric(t, name, |_| "1".into()),
-            (f, Spans) if matches!(f, Field::Tag | Field::Signal | Field::Meta(_)) => {
+            (f, Spans)
+                if matches!(
+                    f,
+                    Field::Tag | Field::Signal | Field::SignalSeverity | Field::Meta(_)
+                ) =>
+            {
                 return Err(runs_only(f))
             }
             (f, _) => return Err(StoreError::Invalid(format!("has:{f:?} is not supported"))),

@@ -17,6 +17,7 @@ mod proxy_sessions;
 mod read;
 mod redaction;
 mod schema;
+mod signals;
 mod stats;
 mod text;
 mod users;
@@ -556,6 +557,68 @@ impl Store for SqliteStore {
     async fn reprice(&self, project: ProjectId, table: &PriceTable) -> Result<u64> {
         let table = table.clone();
         self.write(move |conn| prices::reprice(conn, project, &table))
+            .await
+    }
+
+    async fn run_digests(
+        &self,
+        project: ProjectId,
+        run_id: &str,
+    ) -> Result<Option<Vec<lemma_core::run::SpanDigest>>> {
+        let run_id = run_id.to_ascii_lowercase();
+        if codec::run_id_blob(&run_id).is_none() {
+            return Ok(None);
+        }
+        self.read(move |conn| {
+            let digests = write::read_digests(conn, project, &run_id)?;
+            Ok((!digests.is_empty()).then_some(digests))
+        })
+        .await
+    }
+
+    async fn put_signals(&self, project: ProjectId, found: crate::RunSignals) -> Result<()> {
+        self.write(move |conn| signals::put(conn, project, &found))
+            .await
+    }
+
+    async fn signals_of(
+        &self,
+        project: ProjectId,
+        run_ids: &[String],
+    ) -> Result<Vec<crate::RunSignals>> {
+        let ids = run_ids.to_vec();
+        self.read(move |conn| signals::of_runs(conn, project, &ids))
+            .await
+    }
+
+    async fn signal_counts(
+        &self,
+        project: ProjectId,
+        since_unix_nano: u64,
+        until_unix_nano: u64,
+        bucket_ns: u64,
+    ) -> Result<Vec<crate::SignalCount>> {
+        self.read(move |conn| {
+            signals::counts(conn, project, since_unix_nano, until_unix_nano, bucket_ns)
+        })
+        .await
+    }
+
+    async fn signal_settings(
+        &self,
+        project: ProjectId,
+    ) -> Result<lemma_core::signals::SignalSettings> {
+        self.read(move |conn| signals::settings(conn, project))
+            .await
+    }
+
+    async fn set_signal_settings(
+        &self,
+        project: ProjectId,
+        settings: &lemma_core::signals::SignalSettings,
+    ) -> Result<()> {
+        let settings = settings.clone();
+        self.write(move |conn| signals::set_settings(conn, project, &settings))
             .await
     }
 }

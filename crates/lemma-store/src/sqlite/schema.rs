@@ -282,6 +282,23 @@ CREATE TABLE proxy_sessions (
 ) WITHOUT ROWID;
 CREATE INDEX proxy_sessions_by_expiry ON proxy_sessions (expires_ns);
 "#,
+    // Signals: each run's latest evaluation (a JSON list) and a project's thresholds (JSON).
+    r#"
+CREATE TABLE run_signals (
+    project_id    INTEGER NOT NULL,
+    trace_id      BLOB NOT NULL,
+    evaluated_ns  INTEGER NOT NULL,
+    span_count    INTEGER NOT NULL,
+    start_ns      INTEGER NOT NULL,
+    signals       TEXT NOT NULL,
+    PRIMARY KEY (project_id, trace_id)
+) WITHOUT ROWID;
+CREATE INDEX run_signals_by_start ON run_signals (project_id, start_ns);
+CREATE TABLE signal_settings (
+    project_id  INTEGER PRIMARY KEY,
+    settings    TEXT NOT NULL
+);
+"#,
 ];
 
 /// Marks a database as Lemma's in its header (`PRAGMA application_id`, "LMMA"), so another
