@@ -17,9 +17,11 @@ mod openapi;
 mod prices;
 mod project_cache;
 pub mod proxy;
+mod recent;
 mod redaction;
 mod retention;
 mod server;
+mod signals;
 mod web;
 
 pub use config::{OidcConfig, ProxyConfig, ServerConfig, UserClaim};

@@ -44,6 +44,8 @@ pub struct AppState {
     pub budget: Budget,
     /// Long runs' outlines, kept while they are paged through.
     pub outlines: Arc<OutlineCache>,
+    /// Signals found as spans arrive.
+    pub signals: Arc<crate::signals::Signals>,
 }
 
 /// What the first start of an empty data dir created.
@@ -162,11 +164,13 @@ pub async fn serve(
         }
         None => None,
     };
+    let signals = crate::signals::Signals::start(store.clone());
     let (ingest, writer) = ingest::writer::start(
         store.clone(),
         config.queue_max_spans,
         config.batch_max_spans,
         forwarder,
+        signals.clone(),
     );
     let redaction = Arc::new(Redaction::new(store.clone()));
     let oidc = match config.oidc.clone() {
@@ -190,6 +194,7 @@ pub async fn serve(
         budget: Budget::new(config.max_inflight_bytes.max(config.max_body_bytes)),
         config: Arc::new(config.clone()),
         outlines: Arc::new(OutlineCache::new(outline_cache::DEFAULT_MAX_BYTES)),
+        signals,
     };
 
     let http = TcpListener::bind(config.http_addr)

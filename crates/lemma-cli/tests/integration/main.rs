@@ -38,6 +38,7 @@ mod scopes;
 mod sdk_python;
 mod sdk_rust;
 mod sdk_typescript;
+mod signals;
 mod stats;
 mod storage;
 mod transcript;

@@ -244,7 +244,7 @@ fn role_allows(role: &str, method: &str, path: &str) -> bool {
         _ if access == "identify" => true,
         "admin" => true,
         "member" => access != "admin",
-        _ => access == "read",
+        _ => matches!(access, "read" | "check"),
     }
 }
 

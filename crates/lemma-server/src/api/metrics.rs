@@ -154,6 +154,10 @@ async fn create(
         }
     }
     let stored = state.store.write_metrics(p.id, events).await?;
+    // An evaluator's result is a signal of its run.
+    state
+        .signals
+        .touched(stored.iter().map(|e| (p.id, e.run_id.clone())));
     state.redaction.count(p.id, tally);
     Ok((StatusCode::CREATED, Json(MetricsAnswer { metrics: stored })))
 }

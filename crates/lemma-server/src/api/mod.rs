@@ -11,6 +11,7 @@ pub mod oidc;
 pub mod outline_cache;
 mod prices;
 mod redaction;
+mod signals;
 mod stats;
 mod values;
 mod views;
@@ -60,6 +61,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(prices::routes())
         .merge(redaction::routes())
         .merge(stats::routes())
+        .merge(signals::routes())
         .merge(values::routes())
         .merge(windows::routes())
         .merge(graph::routes())
@@ -315,7 +317,8 @@ async fn list_runs(
     Extension(p): Extension<Project>,
     Query(params): Query<RunListParams>,
 ) -> Result<Response, ApiError> {
-    let page = state.store.list_runs(p.id, params.to_query()?).await?;
+    let mut page = state.store.list_runs(p.id, params.to_query()?).await?;
+    crate::signals::attach(state.store.as_ref(), p.id, &mut page.items).await?;
     let runs: Vec<RunView> = page.items.iter().map(RunView::from).collect();
     Ok(Json(RunsPage {
         runs,
@@ -357,10 +360,11 @@ async fn get_run(
             return Err(windows::too_long(&run_id, run.span_count));
         }
     }
-    let (run, spans) = state.store.get_run(p.id, &run_id).await?.ok_or_else(|| {
+    let (mut run, spans) = state.store.get_run(p.id, &run_id).await?.ok_or_else(|| {
         ApiError::not_found(format!("run {run_id} not found in project {:?}", p.name))
     })?;
     let metrics = state.store.list_metrics(p.id, &run_id).await?;
+    crate::signals::attach(state.store.as_ref(), p.id, std::slice::from_mut(&mut run)).await?;
     // Typed rather than `json!`, which would build the whole answer as a tree of values first.
     Ok(Json(RunAnswer {
         run: RunView::from(&run).with_metrics(&metrics),
@@ -488,7 +492,7 @@ async fn get_thread(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path(thread_id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let (thread, runs) = state
+    let (thread, mut runs) = state
         .store
         .get_thread(p.id, &thread_id)
         .await?
@@ -498,6 +502,7 @@ async fn get_thread(
                 p.name
             ))
         })?;
+    crate::signals::attach(state.store.as_ref(), p.id, &mut runs).await?;
     let runs: Vec<RunView> = runs.iter().map(RunView::from).collect();
     Ok(Json(ThreadAnswer {
         thread: ThreadView::from(&thread),

@@ -28,7 +28,8 @@ const NANOS_PER_SECOND: u64 = 1_000_000_000;
 /// The range when `from` is not given: the day before `to`.
 const DEFAULT_RANGE_SECONDS: u64 = 24 * 3_600;
 
-const TIME_FORMS: &str = "an RFC 3339 time such as 2026-11-01T10:00:00Z (or a date such as \
+pub(super) const TIME_FORMS: &str =
+    "an RFC 3339 time such as 2026-11-01T10:00:00Z (or a date such as \
      2026-11-01), or how long ago such as 30s, 90m, 24h or 7d";
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -79,7 +80,7 @@ fn capitalised(text: &str) -> String {
 }
 
 /// Parameters left empty count as not given, as a form with blank fields sends them.
-fn given(value: &Option<String>) -> Option<&str> {
+pub(super) fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
@@ -116,7 +117,7 @@ impl StatsParams {
     }
 }
 
-fn range_error(e: RangeError, from: u64, to: u64, bucket: u64) -> ApiError {
+pub(super) fn range_error(e: RangeError, from: u64, to: u64, bucket: u64) -> ApiError {
     ApiError::bad_request(match e {
         RangeError::Empty => format!(
             "from ({}) must be before to ({}); omit both for the last 24 hours",
@@ -142,7 +143,7 @@ fn range_error(e: RangeError, from: u64, to: u64, bucket: u64) -> ApiError {
 }
 
 /// `90m` → 5400. A unit is required: s, m, h, d or w.
-fn parse_seconds(text: &str) -> Option<u64> {
+pub(super) fn parse_seconds(text: &str) -> Option<u64> {
     let split = text.find(|c: char| !c.is_ascii_digit())?;
     let (number, unit) = text.split_at(split);
     let unit_seconds = match unit.to_ascii_lowercase().as_str() {
@@ -167,7 +168,7 @@ fn duration_text(seconds: u64) -> String {
 }
 
 /// A time as the query language's `since:` reads it, in unix nanoseconds.
-fn parse_time(name: &str, text: &str, now: u64) -> Result<u64, ApiError> {
+pub(super) fn parse_time(name: &str, text: &str, now: u64) -> Result<u64, ApiError> {
     query::parse_time(text, now)
         .ok_or_else(|| ApiError::bad_request(format!("{name} must be {TIME_FORMS}, not {text:?}")))
 }

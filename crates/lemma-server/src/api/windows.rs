@@ -212,9 +212,15 @@ pub(super) fn number(
 
 /// The run of the path as the key's project has it, or 404.
 pub(super) async fn summary(state: &AppState, p: &Project, run_id: &str) -> Result<Run, ApiError> {
-    state.store.run_summary(p.id, run_id).await?.ok_or_else(|| {
-        ApiError::not_found(format!("run {run_id} not found in project {:?}", p.name))
-    })
+    let mut run = state
+        .store
+        .run_summary(p.id, run_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!("run {run_id} not found in project {:?}", p.name))
+        })?;
+    crate::signals::attach(state.store.as_ref(), p.id, std::slice::from_mut(&mut run)).await?;
+    Ok(run)
 }
 
 /// The run's outline, from the cache or built (once, whoever else asks meanwhile).

@@ -12,6 +12,9 @@ pub enum Access {
     Identify,
     /// Send spans, logs and metric events.
     Ingest,
+    /// Read a run's signals (`GET /api/v1/runs/{run_id}/signals`): what an agent asks of its
+    /// own run while it runs, with the key it sends with, so ingest and read keys both may.
+    Check,
     /// Read runs, threads, stats and settings.
     Read,
     /// Change what was recorded: delete runs.
@@ -25,6 +28,7 @@ impl Access {
         match self {
             Access::Identify => "identify",
             Access::Ingest => "ingest",
+            Access::Check => "check",
             Access::Read => "read",
             Access::Write => "write",
             Access::Admin => "admin",
@@ -51,6 +55,9 @@ pub fn required(method: &Method, path: &str) -> Access {
     if path == "/api/v1/project" && matches!(*method, Method::GET | Method::HEAD) {
         return Access::Identify;
     }
+    if path == "/api/v1/runs/{run_id}/signals" && matches!(*method, Method::GET | Method::HEAD) {
+        return Access::Check;
+    }
     if path == "/mcp" {
         // Each tool calls the API with the caller's credentials, and is checked there.
         return Access::Read;
@@ -72,8 +79,8 @@ pub fn scope_allows(scope: KeyScope, access: Access) -> bool {
     }
     match scope {
         KeyScope::Admin => true,
-        KeyScope::Read => access == Access::Read,
-        KeyScope::Ingest => access == Access::Ingest,
+        KeyScope::Read => matches!(access, Access::Read | Access::Check),
+        KeyScope::Ingest => matches!(access, Access::Ingest | Access::Check),
     }
 }
 
@@ -85,7 +92,7 @@ pub fn role_allows(role: Role, access: Access) -> bool {
     match role {
         Role::Admin => true,
         Role::Member => access != Access::Admin,
-        Role::Viewer => access == Access::Read,
+        Role::Viewer => matches!(access, Access::Read | Access::Check),
     }
 }
 
@@ -115,6 +122,8 @@ mod tests {
                 Access::Ingest,
             ),
             (Method::GET, "/api/v1/runs/{run_id}/metrics", Access::Read),
+            (Method::GET, "/api/v1/runs/{run_id}/signals", Access::Check),
+            (Method::PUT, "/api/v1/signals/settings", Access::Admin),
             (Method::GET, "/api/v1/runs", Access::Read),
             (Method::GET, "/api/v1/project", Access::Identify),
             (Method::POST, "/mcp", Access::Read),
@@ -137,21 +146,21 @@ mod tests {
     #[test]
     fn scopes_grant_only_their_part() {
         use Access::*;
-        for access in [Identify, Ingest, Read, Write, Admin] {
+        for access in [Identify, Ingest, Check, Read, Write, Admin] {
             assert!(scope_allows(KeyScope::Admin, access));
             assert_eq!(
                 scope_allows(KeyScope::Read, access),
-                matches!(access, Identify | Read)
+                matches!(access, Identify | Check | Read)
             );
             assert_eq!(
                 scope_allows(KeyScope::Ingest, access),
-                matches!(access, Identify | Ingest)
+                matches!(access, Identify | Ingest | Check)
             );
             assert!(role_allows(Role::Admin, access));
             assert_eq!(role_allows(Role::Member, access), access != Admin);
             assert_eq!(
                 role_allows(Role::Viewer, access),
-                matches!(access, Identify | Read)
+                matches!(access, Identify | Check | Read)
             );
         }
     }

@@ -100,6 +100,7 @@ pub fn check(grant: &KeyGrant, access: Access) -> Result<(), ApiError> {
         Access::Identify => "any key",
         Access::Ingest => "an ingest or admin key",
         Access::Read => "a read or admin key",
+        Access::Check => "an ingest, read or admin key",
         Access::Write | Access::Admin => "an admin key",
     };
     Err(ApiError::forbidden(format!(
@@ -115,6 +116,7 @@ pub fn check(grant: &KeyGrant, access: Access) -> Result<(), ApiError> {
             Access::Identify => "name its project",
             Access::Ingest => "send data",
             Access::Read => "read data",
+            Access::Check => "read a run's signals",
             Access::Write => "delete data",
             Access::Admin => "change the project's settings or keys",
         },

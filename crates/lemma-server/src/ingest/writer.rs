@@ -14,6 +14,7 @@ use lemma_core::{LogRecord, Span};
 use lemma_store::{ProjectId, Store, StoreError};
 
 use crate::forward::Forwarder;
+use crate::signals::Signals;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +74,7 @@ pub fn start(
     queue_max_spans: usize,
     batch_max_spans: usize,
     forwarder: Option<Arc<Forwarder>>,
+    signals: Arc<Signals>,
 ) -> (Ingest, WriterTask) {
     let (tx, rx) = mpsc::unbounded_channel();
     let max_spans = queue_max_spans.clamp(1, u32::MAX as usize) as u32;
@@ -82,7 +84,8 @@ pub fn start(
         max_spans,
         forwards: forwarder.is_some(),
     };
-    let handle = tokio::spawn(run(store, rx, batch_max_spans.max(1), forwarder));
+    let after = After { forwarder, signals };
+    let handle = tokio::spawn(run(store, rx, batch_max_spans.max(1), Arc::new(after)));
     (ingest, WriterTask { handle })
 }
 
@@ -144,11 +147,17 @@ impl Ingest {
 /// Batches handed to the store and not yet committed, at most.
 const IN_FLIGHT: usize = 2;
 
+/// What a commit of spans is followed by.
+struct After {
+    forwarder: Option<Arc<Forwarder>>,
+    signals: Arc<Signals>,
+}
+
 async fn run(
     store: Arc<dyn Store>,
     mut rx: mpsc::UnboundedReceiver<Job>,
     batch_max_spans: usize,
-    forwarder: Option<Arc<Forwarder>>,
+    after: Arc<After>,
 ) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut writes = tokio::task::JoinSet::new();
@@ -172,9 +181,9 @@ async fn run(
             }
         }
         let store = store.clone();
-        let forwarder = forwarder.clone();
+        let after = after.clone();
         writes.spawn(async move {
-            commit(store.as_ref(), jobs, forwarder.as_deref()).await;
+            commit(store.as_ref(), jobs, &after).await;
             drop(slot);
         });
         // Reap finished writes so the set does not grow.
@@ -186,8 +195,9 @@ async fn run(
 /// Commits the jobs' spans in one transaction and their log records in another, then tells
 /// every job the outcome of the commit that held its work. The queue space is released only
 /// now, after the work is durable. Committed spans are queued for forwarding before any
-/// request is answered, so every acknowledged span is forwarded.
-async fn commit(store: &dyn Store, jobs: Vec<Job>, forwarder: Option<&Forwarder>) {
+/// request is answered, so every acknowledged span is forwarded. Their runs are marked for
+/// the signal evaluator.
+async fn commit(store: &dyn Store, jobs: Vec<Job>, after: &After) {
     let (mut spans, mut logs) = (Vec::new(), Vec::new());
     let mut waiters = Vec::with_capacity(jobs.len());
     let mut forwarded = Vec::new();
@@ -203,23 +213,42 @@ async fn commit(store: &dyn Store, jobs: Vec<Job>, forwarder: Option<&Forwarder>
         waiters.push((is_logs, job.done, job._permit));
     }
     let span_requests = waiters.iter().filter(|(logs, ..)| !logs).count();
+    let mut runs: Vec<(ProjectId, String)> = spans
+        .iter()
+        .map(|(p, s)| (*p, s.trace_id.clone()))
+        .collect();
+    runs.sort_unstable();
+    runs.dedup();
     let spans_result = match spans.len() {
         0 => Ok(()),
         n => store.write_spans(spans).await.map(|_| ()).inspect_err(|e| {
             tracing::error!(error = %e, spans = n, "commit failed; the requests get an error and may retry")
         }),
     };
-    if let (Some(forwarder), Ok(())) = (forwarder, &spans_result) {
-        for request in &forwarded {
-            forwarder.enqueue(request);
+    if spans_result.is_ok() {
+        if let Some(forwarder) = &after.forwarder {
+            for request in &forwarded {
+                forwarder.enqueue(request);
+            }
         }
+        after.signals.touched(runs);
     }
+    // Evaluation results in log records are signals of their runs.
+    let mut log_runs: Vec<(ProjectId, String)> = logs
+        .iter()
+        .filter_map(|(p, l)| Some((*p, l.trace_id.clone()?)))
+        .collect();
+    log_runs.sort_unstable();
+    log_runs.dedup();
     let logs_result = match logs.len() {
         0 => Ok(()),
         n => store.write_logs(logs).await.map(|_| ()).inspect_err(|e| {
             tracing::error!(error = %e, records = n, "log commit failed; the requests get an error and may retry")
         }),
     };
+    if logs_result.is_ok() && !log_runs.is_empty() {
+        after.signals.touched(log_runs);
+    }
     let log_requests = waiters.len() - span_requests;
     for (is_logs, done, permit) in waiters {
         let (result, shared) = if is_logs {

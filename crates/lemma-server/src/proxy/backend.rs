@@ -9,11 +9,11 @@ use lemma_store::{Credential, ProjectId};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 use super::context::Binding;
-use super::recent::Recent;
 use super::relay::{proxy_error, ProxyError};
 use super::remote::Remote;
 use crate::auth::access::Access;
 use crate::ingest::writer::SubmitError;
+use crate::recent::Recent;
 use crate::server::AppState;
 
 const SUBMIT_ATTEMPTS: u32 = 8;

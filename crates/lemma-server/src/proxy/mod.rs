@@ -14,7 +14,6 @@
 
 mod backend;
 mod context;
-mod recent;
 mod record;
 mod relay;
 mod remote;

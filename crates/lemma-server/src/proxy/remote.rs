@@ -8,8 +8,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use serde::Deserialize;
 
 use super::context::{Binding, Parent};
-use super::recent::Recent;
 use super::relay::{proxy_error, ProxyError};
+use crate::recent::Recent;
 
 const API_TIMEOUT: Duration = Duration::from_secs(10);
 

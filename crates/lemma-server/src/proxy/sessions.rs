@@ -19,10 +19,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::context::Parent;
-use super::recent::Recent;
 use crate::api::{iso, now_unix_nano};
 use crate::error::{ApiError, ErrorBody};
 use crate::openapi::responses::Keyed;
+use crate::recent::Recent;
 use crate::server::AppState;
 
 const DEFAULT_TTL_SECONDS: u64 = 24 * 3600;

@@ -14,6 +14,8 @@ pub fn access(method: &str, path: &str) -> &'static str {
         ("post" | "get" | "delete", p) if p.starts_with("/api/v1/proxy/sessions") => "ingest",
         // Any key or role names its project, so an ingest key can be checked.
         ("get", "/api/v1/project") => "identify",
+        // An agent checks its own run with the key it sends with: ingest and read keys both.
+        ("get", "/api/v1/runs/{run_id}/signals") => "check",
         ("get", p) if p.starts_with("/api/v1/keys") || p.starts_with("/api/v1/members") => "admin",
         ("get", _) => "read",
         ("delete", "/api/v1/runs/{run_id}") => "write",

@@ -1,5 +1,6 @@
-//! What the proxy looked up lately (sessions, keys), kept for `TTL` so a proxied call costs no
-//! store read or API call: a session ended or a key revoked elsewhere stops working within it.
+//! What was looked up lately (the proxy's sessions and keys, projects' signal thresholds),
+//! kept for `TTL` so a hot path costs no store read or API call: a session ended, a key
+//! revoked or a threshold changed elsewhere takes effect within it.
 
 use std::collections::HashMap;
 use std::hash::Hash;
