@@ -4,6 +4,7 @@
 //! Everything here is pure: no I/O, no async. The server decodes and normalises with it, the
 //! stores summarise runs with it, and the query language is parsed here once for every store.
 
+pub mod alerts;
 pub mod diagnose;
 pub mod llm_call;
 pub mod logs;

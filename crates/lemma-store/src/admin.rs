@@ -73,6 +73,32 @@ pub(crate) fn decode_signal_settings(
         .unwrap_or_default())
 }
 
+/// Alert rules and channels as stored, checked first (their queries parse).
+pub(crate) fn encode_alert_config(config: &lemma_core::alerts::AlertConfig) -> Result<String> {
+    config
+        .validate(|q| {
+            lemma_core::query::parse(q, 0)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+        .map_err(StoreError::Invalid)?;
+    serde_json::to_string(config).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+/// Stored alert rules and channels. A config that cannot be read fails the read: alerts
+/// must not stop silently.
+pub(crate) fn decode_alert_config(json: &str) -> Result<lemma_core::alerts::AlertConfig> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Backend(format!("a project's stored alert rules: {e}")))
+}
+
+/// The `Conflict` of a change made over an older version.
+pub(crate) fn alert_conflict(stored: u64, expected: u64) -> StoreError {
+    StoreError::Conflict(format!(
+        "the alert rules changed meanwhile (version {stored}, not {expected}): read them again and redo the change"
+    ))
+}
+
 /// A retention a store accepts: at least a day, at most about 270 years.
 pub(crate) fn check_retention(days: Option<u32>) -> Result<Option<u32>> {
     match days {

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::{Credential, KeyScope, ListQuery, ProjectId, StatsQuery, Store, StoreError};
 
+mod alerts;
 mod long_runs;
 mod moving;
 mod orders;
@@ -89,6 +90,7 @@ pub async fn run_all<S: Store>(store: &S) {
     users::users(store, a.id, b.id).await;
     proxy_sessions::proxy_sessions(store, a.id, b.id).await;
     signals::signals(store).await;
+    alerts::alerts(store).await;
 }
 
 pub async fn redaction<S: Store>(store: &S, a: ProjectId, b: ProjectId) {

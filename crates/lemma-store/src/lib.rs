@@ -19,6 +19,7 @@ pub mod sqlite;
 pub mod users;
 
 use async_trait::async_trait;
+use lemma_core::alerts::{AlertConfig, AlertEvent};
 use lemma_core::pricing::{Price, PriceTable};
 use lemma_core::query::Filter;
 use lemma_core::redact::RedactionRules;
@@ -492,6 +493,27 @@ pub trait Store: Send + Sync + 'static {
         project: ProjectId,
         settings: &SignalSettings,
     ) -> Result<()>;
+
+    /// The project's alert rules and channels (none, version 0, until set).
+    async fn alert_config(&self, project: ProjectId) -> Result<AlertConfig>;
+    /// Replaces the project's alert rules and channels, if its stored version is still
+    /// `expected_version`; returns the new version. `Conflict` when another change came
+    /// first, `Invalid` (naming what) for rules or channels that cannot be kept.
+    async fn set_alert_config(
+        &self,
+        project: ProjectId,
+        config: &AlertConfig,
+        expected_version: u64,
+    ) -> Result<u64>;
+    /// Keeps an alert event, in place of the one with its id (its deliveries went on).
+    async fn put_alert_event(&self, project: ProjectId, event: &AlertEvent) -> Result<()>;
+    /// The project's alert events, newest first: of one rule, or of all, at most `limit`.
+    async fn alert_events(
+        &self,
+        project: ProjectId,
+        rule_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AlertEvent>>;
 
     /// The project's price overrides, by model pattern.
     async fn list_prices(&self, project: ProjectId) -> Result<Vec<PriceOverride>>;

@@ -2,6 +2,7 @@
 //! a small pool of reader connections. Blocking calls run on tokio's blocking threads.
 
 mod admin;
+mod alerts;
 pub mod backup;
 mod blocks;
 mod codec;
@@ -619,6 +620,42 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         let settings = settings.clone();
         self.write(move |conn| signals::set_settings(conn, project, &settings))
+            .await
+    }
+
+    async fn alert_config(&self, project: ProjectId) -> Result<lemma_core::alerts::AlertConfig> {
+        self.read(move |conn| alerts::config(conn, project)).await
+    }
+
+    async fn set_alert_config(
+        &self,
+        project: ProjectId,
+        config: &lemma_core::alerts::AlertConfig,
+        expected_version: u64,
+    ) -> Result<u64> {
+        let config = config.clone();
+        self.write(move |conn| alerts::set_config(conn, project, &config, expected_version))
+            .await
+    }
+
+    async fn put_alert_event(
+        &self,
+        project: ProjectId,
+        event: &lemma_core::alerts::AlertEvent,
+    ) -> Result<()> {
+        let event = event.clone();
+        self.write(move |conn| alerts::put_event(conn, project, &event))
+            .await
+    }
+
+    async fn alert_events(
+        &self,
+        project: ProjectId,
+        rule_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<lemma_core::alerts::AlertEvent>> {
+        let rule_id = rule_id.map(str::to_string);
+        self.read(move |conn| alerts::events(conn, project, rule_id.as_deref(), limit))
             .await
     }
 }

@@ -299,6 +299,24 @@ CREATE TABLE signal_settings (
     settings    TEXT NOT NULL
 );
 "#,
+    // Alerts: a project's rules and channels (one versioned JSON document) and its events.
+    r#"
+CREATE TABLE alert_config (
+    project_id  INTEGER PRIMARY KEY,
+    version     INTEGER NOT NULL,
+    config      TEXT NOT NULL
+);
+CREATE TABLE alert_events (
+    project_id  INTEGER NOT NULL,
+    id          TEXT NOT NULL,
+    rule_id     TEXT NOT NULL,
+    at_ns       INTEGER NOT NULL,
+    event       TEXT NOT NULL,
+    PRIMARY KEY (project_id, id)
+) WITHOUT ROWID;
+CREATE INDEX alert_events_by_time ON alert_events (project_id, at_ns DESC);
+CREATE INDEX alert_events_by_rule ON alert_events (project_id, rule_id, at_ns DESC);
+"#,
 ];
 
 /// Marks a database as Lemma's in its header (`PRAGMA application_id`, "LMMA"), so another
