@@ -4,6 +4,7 @@
 //!
 //! Data flows one way: receive → authenticate → decode → normalise → queue → commit → ack.
 
+mod alerts;
 mod api;
 mod auth;
 mod body_limit;

@@ -46,6 +46,8 @@ pub struct AppState {
     pub outlines: Arc<OutlineCache>,
     /// Signals found as spans arrive.
     pub signals: Arc<crate::signals::Signals>,
+    /// Alert rules at work.
+    pub alerts: Arc<crate::alerts::Alerts>,
 }
 
 /// What the first start of an empty data dir created.
@@ -165,6 +167,8 @@ pub async fn serve(
         None => None,
     };
     let signals = crate::signals::Signals::start(store.clone());
+    let alerts = crate::alerts::Alerts::start(store.clone(), &signals, config.public_url.clone())
+        .context("starting alerts")?;
     let (ingest, writer) = ingest::writer::start(
         store.clone(),
         config.queue_max_spans,
@@ -195,6 +199,7 @@ pub async fn serve(
         config: Arc::new(config.clone()),
         outlines: Arc::new(OutlineCache::new(outline_cache::DEFAULT_MAX_BYTES)),
         signals,
+        alerts,
     };
 
     let http = TcpListener::bind(config.http_addr)

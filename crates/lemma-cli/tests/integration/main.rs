@@ -5,6 +5,7 @@
 
 mod common;
 
+mod alerts;
 mod auth;
 mod backpressure;
 mod backup;

@@ -14,16 +14,16 @@ use opentelemetry_proto::tonic::trace::v1::{status, Span, Status};
 use prost::Message;
 use serde_json::{json, Value};
 
-const MS: u64 = 1_000_000;
+pub(crate) const MS: u64 = 1_000_000;
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64
 }
 
-fn bool_attr(key: &str, value: bool) -> KeyValue {
+pub(crate) fn bool_attr(key: &str, value: bool) -> KeyValue {
     KeyValue {
         key: key.into(),
         value: Some(AnyValue {
@@ -34,7 +34,7 @@ fn bool_attr(key: &str, value: bool) -> KeyValue {
 }
 
 /// Span `id` of run `seed`, under `parent` (0: the root).
-fn span(seed: u8, id: u8, parent: Option<u8>, start: u64, attrs: Vec<KeyValue>) -> Span {
+pub(crate) fn span(seed: u8, id: u8, parent: Option<u8>, start: u64, attrs: Vec<KeyValue>) -> Span {
     Span {
         trace_id: vec![seed; 16],
         span_id: vec![seed, 0, 0, 0, 0, 0, 0, id],
@@ -50,7 +50,7 @@ fn span(seed: u8, id: u8, parent: Option<u8>, start: u64, attrs: Vec<KeyValue>) 
     }
 }
 
-fn agent(seed: u8, start: u64, extra: Vec<KeyValue>) -> Span {
+pub(crate) fn agent(seed: u8, start: u64, extra: Vec<KeyValue>) -> Span {
     let mut attrs = vec![
         string_attr("gen_ai.operation.name", "invoke_agent"),
         string_attr("gen_ai.agent.name", "support"),
@@ -61,7 +61,7 @@ fn agent(seed: u8, start: u64, extra: Vec<KeyValue>) -> Span {
     s
 }
 
-fn failed_tool(seed: u8, id: u8, start: u64) -> Span {
+pub(crate) fn failed_tool(seed: u8, id: u8, start: u64) -> Span {
     let mut s = span(
         seed,
         id,
@@ -83,7 +83,7 @@ fn failed_tool(seed: u8, id: u8, start: u64) -> Span {
     s
 }
 
-fn send(server: &Server, key: &str, spans: Vec<Span>) {
+pub(crate) fn send(server: &Server, key: &str, spans: Vec<Span>) {
     let resp = client()
         .post(server.url("/v1/traces"))
         .header("content-type", "application/x-protobuf")
@@ -94,7 +94,7 @@ fn send(server: &Server, key: &str, spans: Vec<Span>) {
     assert_eq!(resp.status(), 200, "{:?}", resp.text());
 }
 
-fn put(server: &Server, key: &str, path: &str, body: &Value) -> (u16, Value) {
+pub(crate) fn put(server: &Server, key: &str, path: &str, body: &Value) -> (u16, Value) {
     let resp = client()
         .put(server.url(path))
         .bearer_auth(key)
@@ -203,7 +203,7 @@ fn signals_are_found_as_spans_arrive_and_read_back_everywhere() {
         Duration::from_secs(10),
         |ids| ids.contains(&marked),
     );
-    assert_eq!(ids, [marked.clone()]);
+    assert_eq!(ids, std::slice::from_ref(&marked));
     let took = sent.elapsed();
     assert!(took < Duration::from_secs(5), "found after {took:?}");
     let run = server.api(&format!("/api/v1/runs/{marked}"));
@@ -226,7 +226,7 @@ fn signals_are_found_as_spans_arrive_and_read_back_everywhere() {
         Duration::from_secs(10),
         |ids| ids.len() == 1,
     );
-    assert_eq!(ids, [streak.clone()]);
+    assert_eq!(ids, std::slice::from_ref(&streak));
     assert_eq!(server.all_runs("-has:signal").len(), 0);
     let listed = server.all_runs("signal:tool_failing");
     assert_eq!(
@@ -334,7 +334,7 @@ fn a_quiet_open_run_is_stalled_until_its_root_arrives_and_thresholds_are_per_pro
     let (ids, waited) = runs_until(&server, "signal:stalled", Duration::from_secs(15), |ids| {
         ids.contains(&open)
     });
-    assert_eq!(ids, [open.clone()], "stalled after {waited:?}");
+    assert_eq!(ids, std::slice::from_ref(&open), "stalled after {waited:?}");
     let answer = server.api(&format!("/api/v1/runs/{open}/signals"));
     assert_eq!(answer["in_progress"], true);
     assert_eq!(kinds(&answer["signals"]), ["stalled"]);
@@ -385,7 +385,7 @@ fn a_user_asking_again_after_an_answer_is_a_rephrase() {
     let (ids, _) = runs_until(&server, "signal:rephrase", Duration::from_secs(10), |ids| {
         !ids.is_empty()
     });
-    assert_eq!(ids, [second.clone()]);
+    assert_eq!(ids, std::slice::from_ref(&second));
     let answer = server.api(&format!("/api/v1/runs/{second}/signals"));
     let signal = &answer["signals"][0];
     assert_eq!(signal["kind"], "rephrase");

@@ -166,7 +166,9 @@ impl AlertRule {
                 ));
             }
             if !threshold.is_finite() || *threshold < 0.0 {
-                return Err(format!("threshold must be a number of 0 or more, not {threshold}"));
+                return Err(format!(
+                    "threshold must be a number of 0 or more, not {threshold}"
+                ));
             }
             if *measure == Measure::ErrorRate && *threshold > 1.0 {
                 return Err(format!(

@@ -38,7 +38,9 @@ fn window(measure: Measure, threshold: f64, window_secs: u64) -> AlertCondition 
 #[test]
 fn rules_are_checked_with_reasons() {
     let channels = [channel("ch_1")];
-    assert!(rule(AlertCondition::EachRun).validate(&channels, no_parse).is_ok());
+    assert!(rule(AlertCondition::EachRun)
+        .validate(&channels, no_parse)
+        .is_ok());
     let err = |r: AlertRule| r.validate(&channels, no_parse).unwrap_err();
     assert!(err(rule(window(Measure::Count, 5.0, 5))).contains("window_secs"));
     assert!(err(rule(window(Measure::Count, 5.0, 31 * 86_400))).contains("window_secs"));
@@ -87,7 +89,11 @@ fn conditions_and_events_serialise_as_documented() {
     );
     assert!(CmpOp::Ge.holds(2.0, 2.0) && !CmpOp::Gt.holds(2.0, 2.0) && CmpOp::Lt.holds(1.0, 2.0));
     let a = event_id("ar_1", "run", AlertState::Firing, None);
-    assert_eq!(a, event_id("ar_1", "run", AlertState::Firing, None), "the same on every server");
+    assert_eq!(
+        a,
+        event_id("ar_1", "run", AlertState::Firing, None),
+        "the same on every server"
+    );
     assert_ne!(a, event_id("ar_1", "run", AlertState::Resolved, None));
     assert_ne!(a, event_id("ar_1", "run", AlertState::Firing, Some("ae_x")));
     assert!(a.starts_with("ae_") && a.len() == 27);
@@ -126,9 +132,18 @@ fn slack_messages_cannot_be_made_into_links_by_span_content() {
         test: false,
     };
     let text = slack_body(&n)["text"].as_str().unwrap().to_string();
-    assert!(!text.contains("<!channel>") && !text.contains("<http://evil") && !text.contains("<@U123>"), "{text}");
-    assert!(text.contains("&lt;!channel&gt;") && text.contains("&amp; more"), "{text}");
-    assert!(text.ends_with("<https://lemma.example.com/runs/r|Open in Lemma>"), "{text}");
+    assert!(
+        !text.contains("<!channel>") && !text.contains("<http://evil") && !text.contains("<@U123>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("&lt;!channel&gt;") && text.contains("&amp; more"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("<https://lemma.example.com/runs/r|Open in Lemma>"),
+        "{text}"
+    );
     let body = webhook_body(&n);
     assert_eq!(body["type"], "alert.firing");
     assert_eq!(body["event"]["message"], "run <http://evil|click> & more");

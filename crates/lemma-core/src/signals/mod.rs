@@ -140,7 +140,7 @@ pub fn with_loops(found: Vec<RunSignal>, loops: &[RunSignal]) -> Vec<RunSignal> 
 
 fn sorted(mut signals: Vec<RunSignal>) -> Vec<RunSignal> {
     // Stable: within a severity, detectors already list by span order.
-    signals.sort_by(|a, b| b.severity.cmp(&a.severity));
+    signals.sort_by_key(|s| std::cmp::Reverse(s.severity));
     let mut kept = Vec::with_capacity(signals.len());
     let mut counts = std::collections::HashMap::<String, usize>::new();
     for s in signals {

@@ -2,6 +2,7 @@
 //! key's project.
 
 pub mod account;
+mod alerts;
 mod graph;
 mod ingestion;
 mod keys;
@@ -62,6 +63,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(redaction::routes())
         .merge(stats::routes())
         .merge(signals::routes())
+        .merge(alerts::routes())
         .merge(values::routes())
         .merge(windows::routes())
         .merge(graph::routes())

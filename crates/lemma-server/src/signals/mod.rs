@@ -1,7 +1,7 @@
 //! Signals as spans arrive: every committed batch marks its runs, and a run is evaluated
 //! (`lemma_core::signals::detect` over all its spans) shortly after, while it is still going.
-//! Each evaluation that changes what a run shows is stored and announced to subscribers
-//! (alerts, live pages).
+//! Each evaluation is announced to subscribers (alerts), and stored when it changes what the
+//! run shows.
 //!
 //! An evaluation reads the run again from the store, so it does not matter which server
 //! received which spans: any server's evaluation sees them all, and of two the later read
@@ -19,14 +19,14 @@ use tokio::sync::broadcast;
 
 use crate::recent::Recent;
 
-/// A run's signals changed.
+/// A run was evaluated.
 #[derive(Debug, Clone)]
-pub struct Changed {
+pub struct Evaluated {
     pub project: ProjectId,
     pub run: Arc<Run>,
     pub found: Arc<RunSignals>,
-    /// The signals of the evaluation before (empty for the first).
-    pub before: Arc<Vec<lemma_core::RunSignal>>,
+    /// Whether its signals differ from those stored before.
+    pub changed: bool,
 }
 
 /// The signal service a server runs: marks runs touched, evaluates them, keeps and announces
@@ -39,20 +39,20 @@ pub struct Signals {
     /// Each run's stored signals as last read or written, so unchanged evaluations write
     /// nothing.
     remembered: Recent<(ProjectId, String), Arc<RunSignals>>,
-    changes: broadcast::Sender<Changed>,
+    evaluations: broadcast::Sender<Evaluated>,
 }
 
 impl Signals {
     /// Starts the service and its background task (which ends with the last handle).
     pub fn start(store: Arc<dyn Store>) -> Arc<Signals> {
-        let (changes, _) = broadcast::channel(1024);
+        let (evaluations, _) = broadcast::channel(4096);
         let signals = Arc::new(Signals {
             store,
             watch: watch::Watch::default(),
             settings: Recent::default(),
             baselines: Recent::default(),
             remembered: Recent::default(),
-            changes,
+            evaluations,
         });
         tokio::spawn(watch::run(Arc::downgrade(&signals)));
         signals
@@ -63,9 +63,10 @@ impl Signals {
         self.watch.touched(runs);
     }
 
-    /// Every change from now on. A receiver that falls behind misses changes (and is told so).
-    pub fn subscribe(&self) -> broadcast::Receiver<Changed> {
-        self.changes.subscribe()
+    /// Every evaluation from now on. A receiver that falls behind misses some (and is told
+    /// so).
+    pub fn subscribe(&self) -> broadcast::Receiver<Evaluated> {
+        self.evaluations.subscribe()
     }
 
     /// The project's thresholds, looked up at most every few seconds.
@@ -159,14 +160,14 @@ impl Signals {
             self.store.put_signals(project, found.clone()).await?;
             self.remembered
                 .put((project, run.run_id.clone()), Arc::new(found.clone()));
-            // Nobody listening is fine.
-            let _ = self.changes.send(Changed {
-                project,
-                run: Arc::new(run.clone()),
-                found: Arc::new(found.clone()),
-                before: Arc::new(before.map(|b| b.signals.clone()).unwrap_or_default()),
-            });
         }
+        // Nobody listening is fine.
+        let _ = self.evaluations.send(Evaluated {
+            project,
+            run: Arc::new(run.clone()),
+            found: Arc::new(found.clone()),
+            changed: !unchanged,
+        });
         Ok(Some((run, found)))
     }
 

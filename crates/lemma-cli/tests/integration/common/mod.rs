@@ -8,6 +8,7 @@ pub mod expected;
 pub mod fixtures;
 pub mod otlp;
 pub mod programs;
+pub mod receiver;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
