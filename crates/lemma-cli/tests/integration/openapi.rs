@@ -291,6 +291,32 @@ fn every_answer_matches_its_documented_schema() {
         .to_string();
     let metric = serde_json::json!({"name": "resolved", "value": true, "comment": "yes"});
 
+    // A channel and a rule to change, test and delete.
+    let made = |path: &str, body: Value, field: &str| -> String {
+        let resp = common::client()
+            .post(server.url(path))
+            .bearer_auth(common::KEY)
+            .json(&body)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        resp.json::<Value>().unwrap()[field]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let hooks = common::receiver::Receiver::start(common::receiver::Mode::Accept);
+    let ch = made(
+        "/api/v1/alerts/channels",
+        serde_json::json!({"name": "ops", "kind": "webhook", "url": hooks.url}),
+        "channel",
+    );
+    let ar = made(
+        "/api/v1/alerts/rules",
+        serde_json::json!({"name": "r", "condition": {"type": "each_run"}}),
+        "rule",
+    );
+
     // (method, documented path, concrete path, with a key, body)
     let cases: Vec<(&str, &str, String, bool, Option<Value>)> = vec![
         (
@@ -468,6 +494,107 @@ fn every_answer_matches_its_documented_schema() {
             "get",
             "/api/v1/stats/signals",
             "/api/v1/stats/signals?bucket=x".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/alerts/rules",
+            "/api/v1/alerts/rules".into(),
+            true,
+            None,
+        ),
+        (
+            "post",
+            "/api/v1/alerts/rules",
+            "/api/v1/alerts/rules".into(),
+            true,
+            Some(
+                serde_json::json!({"name": "loops", "query": "signal:loop", "condition": {"type": "each_run"}}),
+            ),
+        ),
+        (
+            "post",
+            "/api/v1/alerts/rules",
+            "/api/v1/alerts/rules".into(),
+            true,
+            Some(
+                serde_json::json!({"name": "x", "condition": {"type": "window", "measure": "count", "op": ">", "threshold": 1, "window_secs": 1}}),
+            ),
+        ),
+        (
+            "put",
+            "/api/v1/alerts/rules/{rule_id}",
+            format!("/api/v1/alerts/rules/{ar}"),
+            true,
+            Some(serde_json::json!({"name": "x", "condition": {"type": "each_run"}})),
+        ),
+        (
+            "delete",
+            "/api/v1/alerts/rules/{rule_id}",
+            "/api/v1/alerts/rules/ar_none".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/alerts/channels",
+            "/api/v1/alerts/channels".into(),
+            true,
+            None,
+        ),
+        (
+            "post",
+            "/api/v1/alerts/channels",
+            "/api/v1/alerts/channels".into(),
+            true,
+            Some(
+                serde_json::json!({"name": "ops", "kind": "webhook", "url": "http://127.0.0.1:9/hook", "secret": "s"}),
+            ),
+        ),
+        (
+            "post",
+            "/api/v1/alerts/channels",
+            "/api/v1/alerts/channels".into(),
+            true,
+            Some(
+                serde_json::json!({"name": "ops", "kind": "webhook", "url": "file:///etc/passwd"}),
+            ),
+        ),
+        (
+            "put",
+            "/api/v1/alerts/channels/{channel_id}",
+            format!("/api/v1/alerts/channels/{ch}"),
+            true,
+            Some(
+                serde_json::json!({"name": "ops", "kind": "slack", "url": "https://hooks.example.com/x"}),
+            ),
+        ),
+        (
+            "post",
+            "/api/v1/alerts/channels/{channel_id}/test",
+            format!("/api/v1/alerts/channels/{ch}/test"),
+            true,
+            None,
+        ),
+        (
+            "delete",
+            "/api/v1/alerts/channels/{channel_id}",
+            "/api/v1/alerts/channels/ch_none".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/alerts/events",
+            "/api/v1/alerts/events?limit=5".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/alerts/events",
+            "/api/v1/alerts/events?limit=0".into(),
             true,
             None,
         ),
@@ -746,6 +873,8 @@ fn every_answer_matches_its_documented_schema() {
         ("delete", "/api/v1/keys/{key}"),             // 204
         ("delete", "/api/v1/members/{user}"),         // 204
         ("delete", "/api/v1/proxy/sessions/{token}"), // 204
+        ("delete", "/api/v1/alerts/rules/{rule_id}"), // 204
+        ("delete", "/api/v1/alerts/channels/{channel_id}"), // 204
         // Redirects (303) of a browser signing in; tests/web/specs/oidc.test.mjs follows them.
         ("get", "/api/v1/auth/oidc/start"),
         ("get", "/api/v1/auth/oidc/callback"),

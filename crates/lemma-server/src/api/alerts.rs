@@ -326,6 +326,7 @@ async fn test_channel(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EventParams {
     /// Only this rule's events.
     rule: Option<String>,
