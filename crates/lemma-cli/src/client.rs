@@ -120,7 +120,7 @@ pub fn runs(
     }
     let mut t = Table::new(&[
         "RUN", "STARTED", "AGENT", "STATUS", "DURATION", "SPANS", "TOKENS", "COST", "THREAD",
-        "INPUT",
+        "SIGNALS", "INPUT",
     ]);
     for r in &runs {
         t.row(vec![
@@ -136,6 +136,7 @@ pub fn runs(
             render::count(r["total_tokens"].as_u64().unwrap_or(0)),
             render::cost(r["cost_usd"].as_f64()),
             text(&r["thread_id"]).or_dash(),
+            signal_names(&r["signals"]),
             render::preview(&r["input"], 40),
         ]);
     }
@@ -238,6 +239,20 @@ fn long_run(
     Ok(())
 }
 
+/// The names of a run's signals, most severe first: `error_streak,loop`.
+fn signal_names(signals: &Value) -> String {
+    let names: Vec<&str> = signals
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["kind"].as_str())
+        .collect();
+    match names.is_empty() {
+        true => "-".into(),
+        false => names.join(","),
+    }
+}
+
 /// A run's summary lines, above its tree.
 fn print_summary(r: &Value) {
     println!("{}  {}", text(&r["name"]), text(&r["run_id"]));
@@ -263,6 +278,14 @@ fn print_summary(r: &Value) {
         if let Some(v) = r[key].as_str() {
             println!("{label} {v}");
         }
+    }
+    for s in r["signals"].as_array().into_iter().flatten() {
+        println!(
+            "signal {} {}: {}",
+            text(&s["severity"]),
+            text(&s["kind"]),
+            text(&s["explanation"])
+        );
     }
     let metrics = r["metrics"].as_array().cloned().unwrap_or_default();
     if !metrics.is_empty() {

@@ -1,6 +1,7 @@
 //! `lemma`: run the server, manage projects and keys, and read runs from a terminal.
 
 mod admin;
+mod alerts;
 mod backup;
 mod client;
 mod demo;
@@ -14,6 +15,7 @@ mod prices;
 mod proxy;
 mod render;
 mod serve;
+mod signals;
 mod users;
 
 use std::net::SocketAddr;
@@ -150,6 +152,12 @@ enum Command {
     /// Model prices that costs are computed with (built-in, and the project's own).
     #[command(subcommand)]
     Prices(prices::PricesCommand),
+    /// What is worth a look in runs: a run's signals, the project's thresholds, counts.
+    #[command(subcommand)]
+    Signals(signals::SignalsCommand),
+    /// Alert rules, the channels they notify (webhooks, Slack), test sends and the history.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
     /// Load realistic sample agent runs into a server, to see what Lemma shows.
     Demo(demo::DemoArgs),
     /// Find out why spans don't appear: check the endpoint, port, TLS and key an OTLP exporter
@@ -289,6 +297,8 @@ fn main() {
         } => client::threads(&remote, &query.join(" "), limit),
         Command::Thread { thread_id, remote } => client::thread(&remote, &thread_id),
         Command::Prices(cmd) => prices::run(cmd),
+        Command::Signals(cmd) => signals::run(cmd),
+        Command::Alerts(cmd) => alerts::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Health { remote } => health::run(&remote),

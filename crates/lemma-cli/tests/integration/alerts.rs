@@ -425,3 +425,106 @@ fn bad_rules_and_channels_get_a_clear_400_and_rules_are_per_project() {
         1
     );
 }
+
+#[test]
+fn the_cli_manages_signals_and_alerts() {
+    let server = Server::start();
+    let hooks = Receiver::start(Mode::Accept);
+    let cli = |args: &[&str]| {
+        let (ok, out, err) = server.cli(args);
+        assert!(ok, "lemma {args:?}: {out}{err}");
+        out
+    };
+    let t = now() - 5_000 * MS;
+    send(
+        &server,
+        KEY,
+        (2..=4)
+            .map(|i| failed_tool(0x91, i, t + u64::from(i) * MS))
+            .collect(),
+    );
+    let run = hex(&[0x91; 16]);
+    let out = cli(&["signals", "show", &run]);
+    assert!(
+        out.contains("in progress") && out.contains("error_streak") && out.contains("critical"),
+        "{out}"
+    );
+    let listed = cli(&["runs", "signal:error_streak"]);
+    assert!(
+        listed.contains(&run) && listed.contains("error_streak,tool_failing"),
+        "{listed}"
+    );
+
+    cli(&["signals", "set", "error_streak=4", "stall_after_secs=60"]);
+    let settings: Value = serde_json::from_str(&cli(&["signals", "settings"])).unwrap();
+    assert_eq!(
+        (
+            settings["error_streak"].as_u64(),
+            settings["stall_after_secs"].as_u64()
+        ),
+        (Some(4), Some(60))
+    );
+    let (ok, _, err) = server.cli(&["signals", "set", "error_streak=1"]);
+    assert!(!ok && err.contains("error_streak must be from 2"), "{err}");
+    let (ok, _, err) = server.cli(&["signals", "set", "nope=1"]);
+    assert!(!ok && err.contains("no threshold \"nope\""), "{err}");
+
+    let out = cli(&[
+        "alerts",
+        "add-channel",
+        "ops",
+        &hooks.url,
+        "--secret",
+        "s",
+    ]);
+    let channel = out
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .trim_end_matches('.')
+        .to_string();
+    assert!(channel.starts_with("ch_"), "{out}");
+    assert!(cli(&["alerts", "test", &channel]).contains("Delivered"));
+    assert_eq!(
+        hooks.wait(Duration::from_secs(5), |r| !r.is_empty())[0].body["test"],
+        true
+    );
+    let out = cli(&[
+        "alerts",
+        "add-rule",
+        "slow",
+        "--query",
+        "env:prod",
+        "--measure",
+        "p95_latency_ms",
+        "--threshold",
+        "2000",
+        "--window-secs",
+        "600",
+        "--channel",
+        &channel,
+    ]);
+    let rule = out
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .trim_end_matches('.')
+        .to_string();
+    let rules = cli(&["alerts", "rules"]);
+    assert!(
+        rules.contains("p95_latency_ms > 2000.0 over 600 s") && rules.contains("env:prod"),
+        "{rules}"
+    );
+    cli(&["alerts", "disable", &rule]);
+    assert_eq!(
+        server.api("/api/v1/alerts/rules")["rules"][0]["enabled"],
+        false
+    );
+    let (ok, _, err) = server.cli(&["alerts", "delete-channel", &channel]);
+    assert!(!ok && err.contains("notifies this channel"), "{err}");
+    let (ok, _, err) = server.cli(&["alerts", "add-rule", "bad", "--query", "status:maybe"]);
+    assert!(!ok && err.contains("unknown status"), "{err}");
+    cli(&["alerts", "delete-rule", &rule]);
+    cli(&["alerts", "delete-channel", &channel]);
+    assert!(cli(&["alerts", "events"]).contains("WHEN"));
+}

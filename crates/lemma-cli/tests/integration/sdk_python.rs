@@ -73,4 +73,11 @@ fn python_sdk_unit_and_end_to_end_tests() {
             "no test of sdk/python/tests/{suite} ran"
         );
     }
+    // An agent reading its own run's signals mid-run (`run.signals()`), with an ingest key.
+    let signals = "PASSED sdk/python/tests/e2e/test_e2e.py::\
+                   test_a_run_reads_its_own_signals_while_it_runs";
+    assert!(
+        out.stdout.lines().any(|l| l.trim() == signals),
+        "the run signals test did not pass"
+    );
 }

@@ -106,8 +106,8 @@ fn run(what: &str, dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)
 }
 
 /// Runs `node --test` on `files` in `dir` and fails unless every test passed and none was
-/// skipped.
-fn run_suite(what: &str, dir: &Path, files: &[String], env: &[(&str, &str)]) {
+/// skipped; returns its output.
+fn run_suite(what: &str, dir: &Path, files: &[String], env: &[(&str, &str)]) -> String {
     let mut args = vec!["--test", "--test-concurrency=1"];
     args.extend(files.iter().map(String::as_str));
     let stdout = run(what, dir, "node", &args, env);
@@ -123,6 +123,17 @@ fn run_suite(what: &str, dir: &Path, files: &[String], env: &[(&str, &str)]) {
     );
     assert_eq!(count("skipped"), Some(0), "{what}: tests were skipped");
     assert_eq!(count("todo"), Some(0), "{what}: tests were left to do");
+    stdout
+}
+
+/// Whether `node --test` reported test `name` as passed (`ok <n> - <name>`, nested or not).
+fn passed(stdout: &str, name: &str) -> bool {
+    stdout.lines().any(|l| {
+        l.trim_start()
+            .strip_prefix("ok ")
+            .and_then(|rest| rest.split_once(" - "))
+            .is_some_and(|(_, test)| test == name)
+    })
 }
 
 /// What every suite is told: where the consumer and the source are (`test/package` checks that
@@ -193,7 +204,7 @@ fn typescript_sdk_end_to_end() {
     ]);
     let second = Server::start();
     let files = files_ending(dir.path(), "test/e2e", ".test.mjs");
-    run_suite(
+    let stdout = run_suite(
         "the TypeScript SDK's end-to-end tests",
         dir.path(),
         &files,
@@ -204,5 +215,14 @@ fn typescript_sdk_end_to_end() {
             ("OPENAI_BASE_URL", &llm.base_url),
             ("OPENAI_API_KEY", "sk-fake"),
         ],
+    );
+    // An agent reading its own run's signals mid-run (`run.signals()`), with an ingest key
+    // (test/e2e/signals.test.mjs).
+    assert!(
+        passed(
+            &stdout,
+            "are read mid-run, with the failed calls flushed first, and the agent escalates"
+        ),
+        "the run signals test did not pass"
     );
 }
