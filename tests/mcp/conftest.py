@@ -32,6 +32,7 @@ TOOLS = {
     "search_runs",
     "get_run",
     "get_span",
+    "get_run_signals",
     "list_threads",
     "get_thread",
     "get_stats",

@@ -50,6 +50,13 @@ pub struct GetRun {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub struct RunSignals {
+    /// The run ID (32 hex characters).
+    pub run_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GetSpan {
     /// The run ID (32 hex characters).
     pub run_id: String,

@@ -119,6 +119,30 @@ fn signal_text(s: &RunSignal) -> String {
     }
 }
 
+/// A run's signals, one line each: `critical error_streak (span …): why`.
+pub fn signals(run_id: &str, state: &str, signals: &[RunSignal]) -> String {
+    let mut out = format!("run {run_id} ({state}): ");
+    if signals.is_empty() {
+        out.push_str("no signals\n");
+        return out;
+    }
+    out.push_str(&format!("{} signals\n", signals.len()));
+    for s in signals {
+        let at = s
+            .span_id
+            .as_deref()
+            .map(|id| format!(" (span {id})"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "- {} {}{at}: {}\n",
+            s.severity.name(),
+            s.kind,
+            cut(&s.explanation, PREVIEW_CHARS * 2)
+        ));
+    }
+    out
+}
+
 /// `name=value (source, span …): comment`.
 pub fn metric(m: &MetricEvent) -> String {
     let mut out = format!("{}={}", m.name, metric_value(&m.value));

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use crate::api::{Api, ApiCall, ApiFailure};
 use crate::params::{self, within, AddMetric, GetRun, GetSpan, GetStats, GetThread};
-use crate::params::{ListThreads, MetricValue, RecentErrors, SearchRuns, View};
+use crate::params::{ListThreads, MetricValue, RecentErrors, RunSignals, SearchRuns, View};
 use crate::render;
 
 /// The most failed spans `recent_errors` reads (two API pages).
@@ -33,13 +33,17 @@ const INSTRUCTIONS: &str = "Lemma stores traces of AI agent runs: one run per ag
 execution (its ID is the trace ID), with every model call, tool call, retrieval and sub-agent \
 as a span. Start with search_runs (the query language finds failures, loops, slow or costly \
 runs) or recent_errors; read a run with get_run (transcript or tree) and one span in full \
-with get_span; follow a conversation with list_threads and get_thread; get_stats answers \
-how many, how slow, how costly; add_metric records a judgement on a run.";
+with get_span; get_run_signals says what is worth a look in a run (loops, failure streaks, \
+stalls, classifier flags), also while it is still going; follow a conversation with \
+list_threads and get_thread; get_stats answers how many, how slow, how costly; add_metric \
+records a judgement on a run.";
 
 const QUERY_HELP: &str = "Query language (terms ANDed, `-` negates, `a,b` either, `*` \
 wildcard): bare words or \"quoted phrases\" search names, inputs and outputs; agent:NAME, \
 status:error|ok, model:, provider:, tool:, kind:llm|tool|retrieval|agent, thread:, user:, \
-session:, env:, tag:, meta.KEY=VALUE, signal:loop (3+ identical tool calls in a row), \
+session:, env:, tag:, meta.KEY=VALUE, signal:NAME (loop, error_streak, tool_failing, \
+similar_calls, cycle, stalled, rephrase, context_window, token_spike, ... or a name apps \
+write), signal.severity:critical|warning|info, \
 duration>5s, tokens>1k, cost>0.01, spans>=100, errors>0, since:24h, until:2026-11-01, \
 metric.NAME=VALUE, metric.NAME<0.5, has:error|thread|metric.NAME, run:RUN_ID.";
 
@@ -104,6 +108,21 @@ Get span IDs from get_run with view \"tree\" or from recent_errors.",
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         respond(self.get_span_text(p, headers(&ctx)).await)
+    }
+
+    #[tool(
+        description = "What is worth a look in a run, evaluated now over every span stored: \
+each signal's severity, name, the span it points at and why (failure streaks, loops, cycles, \
+stalls, context windows nearly full, token spikes, rephrased turns, flags written by \
+classifiers). Works while the run is still going, so an agent can check its own run.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn get_run_signals(
+        &self,
+        Parameters(p): Parameters<RunSignals>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        respond(self.get_run_signals_text(p, headers(&ctx)).await)
     }
 
     #[tool(
@@ -325,6 +344,29 @@ impl LemmaMcp {
         let text = render::span_json(&span["span"]);
         let heading = format!("span {span_id} of run {run_id}:\n");
         Ok(heading + &render::page(&text, max_chars, p.offset as usize))
+    }
+
+    async fn get_run_signals_text(&self, p: RunSignals, caller: Option<&HeaderMap>) -> Answer {
+        let run_id = params::run_id(&p.run_id)?;
+        let answer = match self
+            .api
+            .call(ApiCall::get(&["runs", &run_id, "signals"], &[]), caller)
+            .await
+        {
+            Err(ApiFailure::Status { status: 404, .. }) => {
+                return Err(format!(
+                    "no span of run {run_id} has arrived yet: check the run ID, or flush the \
+                     exporter and ask again"
+                ));
+            }
+            other => other.map_err(word)?,
+        };
+        let signals: Vec<lemma_core::RunSignal> = field(&answer, "signals")?;
+        let state = match answer["in_progress"].as_bool() {
+            Some(true) => "still going",
+            _ => "ended",
+        };
+        Ok(render::signals(&run_id, state, &signals))
     }
 
     async fn list_threads_text(&self, p: ListThreads, caller: Option<&HeaderMap>) -> Answer {

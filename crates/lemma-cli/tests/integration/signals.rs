@@ -266,6 +266,13 @@ fn signals_are_found_as_spans_arrive_and_read_back_everywhere() {
         );
     }
 
+    // Over MCP, for an agent or an IDE.
+    let text = common::mcp_tool(&server, "get_run_signals", json!({"run_id": streak}));
+    assert!(text.contains("still going"), "{text}");
+    assert!(text.contains("- critical error_streak (span "), "{text}");
+    let found = common::mcp_tool(&server, "search_runs", json!({"query": "signal.severity:critical"}));
+    assert!(found.contains(&streak) && found.contains(&marked), "{found}");
+
     // Bad requests.
     let (status, body) = server.get(&format!("/api/v1/runs/{}/signals", hex(&[0x7f; 16])));
     assert_eq!(status, 404, "{body}");
