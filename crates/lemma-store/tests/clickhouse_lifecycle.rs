@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use ch_common::{run_id, span, Fixture};
 use lemma_core::pricing::{self, Price, PriceTable};
-use lemma_core::{CostSource, LogRecord, MetricEvent, MetricValue};
-use lemma_store::{StatsQuery, Store};
+use lemma_core::{CostSource, LogRecord, MetricEvent, MetricValue, RunSignal};
+use lemma_store::{ListQuery, RunSignals, StatsQuery, Store};
 use serde_json::json;
 
 const SECOND: u64 = 1_000_000_000;
@@ -111,6 +111,17 @@ async fn a_deleted_run_is_gone_at_once_and_a_resent_span_starts_it_anew() {
         .await
         .unwrap();
     assert_eq!(store.list_metrics(p, &run_id(1)).await.unwrap().len(), 3);
+    let evaluation = RunSignals {
+        run_id: run_id(1),
+        evaluated_unix_nano: 1,
+        span_count: 2,
+        start_unix_nano: SECOND,
+        signals: vec![RunSignal {
+            kind: "stalled".into(),
+            ..RunSignal::default()
+        }],
+    };
+    store.put_signals(p, evaluation).await.unwrap();
 
     // Nothing may remove rows: reads must hide them by themselves.
     client.query("SYSTEM STOP MERGES").execute().await.unwrap();
@@ -126,12 +137,16 @@ async fn a_deleted_run_is_gone_at_once_and_a_resent_span_starts_it_anew() {
         .fetch_all()
         .await
         .unwrap();
-    assert_eq!(asked, ["logs", "metrics", "span_terms", "spans"]);
+    assert_eq!(
+        asked,
+        ["logs", "metrics", "run_signals", "span_terms", "spans"]
+    );
 
     assert!(store.get_run(p, &run_id(1)).await.unwrap().is_none());
     assert!(store.run_summary(p, &run_id(1)).await.unwrap().is_none());
     assert!(store.run_outline(p, &run_id(1)).await.unwrap().is_none());
     assert!(store.list_metrics(p, &run_id(1)).await.unwrap().is_empty());
+    assert!(store.signals_of(p, &[run_id(1)]).await.unwrap().is_empty());
     let stats = store.stats(p, all_time()).await.unwrap();
     assert_eq!(stats.totals.runs, 1);
     assert!(stats.by_metric.is_empty(), "{:?}", stats.by_metric);
@@ -156,6 +171,17 @@ async fn a_deleted_run_is_gone_at_once_and_a_resent_span_starts_it_anew() {
         .map(|m| m.name)
         .collect();
     assert_eq!(names, ["correctness"]);
+    assert!(
+        store.signals_of(p, &[run_id(1)]).await.unwrap().is_empty(),
+        "the evaluation belonged to the deleted run"
+    );
+    let stalled = ListQuery {
+        filter: lemma_core::query::parse("signal:stalled", u64::MAX / 2).unwrap(),
+        limit: 10,
+        cursor: None,
+        order: Default::default(),
+    };
+    assert!(store.list_runs(p, stalled).await.unwrap().items.is_empty());
     assert_eq!(store.stats(p, all_time()).await.unwrap().totals.runs, 2);
 
     // Once ClickHouse removed the deleted generation's rows, reads answer the same.

@@ -1,8 +1,8 @@
 //! Deleting a run. Two rows make it gone for every read at once: a summary row marked deleted
 //! that outranks every summary of the run so far, and a `run_deletes` row that hides the
-//! spans, words, metric events and log records of the run's current generation. Removing
-//! those rows is left to ClickHouse, in the background; no read depends on it having run.
-//! A span of the run arriving later starts it anew, in the next generation.
+//! spans, words, metric events, log records and signal evaluations of the run's current
+//! generation. Removing those rows is left to ClickHouse, in the background; no read depends
+//! on it having run. A span of the run arriving later starts it anew, in the next generation.
 
 use clickhouse::Row;
 use serde::Serialize;
@@ -34,7 +34,8 @@ pub(super) fn not_deleted(sql: &mut Sql, project: ProjectId) {
     sql.push(&text);
 }
 
-/// Whether the project held anything of the run (spans, metric events or log records).
+/// Whether the project held anything of the run (spans, metric events, log records or signal
+/// evaluations).
 pub async fn delete_run(inner: &Inner, project: ProjectId, run_id: &str) -> Result<bool> {
     if !lemma_core::otlp::is_trace_id(run_id) {
         return Ok(false);
@@ -67,10 +68,14 @@ pub async fn delete_run(inner: &Inner, project: ProjectId, run_id: &str) -> Resu
     Ok(true)
 }
 
-/// Whether any span, metric event or log record of the run's `generation` is stored.
+/// Whether any span, metric event, log record or signal evaluation of the run's `generation`
+/// is stored.
 async fn holds(inner: &Inner, project: ProjectId, run_id: &str, generation: u32) -> Result<bool> {
     let mut sql = Sql::new("SELECT ");
-    for (i, table) in ["spans", "metrics", "logs"].into_iter().enumerate() {
+    for (i, table) in ["spans", "metrics", "logs", "run_signals"]
+        .into_iter()
+        .enumerate()
+    {
         let text = format!(
             "{}(SELECT count() FROM {table} WHERE project_id = {} AND trace_id = {} AND generation = {})",
             if i == 0 { "" } else { " + " },
@@ -106,7 +111,7 @@ async fn forget(inner: &Inner, project: ProjectId, run_id: &str, generation: u32
         }
     };
     for client in &clients {
-        for table in ["spans", "span_terms", "metrics", "logs"] {
+        for table in ["spans", "span_terms", "metrics", "logs", "run_signals"] {
             let table = format!("{table}{suffix}");
             let mut sql = Sql::new(format!(
                 "ALTER TABLE {table} DELETE WHERE project_id = ? AND trace_id = ? AND generation <= ?"

@@ -4,9 +4,9 @@
 //! every one is bound (`Sql::bind`).
 //!
 //! ClickHouse has no correlated subqueries, so whatever lives in another table is matched by
-//! key: a span-level field of a run (`provider:`, `service:`, `span:`), a metric event or a text
-//! match is "the run's (trace id, generation) is among those of the spans or events that
-//! match", each found once for the whole query. A run's generation (how often it was deleted
+//! key: a span-level field of a run (`provider:`, `service:`, `span:`), a metric event, a signal
+//! evaluation or a text match is "the run's (trace id, generation) is among those of the spans,
+//! events or evaluations that match", each found once for the whole query. A run's generation (how often it was deleted
 //! before its live spans arrived) sits in the top bits of its summary's `version`
 //! (`runs::version`), so rows of a deleted run never match a live one.
 
@@ -226,7 +226,14 @@ impl Compiler {
             (Field::Session, t) => self.matches(col(t, "session_id"), values),
             (Field::Env, t) => self.matches(col(t, "environment"), values),
             (Field::Tag, Runs) => self.array_has("r.tags", values),
-            (Field::Signal, Runs) => self.array_has("r.signals", values),
+            (Field::Signal, Runs) => {
+                let loops = self.array_has("r.signals", values);
+                let found = self.evaluated("names", |c| c.array_has("g.latest", values));
+                format!("({loops} OR {found})")
+            }
+            (Field::SignalSeverity, Runs) => {
+                self.evaluated("severities", |c| c.array_has("g.latest", values))
+            }
             (Field::Meta(key), Runs) => {
                 check_meta_key(key)?;
                 let key = self.bind(key.as_str());
@@ -290,6 +297,24 @@ impl Compiler {
         )
     }
 
+    /// The run's latest signal evaluation (of its generation, the one with the highest
+    /// `evaluated_ns`) has an array `column` (`names`, `severities`) for which the test `build`
+    /// makes on `g.latest` holds. Binds the project before the test's values.
+    fn evaluated(
+        &mut self,
+        column: &'static str,
+        build: impl FnOnce(&mut Self) -> String,
+    ) -> String {
+        let project = self.bind(self.project.0);
+        let test = build(self);
+        format!(
+            "(r.trace_id, {RUN_GENERATION}) IN (SELECT g.trace_id, g.generation FROM \
+             (SELECT trace_id, generation, argMax({column}, evaluated_ns) AS latest \
+              FROM run_signals WHERE project_id = {project} GROUP BY trace_id, generation) AS g \
+             WHERE ({test}))"
+        )
+    }
+
     fn compare(&mut self, field: &Field, op: CmpOp, value: f64) -> Result<String> {
         use Target::*;
         if let Field::Metric(name) = field {
@@ -347,13 +372,21 @@ impl Compiler {
             (Field::Tool, Runs) => "notEmpty(r.tools)".into(),
             (Field::Tool, Spans) => "s.tool_name IS NOT NULL".into(),
             (Field::Tag, Runs) => "notEmpty(r.tags)".into(),
-            (Field::Signal, Runs) => "notEmpty(r.signals)".into(),
+            (Field::Signal, Runs) => {
+                let found = self.evaluated("names", |_| "notEmpty(g.latest)".into());
+                format!("(notEmpty(r.signals) OR {found})")
+            }
             (Field::Meta(key), Runs) => {
                 check_meta_key(key)?;
                 format!("has(r.meta_keys, {})", self.bind(key.as_str()))
             }
             (Field::Metric(name), t) => self.metric(t, name, |_| "1".into()),
-            (f, Spans) if matches!(f, Field::Tag | Field::Signal | Field::Meta(_)) => {
+            (f, Spans)
+                if matches!(
+                    f,
+                    Field::Tag | Field::Signal | Field::SignalSeverity | Field::Meta(_)
+                ) =>
+            {
                 return Err(runs_only(f))
             }
             (f, _) => return Err(StoreError::Invalid(format!("has:{f:?} is not supported"))),

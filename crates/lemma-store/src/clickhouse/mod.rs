@@ -7,6 +7,7 @@
 //! explains the schema, the keys and why.
 
 mod admin;
+mod alerts;
 mod config;
 mod counts;
 mod delete;
@@ -23,6 +24,7 @@ mod redaction;
 mod rows;
 mod runs;
 mod schema;
+mod signals;
 mod sql;
 mod stats;
 mod text;
@@ -420,58 +422,83 @@ impl Store for ClickHouseStore {
 
     async fn run_digests(
         &self,
-        _project: ProjectId,
-        _run_id: &str,
+        project: ProjectId,
+        run_id: &str,
     ) -> Result<Option<Vec<lemma_core::run::SpanDigest>>> {
-        Err(StoreError::Backend(
-            "signals: not yet in the ClickHouse store".into(),
-        ))
+        signals::digests(&self.inner, project, &run_id.to_ascii_lowercase()).await
     }
 
-    async fn put_signals(&self, _project: ProjectId, _found: crate::RunSignals) -> Result<()> {
-        Err(StoreError::Backend(
-            "signals: not yet in the ClickHouse store".into(),
-        ))
+    async fn put_signals(&self, project: ProjectId, found: crate::RunSignals) -> Result<()> {
+        signals::put(&self.inner, project, &found).await
     }
 
     async fn signals_of(
         &self,
-        _project: ProjectId,
-        _run_ids: &[String],
+        project: ProjectId,
+        run_ids: &[String],
     ) -> Result<Vec<crate::RunSignals>> {
-        Err(StoreError::Backend(
-            "signals: not yet in the ClickHouse store".into(),
-        ))
+        signals::of_runs(&self.inner, project, run_ids).await
     }
 
     async fn signal_counts(
         &self,
-        _project: ProjectId,
-        _since: u64,
-        _until: u64,
-        _bucket_ns: u64,
+        project: ProjectId,
+        since_unix_nano: u64,
+        until_unix_nano: u64,
+        bucket_ns: u64,
     ) -> Result<Vec<crate::SignalCount>> {
-        Err(StoreError::Backend(
-            "signals: not yet in the ClickHouse store".into(),
-        ))
+        signals::counts(
+            &self.inner,
+            project,
+            since_unix_nano,
+            until_unix_nano,
+            bucket_ns,
+        )
+        .await
     }
 
     async fn signal_settings(
         &self,
-        _project: ProjectId,
+        project: ProjectId,
     ) -> Result<lemma_core::signals::SignalSettings> {
-        Err(StoreError::Backend(
-            "signals: not yet in the ClickHouse store".into(),
-        ))
+        signals::settings(&self.inner, project).await
     }
 
     async fn set_signal_settings(
         &self,
-        _project: ProjectId,
-        _settings: &lemma_core::signals::SignalSettings,
+        project: ProjectId,
+        settings: &lemma_core::signals::SignalSettings,
     ) -> Result<()> {
-        Err(StoreError::Backend(
-            "signals: not yet in the ClickHouse store".into(),
-        ))
+        signals::set_settings(&self.inner, project, settings).await
+    }
+
+    async fn alert_config(&self, project: ProjectId) -> Result<lemma_core::alerts::AlertConfig> {
+        alerts::config(&self.inner, project).await
+    }
+
+    async fn set_alert_config(
+        &self,
+        project: ProjectId,
+        config: &lemma_core::alerts::AlertConfig,
+        expected_version: u64,
+    ) -> Result<u64> {
+        alerts::set_config(&self.inner, project, config, expected_version).await
+    }
+
+    async fn put_alert_event(
+        &self,
+        project: ProjectId,
+        event: &lemma_core::alerts::AlertEvent,
+    ) -> Result<()> {
+        alerts::put_event(&self.inner, project, event).await
+    }
+
+    async fn alert_events(
+        &self,
+        project: ProjectId,
+        rule_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<lemma_core::alerts::AlertEvent>> {
+        alerts::events(&self.inner, project, rule_id, limit).await
     }
 }

@@ -166,6 +166,20 @@ async fn digests(
     Ok(out)
 }
 
+/// The digests of a run's live spans (none when it has none).
+pub(super) async fn live_digests(
+    inner: &Inner,
+    project: ProjectId,
+    trace_id: &str,
+) -> Result<Vec<lemma_core::SpanDigest>> {
+    let g = generation(inner, project, trace_id).await?;
+    let mut found = digests(inner, &[(project, trace_id, g)]).await?;
+    Ok(found
+        .remove(&(project, trace_id.to_string()))
+        .map(|d| d.digests)
+        .unwrap_or_default())
+}
+
 /// Spans' bodies by (project, run, span), read in one query; those stored and readable.
 async fn bodies(
     inner: &Inner,

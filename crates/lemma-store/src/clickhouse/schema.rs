@@ -104,13 +104,17 @@ mod tests {
                 "project_settings",
                 "redaction_rules",
                 "redaction_counts",
+                "signal_settings",
+                "alert_config",
                 "prices",
                 "spans",
                 "span_terms",
                 "runs",
                 "run_deletes",
                 "metrics",
-                "logs"
+                "run_signals",
+                "logs",
+                "alert_events"
             ]
         );
         for t in &tables {

@@ -191,7 +191,10 @@ async fn filters<S: Store>(store: &S, p: ProjectId, q: ProjectId) {
         run_ids(store, p, "signal:error_streak").await,
         std::slice::from_ref(&r201)
     );
-    assert_eq!(run_ids(store, p, "signal:error*").await, std::slice::from_ref(&r201));
+    assert_eq!(
+        run_ids(store, p, "signal:error*").await,
+        std::slice::from_ref(&r201)
+    );
     assert_eq!(
         run_ids(store, p, "signal:rephrase,toxicity").await,
         [r202.clone(), r201.clone()]

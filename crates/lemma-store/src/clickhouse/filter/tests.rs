@@ -89,7 +89,15 @@ fn wildcards_escape_other_like_characters() {
 
 #[test]
 fn run_only_fields_are_refused_on_spans() {
-    for query in ["has:signal", "tag:x", "spans>3", "meta.k=v", "has:meta.k"] {
+    for query in [
+        "has:signal",
+        "signal:loop",
+        "signal.severity:info",
+        "tag:x",
+        "spans>3",
+        "meta.k=v",
+        "has:meta.k",
+    ] {
         assert!(
             matches!(
                 compile(&q(query), Target::Spans),
@@ -111,6 +119,31 @@ fn run_only_fields_are_refused_on_spans() {
             "{bad}"
         );
     }
+}
+
+#[test]
+fn signals_match_the_summary_or_the_latest_evaluation() {
+    let c = compile(&q("signal:loop*"), Target::Runs).unwrap();
+    assert!(
+        c.text.contains("arrayExists(x -> x LIKE ?, r.signals) OR")
+            && c.text.contains("argMax(names, evaluated_ns)")
+            && c.text
+                .contains(&format!("(r.trace_id, {RUN_GENERATION}) IN")),
+        "{}",
+        c.text
+    );
+    // The summary's value, then the project and the evaluation's value.
+    assert_eq!(
+        c.params,
+        [Param::from("loop%"), Param::I64(7), Param::from("loop%")]
+    );
+    let c = compile(&q("signal.severity:critical"), Target::Runs).unwrap();
+    assert!(
+        c.text.contains("argMax(severities, evaluated_ns)") && !c.text.contains("r.signals"),
+        "{}",
+        c.text
+    );
+    assert_eq!(c.params, [Param::I64(7), Param::from("critical")]);
 }
 
 #[test]

@@ -116,6 +116,24 @@ CREATE TABLE IF NOT EXISTS {table} (
     count       UInt64
 ) ENGINE = SummingMergeTree(count) ORDER BY (project_id, day, rule);
 
+-- @table signal_settings sharded cityHash64(project_id)
+-- A project's signal thresholds (JSON), one row per change; the newest row of a project holds.
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id  Int64,
+    settings    String,
+    updated_ns  UInt64
+) ENGINE = ReplacingMergeTree(updated_ns) ORDER BY project_id;
+
+-- @table alert_config sharded cityHash64(project_id)
+-- A project's alert rules and channels (JSON of lemma_core::alerts::AlertConfig), one row per
+-- change; the highest `version` of a project holds (clickhouse/alerts.rs).
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id  Int64,
+    version     UInt64,
+    config      String,
+    updated_ns  UInt64
+) ENGINE = ReplacingMergeTree(version) ORDER BY project_id;
+
 -- @table prices sharded cityHash64(model)
 -- A project's own model prices; the newest row of (project, model) holds, `deleted` ends it.
 CREATE TABLE IF NOT EXISTS {table} (
@@ -252,6 +270,26 @@ CREATE TABLE IF NOT EXISTS {table} (
 ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(inserted)
   ORDER BY (project_id, trace_id, id) SETTINGS index_granularity = 1024;
 
+-- @table run_signals sharded cityHash64(trace_id)
+-- Evaluations of runs' signals (`signals`: JSON of lemma_core::RunSignal), one row per
+-- evaluation stored, in its run's generation as metric events are. Of a run's rows, the one
+-- that read its spans last (`evaluated_ns`) holds, whenever it arrived: reads take argMax by
+-- it (the engine only drops the others in merges). `names` and `severities` are what filters
+-- and counts read.
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id    Int64,
+    trace_id      String,
+    generation    UInt32,
+    evaluated_ns  UInt64,
+    span_count    UInt64,
+    start_ns      UInt64,
+    names         Array(String),
+    severities    Array(String),
+    signals       String,
+    inserted      DateTime
+) ENGINE = ReplacingMergeTree(evaluated_ns) PARTITION BY toYYYYMMDD(inserted)
+  ORDER BY (project_id, trace_id, generation) SETTINGS index_granularity = 1024;
+
 -- @table logs sharded cityHash64(trace_id)
 -- OTLP log records, joined to their spans on read; `hash` makes a re-sent record one row.
 CREATE TABLE IF NOT EXISTS {table} (
@@ -265,3 +303,19 @@ CREATE TABLE IF NOT EXISTS {table} (
     inserted    DateTime
 ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMMDD(inserted)
   ORDER BY (project_id, trace_id, span_id, hash) SETTINGS index_granularity = 1024;
+
+-- @table alert_events sharded cityHash64(project_id)
+-- Alert events (`event`: JSON of lemma_core::alerts::AlertEvent), one row per change of an
+-- event (its deliveries going on); of an id's rows the newest `updated_ns` holds, and reads take
+-- argMax by it (an event changed on a later day than it began lands in another partition, where
+-- no merge replaces it). `rule_id` and `at_ns` are what reads filter and order by.
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id  Int64,
+    id          String,
+    rule_id     String,
+    at_ns       UInt64,
+    event       String,
+    updated_ns  UInt64,
+    inserted    DateTime
+) ENGINE = ReplacingMergeTree(updated_ns) PARTITION BY toYYYYMMDD(inserted)
+  ORDER BY (project_id, id);
