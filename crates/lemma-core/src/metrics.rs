@@ -192,6 +192,11 @@ pub fn from_json(v: &Value, run_id: &str, time_unix_nano: u64) -> Result<MetricE
 pub const GENAI_EVALUATION_EVENT: &str = "gen_ai.evaluation.result";
 /// The source of events derived from evaluation results in telemetry.
 pub const EVALUATOR_SOURCE: &str = "evaluator";
+/// The source of events a project's HTTP classifier answered (a label as the name, its
+/// score as the value).
+pub const CLASSIFIER_SOURCE: &str = "classifier";
+/// The name of a classifier's event that found nothing: kept so a run is classified once.
+pub const CLASSIFIED_NOTHING: &str = "classifier";
 
 /// Evaluation results a span carries, as metric events: OpenInference
 /// `annotations.<n>.annotation.*` attributes and GenAI `gen_ai.evaluation.result` span events.

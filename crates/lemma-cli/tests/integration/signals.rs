@@ -270,8 +270,15 @@ fn signals_are_found_as_spans_arrive_and_read_back_everywhere() {
     let text = common::mcp_tool(&server, "get_run_signals", json!({"run_id": streak}));
     assert!(text.contains("still going"), "{text}");
     assert!(text.contains("- critical error_streak (span "), "{text}");
-    let found = common::mcp_tool(&server, "search_runs", json!({"query": "signal.severity:critical"}));
-    assert!(found.contains(&streak) && found.contains(&marked), "{found}");
+    let found = common::mcp_tool(
+        &server,
+        "search_runs",
+        json!({"query": "signal.severity:critical"}),
+    );
+    assert!(
+        found.contains(&streak) && found.contains(&marked),
+        "{found}"
+    );
 
     // Bad requests.
     let (status, body) = server.get(&format!("/api/v1/runs/{}/signals", hex(&[0x7f; 16])));
@@ -410,4 +417,97 @@ fn a_user_asking_again_after_an_answer_is_a_rephrase() {
         .map(|r| kinds(&r["signals"]))
         .collect();
     assert_eq!(with, [vec![], vec!["rephrase".to_string()], vec![]]);
+}
+
+#[test]
+fn a_projects_classifier_labels_each_finished_run_once_within_its_sample_and_budget() {
+    use common::receiver::{Mode, Receiver};
+    let server = Server::start();
+    let classifier = Receiver::start(Mode::Reply(
+        r#"{"label": "User Frustrated", "score": 0.91, "explanation": "the user repeats themselves"}"#,
+    ));
+    let (status, body) = put(
+        &server,
+        KEY,
+        "/api/v1/signals/settings",
+        &json!({"classifier": {"url": classifier.url, "sample_rate": 0.5, "daily_budget": 2}}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = put(
+        &server,
+        KEY,
+        "/api/v1/signals/settings",
+        &json!({"classifier": {"url": "x"}}),
+    );
+    assert_eq!(status, 400, "{body}");
+
+    let t = now() - 60_000 * MS;
+    // Run ids 0x11.. are in a 50% sample; 0xee.. are not.
+    let finished = |seed: u8| {
+        vec![
+            agent(
+                seed,
+                t,
+                vec![
+                    string_attr("lemma.input", "Where is my order?!"),
+                    string_attr("lemma.output", "Checking."),
+                ],
+            ),
+            failed_tool(seed, 2, t + MS),
+        ]
+    };
+    send(&server, KEY, finished(0x11));
+    send(&server, KEY, finished(0xee));
+    let labelled = hex(&[0x11; 16]);
+    let (ids, _) = runs_until(
+        &server,
+        "signal:user_frustrated",
+        Duration::from_secs(10),
+        |ids| !ids.is_empty(),
+    );
+    assert_eq!(ids, std::slice::from_ref(&labelled));
+    let answer = server.api(&format!("/api/v1/runs/{labelled}/signals"));
+    let signal = answer["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "user_frustrated")
+        .unwrap()
+        .clone();
+    assert_eq!(signal["source"], "classifier");
+    assert_eq!(signal["score"], 0.91);
+    assert_eq!(signal["explanation"], "the user repeats themselves");
+
+    let sent = classifier.received();
+    assert_eq!(sent.len(), 1, "only the run in the sample");
+    let request = &sent[0].body;
+    assert_eq!(request["run_id"], labelled);
+    assert_eq!(request["user_text"], "Where is my order?!");
+    assert_eq!(request["tool_calls"][0]["name"], "lookup_order");
+    assert_eq!(request["tool_calls"][0]["status"], "error");
+
+    // Sent once: more spans of the run, and asking again, send nothing more.
+    send(
+        &server,
+        KEY,
+        vec![span(0x11, 3, Some(1), t + 2 * MS, vec![])],
+    );
+    server.api(&format!("/api/v1/runs/{labelled}/signals"));
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(classifier.received().len(), 1);
+
+    // The budget of two calls a day: a second run in the sample is sent, a third is not.
+    send(&server, KEY, finished(0x12));
+    send(&server, KEY, finished(0x13));
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(
+        classifier.received().len(),
+        2,
+        "{:?}",
+        classifier
+            .received()
+            .iter()
+            .map(|r| r.body["run_id"].clone())
+            .collect::<Vec<_>>()
+    );
 }

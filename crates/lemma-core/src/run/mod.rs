@@ -168,6 +168,8 @@ pub enum SignalSource {
     Attribute,
     /// An evaluation result (`gen_ai.evaluation.result`, OpenInference annotations).
     Evaluation,
+    /// The project's HTTP classifier, called with the finished run.
+    Classifier,
 }
 
 impl RunSignal {

@@ -10,7 +10,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::metrics::{MetricEvent, MetricValue, EVALUATOR_SOURCE};
+use crate::metrics::{
+    MetricEvent, MetricValue, CLASSIFIED_NOTHING, CLASSIFIER_SOURCE, EVALUATOR_SOURCE,
+};
 use crate::run::{RunSignal, Severity, SignalSource, SpanDigest};
 
 const PREFIX: &str = "lemma.signal.";
@@ -186,43 +188,78 @@ const FAILING_LABELS: &[&str] = &[
 ];
 
 /// A signal per evaluation result (`evaluator` metric events): a warning when its label says
-/// the run failed it, else information.
+/// the run failed it, else information. A classifier's answer (`classifier` events: the label
+/// as the name, the score as the value) is a warning, or critical for the flags that are.
 pub fn from_evaluations(metrics: &[MetricEvent]) -> Vec<RunSignal> {
     metrics
         .iter()
-        .filter(|m| m.source.as_deref() == Some(EVALUATOR_SOURCE) && valid_name(&m.name))
-        .map(|m| {
-            let (score, label, failing) = match &m.value {
-                MetricValue::Number(n) => (Some(*n), None, false),
-                MetricValue::Bool(b) => (None, Some(b.to_string()), !b),
-                MetricValue::Text(t) => (
-                    None,
-                    Some(cut(t, MAX_TEXT)),
-                    FAILING_LABELS.contains(&t.to_ascii_lowercase().as_str()),
-                ),
-            };
-            let value = label
-                .clone()
-                .or(score.map(|s| s.to_string()))
-                .unwrap_or_default();
-            RunSignal {
-                kind: m.name.clone(),
-                severity: if failing {
-                    Severity::Warning
-                } else {
-                    Severity::Info
-                },
-                source: SignalSource::Evaluation,
-                span_id: m.span_id.clone(),
-                explanation: m
-                    .comment
-                    .clone()
-                    .map(|c| cut(&c, MAX_TEXT))
-                    .unwrap_or_else(|| format!("evaluated {}: {value}", m.name)),
-                score,
-                label,
-                ..RunSignal::default()
-            }
+        .filter(|m| valid_name(&m.name))
+        .filter_map(|m| match m.source.as_deref() {
+            Some(EVALUATOR_SOURCE) => Some(evaluation(m)),
+            Some(CLASSIFIER_SOURCE) if m.name != CLASSIFIED_NOTHING => Some(classified(m)),
+            _ => None,
         })
         .collect()
+}
+
+fn evaluation(m: &MetricEvent) -> RunSignal {
+    let (score, label, failing) = match &m.value {
+        MetricValue::Number(n) => (Some(*n), None, false),
+        MetricValue::Bool(b) => (None, Some(b.to_string()), !b),
+        MetricValue::Text(t) => (
+            None,
+            Some(cut(t, MAX_TEXT)),
+            FAILING_LABELS.contains(&t.to_ascii_lowercase().as_str()),
+        ),
+    };
+    let value = label
+        .clone()
+        .or(score.map(|s| s.to_string()))
+        .unwrap_or_default();
+    RunSignal {
+        kind: m.name.clone(),
+        severity: if failing {
+            Severity::Warning
+        } else {
+            Severity::Info
+        },
+        source: SignalSource::Evaluation,
+        span_id: m.span_id.clone(),
+        explanation: m
+            .comment
+            .clone()
+            .map(|c| cut(&c, MAX_TEXT))
+            .unwrap_or_else(|| format!("evaluated {}: {value}", m.name)),
+        score,
+        label,
+        ..RunSignal::default()
+    }
+}
+
+fn classified(m: &MetricEvent) -> RunSignal {
+    let score = match m.value {
+        MetricValue::Number(n) => Some(n),
+        _ => None,
+    };
+    let severity = FLAGS
+        .iter()
+        .find(|(_, name, _)| *name == m.name)
+        .map_or(Severity::Warning, |&(_, _, s)| s);
+    RunSignal {
+        kind: m.name.clone(),
+        severity,
+        source: SignalSource::Classifier,
+        span_id: m.span_id.clone(),
+        explanation: m
+            .comment
+            .clone()
+            .map(|c| cut(&c, MAX_TEXT))
+            .unwrap_or_else(|| match score {
+                Some(s) => format!("the classifier labelled the run {} ({s})", m.name),
+                None => format!("the classifier labelled the run {}", m.name),
+            }),
+        score,
+        label: Some(m.name.clone()),
+        ..RunSignal::default()
+    }
 }

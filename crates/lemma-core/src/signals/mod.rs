@@ -19,8 +19,8 @@ mod usage;
 
 use std::cmp::Ordering;
 
-pub use marks::{marks_of, SpanMark, FLAGS};
-pub use settings::SignalSettings;
+pub use marks::{marks_of, valid_name, SpanMark, FLAGS};
+pub use settings::{ClassifierSettings, SignalSettings};
 pub use text::{similarity, user_text};
 pub use usage::context_window;
 

@@ -39,6 +39,42 @@ pub struct SignalSettings {
     /// A thread whose last turn went wrong and that saw no new turn for this long is
     /// `abandoned`.
     pub abandon_after_secs: u64,
+    /// An HTTP classifier each finished run is sent to (off unless set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classifier: Option<ClassifierSettings>,
+}
+
+/// A classifier Lemma calls with each finished run's text and tool calls; what it answers
+/// (a label and a score) becomes a signal of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierSettings {
+    /// Where runs are POSTed (http or https).
+    pub url: String,
+    /// The share of finished runs sent, 0–1 (chosen by run ID, so every server picks the
+    /// same runs).
+    #[serde(default = "all")]
+    pub sample_rate: f64,
+    /// At most this many calls per day, per server.
+    #[serde(default = "thousand")]
+    pub daily_budget: u32,
+}
+
+fn all() -> f64 {
+    1.0
+}
+
+fn thousand() -> u32 {
+    1_000
+}
+
+impl ClassifierSettings {
+    /// Whether a run is in the sample: the run ID's first 8 hex digits as a share of all.
+    pub fn samples(&self, run_id: &str) -> bool {
+        let head = u32::from_str_radix(run_id.get(..8).unwrap_or("0"), 16).unwrap_or(0);
+        (f64::from(head) / f64::from(u32::MAX)) < self.sample_rate
+    }
 }
 
 impl Default for SignalSettings {
@@ -58,6 +94,7 @@ impl Default for SignalSettings {
             stall_after_secs: 300,
             rephrase_similarity: 0.6,
             abandon_after_secs: 1_800,
+            classifier: None,
         }
     }
 }
@@ -101,6 +138,29 @@ impl SignalSettings {
         secs("stall_after_secs", self.stall_after_secs)?;
         share("rephrase_similarity", self.rephrase_similarity)?;
         secs("abandon_after_secs", self.abandon_after_secs)?;
+        if let Some(c) = &self.classifier {
+            let lower = c.url.to_ascii_lowercase();
+            if !(lower.starts_with("http://") || lower.starts_with("https://"))
+                || c.url.len() > 2_000
+            {
+                return Err(format!(
+                    "classifier.url must be an http:// or https:// URL, not {:?}",
+                    c.url
+                ));
+            }
+            if !(c.sample_rate.is_finite() && c.sample_rate > 0.0 && c.sample_rate <= 1.0) {
+                return Err(format!(
+                    "classifier.sample_rate must be more than 0 and at most 1, not {}",
+                    c.sample_rate
+                ));
+            }
+            if !(1..=10_000_000).contains(&c.daily_budget) {
+                return Err(format!(
+                    "classifier.daily_budget must be from 1 to 10000000 calls, not {}",
+                    c.daily_budget
+                ));
+            }
+        }
         Ok(())
     }
 }

@@ -7,6 +7,7 @@
 //! received which spans: any server's evaluation sees them all, and of two the later read
 //! holds (`Store::put_signals`).
 
+mod classifier;
 mod evidence;
 mod watch;
 
@@ -33,7 +34,8 @@ pub struct Evaluated {
 /// what changed.
 pub struct Signals {
     store: Arc<dyn Store>,
-    watch: watch::Watch,
+    watch: Arc<watch::Watch>,
+    classifier: Arc<classifier::Classifier>,
     settings: Recent<ProjectId, SignalSettings>,
     baselines: Recent<(ProjectId, String), lemma_core::signals::Baseline>,
     /// Each run's stored signals as last read or written, so unchanged evaluations write
@@ -48,7 +50,8 @@ impl Signals {
         let (evaluations, _) = broadcast::channel(4096);
         let signals = Arc::new(Signals {
             store,
-            watch: watch::Watch::default(),
+            watch: Arc::default(),
+            classifier: Arc::new(classifier::Classifier::new()),
             settings: Recent::default(),
             baselines: Recent::default(),
             remembered: Recent::default(),
@@ -145,6 +148,17 @@ impl Signals {
             settings.stall_after_secs,
             settings.abandon_after_secs,
         );
+        if let Some(c) = settings.classifier.as_ref().filter(|_| settings.enabled) {
+            self.classifier.consider(
+                self.store.clone(),
+                self.watch.clone(),
+                project,
+                &run,
+                &digests,
+                &metrics,
+                c,
+            );
+        }
         let found = RunSignals {
             run_id: run.run_id.clone(),
             evaluated_unix_nano: read_at,

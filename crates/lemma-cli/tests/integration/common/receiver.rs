@@ -13,6 +13,8 @@ pub enum Mode {
     FailFirst(u32),
     /// Reads each request and never answers.
     Hang,
+    /// 200 with this JSON body.
+    Reply(&'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +70,15 @@ impl Receiver {
                         drop(request.respond(tiny_http::Response::empty(503)))
                     }
                     Mode::FailFirst(_) => drop(request.respond(tiny_http::Response::empty(200))),
+                    Mode::Reply(body) => drop(
+                        request.respond(
+                            tiny_http::Response::from_string(body).with_header(
+                                "content-type: application/json"
+                                    .parse::<tiny_http::Header>()
+                                    .unwrap(),
+                            ),
+                        ),
+                    ),
                     Mode::Hang => {
                         std::thread::spawn(move || {
                             std::thread::sleep(Duration::from_secs(120));
