@@ -63,6 +63,10 @@ pub struct ServeArgs {
     /// Without it, the host each request was sent to.
     #[arg(long, env = "LEMMA_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Do not evaluate runs' signals as spans arrive on this server (nor alert on single
+    /// runs); a run's signals are still evaluated when asked for.
+    #[arg(long, env = "LEMMA_NO_SIGNALS")]
+    no_signals: bool,
     #[command(flatten)]
     oidc: OidcArgs,
     #[command(flatten)]
@@ -199,6 +203,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         oidc: args.oidc.config(args.public_url.as_deref()),
         public_url: args.public_url,
         proxy: args.proxy.config(),
+        signals: !args.no_signals,
     };
     let location = args.data.location()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -40,6 +40,9 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// The LLM proxy's upstreams and limits.
     pub proxy: ProxyConfig,
+    /// Evaluate runs' signals (and so each-run alerts) as spans arrive (`--no-signals` turns
+    /// it off on this server; a run's signals are still evaluated when asked for).
+    pub signals: bool,
 }
 
 /// Where the LLM proxy sends model calls: only these upstreams, so it is never an open relay.
@@ -142,6 +145,7 @@ impl Default for ServerConfig {
             oidc: None,
             public_url: None,
             proxy: ProxyConfig::default(),
+            signals: true,
         }
     }
 }

@@ -166,7 +166,7 @@ pub async fn serve(
         }
         None => None,
     };
-    let signals = crate::signals::Signals::start(store.clone());
+    let signals = crate::signals::Signals::start(store.clone(), config.signals);
     let alerts = crate::alerts::Alerts::start(store.clone(), &signals, config.public_url.clone())
         .context("starting alerts")?;
     let (ingest, writer) = ingest::writer::start(

@@ -35,6 +35,8 @@ pub struct Evaluated {
 pub struct Signals {
     store: Arc<dyn Store>,
     watch: Arc<watch::Watch>,
+    /// Runs are evaluated as they change (else only when asked for).
+    watching: bool,
     classifier: Arc<classifier::Classifier>,
     settings: Recent<ProjectId, SignalSettings>,
     baselines: Recent<(ProjectId, String), lemma_core::signals::Baseline>,
@@ -45,25 +47,31 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// Starts the service and its background task (which ends with the last handle).
-    pub fn start(store: Arc<dyn Store>) -> Arc<Signals> {
+    /// Starts the service and its background task (which ends with the last handle). Not
+    /// `watching`, runs are evaluated only when asked for.
+    pub fn start(store: Arc<dyn Store>, watching: bool) -> Arc<Signals> {
         let (evaluations, _) = broadcast::channel(4096);
         let signals = Arc::new(Signals {
             store,
             watch: Arc::default(),
+            watching,
             classifier: Arc::new(classifier::Classifier::new()),
             settings: Recent::default(),
             baselines: Recent::default(),
             remembered: Recent::default(),
             evaluations,
         });
-        tokio::spawn(watch::run(Arc::downgrade(&signals)));
+        if watching {
+            tokio::spawn(watch::run(Arc::downgrade(&signals)));
+        }
         signals
     }
 
     /// Marks runs that just received spans or metric events, to be evaluated shortly.
     pub fn touched(&self, runs: impl IntoIterator<Item = (ProjectId, String)>) {
-        self.watch.touched(runs);
+        if self.watching {
+            self.watch.touched(runs);
+        }
     }
 
     /// Every evaluation from now on. A receiver that falls behind misses some (and is told
