@@ -469,14 +469,7 @@ fn the_cli_manages_signals_and_alerts() {
     let (ok, _, err) = server.cli(&["signals", "set", "nope=1"]);
     assert!(!ok && err.contains("no threshold \"nope\""), "{err}");
 
-    let out = cli(&[
-        "alerts",
-        "add-channel",
-        "ops",
-        &hooks.url,
-        "--secret",
-        "s",
-    ]);
+    let out = cli(&["alerts", "add-channel", "ops", &hooks.url, "--secret", "s"]);
     let channel = out
         .split_whitespace()
         .nth(2)
