@@ -9,6 +9,7 @@ use opentelemetry::{Key, Value};
 use serde::Serialize;
 
 use crate::metric::{MetricRequest, MetricValue};
+use crate::signals::SignalsRequest;
 use crate::span::{record_output, traced, traced_sync, Kind, RunId, SpanHandle, SpanSpec, Started};
 use crate::value::to_text;
 
@@ -42,6 +43,32 @@ impl Run {
     /// ```
     pub fn metric(&self, name: impl Into<String>, value: impl Into<MetricValue>) -> MetricRequest {
         crate::metric::metric(self.run_id(), name, value)
+    }
+
+    /// What Lemma finds worth a look in this run so far (a streak of failed calls, a loop, a
+    /// classifier's flag, ...), most severe first, so the agent can stop or escalate. Await
+    /// it (or `send_blocking()` in code that is not async).
+    ///
+    /// Spans that ended are flushed to Lemma first, so they count; spans still open (this
+    /// run's own, until it ends) do not. Any key of the project may ask, an ingest key too.
+    /// Lemma's refusal comes back as [`Error::Api`](crate::Error::Api): 404 while it has no
+    /// span of the run (none has ended yet), 401 for a wrong key.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (reply, _run_id) = lemma_sdk::agent("support_agent")
+    ///     .run(|run| async move {
+    ///         // ... a tool call failed again ...
+    ///         if let Some(worst) = run.signals().await?.critical().next() {
+    ///             return Ok(format!("Passing you to a person: {}", worst.explanation));
+    ///         }
+    ///         Ok::<_, lemma_sdk::Error>("It has shipped.".to_string())
+    ///     })
+    ///     .await;
+    /// # reply?; Ok(()) }
+    /// ```
+    pub fn signals(&self) -> SignalsRequest {
+        SignalsRequest::new(self.run_id().as_str())
     }
 }
 

@@ -1,6 +1,6 @@
-//! Calls to Lemma's REST API (metric events, proxy sessions): which server and key, the HTTP
-//! clients, and the server's errors as [`Error`]s. Unlike span export these calls are the
-//! caller's own, so every failure is returned.
+//! Calls to Lemma's REST API (metric events, proxy sessions, a run's signals): which server
+//! and key, the HTTP clients, and the server's errors as [`Error`]s. Unlike span export these
+//! calls are the caller's own, so every failure is returned.
 
 use std::fmt;
 use std::sync::{OnceLock, RwLock};

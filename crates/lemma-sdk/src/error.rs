@@ -1,10 +1,11 @@
-//! The errors the SDK returns: from setup, and from [`metric`](crate::metric) and
-//! [`proxy`](crate::proxy) (direct calls, so their failures are the caller's to handle).
+//! The errors the SDK returns: from setup, and from [`metric`](crate::metric),
+//! [`proxy`](crate::proxy) and [`Run::signals`](crate::Run::signals) (direct calls, so their
+//! failures are the caller's to handle).
 //! Exporting spans never returns errors: it warns (see the crate docs).
 
 /// Why setup ([`init`](crate::init), [`span_processor`](crate::span_processor),
-/// [`otlp_exporter`](crate::otlp_exporter)), sending a metric event, or creating or closing
-/// a proxy session failed.
+/// [`otlp_exporter`](crate::otlp_exporter)), sending a metric event, creating or closing a
+/// proxy session, or reading a run's signals failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -28,8 +29,8 @@ pub enum Error {
         reason: String,
     },
     /// Lemma answered with an error: 400 with the reason an event or a session is invalid,
-    /// 401 for a missing or wrong API key, 404 for a run of another project, 503 when the LLM
-    /// proxy is not available.
+    /// 401 for a missing or wrong API key, 404 for a run of another project (or, for
+    /// signals, one Lemma has no span of yet), 503 when the LLM proxy is not available.
     #[error("Lemma answered HTTP {status}: {message}")]
     Api {
         /// The HTTP status.

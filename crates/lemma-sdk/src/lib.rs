@@ -59,6 +59,12 @@
 //! Lemma's REST API: user feedback, task success, an evaluator's score. Unlike span export it
 //! is a direct call, so it returns the stored [`Metric`] or the server's reason ([`Error`]).
 //!
+//! # A run's signals, while it runs
+//!
+//! [`Run::signals`] asks Lemma what it finds worth a look in the run so far: a streak of
+//! failed calls, a loop, a classifier's flag ([`RunSignals`], most severe first), so an agent
+//! can stop or escalate. It flushes the spans that ended first, so they count.
+//!
 //! # Sub-agents you did not instrument
 //!
 //! A sub-agent with no Lemma SDK in it (the `claude` CLI, a program using the openai or
@@ -88,6 +94,7 @@ mod metric;
 mod propagation;
 mod proxy;
 mod setup;
+mod signals;
 mod span;
 mod stream;
 mod value;
@@ -107,6 +114,7 @@ pub use propagation::{
 };
 pub use proxy::{proxy, ProxyRequest, ProxySession};
 pub use setup::{init, otlp_exporter, span_processor, Lemma, LemmaSpanProcessor};
+pub use signals::{RunSignals, Severity, Signal, SignalSource, SignalsRequest};
 pub use span::{RunId, SpanHandle, Started};
 pub use stream::{StreamItem, TracedStream};
 

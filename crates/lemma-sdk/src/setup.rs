@@ -2,6 +2,7 @@
 //! for one that already has an OpenTelemetry tracer provider.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, Weak};
 use std::time::Duration;
 
 use opentelemetry::trace::Span as _;
@@ -114,7 +115,31 @@ pub fn span_processor(config: Config) -> Result<LemmaSpanProcessor, Error> {
     for build in config.extra {
         processor.add(build());
     }
+    live_exports()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Arc::downgrade(&processor.exports));
     Ok(processor)
+}
+
+/// The exports of every [`LemmaSpanProcessor`] [`span_processor`] made that is still in use,
+/// so a run can flush its spans (see [`flush_exports`]) whoever owns the tracer provider.
+fn live_exports() -> &'static Mutex<Vec<Weak<Exports>>> {
+    static LIVE: Mutex<Vec<Weak<Exports>>> = Mutex::new(Vec::new());
+    &LIVE
+}
+
+/// Sends every finished span that Lemma's processors still hold, and waits for the answers
+/// (blocking). Problems are reported by the export warning, never returned.
+pub(crate) fn flush_exports() {
+    let exports: Vec<Arc<Exports>> = {
+        let mut live = live_exports().lock().unwrap_or_else(|e| e.into_inner());
+        live.retain(|w| w.strong_count() > 0);
+        live.iter().filter_map(Weak::upgrade).collect()
+    };
+    for export in exports {
+        let _ = all(read(&export).iter().map(|e| e.force_flush()));
+    }
 }
 
 /// An OTLP/HTTP protobuf exporter to another backend, for [`Config::also_export_to`],
@@ -142,12 +167,20 @@ pub fn otlp_exporter(
     )
 }
 
+/// The processors a [`LemmaSpanProcessor`] hands finished spans to. Shared (and locked, though
+/// only `set_resource` and setup write) so that [`flush_exports`] can reach them.
+type Exports = RwLock<Vec<Box<dyn SpanProcessor>>>;
+
+fn read(exports: &Exports) -> RwLockReadGuard<'_, Vec<Box<dyn SpanProcessor>>> {
+    exports.read().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The span processor [`span_processor`] returns (and [`init`] installs): it stamps the run
 /// context on spans as they start and hands finished spans to its exports.
 #[derive(Debug)]
 pub struct LemmaSpanProcessor {
     environment: Option<String>,
-    exports: Vec<Box<dyn SpanProcessor>>,
+    exports: Arc<Exports>,
 }
 
 impl LemmaSpanProcessor {
@@ -155,12 +188,15 @@ impl LemmaSpanProcessor {
     pub(crate) fn new(environment: Option<String>) -> Self {
         LemmaSpanProcessor {
             environment,
-            exports: Vec::new(),
+            exports: Arc::default(),
         }
     }
 
     pub(crate) fn add(&mut self, export: impl SpanProcessor + 'static) {
-        self.exports.push(Box::new(export));
+        self.exports
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::new(export));
     }
 }
 
@@ -176,7 +212,7 @@ impl SpanProcessor for LemmaSpanProcessor {
     }
 
     fn on_end(&self, span: SpanData) {
-        if let Some((last, others)) = self.exports.split_last() {
+        if let Some((last, others)) = read(&self.exports).split_last() {
             for export in others {
                 export.on_end(span.clone());
             }
@@ -185,18 +221,18 @@ impl SpanProcessor for LemmaSpanProcessor {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        all(self.exports.iter().map(|e| e.force_flush()))
+        all(read(&self.exports).iter().map(|e| e.force_flush()))
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        all(self
-            .exports
+        all(read(&self.exports)
             .iter()
             .map(|e| e.shutdown_with_timeout(timeout)))
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        for export in &mut self.exports {
+        let mut exports = self.exports.write().unwrap_or_else(|e| e.into_inner());
+        for export in exports.iter_mut() {
             export.set_resource(resource);
         }
     }

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use lemma_sdk::{
     agent, context_env, continue_from_env, init, llm, metric, otlp_exporter, proxy, retrieval,
-    span_processor, tool, Config, Error, Message, MetricValue, ProxySession,
+    span_processor, tool, Config, Error, Message, MetricValue, ProxySession, RunSignals, Severity,
+    SignalSource,
 };
 use opentelemetry::global;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -708,6 +709,114 @@ fn a_proxy_session_opened_inside_a_run() {
         agent_span(&body, "proxy_parent")["span_id"],
         parent_span.as_str()
     );
+    lemma.shutdown();
+}
+
+/// A tool call that failed; the error carries the call's span id.
+#[derive(Debug)]
+struct TimedOut(String);
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("order service timed out")
+    }
+}
+
+#[test]
+fn a_run_reads_its_own_signals_while_it_runs() {
+    let _turn = exclusive();
+    let server = TestServer::start(KEY);
+    // An agent has an ingest key, and that is enough to ask.
+    let ingest_key = server.create_key("ingest");
+    let lemma = init(config(&server).api_key(&ingest_key)).unwrap();
+    let rt = runtime();
+    // After each failed call the agent checks its run, and escalates once Lemma finds
+    // something critical.
+    let (outcome, run_id) = rt.block_on(agent("signals_agent").input("Where is order 42?").run(
+        |run| async move {
+            let mut checks: Vec<RunSignals> = Vec::new();
+            let mut failed = Vec::new();
+            for attempt in 1..=5 {
+                let call = tool("lookup_order")
+                    .arguments(&json!({"order": 42, "try": attempt}))
+                    .run(|call| async move { Err::<(), _>(TimedOut(call.span_id())) })
+                    .await;
+                failed.push(call.unwrap_err().0);
+                let answer = run.signals().await?;
+                let worst = answer.critical().next().cloned();
+                checks.push(answer);
+                if let Some(worst) = worst {
+                    run.set_output(&format!("escalated: {}", worst.explanation));
+                    break;
+                }
+            }
+            Ok::<_, Error>((checks, failed))
+        },
+    ));
+    let (checks, failed) = outcome.unwrap();
+
+    // The first two checks found nothing critical, the third a streak.
+    assert_eq!(checks.len(), 3, "{checks:#?}");
+    for (seen, check) in checks.iter().enumerate() {
+        assert_eq!(check.run_id, run_id.as_str());
+        // The agent span was still open, and every failed call had been flushed to Lemma.
+        assert!(check.in_progress, "{check:?}");
+        assert_eq!(check.span_count, seen as u64 + 1, "{check:?}");
+    }
+    assert_eq!(
+        checks[0].critical().count() + checks[1].critical().count(),
+        0
+    );
+    let streak = &checks[2].signals[0]; // most severe first
+    assert_eq!(streak.kind, "error_streak", "{:#?}", checks[2]);
+    assert_eq!(streak.severity, Severity::Critical);
+    assert_eq!(streak.source, SignalSource::Rule);
+    assert_eq!(streak.span_id.as_ref(), Some(&failed[0])); // the first failed call
+    assert_eq!(streak.repeats, 3);
+    assert!(
+        streak.explanation.contains("order service timed out"),
+        "{streak:?}"
+    );
+
+    // The run ended after: Lemma has all of it, and reads the same signal.
+    lemma.flush();
+    let body = server.run(run_id.as_str(), 4);
+    assert_eq!(
+        body["run"]["output"],
+        format!("escalated: {}", streak.explanation)
+    );
+    let calls: Vec<&Value> = body["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "tool")
+        .collect();
+    assert_eq!(calls.len(), 3);
+    assert!(calls.iter().all(|s| s["status"] == "error"), "{body:#}");
+    let (status, ended) = server.get(&format!("/api/v1/runs/{run_id}/signals"));
+    assert_eq!(status, 200, "{ended}");
+    assert_eq!(ended["in_progress"], false);
+    assert_eq!(ended["signals"][0]["kind"], "error_streak");
+
+    // From code that is not async: one failure, nothing critical. And before any span of a
+    // run has ended, Lemma has none to judge: it says so.
+    let (outcome, _) = agent("sync_agent").run_sync(|run| {
+        let _ = tool("lookup_order").run_sync(|call| Err::<(), _>(TimedOut(call.span_id())));
+        run.signals().send_blocking()
+    });
+    let answer = outcome.unwrap();
+    assert!(answer.in_progress && answer.span_count == 1, "{answer:?}");
+    assert_eq!(answer.critical().count(), 0);
+    let (outcome, _) = agent("quiet_agent").run_sync(|run| run.signals().send_blocking());
+    match outcome.unwrap_err() {
+        Error::Api {
+            status, message, ..
+        } => {
+            assert_eq!(status, 404);
+            assert!(message.contains("not found"), "{message}");
+        }
+        other => panic!("expected Lemma's 404, got {other:?}"),
+    }
     lemma.shutdown();
 }
 

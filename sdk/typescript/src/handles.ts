@@ -14,6 +14,7 @@ import {
 import { ATTR, attributeValue, metadataAttributes, toJson, toText } from './attributes.js';
 import { finishReasonsOf, toGenAiMessages, type GenAiMessage } from './messages.js';
 import { metric, type Metric, type MetricOptions, type MetricValue } from './metrics.js';
+import { runSignals, type RunSignals, type SignalsOptions } from './signals.js';
 
 const HANDLE_KEY = createContextKey('lemma.span-handle');
 const RUN_KEY = createContextKey('lemma.agent-run');
@@ -184,6 +185,24 @@ export class AgentRun extends SpanHandle {
    */
   metric(name: string, value: MetricValue, options?: MetricOptions): Promise<Metric> {
     return metric(this.runId, name, value, options);
+  }
+
+  /**
+   * What Lemma finds worth a look in this run so far (a streak of failed calls, a loop, a
+   * classifier's flag, ...), most severe first, so the agent can stop or escalate:
+   *
+   * ```ts
+   * const [worst] = (await run.signals()).critical;
+   * if (worst) throw new Escalate(worst.explanation);
+   * ```
+   *
+   * Spans that ended are flushed to Lemma first, so they count; spans still open (this run's
+   * own, until it ends) do not. Any key of the project may ask, an ingest key too. Rejects
+   * with a `LemmaApiError` when Lemma refuses (404 while it has no span of the run, e.g. none
+   * has ended yet) or cannot be reached.
+   */
+  signals(options?: SignalsOptions): Promise<RunSignals> {
+    return runSignals(this.runId, options);
   }
 
   protected override writeInput(value: unknown): void {

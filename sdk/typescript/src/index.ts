@@ -36,6 +36,7 @@ export { withContext, getRunContext, RunContextSpanProcessor } from './context.j
 export type { RunContext } from './context.js';
 export { metric, LemmaApiError } from './metrics.js';
 export type { Metric, MetricOptions, MetricValue } from './metrics.js';
+export type { RunSignals, Signal, SignalSeverity, SignalSource, SignalsOptions } from './signals.js';
 export { injectHeaders, contextEnv, continueFrom } from './propagation.js';
 export type { Carrier } from './propagation.js';
 export { proxy, withProxy } from './proxy.js';

@@ -78,6 +78,19 @@ impl TestServer {
         (status, response.json().unwrap_or(Value::Null))
     }
 
+    /// A new key of the project with `scope` (`ingest`, `read`, `admin`): its secret.
+    pub fn create_key(&self, scope: &str) -> String {
+        let response = reqwest::blocking::Client::new()
+            .post(format!("{}/api/v1/keys", self.url))
+            .bearer_auth(&self.key)
+            .json(&serde_json::json!({ "scope": scope }))
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201, "creating a key");
+        let body: Value = response.json().unwrap();
+        body["secret"].as_str().unwrap().to_string()
+    }
+
     /// `GET /api/v1/runs/{id}` once it answers and `ready` accepts it (ingestion is
     /// committed before the export is acknowledged, so this rarely waits).
     pub fn run_where(&self, run_id: &str, ready: impl Fn(&Value) -> bool) -> Value {

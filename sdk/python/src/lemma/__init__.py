@@ -12,7 +12,8 @@
     lemma.shutdown()
 
 See README.md for every helper, streaming, threads, dual export, cross-process runs, metric
-events (`lemma.metric`) and proxy sessions for sub-agents without an SDK (`lemma.proxy`).
+events (`lemma.metric`), a run's signals while it runs (`run.signals()`) and proxy sessions for
+sub-agents without an SDK (`lemma.proxy`).
 """
 
 from ._context import current_run, current_run_id, current_span, last_run_id, run_context
@@ -36,6 +37,7 @@ from ._processor import LemmaSpanProcessor, RunContextProcessor
 from ._propagation import context_env, continue_from, inject
 from ._proxy import ProxyRequest, ProxySession, proxy
 from ._setup import flush, init, shutdown, span_processor
+from ._signals import RunSignals, Signal
 from ._version import VERSION
 
 __version__ = VERSION
@@ -82,6 +84,8 @@ __all__ = [
     "Metric",
     "MetricValue",
     "LemmaApiError",
+    "RunSignals",
+    "Signal",
     "ProxySession",
     "ProxyRequest",
     "LemmaSpanExporter",

@@ -15,6 +15,7 @@ from ._context import with_handle
 from ._encoding import to_json, to_text
 from ._messages import read_chat_completion, to_genai_messages
 from ._metrics import DEFAULT_TIMEOUT, Metric, MetricValue, metric
+from ._signals import RunSignals, run_signals
 from ._streams import adrive, drive
 from ._unset import UNSET, Unset
 
@@ -204,6 +205,24 @@ class Run(Span):
             span_id=span_id,
             timeout=timeout,
         )
+
+    def signals(self, *, timeout: float = DEFAULT_TIMEOUT) -> RunSignals:
+        """What Lemma finds worth a look in this run so far (a streak of failed calls, a loop,
+        a classifier's flag, ...), most severe first, so the agent can stop or escalate:
+
+            if run.signals().critical:
+                raise Escalate("Lemma flagged this run")
+
+        Spans that ended are flushed to Lemma first, so they count; spans still open (this
+        run's own, until it ends) do not. Any key of the project may ask, an ingest key too.
+        Blocks while it asks; in async code, `await asyncio.to_thread(run.signals)`.
+
+        Raises:
+            LemmaApiError: Lemma refused (`status` 404 while it has no span of the run, e.g.
+                none has ended yet; 401 for a wrong key) or could not be reached (`status`
+                None).
+        """
+        return run_signals(self.run_id, timeout)
 
 
 class ToolSpan(Span):

@@ -53,6 +53,17 @@ class Api:
                 return None
             raise
 
+    def create_key(self, scope: str) -> str:
+        """A new key of the project with `scope` (`ingest`, `read`, `admin`): its secret."""
+        request = urllib.request.Request(
+            self.url + "/api/v1/keys",
+            data=json.dumps({"scope": scope}).encode(),
+            headers={"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return str(json.loads(response.read())["secret"])
+
     def delete(self, path: str) -> int:
         """DELETE `path`; its HTTP status."""
         request = urllib.request.Request(

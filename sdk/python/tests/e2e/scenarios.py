@@ -345,6 +345,30 @@ def proxy_subagent() -> dict[str, Any]:
     }
 
 
+@scenario
+def signals() -> dict[str, Any]:
+    """An agent that checks its own run after each failed tool call and escalates once Lemma
+    finds something critical (three failures in a row), all before its agent span ends. Run
+    with an ingest key as LEMMA_API_KEY: the key an agent has."""
+    checks: list[dict[str, Any]] = []
+    failed_span_ids: list[str] = []
+    with lemma.agent("signals_agent", input=QUESTION) as run:
+        for attempt in range(1, 6):
+            arguments = {"order_id": "A-17", "try": attempt}
+            try:
+                with lemma.tool("lookup_order", arguments=arguments) as t:
+                    failed_span_ids.append(t.span_id)
+                    raise TimeoutError("order service timed out")
+            except TimeoutError:
+                pass
+            answer = run.signals()
+            checks.append(dataclasses.asdict(answer))
+            if answer.critical:
+                run.set_output(f"escalated: {answer.critical[0].explanation}")
+                break
+    return {"run_id": run.run_id, "failed_span_ids": failed_span_ids, "checks": checks}
+
+
 def main() -> None:
     name, args = sys.argv[1], sys.argv[2:]
     if name not in ("dual", "reverse_dual"):

@@ -267,6 +267,39 @@ def test_a_sub_agent_with_only_base_urls_is_recorded_inside_the_run(api, scenari
     assert "sk-subagent" not in json.dumps(body) and "sk-ant-subagent" not in json.dumps(body)
 
 
+def test_a_run_reads_its_own_signals_while_it_runs(api, scenario):
+    ingest_key = api.create_key("ingest")
+    s = scenario("signals", env={"LEMMA_API_KEY": ingest_key})
+    run_id, failed = s["run_id"], s["failed_span_ids"]
+    checks = s["checks"]
+    # Checked after each failure: the first two found nothing critical, the third a streak.
+    assert len(checks) == 3, checks
+    for seen, check in enumerate(checks, start=1):
+        assert check["run_id"] == run_id
+        # The agent span was still open, and every failed call had been flushed to Lemma.
+        assert check["in_progress"] is True, check
+        assert check["span_count"] == seen, check
+    assert not [x for c in checks[:2] for x in c["signals"] if x["severity"] == "critical"]
+    streak = checks[2]["signals"][0]  # most severe first
+    assert streak["kind"] == "error_streak", checks[2]
+    assert streak["severity"] == "critical"
+    assert streak["source"] == "rule"
+    assert streak["span_id"] == failed[0]  # the first failed tool call
+    assert streak["repeats"] == 3
+    assert "order service timed out" in streak["explanation"], streak
+
+    # The agent escalated and ended its run; Lemma reads the whole run the same way.
+    body = api.run(run_id, 4)
+    assert body["run"]["has_root"] is True
+    assert body["run"]["output"] == f"escalated: {streak['explanation']}"
+    calls = [x for x in body["spans"] if x["kind"] == "tool"]
+    assert sorted(x["span_id"] for x in calls) == sorted(failed)
+    assert all(x["status"] == "error" for x in calls), outline(body)
+    after = api.get(f"/api/v1/runs/{run_id}/signals")
+    assert after is not None and after["in_progress"] is False
+    assert after["signals"][0]["kind"] == "error_streak"
+
+
 def lemma_lines(stderr):
     return [line for line in stderr.splitlines() if "Lemma" in line]
 
