@@ -232,7 +232,12 @@ impl Compiler {
                 format!("({loops} OR {found})")
             }
             (Field::SignalSeverity, Runs) => {
-                self.evaluated("severities", |c| c.array_has("g.latest", values))
+                let found = self.evaluated("severities", |c| c.array_has("g.latest", values));
+                // The summary's loops are warnings, there before their run is evaluated.
+                match values.iter().any(|v| v == "warning") {
+                    true => format!("({found} OR notEmpty(r.signals))"),
+                    false => found,
+                }
             }
             (Field::Meta(key), Runs) => {
                 check_meta_key(key)?;

@@ -226,7 +226,14 @@ impl Compiler<'_> {
                 let found = self.evaluated_signal("'$.kind'", values);
                 format!("({loops} OR {found})")
             }
-            (Field::SignalSeverity, Runs) => self.evaluated_signal("'$.severity'", values),
+            (Field::SignalSeverity, Runs) => {
+                let found = self.evaluated_signal("'$.severity'", values);
+                // The summary's loops are warnings, there before their run is evaluated.
+                match values.iter().any(|v| v == "warning") {
+                    true => format!("({found} OR json_array_length(r.signals) > 0)"),
+                    false => found,
+                }
+            }
             (Field::Meta(key), Runs) => {
                 let path = self.bind(json_path(key)?);
                 self.matches(
