@@ -133,6 +133,7 @@ const ICONS = {
   external: 'M14 4h6v6M20 4l-9 9M18 14v5H5V6h5',
   logout: 'M15 4h4v16h-4M10 8l-4 4 4 4M6 12h10',
   clock: 'M12 3a9 9 0 1 1 0 18 9 9 0 0 1 0-18zM12 7v5l3 2',
+  flag: 'M6 21V4M6 4h11l-2.5 4.5L17 13H6',
 };
 
 export function icon(name, props = {}) {

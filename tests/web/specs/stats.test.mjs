@@ -208,7 +208,8 @@ test('"All time" finds where the runs start', async () => {
   await page.getByTestId('stats-tiles').waitFor();
   const answers = [];
   page.on('response', async (r) => {
-    if (r.url().includes('/api/v1/stats')) answers.push({ url: new URL(r.url()), body: await r.json() });
+    // The stats themselves; the signals panel asks /stats/signals too.
+    if (new URL(r.url()).pathname === '/api/v1/stats') answers.push({ url: new URL(r.url()), body: await r.json() });
   });
   await page.goto('/stats?range=all');
   await page.getByTestId('stats-tiles').waitFor();

@@ -1,5 +1,6 @@
 // Small labels: run and span status, span kind, tags.
 import { h } from '../dom.js';
+import { signalPill } from './signals.js';
 
 export function status(value, message) {
   const s = (value || 'unset').toLowerCase();
@@ -22,10 +23,7 @@ export function tag(text) {
   return h('span', { class: 'chip' }, s.length > 300 ? `${s.slice(0, 300)}…` : s);
 }
 
+/** One signal, coloured by its severity (components/signals.js). */
 export function signal(sig) {
-  if (sig.kind === 'loop') {
-    return h('span', { class: ['badge', 'signal-loop'], title: 'The same tool was called with the same arguments several times in a row' },
-      `loop: ${sig.tool_name || 'tool'} × ${sig.repeats}`);
-  }
-  return h('span', { class: ['badge', `signal-${sig.kind}`] }, sig.kind);
+  return signalPill(sig);
 }

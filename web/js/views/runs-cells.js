@@ -3,6 +3,9 @@
 import { h, icon, link } from '../dom.js';
 import * as format from '../format.js';
 import * as badges from '../components/badges.js';
+import { signalBadge, worst } from '../components/signals.js';
+import { href } from '../router.js';
+import { buildTerm } from './runs-terms.js';
 import { ariaSort } from './runs-sort.js';
 
 const PREVIEW_CHARS = 200;
@@ -57,7 +60,7 @@ function cell(run, column, now) {
     case 'errors': return run.error_count
       ? h('span', { class: 'run-errors', title: `${format.count(run.error_count)} failed ${run.error_count === 1 ? 'span' : 'spans'}` }, icon('alert', { size: 12 }), format.count(run.error_count))
       : h('span', { class: 'muted' }, '0');
-    case 'signals': return signals(run.signals || []);
+    case 'signals': return signals(run.signals || []) || dash();
     case 'tags': return tagsCell(run.tags);
     case 'thread': return run.thread_id
       ? link(`/threads/${encodeURIComponent(run.thread_id)}`, { class: 'cell-link ellipsis', title: `Thread ${clamp(run.thread_id)}` }, clamp(run.thread_id, PREVIEW_CHARS))
@@ -132,18 +135,11 @@ function clamp(text, max = TITLE_CHARS) {
   return format.truncate(String(text), max);
 }
 
-/** Loop signals as one compact badge; the details are in its title. */
+/** The run's signals as one badge; a click lists the runs with its signal (runs.js). */
 function signals(list) {
   if (!list.length) return null;
-  const loops = list.filter((s) => s.kind === 'loop');
-  const others = list.filter((s) => s.kind !== 'loop');
-  return [
-    loops.length ? h('span', {
-      class: 'badge signal-loop', 'data-signal': 'loop',
-      title: loops.map((s) => `${s.tool_name || 'a tool'} called ${s.repeats}× in a row with the same arguments`).join('\n'),
-    }, 'Loop', loops.length > 1 ? ` ×${loops.length}` : '') : null,
-    others.map((s) => badges.signal(s)),
-  ];
+  const top = worst(list);
+  return signalBadge(list, { href: href('/runs', { q: buildTerm({ field: 'signal', value: top.kind }) }) });
 }
 
 export function refreshTime(tr, now) {

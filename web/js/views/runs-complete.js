@@ -1,14 +1,36 @@
 // Value completion in the query box: typing `agent:sup` lists the agents starting with "sup"
 // (with their run counts) under the bar; arrow keys choose, Enter or Tab puts the value in,
 // quoted when it must be, and Escape closes the list. The text stays the user's to edit.
+// Signal names and severities are suggested from fixed lists (`/values` has no such field).
 import { h, replace } from '../dom.js';
 import { count } from '../format.js';
+import { KNOWN_SIGNALS, SEVERITIES } from '../components/signals.js';
 import { valueSource } from '../components/value-source.js';
 import { quoteValue } from './runs-terms.js';
 
-// Fields with suggestions, as typed → as `/values` names them.
-const FIELDS = { agent: 'agent', model: 'model', tool: 'tool', user: 'user', thread: 'thread', tag: 'tag', tags: 'tag', env: 'env', environment: 'env' };
-const WORD = /(^|\s)(-?)([A-Za-z_]+|meta\.[^\s"/:=<>!]+)(:|=)([^\s",]*)$/;
+// Fields with suggestions, as typed → as `/values` names them (or STATIC lists them).
+const FIELDS = {
+  agent: 'agent', model: 'model', tool: 'tool', user: 'user', thread: 'thread', tag: 'tag', tags: 'tag', env: 'env', environment: 'env',
+  signal: 'signal', 'signal.severity': 'signal.severity',
+};
+const WORD = /(^|\s)(-?)(signal\.severity|[A-Za-z_]+|meta\.[^\s"/:=<>!]+)(:|=)([^\s",]*)$/i;
+
+/** Values known without asking: `{value, hint}`. */
+export const STATIC = {
+  signal: KNOWN_SIGNALS.map((s) => ({ value: s.name, hint: s.hint })),
+  'signal.severity': SEVERITIES.map((value) => ({ value, hint: { critical: 'needs attention now', warning: 'worth a look', info: 'for the record' }[value] })),
+};
+
+/** A fixed list as a value source: the values starting with what was typed, answered at once. */
+export function staticSource(values) {
+  return {
+    request(prefix, onAnswer) {
+      const p = String(prefix).toLowerCase();
+      onAnswer({ prefix, values: values.filter((v) => v.value.toLowerCase().startsWith(p)), answer: null });
+    },
+    cancel() {},
+  };
+}
 
 /**
  * The field being typed at the caret: `{field, prefix, start}` where `start` is where its value
@@ -20,7 +42,8 @@ export function fieldAtCaret(text, caret) {
   if (after && !/^\s/.test(after)) return null;
   const m = WORD.exec(before);
   if (!m) return null;
-  const name = m[3].toLowerCase().startsWith('meta.') ? `meta.${m[3].slice(5)}` : FIELDS[m[3].toLowerCase()];
+  const typed = m[3].toLowerCase();
+  const name = typed.startsWith('meta.') ? `meta.${m[3].slice(5)}` : Object.hasOwn(FIELDS, typed) ? FIELDS[typed] : null;
   if (!name) return null;
   return { field: name, prefix: m[5], start: caret - m[5].length };
 }
@@ -41,7 +64,8 @@ export function attachCompletion(search, { scope, fetchValues }) {
     const key = `${field}\u0001${q}`;
     if (!sources.has(key)) {
       sources.clear();
-      sources.set(key, valueSource({ fetchPage: (prefix, signal) => fetchValues(field, prefix, q, signal) }));
+      sources.set(key, STATIC[field] ? staticSource(STATIC[field])
+        : valueSource({ fetchPage: (prefix, signal) => fetchValues(field, prefix, q, signal) }));
     }
     return sources.get(key);
   }
@@ -68,7 +92,8 @@ export function attachCompletion(search, { scope, fetchValues }) {
       'aria-selected': String(i === active), 'data-value': o.value, title: o.value,
       onpointerdown: (event) => event.preventDefault(),
       onclick: () => pick(i),
-    }, h('span', { class: 'combo-value' }, o.value), h('span', { class: 'combo-count muted' }, `${count(o.runs)} ${o.runs === 1 ? 'run' : 'runs'}`))));
+    }, h('span', { class: 'combo-value' }, o.value), h('span', { class: 'combo-count muted' },
+      typeof o.runs === 'number' ? `${count(o.runs)} ${o.runs === 1 ? 'run' : 'runs'}` : o.hint || ''))));
     if (active >= 0) input.setAttribute('aria-activedescendant', `query-complete-${active}`);
     else input.removeAttribute('aria-activedescendant');
   }

@@ -7,6 +7,7 @@ import { combobox } from '../components/combobox.js';
 import { menuButton } from '../components/menu-button.js';
 import { valueSource } from '../components/value-source.js';
 import { buildTerm, isUsableMetaKey, parseTerms, removeTerm } from './runs-terms.js';
+import { STATIC, staticSource as fixedSource } from './runs-complete.js';
 
 const SUGGESTIONS = 20;
 
@@ -20,6 +21,8 @@ export const FILTER_FIELDS = [
   { field: 'tag', label: 'Tag', kind: 'values' },
   { field: 'env', label: 'Environment', kind: 'values' },
   { field: 'status', label: 'Status', kind: 'status' },
+  { field: 'signal', label: 'Signal', kind: 'signal' },
+  { field: 'signal.severity', label: 'Signal severity', kind: 'severity' },
   { field: 'meta', label: 'Metadata…', kind: 'meta' },
   { field: 'duration', label: 'Duration', kind: 'number', example: '5s', hint: '500ms, 2s, 1m or 1h' },
   { field: 'cost', label: 'Cost', kind: 'number', example: '0.01', hint: 'US dollars, e.g. 0.01' },
@@ -95,6 +98,9 @@ export function filterBuilder({ scope, fetchValues, onAdd }) {
     if (spec.kind === 'number') numberStep(spec);
     else if (spec.kind === 'meta') metaKeyStep();
     else if (spec.kind === 'status') valueStep(spec.field, 'Status', staticSource(STATUSES), false);
+    // Signal names an app writes itself are not in the list: any name may be typed.
+    else if (spec.kind === 'signal') valueStep(spec.field, 'Signal', fixedSource(STATIC.signal), true);
+    else if (spec.kind === 'severity') valueStep(spec.field, 'Signal severity', fixedSource(STATIC['signal.severity']), false);
     else valueStep(spec.field, spec.label, source(spec.field), true);
   }
 

@@ -7,7 +7,9 @@ export function runSignature(run) {
   return [
     run.status, run.status_message, run.has_root, run.span_count, run.error_count,
     run.end_time_unix_nano, run.total_tokens, run.cost_usd, run.name, run.agent_name,
-    run.thread_id, run.user_id, (run.signals || []).length,
+    run.thread_id, run.user_id,
+    // Which signals, not only how many: a badge changes when one is found or goes.
+    (run.signals || []).map((s) => `${s.kind}/${s.severity}/${s.span_id || ''}`).join(' '),
   ].join('\u0001');
 }
 

@@ -9,7 +9,7 @@ const FIELDS = new Map([
   ['agent', 'agent'], ['status', 'status'], ['kind', 'kind'], ['model', 'model'],
   ['provider', 'provider'], ['tool', 'tool'], ['thread', 'thread'], ['user', 'user'],
   ['session', 'session'], ['env', 'env'], ['environment', 'env'], ['tag', 'tag'], ['tags', 'tag'],
-  ['signal', 'signal'], ['service', 'service'], ['duration', 'duration'], ['tokens', 'tokens'],
+  ['signal', 'signal'], ['signal.severity', 'signal.severity'], ['service', 'service'], ['duration', 'duration'], ['tokens', 'tokens'],
   ['input_tokens', 'input_tokens'], ['output_tokens', 'output_tokens'], ['cost', 'cost'],
   ['spans', 'spans'], ['errors', 'errors'], ['since', 'since'], ['until', 'until'], ['has', 'has'],
 ]);

@@ -15,7 +15,7 @@ import { columnDefs, loadColumns, normalizeColumns, saveColumns } from './runs-c
 import { columnMenu } from './runs-column-menu.js';
 import { filterBuilder, filterChips } from './runs-filter.js';
 import { isDefaultSort, nextSort, readSort, sortParams } from './runs-sort.js';
-import { withoutField } from './runs-terms.js';
+import { buildTerm, withoutField } from './runs-terms.js';
 import { savedViewsMenu } from './runs-views.js';
 import { attachCompletion } from './runs-complete.js';
 import { exportButton } from './runs-export.js';
@@ -83,7 +83,7 @@ export function mount(root, ctx) {
   const hint = h('div', { class: 'runs-hint', hidden: true });
   const toolbar = h('div', { class: 'runs-toolbar' }, search.el, filter.el, range.el,
     h('div', { class: 'runs-data-actions' }, exporter.el, deleter.el));
-  const tbody = h('tbody', { onkeydown: moveFocus });
+  const tbody = h('tbody', { onkeydown: moveFocus, onclick: filterBySignal });
   const tableEl = h('table', { class: 'table runs-table', 'data-testid': 'runs-table' }, tbody);
   const table = h('div', { class: 'table-wrap runs-table-wrap' }, tableEl);
   drawHead();
@@ -327,6 +327,14 @@ export function mount(root, ctx) {
 
   function moveFocus(event) {
     moveFocusAmong(event, tbody, '.row-link');
+  }
+
+  /** A signal badge narrows what the page lists (its href alone would drop the query and range). */
+  function filterBySignal(event) {
+    const a = event.target.closest('a[data-signal-filter]');
+    if (!a || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    go({ ...state, q: addTerm(state.q, buildTerm({ field: 'signal', value: a.dataset.signalFilter })), page: FIRST_PAGE });
   }
 
   return {

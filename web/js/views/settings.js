@@ -1,8 +1,9 @@
-// Project settings: the project's name, how long its runs are kept, its redaction rules, erasing
-// a user's runs, and (for admins) its API keys and members. Retention is applied by the server
-// (a pass at start, then hourly), not by this page: saving only sets the number. Redaction,
-// erasure, keys and members have their own modules (settings-redaction.js, settings-erase.js,
-// settings-keys.js, settings-members.js). `/settings?erase=ID` opens with that user counted.
+// Project settings: the project's name, how long its runs are kept, its signal thresholds, its
+// redaction rules, erasing a user's runs, and (for admins) its API keys and members. Retention is
+// applied by the server (a pass at start, then hourly), not by this page: saving only sets the
+// number. Signals, redaction, erasure, keys and members have their own modules
+// (settings-signals.js, settings-redaction.js, settings-erase.js, settings-keys.js,
+// settings-members.js). `/settings?erase=ID` opens with that user counted.
 //
 // Signed in as a person who is not an admin of the project, the settings are shown but cannot be
 // changed, and the page says why (the server would refuse anyway). With a key, everything is
@@ -14,6 +15,7 @@ import { refusal } from '../roles.js';
 import { errorState, loading } from '../components/states.js';
 import { retentionBody, retentionLabel } from './settings-data.js';
 import { redactionSection } from './settings-redaction.js';
+import { signalsSection } from './settings-signals.js';
 import { eraseSection } from './settings-erase.js';
 import { keysSection } from './settings-keys.js';
 import { membersSection } from './settings-members.js';
@@ -106,6 +108,7 @@ export function mount(root, ctx) {
             'Runs that started longer ago than this are deleted by the server, with their spans, metric events and log records, in a pass when it starts and then every hour; this page does not delete anything itself. Deleted runs cannot be restored: export them first (Runs → Export) if you need them.'),
           problem,
           h('div', { class: 'settings-actions' }, save, saved))),
+      signalsSection(controller.signal, { readOnly: !admin }),
       redactionSection(controller.signal, { readOnly: !admin }),
       // Deleting runs needs `write` (a member), not `admin`: the section says for itself.
       eraseSection(controller.signal, { userId: ctx.query?.get('erase') || '' }),

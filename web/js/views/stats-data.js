@@ -96,3 +96,50 @@ export function term(field, value) {
 export function isoSeconds(ms) {
   return new Date(ms).toISOString().replace('.000Z', 'Z');
 }
+
+/**
+ * The signal counts' request for the stats shown: the same range and bucket width, its start
+ * moved back to a whole bucket from the epoch (as /stats aligns its own), so the buckets of both
+ * charts line up.
+ */
+export function signalCountParams(stats) {
+  const bucketMs = stats.bucket_seconds * 1000;
+  const from = Math.floor(Date.parse(stats.from_time) / bucketMs) * bucketMs;
+  return { from: isoSeconds(from), to: stats.to_time, bucket: `${stats.bucket_seconds}s` };
+}
+
+/**
+ * `GET /stats/signals`'s answer reshaped: bucket starts (ms), one series of runs per signal name
+ * (the `limit` names with most runs; each bucket is runs with that signal, so names are not
+ * summed), and the totals per name and severity over the range, most runs first.
+ */
+export function signalSeries(answer, limit = 6) {
+  const bucketMs = answer.bucket_seconds * 1000;
+  const from = Date.parse(answer.from_time);
+  const to = Date.parse(answer.to_time);
+  const n = Math.max(1, Math.ceil((to - from) / bucketMs));
+  const times = Array.from({ length: n }, (_, i) => from + i * bucketMs);
+  const byName = new Map();
+  const totals = new Map();
+  for (const c of answer.counts || []) {
+    const i = Math.round((Date.parse(c.time) - from) / bucketMs);
+    if (i >= 0 && i < n) {
+      if (!byName.has(c.name)) byName.set(c.name, { name: c.name, runs: 0, values: new Array(n).fill(0) });
+      const series = byName.get(c.name);
+      series.values[i] += c.runs;
+      series.runs += c.runs;
+    }
+    const key = `${c.name}\u0000${c.severity}`;
+    if (!totals.has(key)) totals.set(key, { name: c.name, severity: c.severity, runs: 0 });
+    totals.get(key).runs += c.runs;
+  }
+  const order = (a, b) => b.runs - a.runs || a.name.localeCompare(b.name);
+  const rank = (t) => ['critical', 'warning', 'info'].indexOf(t.severity);
+  return {
+    times,
+    bucketMs,
+    series: [...byName.values()].sort(order).slice(0, limit),
+    names: byName.size,
+    totals: [...totals.values()].sort((a, b) => order(a, b) || rank(a) - rank(b)),
+  };
+}

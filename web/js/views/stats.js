@@ -1,5 +1,6 @@
 // Stats: how a project's agents are doing over a time range, for any query: summary tiles,
-// runs, errors, latency, tokens and cost over time, and breakdowns by agent and by model.
+// runs, errors, latency, tokens and cost over time, runs with signals (stats-signals.js), and
+// breakdowns by agent and by model.
 // Everything that matters is in the URL (`q`, `range`), so a view can be shared.
 import { h, icon, link, replace } from '../dom.js';
 import * as api from '../api.js';
@@ -9,6 +10,7 @@ import { barChart, timeSeriesChart } from '../components/charts.js';
 import { axisCost, bucketName, durationTicks, shortDuration } from '../components/scale.js';
 import { searchBar } from '../components/search.js';
 import { errorState, loading } from '../components/states.js';
+import { signalsPanel } from './stats-signals.js';
 import { parseRange, rangeLabel, timeRangePicker } from '../components/timerange.js';
 import {
   chartSeries, choseRange, COARSE_BUCKET, DEFAULT_RANGE, EPOCH, FINE_BUCKET, firstDataStart, isoSeconds,
@@ -149,6 +151,7 @@ export function mount(root, ctx) {
             format: format.cost, axisFormat: axisCost,
             series: [{ key: 'cost', label: 'Cost', color: COLORS.cost, values: data.cost, area: true }],
           }))),
+      signalsPanel(stats, { range: state.range, q: state.q, signal: controller?.signal }),
       h('div', { class: 'stats-breakdowns' },
         breakdownCard('By agent', `${stats.by_agent.length} ${stats.by_agent.length === 1 ? 'agent' : 'agents'}`, agentChart(stats.by_agent)),
         breakdownCard('By model', `${stats.by_model.length} ${stats.by_model.length === 1 ? 'model' : 'models'}`, modelChart(stats.by_model))));

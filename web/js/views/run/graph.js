@@ -23,6 +23,11 @@ function fetchGraph(runId) {
   return latest.promise;
 }
 
+/** Drops a run's graph read before (it gained spans): the next view reads it again. */
+export function forgetGraph(runId) {
+  if (latest?.runId === runId) latest = null;
+}
+
 export function createGraphView(run, model, actions) {
   const details = h('div', { class: 'graph-details', 'data-testid': 'graph-details', 'aria-live': 'polite' });
   const scroller = h('div', { class: 'graph-scroll', tabindex: '-1' }, loading('Loading graph…'));
@@ -224,6 +229,16 @@ export function createGraphView(run, model, actions) {
       (g || scroller).focus({ preventScroll: true });
     },
     refresh() {},
+    /** The run changed (it is still arriving): drawn again once read, the old drawing kept till then. */
+    reload() {
+      const { scrollLeft, scrollTop } = scroller;
+      fetchGraph(run.run_id).then((graph) => {
+        if (disposed) return;
+        draw(graph);
+        scroller.scrollLeft = scrollLeft;
+        scroller.scrollTop = scrollTop;
+      }).catch(() => {});
+    },
     setSelected(id) {
       if (!drawn) return;
       const n = nodeOfSpan(id);

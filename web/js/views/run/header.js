@@ -1,28 +1,108 @@
-// The top of a run: what it was (name, agent, status), what it cost, where it belongs (thread,
-// user, environment, tags), what it was asked and what it answered.
-import { h, link } from '../../dom.js';
+// The top of a run: what it was (name, agent, status), whether it is still arriving, what is
+// worth a look in it (signals), what it cost, where it belongs (thread, user, environment,
+// tags), what it was asked and what it answered.
+import { h, icon, link, replace } from '../../dom.js';
 import * as fmt from '../../format.js';
 import * as badges from '../../components/badges.js';
 import { renderPayload } from '../../components/json.js';
+import { bySeverity, severityOf, severityTag } from '../../components/signals.js';
 import { renderMessages } from '../../components/messages.js';
 import { copyableId } from './common.js';
 
-/** `payloadsOmitted`: the run's input and output were too large for the outline's answer. */
-export function renderHeader(run, { payloadsOmitted = false } = {}) {
+/**
+ * `payloadsOmitted`: the run's input and output were too large for the outline's answer.
+ * `onSignal(signal)`: a signal of the list was chosen (to show the span it points at).
+ * The header is made of parts; `updateHeader` redraws only those whose data changed, so a run
+ * still arriving refreshes without the header flickering or its cards folding back.
+ */
+export function renderHeader(run, options = {}) {
+  const el = h('section', { class: 'run-header', 'data-testid': 'run-header' });
+  el.headerParts = new Map();
+  updateHeader(el, run, options);
+  return el;
+}
+
+/** Redraws the parts of a header whose data changed. */
+export function updateHeader(el, run, { payloadsOmitted = false, onSignal = null } = {}) {
+  const parts = [
+    ['crumbs', [run.run_id], () => h('div', { class: 'run-crumbs' }, link('/runs', { class: 'muted' }, 'Runs'), h('span', { class: 'muted' }, '/'), copyableId(run.run_id, 'run ID'))],
+    ['title', [run.name, run.agent_name, run.status, run.status_message, run.has_root], () => titleRow(run)],
+    ['banner', [run.status, run.status_message], () => (run.status === 'error' && run.status_message
+      ? h('div', { class: 'run-error-banner', role: 'alert', 'data-testid': 'run-status-message' }, run.status_message) : null)],
+    ['signals', [run.signals], () => signalsList(run.signals || [], onSignal)],
+    ['facts', [run.agent_names, run.agent_name, run.start_time, run.start_time_unix_nano, run.duration_ms, run.total_tokens, run.input_tokens, run.output_tokens,
+      run.cache_read_tokens, run.cache_write_tokens, run.reasoning_tokens, run.cost_usd, run.span_count, run.error_count, run.thread_id, run.user_id, run.environment], () => facts(run)],
+    ['tags', [run.tags], () => ((run.tags || []).length ? h('div', { class: 'run-tags' }, run.tags.map((t) => badges.tag(t))) : null)],
+    ['metrics', [run.metrics], () => metrics(run)],
+    ['io', [run.input, run.output, payloadsOmitted], () => [io(run),
+      payloadsOmitted ? h('div', { class: 'muted small', 'data-testid': 'run-io-omitted' }, 'The run\'s input and output are too large to show here: open the root span to read them.') : null]],
+  ];
+  for (const [key, data, draw] of parts) {
+    const signature = JSON.stringify(data);
+    let part = el.headerParts.get(key);
+    if (!part) {
+      // `display: contents`: the parts lay out as if they were the header's own children.
+      part = { el: h('div', { class: 'run-header-part', dataset: { part: key } }), signature: null };
+      el.headerParts.set(key, part);
+      el.append(part.el);
+    }
+    if (part.signature === signature) continue;
+    part.signature = signature;
+    replace(part.el, draw());
+  }
+  return el;
+}
+
+function titleRow(run) {
   const title = run.name || run.agent_name || 'Unnamed run';
-  return h('section', { class: 'run-header', 'data-testid': 'run-header' },
-    h('div', { class: 'run-crumbs' }, link('/runs', { class: 'muted' }, 'Runs'), h('span', { class: 'muted' }, '/'), copyableId(run.run_id, 'run ID')),
-    h('div', { class: 'run-title-row' },
-      h('h1', { class: 'run-title', 'data-testid': 'run-title' }, title),
-      badges.status(run.status, run.status_message),
-      ...(run.signals || []).map((s) => badges.signal(s))),
-    run.status === 'error' && run.status_message
-      ? h('div', { class: 'run-error-banner', role: 'alert', 'data-testid': 'run-status-message' }, run.status_message) : null,
-    facts(run),
-    (run.tags || []).length ? h('div', { class: 'run-tags' }, run.tags.map((t) => badges.tag(t))) : null,
-    metrics(run),
-    io(run),
-    payloadsOmitted ? h('div', { class: 'muted small', 'data-testid': 'run-io-omitted' }, 'The run\'s input and output are too large to show here: open the root span to read them.') : null);
+  return h('div', { class: 'run-title-row' },
+    h('h1', { class: 'run-title', 'data-testid': 'run-title' }, title),
+    badges.status(run.status, run.status_message),
+    run.has_root ? null : h('span', {
+      class: 'badge run-in-progress', 'data-testid': 'run-in-progress',
+      title: 'The root span has not arrived: the run is still going (or was cut off). This page shows new spans as they arrive.',
+    }, h('span', { class: 'live-dot', 'aria-hidden': 'true' }), 'In progress'));
+}
+
+const SIGNALS_SHOWN = 5;
+
+/** The run's signals, most severe first, each choosing the span it points at. */
+function signalsList(signals, onSignal) {
+  if (!signals.length) return null;
+  const sorted = bySeverity(signals);
+  const items = sorted.map((sig, i) => signalItem(sig, onSignal, i >= SIGNALS_SHOWN));
+  const hidden = sorted.length - SIGNALS_SHOWN;
+  const more = hidden > 0 ? h('button', { type: 'button', class: 'link-button run-signals-more', 'data-testid': 'run-signals-more' }, `Show ${hidden} more`) : null;
+  more?.addEventListener('click', () => {
+    for (const item of items) item.hidden = false;
+    more.remove();
+  });
+  return h('div', { class: 'run-signals', 'data-testid': 'run-signals', role: 'group', 'aria-label': 'Signals' },
+    h('div', { class: 'run-signals-label' }, 'Signals'),
+    h('ul', { class: 'run-signals-list' }, items),
+    more);
+}
+
+function signalItem(sig, onSignal, hidden) {
+  const sev = severityOf(sig);
+  const extra = [
+    sig.label != null && sig.label !== '' ? h('span', { class: 'chip run-signal-label', title: String(sig.label) }, String(sig.label)) : null,
+    typeof sig.score === 'number' ? h('span', { class: 'muted num' }, `score ${fmt.compact(sig.score)}`) : null,
+  ];
+  const body = [
+    severityTag(sev),
+    h('span', { class: 'run-signal-name' }, sig.kind),
+    h('span', { class: 'run-signal-text' }, sig.explanation || ''),
+    extra,
+  ];
+  const target = sig.span_id && onSignal
+    ? h('button', { type: 'button', class: 'run-signal-button', title: 'Show the span it points at', onclick: () => onSignal(sig) },
+      body, h('span', { class: 'run-signal-go', 'aria-hidden': 'true' }, icon('chevronRight', { size: 14 })))
+    : h('div', { class: 'run-signal-button' }, body);
+  return h('li', {
+    class: ['run-signal', `sev-${sev}`], 'data-testid': 'run-signal', hidden,
+    dataset: { signal: sig.kind, severity: sev, spanId: sig.span_id || null },
+  }, target);
 }
 
 /** Metric events (feedback, scores, evaluations), newest value of each name last. */

@@ -6,21 +6,26 @@
 // (the run's summary and its first rows in tree order), the tree and the timeline fetch further
 // rows as they scroll into view, and the panel reads the selected span alone. Only the
 // transcript of a run short enough to be answered whole reads it whole (transcript-mount.js).
+//
+// A run whose root span has not arrived is still going: while the page is visible its outline's
+// first page is read again every LIVE_MS, and what changed (header, signals, rows) is swapped in
+// where the reader is, until the root arrives. Polling, since the API pushes nothing.
 import { h, link, replace } from '../../dom.js';
 import * as api from '../../api.js';
 import { href } from '../../router.js';
 import { errorState, loading } from '../../components/states.js';
-import { renderHeader } from './header.js';
+import { renderHeader, updateHeader } from './header.js';
 import { createOutline, PAGE } from './outline.js';
 import { createRows } from './rows.js';
 import { createTreeView } from './tree.js';
 import { createTimelineView } from './timeline.js';
-import { createTranscript } from './transcript-mount.js';
-import { createGraphView } from './graph.js';
+import { createTranscript, forgetTranscript } from './transcript-mount.js';
+import { createGraphView, forgetGraph } from './graph.js';
 import { renderPanelLoading, renderSpanPanel } from './span-panel.js';
 import { createMinimap } from './minimap.js';
 import { createFind } from './find.js';
 import { rowKey } from './keys.js';
+import { signalsBySpan } from '../../components/signals.js';
 
 const VIEWS = [
   { id: 'tree', label: 'Tree', keys: ['1', 't'] },
@@ -29,6 +34,8 @@ const VIEWS = [
   { id: 'graph', label: 'Graph', keys: ['4', 'g'] },
 ];
 const PANEL_WIDTH_KEY = 'lemma.spanPanelWidth';
+/** How often a run whose root has not arrived is read again. */
+const LIVE_MS = 2000;
 
 export function mount(root, ctx) {
   let current = ctx;
@@ -63,23 +70,28 @@ export function mount(root, ctx) {
 }
 
 function createPage(root, first, ctx) {
-  const run = first.run;
+  let run = first.run;
   const runId = run.run_id;
-  const start = Number(run.start_time_unix_nano) || 0;
   const model = {
     rows: null,
-    bounds: { start, end: Math.max(start, Number(run.end_time_unix_nano) || start) },
+    bounds: boundsOf(run),
     cursor: null, // a position in the outline
     selected: null, // a span id
     matches: new Set(),
+    marks: signalsBySpan(run.signals), // span id → the signals pointing at it
   };
-  const outline = createOutline(runId, first, (index) => model.rows.pageArrived(index));
+  let outline = createOutline(runId, first, (index) => model.rows.pageArrived(index));
   model.rows = createRows(outline, () => view?.refresh());
   let navigate = ctx.navigate;
   let viewId = null;
   let view = null;
   let selection = 0; // the latest selection, so a slow answer for an older one is dropped
   let align = null; // how the next selection scrolls, when not the default
+  let disposed = false;
+  let liveTimer = 0;
+  let polling = false;
+  let payloadsOmitted = first.run_payloads_omitted;
+  let shape = shapeOf(first); // what, changed, means the rows must be read again
   ctx.setTitle(run.name || run.agent_name || 'Run');
 
   const tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Views of the run' },
@@ -104,7 +116,7 @@ function createPage(root, first, ctx) {
   });
   const hint = h('div', { class: 'run-hint muted small' },
     h('kbd', null, '↑'), h('kbd', null, '↓'), ' move ', h('kbd', null, '←'), h('kbd', null, '→'), ' fold ', h('kbd', null, 'Enter'), ' open ', h('kbd', null, 'Esc'), ' close');
-  const minimap = createMinimap(runId, outline.total, jump);
+  let minimap = createMinimap(runId, outline.total, jump);
   const viewSlot = h('div', { class: 'run-view' });
   const main = h('div', { class: 'run-main' }, h('div', { class: 'run-body' }, viewSlot, minimap.el));
   const panel = h('aside', { class: 'span-panel', 'aria-label': 'Span details', hidden: true });
@@ -113,8 +125,9 @@ function createPage(root, first, ctx) {
   restoreWidth(split);
   makeResizable(resizer, split);
 
+  const header = renderHeader(run, { payloadsOmitted, onSignal: showSignal });
   replace(root, h('div', { class: 'run-page', 'data-testid': 'run-page' },
-    renderHeader(run, { payloadsOmitted: first.run_payloads_omitted }),
+    header,
     h('div', { class: 'run-toolbar' }, tabs, treeTools, find.el, h('span', { class: 'spacer' }), hint),
     split));
 
@@ -174,8 +187,9 @@ function createPage(root, first, ctx) {
     if (b >= a) minimap.setView(model.rows.positionAt(a), model.rows.positionAt(b));
   }
 
-  function showView(id) {
-    if (id === viewId) return;
+  function showView(id, { force = false, place = null } = {}) {
+    if (id === viewId && !force) return;
+    const focused = view?.el.contains(document.activeElement);
     view?.dispose();
     viewId = id;
     for (const tab of tabs.children) {
@@ -196,7 +210,9 @@ function createPage(root, first, ctx) {
     }
     main.dataset.view = id;
     replace(viewSlot, view.el);
-    if (model.selected) revealSelected(model.selected, 'center');
+    if (place) view.restorePlace?.(place);
+    else if (model.selected) revealSelected(model.selected, 'center');
+    if (focused) view.focus();
     requestAnimationFrame(updateFrame);
   }
 
@@ -243,8 +259,13 @@ function createPage(root, first, ctx) {
       }
     }
     if (token !== selection) return;
+    replace(panel, renderSpanPanel(span, id, panelContext(id)));
+    panel.scrollTop = 0;
+  }
+
+  function panelContext(id) {
     const row = model.cursor != null ? outline.rowAt(model.cursor) : null;
-    replace(panel, renderSpanPanel(span, id, {
+    return {
       start: model.bounds.start,
       actions,
       orphan: row?.span_id === id && row.depth === 0,
@@ -256,8 +277,23 @@ function createPage(root, first, ctx) {
         }
         return null;
       },
-    }));
-    panel.scrollTop = 0;
+    };
+  }
+
+  /** The selected span read again (its parent may have arrived), the panel kept where it was scrolled. */
+  async function repaintPanel() {
+    const id = model.selected;
+    const token = selection;
+    if (!id) return;
+    try {
+      const { span } = await api.get(`/runs/${encodeURIComponent(runId)}/spans/${encodeURIComponent(id)}`);
+      if (disposed || token !== selection || !span) return;
+      const top = panel.scrollTop;
+      replace(panel, renderSpanPanel(span, id, panelContext(id)));
+      panel.scrollTop = top;
+    } catch {
+      // The panel drawn before stays: it still shows the span.
+    }
   }
 
   function apply(c) {
@@ -285,18 +321,135 @@ function createPage(root, first, ctx) {
   }
   document.addEventListener('keydown', onDocumentKey);
 
+  /** A signal in the header: its span, selected and shown (the graph has no row for it). */
+  function showSignal(sig) {
+    if (!sig.span_id) return;
+    align = 'center';
+    const change = { span: sig.span_id };
+    if (viewId === 'graph') change.view = 'tree';
+    if (model.selected === sig.span_id && !change.view) revealSelected(sig.span_id, 'center');
+    else go(change);
+    split.scrollIntoView({ block: 'nearest' });
+  }
+
+  /** Reads the run again while its root has not arrived; stops once it has. */
+  function scheduleLive() {
+    clearTimeout(liveTimer);
+    if (disposed || run.has_root) return;
+    liveTimer = setTimeout(poll, LIVE_MS);
+  }
+
+  async function poll() {
+    // A hidden page waits: becoming visible reads at once (onVisibility).
+    if (disposed || polling || run.has_root || document.hidden) return;
+    polling = true;
+    try {
+      const next = await api.get(`/runs/${encodeURIComponent(runId)}/outline`, { offset: 0, limit: PAGE });
+      if (disposed) return;
+      liveProblem(null);
+      refresh(next);
+    } catch (err) {
+      if (disposed) return;
+      // Not worth an error page: the indicator says so, and the next read may work.
+      liveProblem(err);
+    } finally {
+      polling = false;
+    }
+    scheduleLive();
+  }
+
+  function onVisibility() {
+    if (!document.hidden && !run.has_root) poll();
+  }
+
+  function liveProblem(err) {
+    const badge = header.querySelector('[data-testid="run-in-progress"]');
+    if (!badge) return;
+    badge.classList.toggle('is-offline', Boolean(err));
+    badge.title = err ? `Could not read the run again: ${err.message}` : 'The root span has not arrived: the run is still going (or was cut off). This page shows new spans as they arrive.';
+  }
+
+  /**
+   * A newer answer for the run: the header redraws what changed; new spans or a new shape
+   * (the root arrived, orphans found their parent) swap the rows in under the reader, who keeps
+   * the span at the top of the view, the cursor, what they collapsed and what they selected.
+   */
+  function refresh(next) {
+    const rooted = run.has_root;
+    run = next.run;
+    payloadsOmitted = next.run_payloads_omitted;
+    updateHeader(header, run, { payloadsOmitted, onSignal: showSignal });
+    ctx.setTitle(run.name || run.agent_name || 'Run');
+    const marks = marksKey(model.marks);
+    model.marks = signalsBySpan(run.signals);
+    const nextShape = shapeOf(next);
+    if (nextShape === shape) {
+      // Same rows, other signals: only the marks are drawn again.
+      if (marksKey(model.marks) !== marks) {
+        if (view?.reload) view.reload(run, outline);
+        else view?.refresh();
+      }
+      return;
+    }
+    shape = nextShape;
+    const place = view?.place?.() || null;
+    const cursorSpan = model.cursor != null ? outline.rowAt(model.cursor)?.span_id : null;
+    const collapsed = model.rows.collapsedSpans();
+    outline.dispose();
+    outline = createOutline(runId, next, (index) => model.rows.pageArrived(index));
+    model.rows = createRows(outline, () => view?.refresh());
+    model.rows.collapseSpans(collapsed);
+    model.bounds = boundsOf(run);
+    model.cursor = cursorSpan ? outline.cachedPosition(cursorSpan) : null;
+    forgetTranscript(runId);
+    forgetGraph(runId);
+    const map = createMinimap(runId, outline.total, jump);
+    minimap.el.replaceWith(map.el);
+    map.el.hidden = minimap.el.hidden;
+    minimap.dispose();
+    minimap = map;
+    if (view?.reload) view.reload(run, outline);
+    else if (viewId === 'tree' && view?.restorePlace) view.restorePlace(place);
+    // The timeline's axis is the run's length, which grew: drawn again, in the same place.
+    else showView(viewId, { force: true, place });
+    updateFrame();
+    // The selected span's parent may be the root that just came: the panel says so.
+    if (run.has_root && !rooted) repaintPanel();
+  }
+
   apply(ctx);
   if (viewId !== 'transcript' && !model.selected) view.focus();
+  document.addEventListener('visibilitychange', onVisibility);
+  scheduleLive();
 
   return {
     apply,
     dispose() {
+      disposed = true;
+      clearTimeout(liveTimer);
+      document.removeEventListener('visibilitychange', onVisibility);
       document.removeEventListener('keydown', onDocumentKey);
       view?.dispose();
       outline.dispose();
       minimap.dispose();
     },
   };
+}
+
+/** The run's time span, for the bars of the tree and the timeline. */
+function boundsOf(run) {
+  const start = Number(run.start_time_unix_nano) || 0;
+  return { start, end: Math.max(start, Number(run.end_time_unix_nano) || start) };
+}
+
+function marksKey(marks) {
+  return JSON.stringify([...marks].map(([id, list]) => [id, list.map((s) => `${s.kind}/${s.severity}`)]));
+}
+
+/** What an outline answer's rows depend on: when it changes, they are read again. */
+function shapeOf(answer) {
+  const r = answer.run;
+  return JSON.stringify([answer.total, r.span_count, r.has_root, r.root_span_id, r.start_time_unix_nano, r.end_time_unix_nano, r.error_count]);
 }
 
 function restoreWidth(split) {

@@ -130,6 +130,8 @@ export function createOutline(runId, first, onPage) {
       const answer = await api.get(`/runs/${encodeURIComponent(runId)}/find`, { q: `span:${spanId}`, limit: 1 });
       return answer.matches?.[0]?.position ?? null;
     },
+    /** Where a span is, when its row is cached (null when not: no look-up). */
+    cachedPosition: (spanId) => positions.get(spanId) ?? null,
     /** Notes where a span is (a search answer says), sparing a look-up when it is selected. */
     remember(spanId, position) {
       if (!positions.has(spanId) && positions.size < 100_000) positions.set(spanId, position);

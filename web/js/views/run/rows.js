@@ -98,6 +98,20 @@ export function createRows(outline, onChange) {
       onChange();
     },
     isCollapsed: (p) => shown.isCollapsed(p),
+    /** The spans collapsed whose rows are cached: what a fresh outline of the run collapses again. */
+    collapsedSpans() {
+      return shown.collapsedPositions().map((p) => outline.rowAt(p)?.span_id).filter(Boolean);
+    },
+    /** Collapses these spans where their rows are cached (and still have children). */
+    collapseSpans(ids) {
+      const list = [];
+      for (const id of ids) {
+        const p = outline.cachedPosition(id);
+        const row = p == null ? null : outline.rowAt(p);
+        if (row?.descendants) list.push([p, row.descendants]);
+      }
+      if (list.length) shown.collapseMany(list);
+    },
     /** The position of a row's parent: the nearest row before it one level up. */
     async parentOf(position) {
       const row = await outline.row(position);

@@ -2,6 +2,7 @@
 // start to its end on the run's time axis. Rows are virtual over the outline like the tree's.
 import { h, replace } from '../../dom.js';
 import * as fmt from '../../format.js';
+import { signalMark } from '../../components/signals.js';
 import { detailOf, preciseTime, spanDuration } from './common.js';
 import { endOf, placement, startOf, ticks } from './spantree.js';
 import { caret, pct, viewHandle } from './tree.js';
@@ -52,7 +53,8 @@ function row(item, model, actions, axisTicks) {
     caret(item, expanded, actions),
     h('span', { class: ['tl-dot', `bar-${span.kind || 'span'}`], 'aria-hidden': 'true' }),
     h('span', { class: 'tl-name', title: span.name }, span.name || '(unnamed)'),
-    detailOf(span) ? h('span', { class: 'tree-detail' }, detailOf(span)) : null),
+    detailOf(span) ? h('span', { class: 'tree-detail' }, detailOf(span)) : null,
+    signalMark(model.marks?.get(id))),
   h('div', { class: 'tl-track' },
     axisTicks.map((t) => h('span', { class: 'tl-grid', style: { left: pct(t.fraction) } })),
     h('span', {

@@ -11,6 +11,7 @@
 import { h } from '../../dom.js';
 import * as api from '../../api.js';
 import * as badges from '../../components/badges.js';
+import { signalMark } from '../../components/signals.js';
 import { errorState } from '../../components/states.js';
 import { spanDuration, toolNamesOfSpans } from './common.js';
 import { errorOf } from './fold.js';
@@ -27,7 +28,7 @@ export function createWindowedTranscript(run, outline, model, actions) {
   const earlier = h('button', { type: 'button', class: 'button small ghost transcript-earlier', 'data-testid': 'transcript-earlier', hidden: true, onclick: () => loadEarlier() }, 'Earlier steps');
   const end = h('div', { class: 'transcript-end muted small', 'aria-hidden': 'true' });
   const el = h('div', { class: 'transcript windowed', 'data-testid': 'transcript', tabindex: '-1' }, earlier, list, end);
-  const ctx = { actions, toolNames: new Map() };
+  const ctx = { actions, toolNames: new Map(), marksOf: (id) => model.marks?.get(id) };
   let first = 0; // outline position of the first step shown
   let next = 0; // outline position to look for the next step from
   let busy = false;
@@ -134,6 +135,7 @@ export function createWindowedTranscript(run, outline, model, actions) {
       h('button', { type: 'button', class: 'step-head', title: 'Show this span', onclick: () => actions.select(row.span_id) },
         badges.kind(row.kind),
         h('span', { class: 'step-head-name' }, row.tool_name || row.model || row.name || '(unnamed)'),
+        signalMark(ctx.marksOf(row.span_id)),
         h('span', { class: 'step-head-meta' }, h('span', { class: 'num' }, spanDuration(row)))));
     near.observe(el2);
     return el2;

@@ -4,6 +4,7 @@
 import { h, icon } from '../../dom.js';
 import * as fmt from '../../format.js';
 import * as badges from '../../components/badges.js';
+import { signalMark } from '../../components/signals.js';
 import { renderPayload } from '../../components/json.js';
 import { renderDocuments, renderMessages } from '../../components/messages.js';
 import { errorBlock, spanDuration, tokensOf, toolNamesOf } from './common.js';
@@ -13,10 +14,14 @@ import { countSteps } from './fold.js';
 const FIRST_BATCH = 40;
 const BATCH = 120;
 
-/** `steps` from buildSteps; `actions.select(spanId)`. Returns `{el, setSelected(id), dispose()}`. */
-export function createTranscriptView(steps, model, actions) {
+/**
+ * `steps` from buildSteps; `model.marksOf(spanId)` the signals pointing at a span; `actions.select(spanId)`;
+ * `all` draws every step at once (a run drawn again in place, whose scroll must land where it
+ * was). Returns `{el, setSelected(id), dispose()}`.
+ */
+export function createTranscriptView(steps, model, actions, { all = false } = {}) {
   const toolNames = toolNamesOf(model.tree);
-  const ctx = { actions, toolNames };
+  const ctx = { actions, toolNames, marksOf: model.marksOf };
   const list = h('div', { class: 'transcript-steps' });
   const el = h('div', { class: 'transcript', 'data-testid': 'transcript', tabindex: '-1' }, list);
   if (!steps.length) list.append(h('div', { class: 'state empty' }, h('strong', null, 'Nothing to read'), 'No span of this run carries messages, tool calls or content.'));
@@ -59,7 +64,7 @@ export function createTranscriptView(steps, model, actions) {
     }
     target.scrollIntoView({ block: 'nearest' });
   }
-  renderBatch(FIRST_BATCH);
+  renderBatch(all ? steps.length : FIRST_BATCH);
 
   return {
     el,
@@ -119,6 +124,7 @@ function stepHead(step, ctx, { label, name, extra }) {
   badges.kind(span.kind),
   label ? h('span', { class: 'step-head-label' }, label) : null,
   name ? h('span', { class: 'step-head-name' }, name) : null,
+  signalMark(ctx.marksOf?.(step.spanId)),
   extra || null,
   h('span', { class: 'step-head-meta' },
     span.status === 'error' ? badges.status('error', span.status_message) : null,
@@ -183,6 +189,7 @@ function agentStep(step, ctx) {
       h('span', { class: 'agent-caret', 'aria-hidden': 'true' }, icon('chevronRight', { size: 14 })),
       badges.kind('agent'),
       h('span', { class: 'step-head-name' }, step.name),
+      signalMark(ctx.marksOf?.(step.spanId)),
       h('span', { class: 'muted small' }, `sub-agent · ${stepsLabel(countSteps(step.steps))}`),
       h('span', { class: 'step-head-meta' },
         h('button', { type: 'button', class: 'link-button', onclick: (event) => { event.preventDefault(); ctx.actions.select(step.spanId); } }, 'Open span'),

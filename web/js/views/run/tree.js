@@ -4,6 +4,7 @@
 import { h, icon } from '../../dom.js';
 import * as fmt from '../../format.js';
 import * as badges from '../../components/badges.js';
+import { signalMark } from '../../components/signals.js';
 import { createVirtualList } from '../../components/virtual-list.js';
 import { detailOf, spanDuration, tokensOf } from './common.js';
 import { placement } from './spantree.js';
@@ -76,6 +77,21 @@ export function viewHandle(model, { rowHeight, header, className, label, testid,
         list.refresh();
       }
     },
+    /** Where the reader is: the span at the top of the view, and how far it is scrolled past. */
+    place() {
+      const top = Math.floor(list.el.scrollTop / rowHeight);
+      const position = model.rows.count ? model.rows.positionAt(Math.min(top, model.rows.count - 1)) : 0;
+      return { spanId: model.rows.outline.rowAt(position)?.span_id ?? null, position, offset: list.el.scrollTop - top * rowHeight, scrollTop: list.el.scrollTop };
+    },
+    /** Back to a `place()` over rows that changed: the same span at the top when it is known. */
+    restorePlace(place) {
+      list.setCount(model.rows.count);
+      if (!place) return;
+      const known = place.spanId ? model.rows.outline.cachedPosition(place.spanId) : null;
+      const index = known == null ? -1 : model.rows.indexOf(known);
+      list.el.scrollTop = index >= 0 ? index * rowHeight + place.offset : place.scrollTop;
+      list.refresh();
+    },
     /** Scrolls to a shown index. */
     reveal(index, align) {
       if (index < 0) return;
@@ -135,6 +151,7 @@ function row(item, model, actions) {
     h('span', { class: 'tree-name', title: span.name }, span.name || '(unnamed)'),
     detailOf(span) ? h('span', { class: 'tree-detail' }, detailOf(span)) : null,
     isOrphan(span) ? h('span', { class: 'tree-orphan', title: 'Its parent span has not arrived' }, 'orphan') : null,
+    signalMark(model.marks?.get(id)),
     failed ? h('span', { class: 'tree-error', title: 'Error' }, icon('alert', { size: 14 })) : null),
   h('span', { class: 'num tree-tokens' }, tokens == null ? '' : fmt.compact(tokens)),
   h('span', { class: 'num tree-duration' }, spanDuration(span)),

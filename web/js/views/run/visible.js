@@ -92,6 +92,7 @@ export function createVisibility(total) {
     isCollapsed: (p) => collapsed.has(p),
     foldAt: (p) => folds.get(p) || null,
     collapsedCount: () => collapsed.size,
+    collapsedPositions: () => [...collapsed.keys()],
     /** Hides the `descendants` rows after `p`. */
     collapse(p, descendants) {
       collapsed.set(p, descendants);
