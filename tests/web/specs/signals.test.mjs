@@ -276,7 +276,7 @@ test('the query help, completion and filter builder know the signal fields', asy
   const input = page.locator('[data-search-input]');
 
   await page.getByTestId('search-help').click();
-  await page.locator('.search-example[data-query="signal.severity:critical"]').waitFor();
+  await page.locator('.search-example[data-query="signal.severity:warning,critical"]').waitFor();
   assert.equal(await page.locator('.search-field', { hasText: /^signal\.severity$/ }).count(), 1);
   await page.keyboard.press('Escape');
 
