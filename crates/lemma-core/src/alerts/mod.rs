@@ -8,6 +8,7 @@
 
 mod config;
 mod event;
+mod matching;
 mod payload;
 #[cfg(test)]
 mod tests;
@@ -17,4 +18,5 @@ pub use config::{
     MAX_RULES,
 };
 pub use event::{event_id, AlertEvent, AlertState, Delivery, DeliveryStatus};
+pub use matching::by_signals;
 pub use payload::{slack_body, webhook_body, Notice};

@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 use lemma_core::alerts::{
-    event_id, slack_body, webhook_body, AlertCondition, AlertConfig, AlertEvent, AlertRule,
-    AlertState, Channel, Notice,
+    by_signals, event_id, slack_body, webhook_body, AlertCondition, AlertConfig, AlertEvent,
+    AlertRule, AlertState, Channel, Notice,
 };
 use lemma_core::query::{Clause, Condition, Field};
 use lemma_core::{Run, RunSignal};
@@ -240,7 +240,12 @@ impl Alerts {
             if rule.condition != AlertCondition::EachRun {
                 continue;
             }
-            let matched = self.matches(e.project, &rule.query, &e.run.run_id).await?;
+            let filter = lemma_core::query::parse(&rule.query, crate::api::now_unix_nano())
+                .map_err(|e| lemma_store::StoreError::Invalid(e.to_string()))?;
+            let matched = match by_signals(&filter, &e.found.signals) {
+                Some(m) => m,
+                None => self.matches(e.project, filter, &e.run.run_id).await?,
+            };
             let message = match matched {
                 true => run_message(&e.run, &rule.query, &e.found.signals),
                 false => format!(
@@ -261,16 +266,15 @@ impl Alerts {
         Ok(())
     }
 
-    /// Whether the run matches the query, asked of the store so every field of the query
-    /// language means what it means in a listing.
+    /// Whether the run matches the filter, asked of the store so every field of the query
+    /// language means what it means in a listing (rules only about signals are decided from
+    /// the evaluation, [`by_signals`]).
     async fn matches(
         &self,
         project: ProjectId,
-        query: &str,
+        mut filter: lemma_core::query::Filter,
         run_id: &str,
     ) -> lemma_store::Result<bool> {
-        let mut filter = lemma_core::query::parse(query, crate::api::now_unix_nano())
-            .map_err(|e| lemma_store::StoreError::Invalid(e.to_string()))?;
         filter.clauses.push(Clause {
             negated: false,
             condition: Condition::OneOf {

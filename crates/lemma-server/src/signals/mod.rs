@@ -40,6 +40,7 @@ pub struct Signals {
     classifier: Arc<classifier::Classifier>,
     settings: Recent<ProjectId, SignalSettings>,
     baselines: Recent<(ProjectId, String), lemma_core::signals::Baseline>,
+    previous_turns: Recent<(ProjectId, String), Option<lemma_core::signals::PreviousTurn>>,
     /// Each run's stored signals as last read or written, so unchanged evaluations write
     /// nothing.
     remembered: Recent<(ProjectId, String), Arc<RunSignals>>,
@@ -58,6 +59,7 @@ impl Signals {
             classifier: Arc::new(classifier::Classifier::new()),
             settings: Recent::default(),
             baselines: Recent::default(),
+            previous_turns: Recent::default(),
             remembered: Recent::default(),
             evaluations,
         });
@@ -120,7 +122,7 @@ impl Signals {
             if let Some(agent) = &run.agent_name {
                 e.baseline = Some(self.baseline(project, agent, &run.run_id).await?);
             }
-            e.previous_turn = evidence::previous_turn(store, project, &run).await?;
+            e.previous_turn = self.previous_turn(project, &run).await?;
             let quiet = self.watch.quiet(project, &run);
             e.open_quiet_ns = quiet.open_ns.filter(|_| !run.has_root);
             // Another server may have received the thread's next turn.
@@ -212,6 +214,24 @@ impl Signals {
             self.remembered.put(key, s.clone());
         }
         Ok(stored)
+    }
+
+    /// The turn before the run in its thread, looked up at most every few seconds per run.
+    async fn previous_turn(
+        &self,
+        project: ProjectId,
+        run: &Run,
+    ) -> lemma_store::Result<Option<lemma_core::signals::PreviousTurn>> {
+        if run.thread_id.is_none() {
+            return Ok(None);
+        }
+        let key = (project, run.run_id.clone());
+        if let Some(p) = self.previous_turns.get(&key) {
+            return Ok(p);
+        }
+        let p = evidence::previous_turn(self.store.as_ref(), project, run).await?;
+        self.previous_turns.put(key, p.clone());
+        Ok(p)
     }
 
     async fn baseline(
