@@ -17,6 +17,7 @@ const routes = [
   { pattern: /^\/threads$/, load: () => import('./views/threads.js'), nav: 'threads', title: 'Threads' },
   { pattern: /^\/threads\/(?<threadId>[^/]+)$/, load: () => import('./views/thread.js'), nav: 'threads', title: 'Thread' },
   { pattern: /^\/stats$/, load: () => import('./views/stats.js'), nav: 'stats', title: 'Stats' },
+  { pattern: /^\/alerts$/, load: () => import('./views/alerts.js'), nav: 'alerts', title: 'Alerts' },
   { pattern: /^\/health$/, load: () => import('./views/health.js'), nav: 'health', title: 'Ingestion health' },
   { pattern: /^\/settings$/, load: () => import('./views/settings.js'), nav: 'settings', title: 'Settings' },
   { pattern: /^\/welcome$/, load: () => import('./views/welcome.js'), nav: 'welcome', title: 'Send traces' },
@@ -109,6 +110,7 @@ function renderNav(active) {
     navLink('/threads', 'Threads', active === 'threads'),
     navLink('/stats', 'Stats', active === 'stats'),
     navLink('/health', 'Health', active === 'health'),
+    navLink('/alerts', 'Alerts', active === 'alerts'),
     navLink('/settings', 'Settings', active === 'settings'),
     navLink('/welcome', 'Send traces', active === 'welcome'),
   ]);

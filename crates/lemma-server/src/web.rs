@@ -34,6 +34,7 @@ const PAGES: &[&str] = &[
     "/threads",
     "/threads/{thread_id}",
     "/stats",
+    "/alerts",
     "/health",
     "/welcome",
     "/settings",

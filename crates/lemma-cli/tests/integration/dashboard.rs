@@ -138,6 +138,7 @@ fn pages_are_the_dashboard_with_a_strict_policy() {
         "/runs/0123456789abcdef0123456789abcdef",
         "/threads/t%2F1",
         "/stats",
+        "/alerts",
         "/health",
         "/settings",
         "/welcome",
