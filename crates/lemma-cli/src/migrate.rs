@@ -126,6 +126,7 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     let spans = copy.spans(totals.spans).await?;
     copy.logs(totals.logs).await?;
     copy.metrics(totals.metrics).await?;
+    copy.signals().await?;
     copy.check_counts().await?;
     let secs = started.elapsed().as_secs_f64();
     println!(
@@ -136,9 +137,9 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every source project in the target, created there when missing, with its retention and
+/// Every source project in the target, created there when missing, with its retention,
 /// redaction rules (the copied spans were redacted when they arrived; the rules keep applying
-/// to what arrives next).
+/// to what arrives next), signal thresholds and alert rules and channels.
 async fn projects(source: &SqliteStore, target: &ClickHouseStore) -> anyhow::Result<Projects> {
     let mut out = Projects::new();
     for p in source.list_projects().await? {
@@ -159,6 +160,17 @@ async fn projects(source: &SqliteStore, target: &ClickHouseStore) -> anyhow::Res
         let rules = source.redaction(p.id).await?;
         if target.redaction(there.id).await? != rules {
             target.set_redaction(there.id, &rules).await?;
+        }
+        let thresholds = source.signal_settings(p.id).await?;
+        if target.signal_settings(there.id).await? != thresholds {
+            target.set_signal_settings(there.id, &thresholds).await?;
+        }
+        let alerts = source.alert_config(p.id).await?;
+        let held = target.alert_config(there.id).await?;
+        if (&held.rules, &held.channels) != (&alerts.rules, &alerts.channels) {
+            target
+                .set_alert_config(there.id, &alerts, held.version)
+                .await?;
         }
         out.insert(p.id, (p.name, there.id));
     }
@@ -322,6 +334,42 @@ impl Copy {
             progress.add(rows);
         }
         progress.finish();
+        Ok(())
+    }
+
+    /// Each run's latest signal evaluation, so runs read with their signals before they are
+    /// evaluated again there (an evaluation is kept only over an older one: copying twice is
+    /// harmless).
+    async fn signals(&mut self) -> anyhow::Result<()> {
+        let filter = lemma_core::query::parse("has:signal", 0).expect("a valid query");
+        for (source, (name, target)) in &self.projects {
+            let mut cursor = None;
+            loop {
+                let page = self
+                    .source
+                    .list_runs(
+                        *source,
+                        lemma_store::ListQuery {
+                            filter: filter.clone(),
+                            limit: lemma_store::MAX_LIMIT,
+                            cursor,
+                            order: Default::default(),
+                        },
+                    )
+                    .await?;
+                let ids: Vec<String> = page.items.iter().map(|r| r.run_id.clone()).collect();
+                for found in self.source.signals_of(*source, &ids).await? {
+                    self.target
+                        .put_signals(*target, found)
+                        .await
+                        .with_context(|| format!("copying project {name:?}'s run signals"))?;
+                }
+                cursor = match page.next_cursor {
+                    Some(c) => Some(lemma_store::Cursor::decode(&c)?),
+                    None => break,
+                };
+            }
+        }
         Ok(())
     }
 

@@ -259,8 +259,10 @@ pub async fn serve(
     g.context("gRPC server")?;
     // Both listeners are closed and every request has had its answer; drop the last queue
     // handle so the writer drains and stops.
+    let signals = state.signals.clone();
     drop(state);
     writer.finish().await;
+    signals.drain(Duration::from_secs(10)).await;
     flusher.abort();
     redaction.flush().await;
     tracing::info!("lemma stopped cleanly");

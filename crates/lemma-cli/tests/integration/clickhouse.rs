@@ -45,7 +45,10 @@ fn answers(server: &Server) -> Value {
     // Signals are evaluated a moment after spans commit; asking for each run's evaluates it
     // now, so both stores answer with every run evaluated.
     for r in server.all_runs("") {
-        server.api(&format!("/api/v1/runs/{}/signals", r["run_id"].as_str().unwrap()));
+        server.api(&format!(
+            "/api/v1/runs/{}/signals",
+            r["run_id"].as_str().unwrap()
+        ));
     }
     let runs = server.all_runs("");
     let details: Vec<Value> = runs

@@ -67,6 +67,8 @@ fn otlp_lines_recreate_every_run_on_another_server() {
         assert_eq!(resp.status(), 200, "{}", resp.text().unwrap());
     }
     assert_eq!(target.all_runs("").len(), runs.len());
+    source.settle_signals();
+    target.settle_signals();
     for run in &runs {
         let id = run["run_id"].as_str().unwrap();
         let mut copied = target.api(&format!("/api/v1/runs/{id}/outline?limit=1"))["run"].clone();

@@ -13,18 +13,22 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 /// Waits until `target` has the same runs as `source`, then returns them.
 fn same_runs(source: &Server, target: &Server, within: Duration) -> Vec<serde_json::Value> {
     let deadline = Instant::now() + within;
-    let want = source.all_runs("");
     loop {
+        // Both sides evaluate their runs' signals a moment after spans commit.
+        let want = source.all_runs("");
         let got = target.all_runs("");
         if got == want {
             return got;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the target has {} runs of {} after {within:?}",
-            got.len(),
-            want.len()
-        );
+        if Instant::now() >= deadline {
+            common::compare::assert_same_json(
+                &format!("the target's runs after {within:?}"),
+                &serde_json::json!(got),
+                &serde_json::json!(want),
+                "target",
+                "source",
+            );
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
 }

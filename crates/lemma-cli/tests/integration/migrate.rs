@@ -179,6 +179,21 @@ fn load_source() -> Source {
         .trim();
     cli_ok(&server, &["keys", "revoke", public]);
 
+    // Thresholds and an alert rule of the project, copied with it; every run evaluated.
+    let set = common::client()
+        .put(server.url("/api/v1/signals/settings"))
+        .bearer_auth(KEY)
+        .json(&json!({"error_streak": 4}))
+        .send()
+        .unwrap();
+    assert_eq!(set.status(), 200);
+    post(
+        &server,
+        KEY,
+        "/api/v1/alerts/rules",
+        &json!({"name": "loops", "query": "signal:loop", "condition": {"type": "each_run"}}),
+    );
+    server.settle_signals();
     let answers = runs
         .iter()
         .map(|run| (run.clone(), server.api(&format!("/api/v1/runs/{run}"))))
@@ -292,8 +307,15 @@ async fn contents(store: &dyn Store, answers: &[(String, Value)]) -> Value {
             read.push(json!({"run": got, "metrics": metrics}));
         }
         let retention = store.retention(p.id).await.unwrap();
+        let ids: Vec<String> = runs.iter().map(|r| r.to_string()).collect();
+        let mut signals = store.signals_of(p.id, &ids).await.unwrap();
+        signals.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+        let thresholds = store.signal_settings(p.id).await.unwrap();
+        let alerts = store.alert_config(p.id).await.unwrap();
         projects.push(json!({"name": p.name, "counts": counts, "keys": keys,
-                             "prices": prices, "retention": retention, "runs": read}));
+                             "prices": prices, "retention": retention, "runs": read,
+                             "signals": signals, "thresholds": thresholds,
+                             "alerts": [alerts.rules, alerts.channels]}));
     }
     projects.sort_by_key(|p| p["name"].as_str().unwrap().to_string());
     Value::Array(projects)

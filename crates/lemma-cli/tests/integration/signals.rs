@@ -408,6 +408,31 @@ fn a_user_asking_again_after_an_answer_is_a_rephrase() {
         hex(&[0x51; 16]),
         "names the turn asked again"
     );
+    // Turns that arrive out of order: the later one first, then the one it repeats.
+    send(
+        &server,
+        KEY,
+        vec![turn(
+            0x55,
+            t + 30_000 * MS,
+            "how can I change my e-mail address",
+        )],
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    send(
+        &server,
+        KEY,
+        vec![turn(
+            0x54,
+            t + 20_000 * MS,
+            "How do I change my email address?",
+        )],
+    );
+    let late = hex(&[0x55; 16]);
+    let (ids, waited) = runs_until(&server, "signal:rephrase", Duration::from_secs(10), |ids| {
+        ids.len() == 2
+    });
+    assert_eq!(ids, [late, second.clone()], "after {waited:?}");
     // Read on the thread's page too.
     let thread = server.api("/api/v1/threads/th-1");
     let with: Vec<Vec<String>> = thread["runs"]
@@ -416,7 +441,16 @@ fn a_user_asking_again_after_an_answer_is_a_rephrase() {
         .iter()
         .map(|r| kinds(&r["signals"]))
         .collect();
-    assert_eq!(with, [vec![], vec!["rephrase".to_string()], vec![]]);
+    assert_eq!(
+        with,
+        [
+            vec![],
+            vec!["rephrase".to_string()],
+            vec![],
+            vec![],
+            vec!["rephrase".to_string()]
+        ]
+    );
 }
 
 #[test]

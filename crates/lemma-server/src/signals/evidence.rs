@@ -4,7 +4,7 @@
 use lemma_core::query::{Clause, CmpOp, Condition, Field, Filter};
 use lemma_core::signals::{user_text, Baseline, PreviousTurn};
 use lemma_core::Run;
-use lemma_store::{ListQuery, ProjectId, Store};
+use lemma_store::{ListQuery, ProjectId, RunOrder, RunSort, Store};
 
 /// Finished runs of an agent a baseline is taken over.
 const BASELINE_RUNS: usize = 20;
@@ -112,14 +112,15 @@ pub async fn previous_turn(
     }))
 }
 
-/// Whether a run newer than this one exists in its thread.
-pub async fn thread_went_on(
+/// The thread's run that started first after this one: the turn whose `rephrase` reads this
+/// one, and whose existence means the thread went on.
+pub async fn next_turn(
     store: &dyn Store,
     project: ProjectId,
     run: &Run,
-) -> lemma_store::Result<bool> {
+) -> lemma_store::Result<Option<String>> {
     let Some(thread) = &run.thread_id else {
-        return Ok(false);
+        return Ok(None);
     };
     let filter = Filter {
         clauses: vec![
@@ -141,14 +142,18 @@ pub async fn thread_went_on(
                 filter,
                 limit: 5,
                 cursor: None,
-                order: Default::default(),
+                order: RunOrder {
+                    by: RunSort::Start,
+                    ascending: true,
+                },
             },
         )
         .await?;
     Ok(page
         .items
-        .iter()
-        .any(|r| r.thread_id.as_ref() == Some(thread) && r.run_id != run.run_id))
+        .into_iter()
+        .find(|r| r.thread_id.as_ref() == Some(thread) && r.run_id != run.run_id)
+        .map(|r| r.run_id))
 }
 
 fn median(mut values: Vec<f64>) -> Option<f64> {

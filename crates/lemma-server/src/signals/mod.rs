@@ -76,6 +76,25 @@ impl Signals {
         }
     }
 
+    /// Evaluates every run still waiting, before the server stops, so a run touched just
+    /// before does not wait for its next change to be evaluated. Gives up after `within`.
+    pub async fn drain(&self, within: std::time::Duration) {
+        let pending = self.watch.take_pending();
+        if pending.is_empty() {
+            return;
+        }
+        let all = async {
+            for (project, run_id) in &pending {
+                if let Err(e) = self.evaluate(*project, run_id).await {
+                    tracing::warn!(error = %e, run_id, "evaluating a run's signals at shutdown failed");
+                }
+            }
+        };
+        if tokio::time::timeout(within, all).await.is_err() {
+            tracing::warn!(runs = pending.len(), "stopped before every waiting run was evaluated; they are evaluated when they next change");
+        }
+    }
+
     /// Every evaluation from now on. A receiver that falls behind misses some (and is told
     /// so).
     pub fn subscribe(&self) -> broadcast::Receiver<Evaluated> {
@@ -129,7 +148,8 @@ impl Signals {
             let abandon = settings.abandon_after_secs.saturating_mul(1_000_000_000);
             e.thread_quiet_ns = match quiet.thread_ns {
                 Some(q)
-                    if q >= abandon && evidence::thread_went_on(store, project, &run).await? =>
+                    if q >= abandon
+                        && evidence::next_turn(store, project, &run).await?.is_some() =>
                 {
                     None
                 }
@@ -152,12 +172,20 @@ impl Signals {
                 }
             }
         }
-        self.watch.evaluated(
+        let newly_ended = self.watch.evaluated(
             project,
             &run,
             settings.stall_after_secs,
             settings.abandon_after_secs,
         );
+        // The next turn's `rephrase` reads this one: when this turn has just ended (its
+        // answer is known), a next turn that came first is evaluated again.
+        if newly_ended && settings.enabled {
+            if let Some(next) = evidence::next_turn(store, project, &run).await? {
+                self.previous_turns.forget(&(project, next.clone()));
+                self.watch.touched([(project, next)]);
+            }
+        }
         if let Some(c) = settings.classifier.as_ref().filter(|_| settings.enabled) {
             self.classifier.consider(
                 self.store.clone(),

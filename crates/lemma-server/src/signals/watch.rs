@@ -60,6 +60,8 @@ struct State {
     open: HashMap<Key, Open>,
     /// The newest ended run of each thread.
     threads: HashMap<(ProjectId, String), ThreadEnd>,
+    /// Runs of a thread seen ended (root arrived), so each is reported ended once.
+    ended: HashMap<Key, ()>,
 }
 
 #[derive(Default)]
@@ -104,8 +106,15 @@ impl Watch {
         self.quiet(project, run) != Quiet::default()
     }
 
-    /// Records what an evaluation saw, for the timers.
-    pub fn evaluated(&self, project: ProjectId, run: &Run, stall_after: u64, abandon_after: u64) {
+    /// Records what an evaluation saw, for the timers. True when the run is a turn of a thread
+    /// seen ended for the first time.
+    pub fn evaluated(
+        &self,
+        project: ProjectId,
+        run: &Run,
+        stall_after: u64,
+        abandon_after: u64,
+    ) -> bool {
         let now = Instant::now();
         let key = (project, run.run_id.clone());
         let mut s = self.lock();
@@ -142,9 +151,22 @@ impl Watch {
                 );
             }
         }
+        let newly_ended = run.has_root
+            && run.thread_id.is_some()
+            && s.ended.insert((project, run.run_id.clone()), ()).is_none();
         bound(&mut s.open);
         bound(&mut s.threads);
         bound(&mut s.not_before);
+        bound(&mut s.ended);
+        newly_ended
+    }
+
+    /// Every run waiting for an evaluation, whether due or not, taken from the queue.
+    pub fn take_pending(&self) -> Vec<Key> {
+        let mut s = self.lock();
+        let mut out: Vec<Key> = s.pending.drain().map(|(k, _)| k).collect();
+        out.sort();
+        out
     }
 
     /// Runs due now, each once.
@@ -156,6 +178,7 @@ impl Watch {
             not_before,
             open,
             threads,
+            ..
         } = &mut *s;
         let mut out: Vec<Key> = Vec::new();
         pending.retain(|key, first| {

@@ -192,6 +192,17 @@ impl Server {
         body
     }
 
+    /// Evaluates every run's signals now. They are evaluated a moment after spans commit, so
+    /// a test comparing two servers' runs settles both first.
+    pub fn settle_signals(&self) {
+        for r in self.all_runs("") {
+            self.api(&format!(
+                "/api/v1/runs/{}/signals",
+                r["run_id"].as_str().unwrap()
+            ));
+        }
+    }
+
     /// Every run, following cursors.
     pub fn all_runs(&self, q: &str) -> Vec<Value> {
         self.all_runs_with(&[("q", q), ("limit", "100")])
