@@ -15,7 +15,7 @@ pub fn by_signals(filter: &Filter, signals: &[RunSignal]) -> Option<bool> {
                 field: Field::Signal,
                 values,
             } if values.iter().all(|v| !v.contains('*')) => {
-                signals.iter().any(|s| values.iter().any(|v| *v == s.kind))
+                signals.iter().any(|s| values.contains(&s.kind))
             }
             Condition::OneOf {
                 field: Field::SignalSeverity,
