@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod diagnose;
+pub mod experiments;
 pub mod llm_call;
 pub mod logs;
 pub mod messages;
