@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::{Credential, KeyScope, ListQuery, ProjectId, StatsQuery, Store, StoreError};
 
 mod alerts;
+mod experiments;
 mod long_runs;
 mod moving;
 mod orders;
@@ -91,6 +92,7 @@ pub async fn run_all<S: Store>(store: &S) {
     proxy_sessions::proxy_sessions(store, a.id, b.id).await;
     signals::signals(store).await;
     alerts::alerts(store).await;
+    experiments::experiments(store).await;
 }
 
 pub async fn redaction<S: Store>(store: &S, a: ProjectId, b: ProjectId) {

@@ -20,6 +20,7 @@ pub mod users;
 
 use async_trait::async_trait;
 use lemma_core::alerts::{AlertConfig, AlertEvent};
+use lemma_core::experiments::{CaseRun, DatasetInfo, DatasetVersion, Experiment};
 use lemma_core::pricing::{Price, PriceTable};
 use lemma_core::query::Filter;
 use lemma_core::redact::RedactionRules;
@@ -514,6 +515,54 @@ pub trait Store: Send + Sync + 'static {
         rule_id: Option<&str>,
         limit: usize,
     ) -> Result<Vec<AlertEvent>>;
+
+    /// Stores a new version of a dataset: version 1 of a new one when `expected_version` is
+    /// 0, else the one after `expected_version`, which must be the latest (`Conflict` when
+    /// another change came first). Cases are checked (`Invalid`, naming the case) and given
+    /// ids. Versions are never changed once stored.
+    async fn put_dataset(
+        &self,
+        project: ProjectId,
+        dataset: DatasetVersion,
+        expected_version: u32,
+    ) -> Result<DatasetVersion>;
+    /// A version of a dataset with its cases (the latest when `version` is `None`).
+    async fn dataset(
+        &self,
+        project: ProjectId,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<Option<DatasetVersion>>;
+    /// The project's datasets, by name, each at its latest version.
+    async fn list_datasets(&self, project: ProjectId) -> Result<Vec<DatasetInfo>>;
+    /// Deletes a dataset and every version of it; its experiments stay (and can no longer be
+    /// compared case by case). Returns whether the project had it.
+    async fn delete_dataset(&self, project: ProjectId, name: &str) -> Result<bool>;
+
+    /// Records an experiment over a stored dataset version; `Conflict` when the project has an
+    /// experiment of that name, `Invalid` when the version does not exist.
+    async fn create_experiment(
+        &self,
+        project: ProjectId,
+        experiment: Experiment,
+    ) -> Result<Experiment>;
+    /// The project's experiments, newest first; of one dataset, or of all.
+    async fn list_experiments(
+        &self,
+        project: ProjectId,
+        dataset: Option<&str>,
+    ) -> Result<Vec<Experiment>>;
+    async fn experiment(&self, project: ProjectId, name: &str) -> Result<Option<Experiment>>;
+    /// Links cases of an experiment to the runs that answered them; a case linked again
+    /// keeps its latest run. `NotFound` for an unknown experiment.
+    async fn link_runs(
+        &self,
+        project: ProjectId,
+        experiment: &str,
+        links: &[CaseRun],
+    ) -> Result<()>;
+    /// An experiment's cases and their runs, by case id.
+    async fn experiment_runs(&self, project: ProjectId, experiment: &str) -> Result<Vec<CaseRun>>;
 
     /// The project's price overrides, by model pattern.
     async fn list_prices(&self, project: ProjectId) -> Result<Vec<PriceOverride>>;

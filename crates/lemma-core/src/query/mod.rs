@@ -77,6 +77,12 @@ pub enum Field {
     Signal,
     /// `signal.severity`: the run has a signal of that severity (`info`, `warning`, `critical`).
     SignalSeverity,
+    /// The run answered a case of that experiment.
+    Experiment,
+    /// The run answered a case of an experiment over that dataset.
+    Dataset,
+    /// The run answered the case of that id in an experiment.
+    Case,
     Service,
     /// `meta.<key>`: a metadata value.
     Meta(String),

@@ -12,7 +12,8 @@ use crate::model::{SpanKind, StatusCode};
 /// Field names accepted before `:`, `=`, `!=`, `>`, ... as shown in error messages.
 /// `named_field` must resolve every plain name here (a test checks it).
 const KNOWN_FIELDS: &str = "run, span, name, agent, status, kind, model, provider, tool, thread, \
-     user, session, env, tag, signal, signal.severity, service, meta.<key>, attr.<key>, metric.<name>, duration, \
+     user, session, env, tag, signal, signal.severity, experiment, dataset, case, service, \
+     meta.<key>, attr.<key>, metric.<name>, duration, \
      tokens, input_tokens, output_tokens, cost, spans, errors, since, until, has";
 
 /// The fields that take `>`, `>=`, `<`, `<=`.
@@ -410,6 +411,9 @@ fn named_field(name: &str) -> Option<Field> {
         "tag" | "tags" => Field::Tag,
         "signal" => Field::Signal,
         "signal.severity" => Field::SignalSeverity,
+        "experiment" => Field::Experiment,
+        "dataset" => Field::Dataset,
+        "case" => Field::Case,
         "service" => Field::Service,
         "duration" => Field::Duration,
         "tokens" => Field::Tokens,

@@ -501,4 +501,92 @@ impl Store for ClickHouseStore {
     ) -> Result<Vec<lemma_core::alerts::AlertEvent>> {
         alerts::events(&self.inner, project, rule_id, limit).await
     }
+
+    async fn put_dataset(
+        &self,
+        _project: ProjectId,
+        _dataset: lemma_core::experiments::DatasetVersion,
+        _expected_version: u32,
+    ) -> Result<lemma_core::experiments::DatasetVersion> {
+        Err(StoreError::Backend(
+            "experiments: not yet in the ClickHouse store".into(),
+        ))
+    }
+
+    async fn dataset(
+        &self,
+        _project: ProjectId,
+        _name: &str,
+        _version: Option<u32>,
+    ) -> Result<Option<lemma_core::experiments::DatasetVersion>> {
+        Err(StoreError::Backend(
+            "experiments: not yet in the ClickHouse store".into(),
+        ))
+    }
+
+    async fn list_datasets(
+        &self,
+        _project: ProjectId,
+    ) -> Result<Vec<lemma_core::experiments::DatasetInfo>> {
+        Err(StoreError::Backend(
+            "experiments: not yet in the ClickHouse store".into(),
+        ))
+    }
+
+    async fn delete_dataset(&self, _project: ProjectId, _name: &str) -> Result<bool> {
+        Err(StoreError::Backend(
+            "experiments: not yet in the ClickHouse store".into(),
+        ))
+    }
+
+    async fn create_experiment(
+        &self,
+        _project: ProjectId,
+        _experiment: lemma_core::experiments::Experiment,
+    ) -> Result<lemma_core::experiments::Experiment> {
+        Err(StoreError::Backend(
+            "experiments: not yet in the ClickHouse store".into(),
+        ))
+    }
+
+    async fn list_experiments(
+        &self,
+        _project: ProjectId,
+        _dataset: Option<&str>,
+    ) -> Result<Vec<lemma_core::experiments::Experiment>> {
+        Err(StoreError::Backend(
+            "experiments: not yet in the ClickHouse store".into(),
+        ))
+    }
+
+    async fn experiment(
+        &self,
+        _project: ProjectId,
+        _name: &str,
+    ) -> Result<Option<lemma_core::experiments::Experiment>> {
+        Err(StoreError::Backend(
+            "experiments: not yet in the ClickHouse store".into(),
+        ))
+    }
+
+    async fn link_runs(
+        &self,
+        _project: ProjectId,
+        _experiment: &str,
+        _links: &[lemma_core::experiments::CaseRun],
+    ) -> Result<()> {
+        Err(StoreError::Backend(
+            "experiments: not yet in the ClickHouse store".into(),
+        ))
+    }
+
+    async fn experiment_runs(
+        &self,
+        _project: ProjectId,
+        _experiment: &str,
+    ) -> Result<Vec<lemma_core::experiments::CaseRun>> {
+        Err(StoreError::Backend(
+            "experiments: not yet in the ClickHouse store".into(),
+        ))
+    }
 }

@@ -37,6 +37,7 @@ pub fn delete_run(conn: &mut Connection, project: ProjectId, run_id: &str) -> Re
         "DELETE FROM run_cover WHERE project_id = ?1 AND trace_id = ?2",
         "DELETE FROM run_tools WHERE project_id = ?1 AND trace_id = ?2",
         "DELETE FROM run_signals WHERE project_id = ?1 AND trace_id = ?2",
+        "DELETE FROM experiment_runs WHERE project_id = ?1 AND trace_id = ?2",
     ] {
         deleted += tx
             .prepare_cached(sql)

@@ -226,6 +226,16 @@ impl Compiler<'_> {
                 let found = self.evaluated_signal("'$.kind'", values);
                 format!("({loops} OR {found})")
             }
+            (Field::Experiment, Runs) => self.experiment_run("x.experiment", values),
+            (Field::Case, Runs) => self.experiment_run("x.case_id", values),
+            (Field::Dataset, Runs) => {
+                let m = self.matches("e.dataset", values);
+                format!(
+                    "EXISTS (SELECT 1 FROM experiment_runs x JOIN experiments e \
+                     ON e.project_id = x.project_id AND e.name = x.experiment \
+                     WHERE x.project_id = r.project_id AND x.trace_id = r.trace_id AND ({m}))"
+                )
+            }
             (Field::SignalSeverity, Runs) => {
                 let found = self.evaluated_signal("'$.severity'", values);
                 // The summary's loops are warnings, there before their run is evaluated.
@@ -272,6 +282,15 @@ impl Compiler<'_> {
                 )))
             }
         })
+    }
+
+    /// The run answered a case of an experiment, the link's `column` matching any value.
+    fn experiment_run(&mut self, column: &str, values: &[String]) -> String {
+        let m = self.matches(column, values);
+        format!(
+            "EXISTS (SELECT 1 FROM experiment_runs x \
+             WHERE x.project_id = r.project_id AND x.trace_id = r.trace_id AND ({m}))"
+        )
     }
 
     /// The run's latest signal evaluation holds a signal whose field at `path` (a JSON path
@@ -379,7 +398,13 @@ impl Compiler<'_> {
             (f, Spans)
                 if matches!(
                     f,
-                    Field::Tag | Field::Signal | Field::SignalSeverity | Field::Meta(_)
+                    Field::Tag
+                        | Field::Signal
+                        | Field::SignalSeverity
+                        | Field::Experiment
+                        | Field::Dataset
+                        | Field::Case
+                        | Field::Meta(_)
                 ) =>
             {
                 return Err(runs_only(f))

@@ -7,6 +7,7 @@ pub mod backup;
 mod blocks;
 mod codec;
 mod delete;
+mod experiments;
 mod export;
 mod filter;
 mod ledger;
@@ -656,6 +657,95 @@ impl Store for SqliteStore {
     ) -> Result<Vec<lemma_core::alerts::AlertEvent>> {
         let rule_id = rule_id.map(str::to_string);
         self.read(move |conn| alerts::events(conn, project, rule_id.as_deref(), limit))
+            .await
+    }
+
+    async fn put_dataset(
+        &self,
+        project: ProjectId,
+        dataset: lemma_core::experiments::DatasetVersion,
+        expected_version: u32,
+    ) -> Result<lemma_core::experiments::DatasetVersion> {
+        let now = admin::now_ns();
+        self.write(move |conn| {
+            experiments::put_dataset(conn, project, dataset, expected_version, now)
+        })
+        .await
+    }
+
+    async fn dataset(
+        &self,
+        project: ProjectId,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<Option<lemma_core::experiments::DatasetVersion>> {
+        let name = name.to_string();
+        self.read(move |conn| experiments::dataset(conn, project, &name, version))
+            .await
+    }
+
+    async fn list_datasets(
+        &self,
+        project: ProjectId,
+    ) -> Result<Vec<lemma_core::experiments::DatasetInfo>> {
+        self.read(move |conn| experiments::list_datasets(conn, project))
+            .await
+    }
+
+    async fn delete_dataset(&self, project: ProjectId, name: &str) -> Result<bool> {
+        let name = name.to_string();
+        self.write(move |conn| experiments::delete_dataset(conn, project, &name))
+            .await
+    }
+
+    async fn create_experiment(
+        &self,
+        project: ProjectId,
+        experiment: lemma_core::experiments::Experiment,
+    ) -> Result<lemma_core::experiments::Experiment> {
+        let now = admin::now_ns();
+        self.write(move |conn| experiments::create_experiment(conn, project, experiment, now))
+            .await
+    }
+
+    async fn list_experiments(
+        &self,
+        project: ProjectId,
+        dataset: Option<&str>,
+    ) -> Result<Vec<lemma_core::experiments::Experiment>> {
+        let dataset = dataset.map(str::to_string);
+        self.read(move |conn| experiments::list_experiments(conn, project, dataset.as_deref()))
+            .await
+    }
+
+    async fn experiment(
+        &self,
+        project: ProjectId,
+        name: &str,
+    ) -> Result<Option<lemma_core::experiments::Experiment>> {
+        let name = name.to_string();
+        self.read(move |conn| experiments::experiment(conn, project, &name))
+            .await
+    }
+
+    async fn link_runs(
+        &self,
+        project: ProjectId,
+        experiment: &str,
+        links: &[lemma_core::experiments::CaseRun],
+    ) -> Result<()> {
+        let (experiment, links) = (experiment.to_string(), links.to_vec());
+        self.write(move |conn| experiments::link_runs(conn, project, &experiment, &links))
+            .await
+    }
+
+    async fn experiment_runs(
+        &self,
+        project: ProjectId,
+        experiment: &str,
+    ) -> Result<Vec<lemma_core::experiments::CaseRun>> {
+        let experiment = experiment.to_string();
+        self.read(move |conn| experiments::experiment_runs(conn, project, &experiment))
             .await
     }
 }

@@ -317,6 +317,39 @@ CREATE TABLE alert_events (
 CREATE INDEX alert_events_by_time ON alert_events (project_id, at_ns DESC);
 CREATE INDEX alert_events_by_rule ON alert_events (project_id, rule_id, at_ns DESC);
 "#,
+    // Experiments: datasets (a row per version, its cases as JSON), experiments over a
+    // version, and the runs that answered their cases.
+    r#"
+CREATE TABLE datasets (
+    project_id   INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    version      INTEGER NOT NULL,
+    description  TEXT NOT NULL,
+    created_ns   INTEGER NOT NULL,
+    case_count   INTEGER NOT NULL,
+    cases        TEXT NOT NULL,
+    PRIMARY KEY (project_id, name, version)
+) WITHOUT ROWID;
+CREATE TABLE experiments (
+    project_id       INTEGER NOT NULL,
+    name             TEXT NOT NULL,
+    dataset          TEXT NOT NULL,
+    dataset_version  INTEGER NOT NULL,
+    description      TEXT NOT NULL,
+    metadata         TEXT NOT NULL,
+    created_ns       INTEGER NOT NULL,
+    PRIMARY KEY (project_id, name)
+) WITHOUT ROWID;
+CREATE INDEX experiments_by_time ON experiments (project_id, created_ns DESC);
+CREATE TABLE experiment_runs (
+    project_id  INTEGER NOT NULL,
+    experiment  TEXT NOT NULL,
+    case_id     TEXT NOT NULL,
+    trace_id    BLOB NOT NULL,
+    PRIMARY KEY (project_id, experiment, case_id)
+) WITHOUT ROWID;
+CREATE INDEX experiment_runs_by_run ON experiment_runs (project_id, trace_id);
+"#,
 ];
 
 /// Marks a database as Lemma's in its header (`PRAGMA application_id`, "LMMA"), so another
