@@ -3,6 +3,7 @@
 
 pub mod account;
 mod alerts;
+mod experiments;
 mod graph;
 mod ingestion;
 mod keys;
@@ -64,6 +65,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(stats::routes())
         .merge(signals::routes())
         .merge(alerts::routes())
+        .merge(experiments::routes())
         .merge(values::routes())
         .merge(windows::routes())
         .merge(graph::routes())
