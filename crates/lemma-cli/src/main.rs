@@ -7,6 +7,7 @@ mod client;
 mod demo;
 mod doctor;
 mod erase;
+mod experiments;
 mod export;
 mod health;
 mod mcp;
@@ -158,6 +159,13 @@ enum Command {
     /// Alert rules, the channels they notify (webhooks, Slack), test sends and the history.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// Datasets of test cases, versioned: import, export, show.
+    #[command(subcommand)]
+    Datasets(experiments::DatasetsCommand),
+    /// Experiments over datasets, and their comparison case by case (a CI gate with
+    /// --fail-on-regression).
+    #[command(subcommand)]
+    Experiments(experiments::ExperimentsCommand),
     /// Load realistic sample agent runs into a server, to see what Lemma shows.
     Demo(demo::DemoArgs),
     /// Find out why spans don't appear: check the endpoint, port, TLS and key an OTLP exporter
@@ -299,6 +307,8 @@ fn main() {
         Command::Prices(cmd) => prices::run(cmd),
         Command::Signals(cmd) => signals::run(cmd),
         Command::Alerts(cmd) => alerts::run(cmd),
+        Command::Datasets(cmd) => experiments::datasets(cmd),
+        Command::Experiments(cmd) => experiments::experiments(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Health { remote } => health::run(&remote),

@@ -18,6 +18,7 @@ mod dashboard;
 mod demo;
 mod doctor;
 mod erase;
+mod experiments;
 mod export;
 mod fixtures_replay;
 mod forward;

@@ -58,6 +58,22 @@ pub fn required(method: &Method, path: &str) -> Access {
     if path == "/api/v1/runs/{run_id}/signals" && matches!(*method, Method::GET | Method::HEAD) {
         return Access::Check;
     }
+    // Running an experiment is sending data: an SDK with its ingest key reads the dataset it
+    // runs over, records the experiment, links its runs and may add cases. Changing or
+    // deleting a dataset is not.
+    let records = path.starts_with("/api/v1/experiments")
+        || path == "/api/v1/datasets"
+        || path == "/api/v1/datasets/{name}/cases";
+    if *method == Method::POST && records {
+        return Access::Ingest;
+    }
+    if path == "/api/v1/datasets/{name}" {
+        match *method {
+            Method::GET | Method::HEAD => return Access::Check,
+            Method::PUT | Method::DELETE => return Access::Write,
+            _ => {}
+        }
+    }
     if path == "/mcp" {
         // Each tool calls the API with the caller's credentials, and is checked there.
         return Access::Read;
@@ -123,6 +139,21 @@ mod tests {
             ),
             (Method::GET, "/api/v1/runs/{run_id}/metrics", Access::Read),
             (Method::GET, "/api/v1/runs/{run_id}/signals", Access::Check),
+            (Method::POST, "/api/v1/experiments", Access::Ingest),
+            (
+                Method::POST,
+                "/api/v1/experiments/{name}/runs",
+                Access::Ingest,
+            ),
+            (
+                Method::POST,
+                "/api/v1/datasets/{name}/cases",
+                Access::Ingest,
+            ),
+            (Method::GET, "/api/v1/datasets/{name}", Access::Check),
+            (Method::PUT, "/api/v1/datasets/{name}", Access::Write),
+            (Method::DELETE, "/api/v1/datasets/{name}", Access::Write),
+            (Method::GET, "/api/v1/compare", Access::Read),
             (Method::PUT, "/api/v1/signals/settings", Access::Admin),
             (Method::GET, "/api/v1/runs", Access::Read),
             (Method::GET, "/api/v1/project", Access::Identify),

@@ -16,6 +16,11 @@ pub fn access(method: &str, path: &str) -> &'static str {
         ("get", "/api/v1/project") => "identify",
         // An agent checks its own run with the key it sends with: ingest and read keys both.
         ("get", "/api/v1/runs/{run_id}/signals") => "check",
+        // Running an experiment is sending data; an SDK reads the dataset it runs over.
+        ("post", p) if p.starts_with("/api/v1/experiments") => "ingest",
+        ("post", "/api/v1/datasets" | "/api/v1/datasets/{name}/cases") => "ingest",
+        ("get", "/api/v1/datasets/{name}") => "check",
+        ("put" | "delete", "/api/v1/datasets/{name}") => "write",
         ("get", p) if p.starts_with("/api/v1/keys") || p.starts_with("/api/v1/members") => "admin",
         ("get", _) => "read",
         ("delete", "/api/v1/runs/{run_id}") => "write",
