@@ -498,6 +498,150 @@ fn every_answer_matches_its_documented_schema() {
             None,
         ),
         (
+            "post",
+            "/api/v1/datasets",
+            "/api/v1/datasets".into(),
+            true,
+            Some(
+                serde_json::json!({"name": "docs", "cases": [{"id": "a", "input": "hi", "expected": "hello"}]}),
+            ),
+        ),
+        (
+            "post",
+            "/api/v1/datasets",
+            "/api/v1/datasets".into(),
+            true,
+            Some(serde_json::json!({"name": "bad", "cases": [{"id": "a"}]})),
+        ),
+        (
+            "get",
+            "/api/v1/datasets",
+            "/api/v1/datasets".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/datasets/{name}",
+            "/api/v1/datasets/docs".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/datasets/{name}",
+            "/api/v1/datasets/none".into(),
+            true,
+            None,
+        ),
+        (
+            "post",
+            "/api/v1/datasets/{name}/cases",
+            "/api/v1/datasets/docs/cases".into(),
+            true,
+            Some(serde_json::json!({"cases": [{"id": "b", "input": {"q": 1}}]})),
+        ),
+        (
+            "put",
+            "/api/v1/datasets/{name}",
+            "/api/v1/datasets/docs".into(),
+            true,
+            Some(
+                serde_json::json!({"cases": [{"id": "a", "input": "hi"}, {"id": "b", "input": "yo"}], "expected_version": 2}),
+            ),
+        ),
+        (
+            "put",
+            "/api/v1/datasets/{name}",
+            "/api/v1/datasets/docs".into(),
+            true,
+            Some(serde_json::json!({"cases": [{"id": "a", "input": "hi"}], "expected_version": 1})),
+        ),
+        (
+            "delete",
+            "/api/v1/datasets/{name}",
+            "/api/v1/datasets/none".into(),
+            true,
+            None,
+        ),
+        (
+            "post",
+            "/api/v1/experiments",
+            "/api/v1/experiments".into(),
+            true,
+            Some(serde_json::json!({"name": "e1", "dataset": "docs", "dataset_version": 1})),
+        ),
+        (
+            "post",
+            "/api/v1/experiments",
+            "/api/v1/experiments".into(),
+            true,
+            Some(serde_json::json!({"name": "e2", "dataset": "docs"})),
+        ),
+        (
+            "post",
+            "/api/v1/experiments",
+            "/api/v1/experiments".into(),
+            true,
+            Some(serde_json::json!({"name": "e2", "dataset": "docs"})),
+        ),
+        (
+            "get",
+            "/api/v1/experiments",
+            "/api/v1/experiments".into(),
+            true,
+            None,
+        ),
+        (
+            "post",
+            "/api/v1/experiments/{name}/runs",
+            "/api/v1/experiments/e1/runs".into(),
+            true,
+            Some(serde_json::json!({"runs": [{"case_id": "a", "run_id": threaded.clone()}]})),
+        ),
+        (
+            "post",
+            "/api/v1/experiments/{name}/runs",
+            "/api/v1/experiments/e1/runs".into(),
+            true,
+            Some(serde_json::json!({"runs": [{"case_id": "zz", "run_id": "0123"}]})),
+        ),
+        (
+            "post",
+            "/api/v1/experiments/{name}/runs/from-query",
+            "/api/v1/experiments/e2/runs/from-query".into(),
+            true,
+            Some(serde_json::json!({"query": format!("run:{threaded}")})),
+        ),
+        (
+            "get",
+            "/api/v1/experiments/{name}",
+            "/api/v1/experiments/e1".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/experiments/{name}",
+            "/api/v1/experiments/none".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/compare",
+            "/api/v1/compare?experiments=e1,e2".into(),
+            true,
+            None,
+        ),
+        (
+            "get",
+            "/api/v1/compare",
+            "/api/v1/compare?experiments=e1".into(),
+            true,
+            None,
+        ),
+        (
             "get",
             "/api/v1/alerts/rules",
             "/api/v1/alerts/rules".into(),
@@ -874,6 +1018,7 @@ fn every_answer_matches_its_documented_schema() {
         ("delete", "/api/v1/members/{user}"),         // 204
         ("delete", "/api/v1/proxy/sessions/{token}"), // 204
         ("delete", "/api/v1/alerts/rules/{rule_id}"), // 204
+        ("delete", "/api/v1/datasets/{name}"),        // 204
         ("delete", "/api/v1/alerts/channels/{channel_id}"), // 204
         // Redirects (303) of a browser signing in; tests/web/specs/oidc.test.mjs follows them.
         ("get", "/api/v1/auth/oidc/start"),
