@@ -33,6 +33,7 @@ TOOLS = {
     "get_run",
     "get_span",
     "get_run_signals",
+    "compare_experiments",
     "list_threads",
     "get_thread",
     "get_stats",

@@ -50,6 +50,16 @@ pub struct GetRun {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub struct CompareExperiments {
+    /// Two to ten experiment names; the first is the baseline.
+    pub experiments: Vec<String>,
+    /// Only the cases whose results differ.
+    #[serde(default)]
+    pub changed_only: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RunSignals {
     /// The run ID (32 hex characters).
     pub run_id: String,

@@ -20,7 +20,8 @@ use serde_json::{json, Value};
 
 use crate::api::{Api, ApiCall, ApiFailure};
 use crate::params::{self, within, AddMetric, GetRun, GetSpan, GetStats, GetThread};
-use crate::params::{ListThreads, MetricValue, RecentErrors, RunSignals, SearchRuns, View};
+use crate::params::{CompareExperiments, ListThreads, MetricValue, RecentErrors, RunSignals};
+use crate::params::{SearchRuns, View};
 use crate::render;
 
 /// The most failed spans `recent_errors` reads (two API pages).
@@ -33,7 +34,7 @@ const INSTRUCTIONS: &str = "Lemma stores traces of AI agent runs: one run per ag
 execution (its ID is the trace ID), with every model call, tool call, retrieval and sub-agent \
 as a span. Start with search_runs (the query language finds failures, loops, slow or costly \
 runs) or recent_errors; read a run with get_run (transcript or tree) and one span in full \
-with get_span; get_run_signals says what is worth a look in a run (loops, failure streaks, \
+with get_span; compare_experiments compares experiments case by case; get_run_signals says what is worth a look in a run (loops, failure streaks, \
 stalls, classifier flags), also while it is still going; follow a conversation with \
 list_threads and get_thread; get_stats answers how many, how slow, how costly; add_metric \
 records a judgement on a run.";
@@ -123,6 +124,21 @@ classifiers). Works while the run is still going, so an agent can check its own 
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         respond(self.get_run_signals_text(p, headers(&ctx)).await)
+    }
+
+    #[tool(
+        description = "Compare experiments (runs of an agent over a dataset of test cases) \
+case by case: totals per experiment, score means and deltas, and the cases that got worse \
+than in the first (the baseline), with why. Find runs of an experiment with search_runs and \
+`experiment:NAME`.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn compare_experiments(
+        &self,
+        Parameters(p): Parameters<CompareExperiments>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        respond(self.compare_experiments_text(p, headers(&ctx)).await)
     }
 
     #[tool(
@@ -367,6 +383,24 @@ impl LemmaMcp {
             _ => "ended",
         };
         Ok(render::signals(&run_id, state, &signals))
+    }
+
+    async fn compare_experiments_text(
+        &self,
+        p: CompareExperiments,
+        caller: Option<&HeaderMap>,
+    ) -> Answer {
+        let names = p.experiments.join(",");
+        let mut query = vec![("experiments", names.as_str())];
+        if p.changed_only {
+            query.push(("changed", "true"));
+        }
+        let body = self
+            .call(ApiCall::get(&["compare"], &query), caller)
+            .await?;
+        let c: lemma_core::experiments::Comparison = serde_json::from_value(body)
+            .map_err(|e| format!("unexpected comparison answer: {e}"))?;
+        Ok(render::comparison(&c, ITEM_CHARS))
     }
 
     async fn list_threads_text(&self, p: ListThreads, caller: Option<&HeaderMap>) -> Answer {

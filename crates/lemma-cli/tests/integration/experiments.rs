@@ -259,6 +259,25 @@ fn experiments_compare_case_by_case_over_fixed_dataset_versions() {
     let (status, _) = server.get("/api/v1/compare?experiments=v1,nope");
     assert_eq!(status, 404);
 
+    // Over MCP.
+    let text = common::mcp_tool(
+        &server,
+        "compare_experiments",
+        json!({"experiments": ["v1", "v2"]}),
+    );
+    assert!(
+        text.contains("3 cases, 2 changed, 1 worse than the baseline"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- WORSE case b · input: Refund B-2 · failed in experiment 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("v2: run {cand_b} error · output: sorry")),
+        "{text}"
+    );
+
     // The query language.
     let ids = |q: &str| -> Vec<String> {
         server

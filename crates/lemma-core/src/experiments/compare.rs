@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Case, CaseRun, Experiment};
@@ -18,7 +18,7 @@ use crate::run::Run;
 /// Score differences smaller than this are equal (floating point noise).
 const EPSILON: f64 = 1e-9;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Comparison {
     /// In the order asked; the first is the baseline.
@@ -32,7 +32,7 @@ pub struct Comparison {
     pub changed: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExperimentTotals {
     pub name: String,
@@ -49,7 +49,7 @@ pub struct ExperimentTotals {
     pub scores: BTreeMap<String, f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScoreDelta {
     pub name: String,
@@ -59,7 +59,7 @@ pub struct ScoreDelta {
     pub delta: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseRow {
     pub case_id: String,
@@ -70,11 +70,11 @@ pub struct CaseRow {
     pub changed: bool,
     pub regression: bool,
     /// Why it is a regression, for a person.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseResult {
     pub run_id: String,
