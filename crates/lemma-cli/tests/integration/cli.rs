@@ -164,7 +164,8 @@ fn run_prints_the_span_tree() {
         "{out}"
     );
 
-    // --json is the API's answer.
+    // --json is the API's answer (with every run's signals evaluated, so both read the same).
+    server.settle_signals();
     let out = ok(&server, &["run", &ids.long_run, "--json"]);
     let v: Value = serde_json::from_str(&out).expect("--json prints JSON");
     assert_eq!(v["run"]["run_id"], ids.long_run.as_str());

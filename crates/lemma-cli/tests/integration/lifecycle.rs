@@ -63,6 +63,8 @@ fn replay(server: &Server, scenario: &str) {
 
 /// Everything the API says about the data: runs, each run with its spans, threads.
 fn snapshot(server: &Server) -> Value {
+    // Signals are evaluated a moment after spans commit: evaluate every run first.
+    server.settle_signals();
     let runs = server.all_runs("");
     let details: Vec<Value> = runs
         .iter()
