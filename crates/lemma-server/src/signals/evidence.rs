@@ -61,12 +61,13 @@ pub async fn baseline(
     })
 }
 
-/// The thread's run that started last before this one.
-pub async fn previous_turn(
+/// The thread's run nearest this one: before it, or `after` it.
+async fn neighbour(
     store: &dyn Store,
     project: ProjectId,
     run: &Run,
-) -> lemma_store::Result<Option<PreviousTurn>> {
+    after: bool,
+) -> lemma_store::Result<Option<Run>> {
     let Some(thread) = &run.thread_id else {
         return Ok(None);
     };
@@ -77,7 +78,7 @@ pub async fn previous_turn(
                 negated: false,
                 condition: Condition::Compare {
                     field: Field::Start,
-                    op: CmpOp::Lt,
+                    op: if after { CmpOp::Gt } else { CmpOp::Lt },
                     value: run.start_time_unix_nano as f64,
                 },
             },
@@ -90,15 +91,28 @@ pub async fn previous_turn(
                 filter,
                 limit: 5,
                 cursor: None,
-                order: Default::default(),
+                // The nearest first: oldest first after the run, newest first before it.
+                order: RunOrder {
+                    by: RunSort::Start,
+                    ascending: after,
+                },
             },
         )
         .await?;
-    let Some(previous) = page
+    // A `*` in a thread id is a wildcard in the query: check the thread exactly.
+    Ok(page
         .items
         .into_iter()
-        .find(|r| r.thread_id.as_ref() == Some(thread) && r.run_id != run.run_id)
-    else {
+        .find(|r| r.thread_id.as_ref() == Some(thread) && r.run_id != run.run_id))
+}
+
+/// The thread's run that started last before this one.
+pub async fn previous_turn(
+    store: &dyn Store,
+    project: ProjectId,
+    run: &Run,
+) -> lemma_store::Result<Option<PreviousTurn>> {
+    let Some(previous) = neighbour(store, project, run, false).await? else {
         return Ok(None);
     };
     let Some(input_text) = previous.input.as_ref().and_then(user_text) else {
@@ -119,40 +133,8 @@ pub async fn next_turn(
     project: ProjectId,
     run: &Run,
 ) -> lemma_store::Result<Option<String>> {
-    let Some(thread) = &run.thread_id else {
-        return Ok(None);
-    };
-    let filter = Filter {
-        clauses: vec![
-            clause(Field::Thread, thread),
-            Clause {
-                negated: false,
-                condition: Condition::Compare {
-                    field: Field::Start,
-                    op: CmpOp::Gt,
-                    value: run.start_time_unix_nano as f64,
-                },
-            },
-        ],
-    };
-    let page = store
-        .list_runs(
-            project,
-            ListQuery {
-                filter,
-                limit: 5,
-                cursor: None,
-                order: RunOrder {
-                    by: RunSort::Start,
-                    ascending: true,
-                },
-            },
-        )
-        .await?;
-    Ok(page
-        .items
-        .into_iter()
-        .find(|r| r.thread_id.as_ref() == Some(thread) && r.run_id != run.run_id)
+    Ok(neighbour(store, project, run, true)
+        .await?
         .map(|r| r.run_id))
 }
 
