@@ -395,3 +395,124 @@ async fn a_revoked_key_stops_working_everywhere_within_the_key_cache_ttl() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+async fn runs_matching(store: &impl Store, p: lemma_store::ProjectId, q: &str) -> Vec<String> {
+    let query = ListQuery {
+        filter: lemma_core::query::parse(q, u64::MAX / 2).unwrap(),
+        limit: 10,
+        cursor: None,
+        order: Default::default(),
+    };
+    let page = store.list_runs(p, query).await.unwrap();
+    page.items.into_iter().map(|r| r.run_id).collect()
+}
+
+/// A deleted dataset is gone at once and its name starts again from version 1; a deleted
+/// run's links are gone at once, and the links they replaced stay replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_datasets_and_runs_leave_experiments_at_once() {
+    use lemma_core::experiments::{Case, CaseRun, DatasetVersion, Experiment};
+
+    let f = Fixture::start().await;
+    let (store, client) = (&f.store, f.client());
+    let p = store.create_project("alpha").await.unwrap().id;
+    let version = |input: &str| DatasetVersion {
+        name: "support".into(),
+        description: input.into(),
+        version: 0,
+        created_at_unix_nano: 0,
+        cases: vec![Case {
+            id: "a".into(),
+            input: json!(input),
+            ..Case::default()
+        }],
+    };
+    store.put_dataset(p, version("one"), 0).await.unwrap();
+    store.put_dataset(p, version("two"), 1).await.unwrap();
+    store
+        .create_experiment(
+            p,
+            Experiment {
+                name: "e".into(),
+                dataset: "support".into(),
+                dataset_version: 2,
+                description: String::new(),
+                metadata: Default::default(),
+                created_at_unix_nano: 0,
+            },
+        )
+        .await
+        .unwrap();
+
+    // Nothing may remove rows: reads must hide them by themselves.
+    client.query("SYSTEM STOP MERGES").execute().await.unwrap();
+    assert!(store.delete_dataset(p, "support").await.unwrap());
+    assert_eq!(store.dataset(p, "support", None).await.unwrap(), None);
+    assert_eq!(store.dataset(p, "support", Some(2)).await.unwrap(), None);
+    assert!(store.list_datasets(p).await.unwrap().is_empty());
+    assert!(!store.delete_dataset(p, "support").await.unwrap());
+    let again = store.put_dataset(p, version("anew"), 0).await.unwrap();
+    assert_eq!(again.version, 1);
+    assert_eq!(
+        store.dataset(p, "support", None).await.unwrap(),
+        Some(again.clone())
+    );
+    assert_eq!(store.dataset(p, "support", Some(2)).await.unwrap(), None);
+    let listed = store.list_datasets(p).await.unwrap();
+    assert_eq!((listed.len(), listed[0].version), (1, 1));
+    assert_eq!(listed[0].description, "anew");
+
+    for trace in [1u8, 2] {
+        store
+            .write_spans(vec![(
+                p,
+                span(
+                    trace,
+                    1,
+                    None,
+                    "agent",
+                    u64::from(trace) * SECOND,
+                    json!({}),
+                ),
+            )])
+            .await
+            .unwrap();
+    }
+    let link = |t: u8| CaseRun {
+        case_id: "a".into(),
+        run_id: run_id(t),
+    };
+    store.link_runs(p, "e", &[link(1)]).await.unwrap();
+    store.link_runs(p, "e", &[link(2)]).await.unwrap();
+    assert_eq!(runs_matching(store, p, "case:a").await, [run_id(2)]);
+    assert!(store.delete_run(p, &run_id(2)).await.unwrap());
+    assert!(store.experiment_runs(p, "e").await.unwrap().is_empty());
+    assert!(runs_matching(store, p, "case:a").await.is_empty());
+    assert!(runs_matching(store, p, "experiment:e").await.is_empty());
+    // The run sent again is another run: the link was the deleted one's.
+    store
+        .write_spans(vec![(p, span(2, 1, None, "agent", 2 * SECOND, json!({})))])
+        .await
+        .unwrap();
+    assert!(runs_matching(store, p, "dataset:support").await.is_empty());
+    store.link_runs(p, "e", &[link(2)]).await.unwrap();
+    assert_eq!(store.experiment_runs(p, "e").await.unwrap(), [link(2)]);
+    assert_eq!(
+        runs_matching(store, p, "dataset:support").await,
+        [run_id(2)]
+    );
+
+    // Once ClickHouse removed the deleted versions, reads answer the same.
+    client.query("SYSTEM START MERGES").execute().await.unwrap();
+    mutations_done(&client).await;
+    let stored: u64 = client
+        .query("SELECT count() FROM datasets")
+        .fetch_one()
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+    assert_eq!(
+        store.dataset(p, "support", None).await.unwrap(),
+        Some(again)
+    );
+}

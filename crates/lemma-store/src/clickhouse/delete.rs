@@ -1,8 +1,9 @@
 //! Deleting a run. Two rows make it gone for every read at once: a summary row marked deleted
 //! that outranks every summary of the run so far, and a `run_deletes` row that hides the
-//! spans, words, metric events, log records and signal evaluations of the run's current
-//! generation. Removing those rows is left to ClickHouse, in the background; no read depends
-//! on it having run. A span of the run arriving later starts it anew, in the next generation.
+//! spans, words, metric events, log records, signal evaluations and experiment links of the
+//! run's current generation. Removing those rows is left to ClickHouse, in the background; no
+//! read depends on it having run (links stay: see `experiment_runs` in schema/tables.sql). A
+//! span of the run arriving later starts it anew, in the next generation.
 
 use clickhouse::Row;
 use serde::Serialize;
@@ -34,8 +35,8 @@ pub(super) fn not_deleted(sql: &mut Sql, project: ProjectId) {
     sql.push(&text);
 }
 
-/// Whether the project held anything of the run (spans, metric events, log records or signal
-/// evaluations).
+/// Whether the project held anything of the run (spans, metric events, log records, signal
+/// evaluations or links to experiments' cases).
 pub async fn delete_run(inner: &Inner, project: ProjectId, run_id: &str) -> Result<bool> {
     if !lemma_core::otlp::is_trace_id(run_id) {
         return Ok(false);
@@ -68,11 +69,11 @@ pub async fn delete_run(inner: &Inner, project: ProjectId, run_id: &str) -> Resu
     Ok(true)
 }
 
-/// Whether any span, metric event, log record or signal evaluation of the run's `generation`
-/// is stored.
+/// Whether any span, metric event, log record, signal evaluation or experiment link of the
+/// run's `generation` is stored.
 async fn holds(inner: &Inner, project: ProjectId, run_id: &str, generation: u32) -> Result<bool> {
     let mut sql = Sql::new("SELECT ");
-    for (i, table) in ["spans", "metrics", "logs", "run_signals"]
+    for (i, table) in ["spans", "metrics", "logs", "run_signals", "experiment_runs"]
         .into_iter()
         .enumerate()
     {
@@ -93,12 +94,11 @@ async fn holds(inner: &Inner, project: ProjectId, run_id: &str, generation: u32)
     Ok(count > 0)
 }
 
-/// Asks every server to remove the rows of the deleted generations (a mutation, which
-/// ClickHouse runs in the background). A failure is only logged: the rows are hidden anyway.
-async fn forget(inner: &Inner, project: ProjectId, run_id: &str, generation: u32) {
+/// The servers a mutation goes to, and the suffix of their tables' names: mutations go to the
+/// tables holding the rows, on a cluster each shard's local tables.
+pub(super) fn row_holders(inner: &Inner) -> (Vec<clickhouse::Client>, &'static str) {
     let config = &inner.config;
-    // Mutations go to the tables holding the rows: on a cluster, each shard's local tables.
-    let (clients, suffix) = match config.cluster {
+    match config.cluster {
         None => (vec![inner.client.clone()], ""),
         Some(_) => {
             let db = Some(config.database.as_str());
@@ -109,7 +109,13 @@ async fn forget(inner: &Inner, project: ProjectId, run_id: &str, generation: u32
                 .collect();
             (clients, "_local")
         }
-    };
+    }
+}
+
+/// Asks every server to remove the rows of the deleted generations (a mutation, which
+/// ClickHouse runs in the background). A failure is only logged: the rows are hidden anyway.
+async fn forget(inner: &Inner, project: ProjectId, run_id: &str, generation: u32) {
+    let (clients, suffix) = row_holders(inner);
     for client in &clients {
         for table in ["spans", "span_terms", "metrics", "logs", "run_signals"] {
             let table = format!("{table}{suffix}");

@@ -5,13 +5,15 @@
 //!
 //! ClickHouse has no correlated subqueries, so whatever lives in another table is matched by
 //! key: a span-level field of a run (`provider:`, `service:`, `span:`), a metric event, a signal
-//! evaluation or a text match is "the run's (trace id, generation) is among those of the spans,
-//! events or evaluations that match", each found once for the whole query. A run's generation (how often it was deleted
-//! before its live spans arrived) sits in the top bits of its summary's `version`
-//! (`runs::version`), so rows of a deleted run never match a live one.
+//! evaluation, an experiment's link or a text match is "the run's (trace id, generation) is
+//! among those of the spans, events, evaluations or links that match", each found once for the
+//! whole query. A run's generation (how often it was deleted before its live spans arrived)
+//! sits in the top bits of its summary's `version` (`runs::version`), so rows of a deleted run
+//! never match a live one.
 
 use lemma_core::query::{Clause, CmpOp, Condition, Field, Filter};
 
+use super::experiments::LATEST_LINK;
 use super::read::FILTER_COLUMNS;
 use super::sql::Sql;
 use super::text;
@@ -239,6 +241,9 @@ impl Compiler {
                     false => found,
                 }
             }
+            (Field::Experiment, Runs) => self.linked("x.experiment", values),
+            (Field::Case, Runs) => self.linked("x.case_id", values),
+            (Field::Dataset, Runs) => self.linked("x.linked_dataset", values),
             (Field::Meta(key), Runs) => {
                 check_meta_key(key)?;
                 let key = self.bind(key.as_str());
@@ -298,6 +303,21 @@ impl Compiler {
             "({key}) IN (SELECT me.trace_id, me.generation FROM \
              (SELECT trace_id, generation, kind, num, text FROM metrics \
               WHERE project_id = {project} AND name = {name}) AS me \
+             WHERE ({test}))"
+        )
+    }
+
+    /// The run answers a case of an experiment (its case's latest link, in the run's live
+    /// generation) whose `column` (on `x`: `experiment`, `case_id`, `linked_dataset`) matches
+    /// any value. Binds the project before the values. The links are grouped here, at the
+    /// query over the runs, so a case's links are all weighed wherever they are stored.
+    fn linked(&mut self, column: &str, values: &[String]) -> String {
+        let project = self.bind(self.project.0);
+        let test = self.matches(column, values);
+        format!(
+            "(r.trace_id, {RUN_GENERATION}) IN (SELECT x.linked_run, x.linked_generation FROM \
+             (SELECT experiment, case_id, {LATEST_LINK} FROM experiment_runs \
+              WHERE project_id = {project} GROUP BY experiment, case_id) AS x \
              WHERE ({test}))"
         )
     }
@@ -389,7 +409,13 @@ impl Compiler {
             (f, Spans)
                 if matches!(
                     f,
-                    Field::Tag | Field::Signal | Field::SignalSeverity | Field::Meta(_)
+                    Field::Tag
+                        | Field::Signal
+                        | Field::SignalSeverity
+                        | Field::Experiment
+                        | Field::Dataset
+                        | Field::Case
+                        | Field::Meta(_)
                 ) =>
             {
                 return Err(runs_only(f))

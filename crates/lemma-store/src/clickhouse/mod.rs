@@ -11,6 +11,7 @@ mod alerts;
 mod config;
 mod counts;
 mod delete;
+mod experiments;
 mod filter;
 mod key_cache;
 mod list;
@@ -504,89 +505,71 @@ impl Store for ClickHouseStore {
 
     async fn put_dataset(
         &self,
-        _project: ProjectId,
-        _dataset: lemma_core::experiments::DatasetVersion,
-        _expected_version: u32,
+        project: ProjectId,
+        dataset: lemma_core::experiments::DatasetVersion,
+        expected_version: u32,
     ) -> Result<lemma_core::experiments::DatasetVersion> {
-        Err(StoreError::Backend(
-            "experiments: not yet in the ClickHouse store".into(),
-        ))
+        experiments::put_dataset(&self.inner, project, dataset, expected_version).await
     }
 
     async fn dataset(
         &self,
-        _project: ProjectId,
-        _name: &str,
-        _version: Option<u32>,
+        project: ProjectId,
+        name: &str,
+        version: Option<u32>,
     ) -> Result<Option<lemma_core::experiments::DatasetVersion>> {
-        Err(StoreError::Backend(
-            "experiments: not yet in the ClickHouse store".into(),
-        ))
+        experiments::dataset(&self.inner, project, name, version).await
     }
 
     async fn list_datasets(
         &self,
-        _project: ProjectId,
+        project: ProjectId,
     ) -> Result<Vec<lemma_core::experiments::DatasetInfo>> {
-        Err(StoreError::Backend(
-            "experiments: not yet in the ClickHouse store".into(),
-        ))
+        experiments::list_datasets(&self.inner, project).await
     }
 
-    async fn delete_dataset(&self, _project: ProjectId, _name: &str) -> Result<bool> {
-        Err(StoreError::Backend(
-            "experiments: not yet in the ClickHouse store".into(),
-        ))
+    async fn delete_dataset(&self, project: ProjectId, name: &str) -> Result<bool> {
+        experiments::delete_dataset(&self.inner, project, name).await
     }
 
     async fn create_experiment(
         &self,
-        _project: ProjectId,
-        _experiment: lemma_core::experiments::Experiment,
+        project: ProjectId,
+        experiment: lemma_core::experiments::Experiment,
     ) -> Result<lemma_core::experiments::Experiment> {
-        Err(StoreError::Backend(
-            "experiments: not yet in the ClickHouse store".into(),
-        ))
+        experiments::create_experiment(&self.inner, project, experiment).await
     }
 
     async fn list_experiments(
         &self,
-        _project: ProjectId,
-        _dataset: Option<&str>,
+        project: ProjectId,
+        dataset: Option<&str>,
     ) -> Result<Vec<lemma_core::experiments::Experiment>> {
-        Err(StoreError::Backend(
-            "experiments: not yet in the ClickHouse store".into(),
-        ))
+        experiments::list_experiments(&self.inner, project, dataset).await
     }
 
     async fn experiment(
         &self,
-        _project: ProjectId,
-        _name: &str,
+        project: ProjectId,
+        name: &str,
     ) -> Result<Option<lemma_core::experiments::Experiment>> {
-        Err(StoreError::Backend(
-            "experiments: not yet in the ClickHouse store".into(),
-        ))
+        experiments::experiment(&self.inner, project, name).await
     }
 
     async fn link_runs(
         &self,
-        _project: ProjectId,
-        _experiment: &str,
-        _links: &[lemma_core::experiments::CaseRun],
+        project: ProjectId,
+        experiment: &str,
+        links: &[lemma_core::experiments::CaseRun],
     ) -> Result<()> {
-        Err(StoreError::Backend(
-            "experiments: not yet in the ClickHouse store".into(),
-        ))
+        experiments::link_runs(&self.inner, project, experiment, links).await
     }
 
     async fn experiment_runs(
         &self,
-        _project: ProjectId,
-        _experiment: &str,
+        project: ProjectId,
+        experiment: &str,
     ) -> Result<Vec<lemma_core::experiments::CaseRun>> {
-        Err(StoreError::Backend(
-            "experiments: not yet in the ClickHouse store".into(),
-        ))
+        experiments::experiment_runs(&self.inner, project, experiment).await
     }
 }

@@ -114,7 +114,11 @@ mod tests {
                 "metrics",
                 "run_signals",
                 "logs",
-                "alert_events"
+                "alert_events",
+                "datasets",
+                "dataset_deletes",
+                "experiments",
+                "experiment_runs"
             ]
         );
         for t in &tables {

@@ -97,6 +97,9 @@ fn run_only_fields_are_refused_on_spans() {
         "spans>3",
         "meta.k=v",
         "has:meta.k",
+        "experiment:e1",
+        "dataset:support",
+        "case:a*",
     ] {
         assert!(
             matches!(
@@ -144,6 +147,45 @@ fn signals_match_the_summary_or_the_latest_evaluation() {
         c.text
     );
     assert_eq!(c.params, [Param::I64(7), Param::from("critical")]);
+}
+
+#[test]
+fn experiment_terms_match_each_cases_latest_link() {
+    for (query, column) in [
+        ("experiment:cand*", "x.experiment LIKE ?"),
+        ("case:a", "x.case_id = ?"),
+        ("dataset:support", "x.linked_dataset = ?"),
+    ] {
+        let c = compile(&q(query), Target::Runs).unwrap();
+        assert!(
+            c.text.contains(&format!(
+                "(r.trace_id, {RUN_GENERATION}) IN (SELECT x.linked_run"
+            )) && c.text.contains("argMax(trace_id, linked_ns)")
+                && c.text.contains("GROUP BY experiment, case_id")
+                && c.text.contains(&format!("WHERE ({column})")),
+            "{}",
+            c.text
+        );
+        assert_eq!(c.params.len(), 2, "{query}");
+        assert_eq!(c.params[0], Param::I64(7), "the project first");
+    }
+    let c = compile(&q("case:b -experiment:base"), Target::Runs).unwrap();
+    assert!(c.text.contains(" AND NOT ifNull(("), "{}", c.text);
+    assert_eq!(
+        c.params,
+        [
+            Param::I64(7),
+            Param::from("b"),
+            Param::I64(7),
+            Param::from("base")
+        ]
+    );
+    assert_eq!(
+        compile(&q("experiment:50%_*"), Target::Runs)
+            .unwrap()
+            .params[1],
+        Param::from("50\\%\\_%")
+    );
 }
 
 #[test]

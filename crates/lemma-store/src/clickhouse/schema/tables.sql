@@ -319,3 +319,58 @@ CREATE TABLE IF NOT EXISTS {table} (
     inserted    DateTime
 ) ENGINE = ReplacingMergeTree(updated_ns) PARTITION BY toYYYYMMDD(inserted)
   ORDER BY (project_id, id);
+
+-- @table datasets sharded cityHash64(name)
+-- Dataset versions (`cases`: JSON of the cases), one row per version, never changed. A version
+-- is stored in its dataset's generation (how often a dataset of that name was deleted before,
+-- see dataset_deletes). Two writers racing over one version can both store it: of such rows
+-- the newest `created_ns` holds, in reads (clickhouse/experiments.rs) as in merges.
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id   Int64,
+    name         String,
+    generation   UInt32,
+    version      UInt32,
+    description  String,
+    created_ns   UInt64,
+    case_count   UInt64,
+    cases        String
+) ENGINE = ReplacingMergeTree(created_ns) ORDER BY (project_id, name, generation, version);
+
+-- @table dataset_deletes sharded cityHash64(name)
+-- Deleted datasets: versions of a generation listed here are gone for every read at once (the
+-- rows themselves are removed in the background); the name starts again in the next one.
+-- Sharded as datasets, so reads of a shard's versions find their deletions on the same shard.
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id  Int64,
+    name        String,
+    generation  UInt32,
+    deleted_ns  UInt64
+) ENGINE = ReplacingMergeTree() ORDER BY (project_id, name, generation);
+
+-- @table experiments sharded cityHash64(name)
+-- Experiments (`metadata`: JSON), never changed. Names are checked before a row is written, not
+-- locked: should two servers create one name at once, the first created holds.
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id       Int64,
+    name             String,
+    dataset          String,
+    dataset_version  UInt32,
+    description      String,
+    metadata         String,
+    created_ns       UInt64
+) ENGINE = MergeTree() ORDER BY (project_id, name);
+
+-- @table experiment_runs sharded cityHash64(experiment)
+-- Runs linked to the cases of experiments, one row per link made; of a case's rows the newest
+-- `linked_ns` holds, in reads as in merges. A link is in its run's generation at the time, so
+-- deleting the run hides it (the row stays: removing it would bring back the link it
+-- replaced). `dataset` is the experiment's, for `dataset:` filters.
+CREATE TABLE IF NOT EXISTS {table} (
+    project_id  Int64,
+    experiment  String,
+    case_id     String,
+    dataset     String,
+    trace_id    String,
+    generation  UInt32,
+    linked_ns   UInt64
+) ENGINE = ReplacingMergeTree(linked_ns) ORDER BY (project_id, experiment, case_id);
