@@ -497,6 +497,77 @@ fn round(v: f64) -> String {
         .to_string()
 }
 
+/// A comparison of experiments: totals, score deltas, then each changed case with its
+/// results, regressions first.
+pub fn comparison(c: &lemma_core::experiments::Comparison, item_chars: usize) -> String {
+    let mut out = String::new();
+    for e in &c.experiments {
+        out.push_str(&format!(
+            "{} (dataset {} v{}): {} answered, {} failed, {} tokens{}",
+            e.name,
+            e.dataset,
+            e.dataset_version,
+            e.answered,
+            e.failed,
+            e.total_tokens,
+            e.cost_usd
+                .map(|c| format!(", {}", usd(c)))
+                .unwrap_or_default()
+        ));
+        for (name, mean) in &e.scores {
+            out.push_str(&format!(", {name} {mean:.3}"));
+        }
+        out.push('\n');
+    }
+    for s in c.scores.iter().filter(|s| s.delta.is_some()) {
+        out.push_str(&format!(
+            "score {}: {:+.3}\n",
+            s.name,
+            s.delta.unwrap_or(0.0)
+        ));
+    }
+    out.push_str(&format!(
+        "{} cases, {} changed, {} worse than the baseline\n",
+        c.cases.len(),
+        c.changed,
+        c.regressions
+    ));
+    let mut rows: Vec<&lemma_core::experiments::CaseRow> =
+        c.cases.iter().filter(|r| r.changed).collect();
+    rows.sort_by_key(|r| !r.regression);
+    for r in rows {
+        let mark = if r.regression { "WORSE " } else { "" };
+        out.push_str(&format!("- {mark}case {}", r.case_id));
+        if let Some(input) = &r.input {
+            out.push_str(&format!(" · input: {}", cut(&text(input), item_chars)));
+        }
+        if !r.reasons.is_empty() {
+            out.push_str(&format!(" · {}", r.reasons.join("; ")));
+        }
+        out.push('\n');
+        for (i, res) in r.results.iter().enumerate() {
+            match res {
+                Some(res) => out.push_str(&format!(
+                    "  {}: run {} {} · output: {}\n",
+                    c.experiments.get(i).map_or("?", |e| e.name.as_str()),
+                    res.run_id,
+                    res.status
+                        .map_or("pending".to_string(), |s| s.as_str().to_string()),
+                    res.output
+                        .as_ref()
+                        .map(|o| cut(&text(o), item_chars))
+                        .unwrap_or_else(|| "-".into())
+                )),
+                None => out.push_str(&format!(
+                    "  {}: not run\n",
+                    c.experiments.get(i).map_or("?", |e| e.name.as_str())
+                )),
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,75 +668,4 @@ mod tests {
         let facts = run_facts(&run("ab"), &[m]);
         assert!(facts.starts_with("thread t-42 · started 2025-11-21 04:40:00Z · tokens 0 in, 0 out · cost $0.012\nmetrics: quality=0.25"), "{facts}");
     }
-}
-
-/// A comparison of experiments: totals, score deltas, then each changed case with its
-/// results, regressions first.
-pub fn comparison(c: &lemma_core::experiments::Comparison, item_chars: usize) -> String {
-    let mut out = String::new();
-    for e in &c.experiments {
-        out.push_str(&format!(
-            "{} (dataset {} v{}): {} answered, {} failed, {} tokens{}",
-            e.name,
-            e.dataset,
-            e.dataset_version,
-            e.answered,
-            e.failed,
-            e.total_tokens,
-            e.cost_usd
-                .map(|c| format!(", {}", usd(c)))
-                .unwrap_or_default()
-        ));
-        for (name, mean) in &e.scores {
-            out.push_str(&format!(", {name} {mean:.3}"));
-        }
-        out.push('\n');
-    }
-    for s in c.scores.iter().filter(|s| s.delta.is_some()) {
-        out.push_str(&format!(
-            "score {}: {:+.3}\n",
-            s.name,
-            s.delta.unwrap_or(0.0)
-        ));
-    }
-    out.push_str(&format!(
-        "{} cases, {} changed, {} worse than the baseline\n",
-        c.cases.len(),
-        c.changed,
-        c.regressions
-    ));
-    let mut rows: Vec<&lemma_core::experiments::CaseRow> =
-        c.cases.iter().filter(|r| r.changed).collect();
-    rows.sort_by_key(|r| !r.regression);
-    for r in rows {
-        let mark = if r.regression { "WORSE " } else { "" };
-        out.push_str(&format!("- {mark}case {}", r.case_id));
-        if let Some(input) = &r.input {
-            out.push_str(&format!(" · input: {}", cut(&text(input), item_chars)));
-        }
-        if !r.reasons.is_empty() {
-            out.push_str(&format!(" · {}", r.reasons.join("; ")));
-        }
-        out.push('\n');
-        for (i, res) in r.results.iter().enumerate() {
-            match res {
-                Some(res) => out.push_str(&format!(
-                    "  {}: run {} {} · output: {}\n",
-                    c.experiments.get(i).map_or("?", |e| e.name.as_str()),
-                    res.run_id,
-                    res.status
-                        .map_or("pending".to_string(), |s| s.as_str().to_string()),
-                    res.output
-                        .as_ref()
-                        .map(|o| cut(&text(o), item_chars))
-                        .unwrap_or_else(|| "-".into())
-                )),
-                None => out.push_str(&format!(
-                    "  {}: not run\n",
-                    c.experiments.get(i).map_or("?", |e| e.name.as_str())
-                )),
-            }
-        }
-    }
-    out
 }

@@ -65,6 +65,14 @@
 //! failed calls, a loop, a classifier's flag ([`RunSignals`], most severe first), so an agent
 //! can stop or escalate. It flushes the spans that ended first, so they count.
 //!
+//! # Experiments
+//!
+//! [`experiment`] runs an agent over every case of a dataset kept by Lemma (or over the
+//! [`Case`]s you give, kept as one), each case in a run of its own, scores each answer with
+//! [`scorers`] (posted as metric events on the case's run), and links each case to its run.
+//! [`compare`] then sets two experiments side by side, case by case, with the regressions a
+//! CI gate checks.
+//!
 //! # Sub-agents you did not instrument
 //!
 //! A sub-agent with no Lemma SDK in it (the `claude` CLI, a program using the openai or
@@ -84,15 +92,18 @@
 
 mod agent;
 mod api;
+mod compare;
 mod config;
 mod context;
 mod error;
+mod experiment;
 mod export;
 mod helpers;
 mod messages;
 mod metric;
 mod propagation;
 mod proxy;
+pub mod scorers;
 mod setup;
 mod signals;
 mod span;
@@ -103,8 +114,12 @@ mod value;
 mod tests;
 
 pub use agent::{agent, Agent, Run};
+pub use compare::{
+    compare, CompareRequest, ComparedCase, ComparedRun, Comparison, ExperimentTotals, ScoreDelta,
+};
 pub use config::{Config, DEFAULT_URL};
 pub use error::Error;
+pub use experiment::{experiment, Case, CaseResult, Experiment, ExperimentResult};
 pub use helpers::{llm, retrieval, span, tool, GenericSpan, Llm, LlmCall, Retrieval, Tool};
 pub use messages::{Message, Part};
 pub use metric::{metric, Metric, MetricRequest, MetricValue};

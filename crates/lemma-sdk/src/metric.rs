@@ -189,6 +189,11 @@ impl MetricRequest {
         self
     }
 
+    pub(crate) fn target(mut self, target: Target) -> Self {
+        self.target = target;
+        self
+    }
+
     /// Posts the event and returns it as stored. Needs a tokio runtime (reqwest's async
     /// client); from code that is not async, use [`send_blocking`](Self::send_blocking).
     pub async fn send(self) -> Result<Metric, Error> {

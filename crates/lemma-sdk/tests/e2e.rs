@@ -7,14 +7,17 @@
 
 mod support;
 
+use std::collections::BTreeMap;
+use std::future::IntoFuture;
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lemma_sdk::scorers::{self, Score};
 use lemma_sdk::{
-    agent, context_env, continue_from_env, init, llm, metric, otlp_exporter, proxy, retrieval,
-    span_processor, tool, Config, Error, Message, MetricValue, ProxySession, RunSignals, Severity,
-    SignalSource,
+    agent, compare, context_env, continue_from_env, experiment, init, llm, metric, otlp_exporter,
+    proxy, retrieval, span_processor, tool, Case, Config, Error, Message, MetricValue,
+    ProxySession, RunSignals, Severity, SignalSource,
 };
 use opentelemetry::global;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -831,4 +834,281 @@ fn helpers_work_unconfigured_and_init_rejects_bad_urls() {
     let (_, run_id) = agent("path").run_sync(|_| Ok::<_, AgentError>(Value::Null));
     lemma.shutdown();
     server.run(run_id.as_str(), 1);
+}
+
+/// Answers from the input, with a tool call; fails for a division by zero.
+async fn calculator(case: Case) -> Result<String, AgentError> {
+    let text = case.input.as_str().unwrap_or_default().to_string();
+    if text == "say hi" {
+        return Ok("hi".to_string());
+    }
+    tool("calculate")
+        .arguments(&json!({ "expression": text }))
+        .run(|_| async move {
+            let digit = |i: usize| i64::from(text.as_bytes()[i] - b'0');
+            let (a, b) = (digit(0), digit(2));
+            match &text[1..2] {
+                "+" => Ok((a + b).to_string()),
+                "*" => Ok((a * b).to_string()),
+                _ if b == 0 => Err(AgentError("division by zero".into())),
+                _ => Ok((a / b).to_string()),
+            }
+        })
+        .await
+}
+
+#[test]
+fn experiments_run_score_link_and_compare() {
+    let _turn = exclusive();
+    let server = TestServer::start(KEY);
+    let lemma = init(config(&server)).unwrap();
+    let rt = runtime();
+    let cases = vec![
+        Case::new("2+2").id("add").expected("4").tag("easy"),
+        Case::new("3*5").id("mul").expected("15"),
+        Case::new("1/0").id("div").expected("0"),
+        // No expected: exact_match does not apply.
+        Case::new("say hi").id("greet"),
+    ];
+    // A custom scorer that fails for a failed case (no output).
+    let brevity = || {
+        scorers::from_fn("brevity", |output, _| {
+            output
+                .and_then(Value::as_str)
+                .map(|o| o.len() <= 2)
+                .ok_or("no output to measure")
+        })
+    };
+    let first = rt
+        .block_on(
+            experiment("arithmetic")
+                .cases(cases.clone())
+                .name("arithmetic-first")
+                .scorer(scorers::exact_match())
+                .scorer(brevity())
+                .metadata("agent", "calculator-v1")
+                .agent_name("calculator")
+                .run(calculator),
+        )
+        .unwrap();
+    assert_eq!(
+        (first.dataset.as_str(), first.dataset_version),
+        ("arithmetic", 1)
+    );
+    let outputs: Vec<(&str, Option<&Value>)> = first
+        .cases
+        .iter()
+        .map(|c| (c.case_id.as_str(), c.output.as_ref()))
+        .collect();
+    assert_eq!(
+        outputs,
+        [
+            ("add", Some(&json!("4"))),
+            ("mul", Some(&json!("15"))),
+            ("div", None),
+            ("greet", Some(&json!("hi")))
+        ]
+    );
+    let by_case = |id: &str| first.cases.iter().find(|c| c.case_id == id).unwrap();
+    // The failing case: its error recorded, scored on no output; the custom scorer failed.
+    let div = by_case("div");
+    assert_eq!(div.error.as_deref(), Some("agent error: division by zero"));
+    assert_eq!(first.failed().count(), 1);
+    assert_eq!(
+        div.scores,
+        [("exact_match".to_string(), Score::Bool(false))].into()
+    );
+    assert_eq!(div.score_errors["brevity"], "no output to measure");
+    assert_eq!(
+        by_case("greet").scores.keys().collect::<Vec<_>>(),
+        ["brevity"]
+    );
+    assert_eq!(
+        first.scores,
+        [
+            ("brevity".to_string(), 1.0),
+            ("exact_match".to_string(), 2.0 / 3.0)
+        ]
+        .into()
+    );
+    assert_eq!(first.previous, None);
+
+    // Each case linked to the run that answered it.
+    let (status, stored) = server.get("/api/v1/experiments/arithmetic-first");
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(
+        stored["experiment"]["metadata"],
+        json!({"agent": "calculator-v1"})
+    );
+    let mut linked: Vec<(String, String)> = stored["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["case_id"].as_str().unwrap().into(),
+                r["run_id"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let mut ran: Vec<(String, String)> = first
+        .cases
+        .iter()
+        .map(|c| (c.case_id.clone(), c.run_id.to_string()))
+        .collect();
+    linked.sort();
+    ran.sort();
+    assert_eq!(linked, ran);
+    for case in &first.cases {
+        let spans = if case.case_id == "greet" { 1 } else { 2 };
+        let body = server.run(case.run_id.as_str(), spans);
+        let run = &body["run"];
+        assert_eq!(run["agent_name"], "calculator");
+        assert_eq!(
+            run["metadata"],
+            json!({"case_id": case.case_id, "experiment": "arithmetic-first"})
+        );
+        assert_eq!(run["input"], case.input);
+        assert_eq!(run["status"], if case.failed() { "error" } else { "ok" });
+        // The scores are metric events on that run.
+        let (_, metrics) = server.get(&format!("/api/v1/runs/{}/metrics", case.run_id));
+        let recorded: BTreeMap<String, Score> = metrics["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                assert_eq!(m["source"], "experiment");
+                let name = m["name"].as_str().unwrap().to_string();
+                (name, serde_json::from_value(m["value"].clone()).unwrap())
+            })
+            .collect();
+        assert_eq!(recorded, case.scores, "{}", case.case_id);
+    }
+    assert_eq!(
+        server.run(by_case("add").run_id.as_str(), 2)["run"]["tags"],
+        json!(["easy"])
+    );
+
+    // The same cases again reuse the dataset's version; this agent gets "mul" wrong.
+    let second = rt
+        .block_on(
+            experiment("arithmetic")
+                .cases(cases.clone())
+                .name("arithmetic-second")
+                .scorer(scorers::exact_match())
+                .scorer(scorers::contains("1"))
+                .concurrency(2)
+                .run(|case| async move {
+                    if case.id == "mul" {
+                        Ok("16".to_string())
+                    } else {
+                        calculator(case).await
+                    }
+                }),
+        )
+        .unwrap();
+    assert_eq!(second.dataset_version, 1);
+    assert_eq!(second.previous.as_deref(), Some("arithmetic-first"));
+    assert_eq!(
+        second.compare_url.as_deref(),
+        Some(
+            format!(
+                "{}/api/v1/compare?experiments=arithmetic-first,arithmetic-second",
+                server.url
+            )
+            .as_str()
+        )
+    );
+    let comparison = rt
+        .block_on(compare(["arithmetic-first", "arithmetic-second"]).into_future())
+        .unwrap();
+    assert_eq!(
+        second.compare("arithmetic-first").send_blocking().unwrap(),
+        comparison
+    );
+    let totals: Vec<(&str, u64, u64)> = comparison
+        .experiments
+        .iter()
+        .map(|e| (e.name.as_str(), e.answered, e.failed))
+        .collect();
+    assert_eq!(
+        totals,
+        [("arithmetic-first", 4, 1), ("arithmetic-second", 4, 1)]
+    );
+    assert_eq!(comparison.regressions, 1);
+    let regressed: Vec<_> = comparison.regressed().collect();
+    assert_eq!(regressed[0].case_id, "mul");
+    assert_eq!(
+        regressed[0].reasons,
+        ["exact_match fell from 1 to 0 in experiment 2"]
+    );
+    let outputs: Vec<_> = regressed[0]
+        .results
+        .iter()
+        .map(|r| r.as_ref().unwrap().output.clone())
+        .collect();
+    assert_eq!(outputs, [Some(json!("15")), Some(json!("16"))]);
+    let exact = comparison
+        .scores
+        .iter()
+        .find(|s| s.name == "exact_match")
+        .unwrap();
+    assert!((exact.delta.unwrap() + 1.0 / 3.0).abs() < 1e-9, "{exact:?}");
+
+    // One more case: a new version of the dataset, and a default name from it and the time.
+    let mut more = cases;
+    more.push(Case::new("1+1").id("one").expected("2"));
+    let third = rt
+        .block_on(
+            experiment("arithmetic")
+                .cases(more)
+                .scorer(scorers::exact_match())
+                .run(calculator),
+        )
+        .unwrap();
+    assert_eq!(third.dataset_version, 2);
+    assert_eq!(third.previous.as_deref(), Some("arithmetic-second"));
+    let stamp = third.name.strip_prefix("arithmetic-").unwrap();
+    assert!(
+        stamp.len() == 20 && stamp.as_bytes()[8] == b'T' && stamp.ends_with('Z'),
+        "{}",
+        third.name
+    );
+    assert_eq!(third.cases.len(), 5);
+
+    // An unknown dataset, and a case without input: Lemma's refusal, said clearly.
+    let unknown = rt
+        .block_on(experiment("no-such-dataset").run(calculator))
+        .unwrap_err();
+    match &unknown {
+        Error::Api {
+            status: 404,
+            message,
+            ..
+        } => {
+            assert!(
+                message.contains("no dataset \"no-such-dataset\""),
+                "{message}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let bad = rt
+        .block_on(
+            experiment("arithmetic")
+                .cases([Case::new(Value::Null).id("empty")])
+                .run(calculator),
+        )
+        .unwrap_err();
+    match &bad {
+        Error::Api {
+            status: 400,
+            message,
+            ..
+        } => {
+            assert!(message.contains("(empty): it has no input"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    lemma.shutdown();
 }

@@ -40,6 +40,22 @@ export type { RunSignals, Signal, SignalSeverity, SignalSource, SignalsOptions }
 export { injectHeaders, contextEnv, continueFrom } from './propagation.js';
 export type { Carrier } from './propagation.js';
 export { proxy, withProxy } from './proxy.js';
+export { experiment, compare } from './experiments.js';
+export type {
+  CaseInput,
+  CaseResult,
+  ComparedCase,
+  ComparedRun,
+  CompareOptions,
+  Comparison,
+  ExperimentApiOptions,
+  ExperimentOptions,
+  ExperimentResult,
+  ExperimentTotals,
+  ScoreDelta,
+} from './experiments.js';
+export { scorers, scorer, exactMatch, contains, jsonFields, numericMatch, regexMatch } from './scorers.js';
+export type { Case, Scorer, ScoreValue } from './scorers.js';
 export type { ProxyOptions, ProxySession } from './proxy.js';
 export { toGenAiMessages } from './messages.js';
 export type {

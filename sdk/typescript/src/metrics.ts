@@ -2,8 +2,8 @@
  * metric(): feedback, task success or an evaluator's score, posted to a run through Lemma's
  * REST API (`POST /api/v1/runs/{runId}/metrics`). Unlike spans it is sent at once, not through
  * OTLP, and a refusal reaches the caller: this is a call the user makes, so they should know.
- * Other REST calls of the SDK (proxy sessions, a run's signals) share its endpoint, request and
- * error handling.
+ * Other REST calls of the SDK (proxy sessions, a run's signals, experiments) share its endpoint,
+ * request and error handling.
  */
 import { resolveEndpoint, type ExporterOptions } from './exporter.js';
 
@@ -124,7 +124,7 @@ export function apiEndpoint(options: { url?: string | undefined; apiKey?: string
 
 /** One request to Lemma's REST API, and how to name it in errors. */
 export interface ApiCall {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Lemma's base URL, without a trailing slash. */
   url: string;
   /** The route, from `/api/v1/...`. */

@@ -290,7 +290,7 @@ fn experiments_compare_case_by_case_over_fixed_dataset_versions() {
     assert_eq!(ids("case:b"), [cand_b.clone(), base_b.clone()]);
     assert_eq!(
         ids("dataset:orders experiment:v2 status:error"),
-        [cand_b.clone()]
+        std::slice::from_ref(&cand_b)
     );
 
     // The CLI: the comparison, and a gate that fails on the regression.

@@ -80,4 +80,11 @@ fn python_sdk_unit_and_end_to_end_tests() {
         out.stdout.lines().any(|l| l.trim() == signals),
         "the run signals test did not pass"
     );
+    // `lemma.experiment()` over a dataset, scores on the right runs, and `lemma.compare()`.
+    let experiments = "PASSED sdk/python/tests/e2e/test_e2e.py::\
+                       test_experiments_run_score_link_and_compare";
+    assert!(
+        out.stdout.lines().any(|l| l.trim() == experiments),
+        "the experiments test did not pass"
+    );
 }

@@ -225,4 +225,13 @@ fn typescript_sdk_end_to_end() {
         ),
         "the run signals test did not pass"
     );
+    // experiment() over a dataset, scores on the right runs, and compare()
+    // (test/e2e/experiments.test.mjs).
+    assert!(
+        passed(
+            &stdout,
+            "compare a second experiment with the first and find the regression"
+        ),
+        "the experiments test did not pass"
+    );
 }

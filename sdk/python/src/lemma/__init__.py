@@ -12,11 +12,25 @@
     lemma.shutdown()
 
 See README.md for every helper, streaming, threads, dual export, cross-process runs, metric
-events (`lemma.metric`), a run's signals while it runs (`run.signals()`) and proxy sessions for
-sub-agents without an SDK (`lemma.proxy`).
+events (`lemma.metric`), a run's signals while it runs (`run.signals()`), proxy sessions for
+sub-agents without an SDK (`lemma.proxy`), and experiments over datasets (`lemma.experiment`,
+`lemma.scorers`, `lemma.compare`).
 """
 
+from . import scorers
 from ._context import current_run, current_run_id, current_span, last_run_id, run_context
+from ._experiments import (
+    Case,
+    CaseResult,
+    ComparedCase,
+    ComparedRun,
+    Comparison,
+    ExperimentResult,
+    ExperimentTotals,
+    ScoreDelta,
+    compare,
+    experiment,
+)
 from ._exporter import LemmaSpanExporter
 from ._handles import LlmSpan, RetrievalSpan, Run, Span, ToolSpan
 from ._helpers import (
@@ -69,6 +83,10 @@ __all__ = [
     "continue_from",
     # sub-agents without an SDK
     "proxy",
+    # experiments
+    "experiment",
+    "compare",
+    "scorers",
     # types
     "Operation",
     "AgentOperation",
@@ -88,6 +106,14 @@ __all__ = [
     "Signal",
     "ProxySession",
     "ProxyRequest",
+    "Case",
+    "CaseResult",
+    "ExperimentResult",
+    "Comparison",
+    "ExperimentTotals",
+    "ScoreDelta",
+    "ComparedCase",
+    "ComparedRun",
     "LemmaSpanExporter",
     "LemmaSpanProcessor",
     "RunContextProcessor",

@@ -369,6 +369,89 @@ def signals() -> dict[str, Any]:
     return {"run_id": run.run_id, "failed_span_ids": failed_span_ids, "checks": checks}
 
 
+# ---- experiments ----
+
+ARITHMETIC = [
+    {"id": "add", "input": "2+2", "expected": "4", "tags": ["easy"]},
+    {"id": "mul", "input": "3*5", "expected": "15"},
+    {"id": "div", "input": "1/0", "expected": "0"},
+    {"id": "greet", "input": "say hi"},  # no expected: exact_match does not apply
+]
+
+
+def calculator(case: lemma.Case) -> str:
+    """Answers from the input; raises for a division by zero."""
+    text = case.input
+    if text == "say hi":
+        return "hi"
+    with lemma.tool("calculate", arguments={"expression": text}) as t:
+        a, op, b = int(text[0]), text[1], int(text[2])
+        result = str({"+": lambda: a + b, "*": lambda: a * b, "/": lambda: a // b}[op]())
+        t.set_result(result)
+    return result
+
+
+def brevity(output: Any, case: lemma.Case) -> bool:
+    """A custom scorer: raises for a failed case (no output)."""
+    return len(output) <= 2
+
+
+@scenario
+def experiments(tag: str) -> dict[str, Any]:
+    """Two experiments over one dataset (the second with a worse agent, async), their
+    comparison, and what an unknown dataset and a case without input raise."""
+    from lemma import scorers
+
+    dataset = f"arithmetic-{tag}"
+    first = lemma.experiment(
+        ARITHMETIC,
+        calculator,
+        dataset_name=dataset,
+        name=f"{dataset}-first",
+        scorers={"exact_match": scorers.exact_match(), "brevity": brevity},
+        metadata={"agent": "calculator-v1"},
+    )
+
+    async def worse(case: lemma.Case) -> str:
+        return "16" if case.id == "mul" else calculator(case)
+
+    # The same cases again: the dataset's version 1 is reused.
+    second = lemma.experiment(
+        ARITHMETIC,
+        worse,
+        dataset_name=dataset,
+        name=f"{dataset}-second",
+        scorers=[scorers.exact_match(), scorers.contains("1")],
+        concurrency=2,
+    )
+    comparison = lemma.compare(first.name, second.name)
+    # One more case: a new version of the dataset.
+    third = lemma.experiment(
+        [*ARITHMETIC, {"id": "one", "input": "1+1", "expected": "2"}],
+        calculator,
+        dataset_name=dataset,
+        scorers=[scorers.exact_match()],
+    )
+    errors = {}
+    for what, call in (
+        ("unknown", lambda: lemma.experiment(f"no-such-{tag}", calculator)),
+        ("bad", lambda: lemma.experiment([{"expected": "1"}], calculator, dataset_name=dataset)),
+    ):
+        try:
+            call()
+            errors[what] = {"raised": False}
+        except lemma.LemmaApiError as e:
+            errors[what] = {"raised": True, "message": str(e), "status": e.status}
+    return {
+        "first": dataclasses.asdict(first),
+        "second": dataclasses.asdict(second),
+        "second_compared": dataclasses.asdict(second.compare()),
+        "comparison": dataclasses.asdict(comparison),
+        "third": dataclasses.asdict(third),
+        "errors": errors,
+    }
+
+
 def main() -> None:
     name, args = sys.argv[1], sys.argv[2:]
     if name not in ("dual", "reverse_dual"):

@@ -9,6 +9,7 @@ import socket
 import uuid
 from pathlib import Path
 
+import pytest
 from e2e_support import HERE, outline, run_program
 
 QUESTION = "Where is my order A-17?"
@@ -298,6 +299,86 @@ def test_a_run_reads_its_own_signals_while_it_runs(api, scenario):
     after = api.get(f"/api/v1/runs/{run_id}/signals")
     assert after is not None and after["in_progress"] is False
     assert after["signals"][0]["kind"] == "error_streak"
+
+
+def test_experiments_run_score_link_and_compare(api, scenario):
+    tag = uuid.uuid4().hex[:8]
+    s = scenario("experiments", tag)
+    dataset = f"arithmetic-{tag}"
+    first, second = s["first"], s["second"]
+    assert (first["dataset"], first["dataset_version"]) == (dataset, 1)
+    # The same cases again reused the dataset's version.
+    assert (second["dataset"], second["dataset_version"]) == (dataset, 1)
+    by_case = {c["case_id"]: c for c in first["cases"]}
+    assert [c["case_id"] for c in first["cases"]] == ["add", "mul", "div", "greet"]
+    assert [c["output"] for c in first["cases"]] == ["4", "15", None, "hi"]
+    # The failing case: its error recorded, scored on None; the custom scorer raised on it.
+    div = by_case["div"]
+    assert div["error"].startswith("ZeroDivisionError"), div
+    assert div["scores"] == {"exact_match": False}
+    assert div["score_errors"]["brevity"].startswith("TypeError"), div
+    assert all(not c["score_errors"] for c in first["cases"] if c["case_id"] != "div")
+    # No expected: exact_match does not apply.
+    assert by_case["greet"]["scores"] == {"brevity": True}
+    assert by_case["add"]["scores"] == {"exact_match": True, "brevity": True}
+    assert first["scores"] == {"brevity": 1.0, "exact_match": 2 / 3}
+
+    # Each case linked to the run that answered it.
+    stored = api.get(f"/api/v1/experiments/{first['name']}")
+    assert stored["experiment"]["dataset"] == dataset
+    assert stored["experiment"]["metadata"] == {"agent": "calculator-v1"}
+    assert {r["case_id"]: r["run_id"] for r in stored["runs"]} == {
+        c["case_id"]: c["run_id"] for c in first["cases"]
+    }
+    for case in first["cases"]:
+        spans = 1 if case["case_id"] == "greet" else 2
+        run = api.run(case["run_id"], spans)["run"]
+        assert run["agent_name"] == "calculator"
+        assert run["metadata"] == {"case_id": case["case_id"], "experiment": first["name"]}
+        assert run["input"] == case["input"]
+        assert run["status"] == ("error" if case["error"] else "ok"), run
+        # The scores are metric events on that run.
+        metrics = api.get(f"/api/v1/runs/{case['run_id']}/metrics")["metrics"]
+        assert {m["name"]: m["value"] for m in metrics} == case["scores"]
+        assert {m["source"] for m in metrics} <= {"experiment"}
+    assert api.run(by_case["add"]["run_id"], 2)["run"]["tags"] == ["easy"]
+
+    # The second experiment: the previous one found, and the regression on "mul".
+    assert second["previous"] == first["name"]
+    assert second["compare_url"] == (
+        f"{api.url}/api/v1/compare?experiments={first['name']},{second['name']}"
+    )
+    assert {c["case_id"]: c["scores"] for c in second["cases"]}["mul"] == {
+        "exact_match": False,
+        "contains": True,
+    }
+    comparison = s["comparison"]
+    assert s["second_compared"] == comparison
+    assert [e["name"] for e in comparison["experiments"]] == [first["name"], second["name"]]
+    assert [(e["answered"], e["failed"]) for e in comparison["experiments"]] == [(4, 1), (4, 1)]
+    assert comparison["regressions"] == 1
+    [regressed] = [c for c in comparison["cases"] if c["regression"]]
+    assert regressed["case_id"] == "mul"
+    assert regressed["reasons"] == ["exact_match fell from 1 to 0 in experiment 2"]
+    assert [r["output"] for r in regressed["results"]] == ["15", "16"]
+    [exact] = [d for d in comparison["scores"] if d["name"] == "exact_match"]
+    assert exact["delta"] == pytest.approx(-1 / 3)
+
+    # Other cases: a new version, and a default name from the dataset and the time.
+    third = s["third"]
+    assert (third["dataset_version"], third["previous"]) == (2, second["name"])
+    assert re.fullmatch(rf"{dataset}-\d{{8}}T\d{{6}}\.\d{{3}}Z", third["name"]), third["name"]
+    assert [c["case_id"] for c in third["cases"]] == ["add", "mul", "div", "greet", "one"]
+    assert api.get(f"/api/v1/datasets/{dataset}?version=1")["cases"][3] == {
+        "id": "greet",
+        "input": "say hi",
+    }
+
+    unknown, bad = s["errors"]["unknown"], s["errors"]["bad"]
+    assert unknown["raised"] and unknown["status"] == 404, unknown
+    assert f"no dataset 'no-such-{tag}'" in unknown["message"]
+    assert bad["raised"] and bad["status"] == 400, bad
+    assert "missing field `input`" in bad["message"]
 
 
 def lemma_lines(stderr):
