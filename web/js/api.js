@@ -32,6 +32,19 @@ export function del(path, options = {}) {
   return request('DELETE', path, undefined, undefined, options);
 }
 
+/**
+ * `POST` of a body as it is (JSON lines, CSV), with its content type: for endpoints that read
+ * more than JSON. Answers are still JSON.
+ */
+export function postText(path, params, text, contentType, options = {}) {
+  return request('POST', path, params, undefined, { ...options, raw: { text, contentType } });
+}
+
+/** `GET` of an answer that is not JSON (an export as JSON lines or CSV): resolves to its text. */
+export function getText(path, params, options = {}) {
+  return request('GET', path, params, undefined, { ...options, asText: true });
+}
+
 /** Checks a key without storing it: resolves to the project it belongs to. */
 export async function whoami(key) {
   const body = await request('GET', '/project', undefined, undefined, { key });
@@ -77,7 +90,7 @@ async function request(method, path, params, body, options = {}) {
   for (const [name, value] of Object.entries(params || {})) {
     if (value !== undefined && value !== null && value !== '') url.searchParams.set(name, value);
   }
-  const headers = { Accept: 'application/json', ...options.headers };
+  const headers = { Accept: options.asText ? '*/*' : 'application/json', ...options.headers };
   if (as.mode === 'key' && as.key) headers.Authorization = `Bearer ${as.key}`;
   if (as.mode === 'account') {
     if (as.project) {
@@ -89,12 +102,13 @@ async function request(method, path, params, body, options = {}) {
     if (!SAFE_METHODS.has(method) && as.csrf) headers['X-CSRF-Token'] = as.csrf;
   }
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (options.raw) headers['Content-Type'] = options.raw.contentType;
   let response;
   try {
     response = await fetch(url, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: options.raw ? options.raw.text : body === undefined ? undefined : JSON.stringify(body),
       signal,
       cache: 'no-store',
       credentials: 'same-origin',
@@ -104,6 +118,7 @@ async function request(method, path, params, body, options = {}) {
     throw new ApiError(0, 'unreachable', 'The Lemma server did not answer. Is it still running?');
   }
   const text = await response.text();
+  if (options.asText && response.ok) return text;
   let json = null;
   try {
     json = text ? JSON.parse(text) : null;

@@ -18,6 +18,9 @@ const routes = [
   { pattern: /^\/threads\/(?<threadId>[^/]+)$/, load: () => import('./views/thread.js'), nav: 'threads', title: 'Thread' },
   { pattern: /^\/stats$/, load: () => import('./views/stats.js'), nav: 'stats', title: 'Stats' },
   { pattern: /^\/alerts$/, load: () => import('./views/alerts.js'), nav: 'alerts', title: 'Alerts' },
+  { pattern: /^\/experiments$/, load: () => import('./views/experiments.js'), nav: 'experiments', title: 'Experiments' },
+  { pattern: /^\/datasets\/(?<name>[^/]+)$/, load: () => import('./views/dataset.js'), nav: 'experiments', title: 'Dataset' },
+  { pattern: /^\/compare$/, load: () => import('./views/compare.js'), nav: 'experiments', title: 'Compare experiments' },
   { pattern: /^\/health$/, load: () => import('./views/health.js'), nav: 'health', title: 'Ingestion health' },
   { pattern: /^\/settings$/, load: () => import('./views/settings.js'), nav: 'settings', title: 'Settings' },
   { pattern: /^\/welcome$/, load: () => import('./views/welcome.js'), nav: 'welcome', title: 'Send traces' },
@@ -108,6 +111,7 @@ function renderNav(active) {
   replace(nav, signedIn && [
     navLink('/runs', 'Runs', active === 'runs'),
     navLink('/threads', 'Threads', active === 'threads'),
+    navLink('/experiments', 'Experiments', active === 'experiments'),
     navLink('/stats', 'Stats', active === 'stats'),
     navLink('/health', 'Health', active === 'health'),
     navLink('/alerts', 'Alerts', active === 'alerts'),
@@ -148,11 +152,15 @@ function renderProject(signedIn) {
   userLabel.hidden = !signedIn || !user;
 }
 
-/** Another project: the page shows it. A run or thread belongs to one project, so its list is shown. */
+/**
+ * Another project: the page shows it. A run, thread, dataset or comparison belongs to one
+ * project, so its list is shown.
+ */
 function switchProject() {
   session.setProject(projectSwitcher.value);
   const path = window.location.pathname;
-  const list = path.startsWith('/runs/') ? '/runs' : path.startsWith('/threads/') ? '/threads' : null;
+  const list = path.startsWith('/runs/') ? '/runs' : path.startsWith('/threads/') ? '/threads'
+    : path.startsWith('/datasets/') || path === '/compare' ? '/experiments' : null;
   remount = true;
   if (list) router.navigate(list);
   else router.resolve();

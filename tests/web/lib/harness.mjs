@@ -52,10 +52,11 @@ export async function launch() {
 }
 
 /**
- * A fresh page (own context: own sessionStorage). Signed in unless `signedIn: false`.
+ * A fresh page (own context: own sessionStorage). Signed in unless `signedIn: false`, with the
+ * default project's key unless `key` (of `project`) is given.
  * Returns `{page, problems, done}`.
  */
-export async function open(browser, path = '/runs', { signedIn = true, viewport, colorScheme } = {}) {
+export async function open(browser, path = '/runs', { signedIn = true, viewport, colorScheme, key = API_KEY, project = 'default' } = {}) {
   const context = await browser.newContext({
     baseURL: BASE_URL,
     viewport: viewport || { width: 1400, height: 900 },
@@ -63,13 +64,13 @@ export async function open(browser, path = '/runs', { signedIn = true, viewport,
   });
   if (signedIn) {
     // Signs in once per tab, as a user would; signing out then sticks across page loads.
-    await context.addInitScript(([key]) => {
+    await context.addInitScript(([k, p]) => {
       if (!sessionStorage.getItem('lemma.test.signedIn')) {
         sessionStorage.setItem('lemma.test.signedIn', '1');
-        sessionStorage.setItem('lemma.apiKey', key);
-        sessionStorage.setItem('lemma.project', 'default');
+        sessionStorage.setItem('lemma.apiKey', k);
+        sessionStorage.setItem('lemma.project', p);
       }
-    }, [API_KEY]);
+    }, [key, project]);
   }
   // Starts at the tests' (possibly faked) time and then flows as usual.
   if (FAKED_CLOCK) await context.clock.install({ time: Date.now() });

@@ -22,6 +22,8 @@ export const EXAMPLES = [
   { query: '"return window"', hint: 'a phrase in inputs or outputs' },
   { query: 'meta.plan=plus_monthly', hint: 'a metadata value' },
   { query: '-tag:canary', hint: 'leave out runs tagged canary' },
+  { query: 'experiment:', hint: 'the runs of an experiment', template: true },
+  { query: 'dataset:', hint: 'runs answering a dataset’s cases', template: true },
 ];
 
 /** The fields of the query language (crates/lemma-core/src/query), with what they insert. */
@@ -29,7 +31,8 @@ export const FIELDS = [
   ['agent', 'agent:'], ['status', 'status:'], ['model', 'model:'], ['provider', 'provider:'],
   ['tool', 'tool:'], ['kind', 'kind:'], ['name', 'name:'], ['thread', 'thread:'], ['user', 'user:'],
   ['session', 'session:'], ['env', 'env:'], ['service', 'service:'], ['tag', 'tag:'],
-  ['signal', 'signal:'], ['signal.severity', 'signal.severity:'], ['meta.<key>', 'meta.'], ['attr.<key>', 'attr.'], ['duration', 'duration>'],
+  ['signal', 'signal:'], ['signal.severity', 'signal.severity:'], ['experiment', 'experiment:'], ['dataset', 'dataset:'], ['case', 'case:'],
+  ['meta.<key>', 'meta.'], ['attr.<key>', 'attr.'], ['duration', 'duration>'],
   ['tokens', 'tokens>'], ['input_tokens', 'input_tokens>'], ['output_tokens', 'output_tokens>'],
   ['cost', 'cost>'], ['spans', 'spans>'], ['errors', 'errors>'], ['since', 'since:'],
   ['until', 'until:'], ['has', 'has:'], ['run', 'run:'], ['span', 'span:'],

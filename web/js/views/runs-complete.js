@@ -1,17 +1,19 @@
 // Value completion in the query box: typing `agent:sup` lists the agents starting with "sup"
 // (with their run counts) under the bar; arrow keys choose, Enter or Tab puts the value in,
 // quoted when it must be, and Escape closes the list. The text stays the user's to edit.
-// Signal names and severities are suggested from fixed lists (`/values` has no such field).
+// Signal names and severities are suggested from fixed lists (`/values` has no such field), and
+// experiments, datasets and cases from the project's own lists (experiments-values.js).
 import { h, replace } from '../dom.js';
 import { count } from '../format.js';
 import { KNOWN_SIGNALS, SEVERITIES } from '../components/signals.js';
 import { valueSource } from '../components/value-source.js';
 import { quoteValue } from './runs-terms.js';
+import { NAMED_FIELDS, namedSource } from './experiments-values.js';
 
-// Fields with suggestions, as typed → as `/values` names them (or STATIC lists them).
+// Fields with suggestions, as typed → as `/values` names them (or STATIC or NAMED_FIELDS list them).
 const FIELDS = {
   agent: 'agent', model: 'model', tool: 'tool', user: 'user', thread: 'thread', tag: 'tag', tags: 'tag', env: 'env', environment: 'env',
-  signal: 'signal', 'signal.severity': 'signal.severity',
+  signal: 'signal', 'signal.severity': 'signal.severity', experiment: 'experiment', dataset: 'dataset', case: 'case',
 };
 const WORD = /(^|\s)(-?)(signal\.severity|[A-Za-z_]+|meta\.[^\s"/:=<>!]+)(:|=)([^\s",]*)$/i;
 
@@ -65,7 +67,8 @@ export function attachCompletion(search, { scope, fetchValues }) {
     if (!sources.has(key)) {
       sources.clear();
       sources.set(key, STATIC[field] ? staticSource(STATIC[field])
-        : valueSource({ fetchPage: (prefix, signal) => fetchValues(field, prefix, q, signal) }));
+        : NAMED_FIELDS.has(field) ? namedSource(field, input.value)
+          : valueSource({ fetchPage: (prefix, signal) => fetchValues(field, prefix, q, signal) }));
     }
     return sources.get(key);
   }

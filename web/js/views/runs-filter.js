@@ -8,6 +8,7 @@ import { menuButton } from '../components/menu-button.js';
 import { valueSource } from '../components/value-source.js';
 import { buildTerm, isUsableMetaKey, parseTerms, removeTerm } from './runs-terms.js';
 import { STATIC, staticSource as fixedSource } from './runs-complete.js';
+import { namedSource } from './experiments-values.js';
 
 const SUGGESTIONS = 20;
 
@@ -23,6 +24,8 @@ export const FILTER_FIELDS = [
   { field: 'status', label: 'Status', kind: 'status' },
   { field: 'signal', label: 'Signal', kind: 'signal' },
   { field: 'signal.severity', label: 'Signal severity', kind: 'severity' },
+  { field: 'experiment', label: 'Experiment', kind: 'named' },
+  { field: 'dataset', label: 'Dataset', kind: 'named' },
   { field: 'meta', label: 'Metadata…', kind: 'meta' },
   { field: 'duration', label: 'Duration', kind: 'number', example: '5s', hint: '500ms, 2s, 1m or 1h' },
   { field: 'cost', label: 'Cost', kind: 'number', example: '0.01', hint: 'US dollars, e.g. 0.01' },
@@ -101,6 +104,7 @@ export function filterBuilder({ scope, fetchValues, onAdd }) {
     // Signal names an app writes itself are not in the list: any name may be typed.
     else if (spec.kind === 'signal') valueStep(spec.field, 'Signal', fixedSource(STATIC.signal), true);
     else if (spec.kind === 'severity') valueStep(spec.field, 'Signal severity', fixedSource(STATIC['signal.severity']), false);
+    else if (spec.kind === 'named') valueStep(spec.field, spec.label, namedSource(spec.field), true);
     else valueStep(spec.field, spec.label, source(spec.field), true);
   }
 

@@ -10,6 +10,7 @@ const FIELDS = new Map([
   ['provider', 'provider'], ['tool', 'tool'], ['thread', 'thread'], ['user', 'user'],
   ['session', 'session'], ['env', 'env'], ['environment', 'env'], ['tag', 'tag'], ['tags', 'tag'],
   ['signal', 'signal'], ['signal.severity', 'signal.severity'], ['service', 'service'], ['duration', 'duration'], ['tokens', 'tokens'],
+  ['experiment', 'experiment'], ['dataset', 'dataset'], ['case', 'case'],
   ['input_tokens', 'input_tokens'], ['output_tokens', 'output_tokens'], ['cost', 'cost'],
   ['spans', 'spans'], ['errors', 'errors'], ['since', 'since'], ['until', 'until'], ['has', 'has'],
 ]);

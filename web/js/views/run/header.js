@@ -12,6 +12,7 @@ import { copyableId } from './common.js';
 /**
  * `payloadsOmitted`: the run's input and output were too large for the outline's answer.
  * `onSignal(signal)`: a signal of the list was chosen (to show the span it points at).
+ * `actions`: buttons for the title row ("Add to dataset").
  * The header is made of parts; `updateHeader` redraws only those whose data changed, so a run
  * still arriving refreshes without the header flickering or its cards folding back.
  */
@@ -23,10 +24,10 @@ export function renderHeader(run, options = {}) {
 }
 
 /** Redraws the parts of a header whose data changed. */
-export function updateHeader(el, run, { payloadsOmitted = false, onSignal = null } = {}) {
+export function updateHeader(el, run, { payloadsOmitted = false, onSignal = null, actions = null } = {}) {
   const parts = [
     ['crumbs', [run.run_id], () => h('div', { class: 'run-crumbs' }, link('/runs', { class: 'muted' }, 'Runs'), h('span', { class: 'muted' }, '/'), copyableId(run.run_id, 'run ID'))],
-    ['title', [run.name, run.agent_name, run.status, run.status_message, run.has_root], () => titleRow(run)],
+    ['title', [run.name, run.agent_name, run.status, run.status_message, run.has_root], () => titleRow(run, actions)],
     ['banner', [run.status, run.status_message], () => (run.status === 'error' && run.status_message
       ? h('div', { class: 'run-error-banner', role: 'alert', 'data-testid': 'run-status-message' }, run.status_message) : null)],
     ['signals', [run.signals], () => signalsList(run.signals || [], onSignal)],
@@ -53,7 +54,8 @@ export function updateHeader(el, run, { payloadsOmitted = false, onSignal = null
   return el;
 }
 
-function titleRow(run) {
+/** `actions`: buttons kept at the row's end (the same element across redraws). */
+function titleRow(run, actions) {
   const title = run.name || run.agent_name || 'Unnamed run';
   return h('div', { class: 'run-title-row' },
     h('h1', { class: 'run-title', 'data-testid': 'run-title' }, title),
@@ -61,7 +63,8 @@ function titleRow(run) {
     run.has_root ? null : h('span', {
       class: 'badge run-in-progress', 'data-testid': 'run-in-progress',
       title: 'The root span has not arrived: the run is still going (or was cut off). This page shows new spans as they arrive.',
-    }, h('span', { class: 'live-dot', 'aria-hidden': 'true' }), 'In progress'));
+    }, h('span', { class: 'live-dot', 'aria-hidden': 'true' }), 'In progress'),
+    actions ? h('div', { class: 'run-title-actions' }, actions) : null);
 }
 
 const SIGNALS_SHOWN = 5;

@@ -26,6 +26,7 @@ import { createMinimap } from './minimap.js';
 import { createFind } from './find.js';
 import { rowKey } from './keys.js';
 import { signalsBySpan } from '../../components/signals.js';
+import { addToDatasetButton } from '../dataset-add.js';
 
 const VIEWS = [
   { id: 'tree', label: 'Tree', keys: ['1', 't'] },
@@ -125,7 +126,10 @@ function createPage(root, first, ctx) {
   restoreWidth(split);
   makeResizable(resizer, split);
 
-  const header = renderHeader(run, { payloadsOmitted, onSignal: showSignal });
+  // The run as it is when pressed (a live run changes); payloads too large for the outline are
+  // read from the root span.
+  const headerActions = addToDatasetButton({ read: runCase });
+  const header = renderHeader(run, { payloadsOmitted, onSignal: showSignal, actions: headerActions });
   replace(root, h('div', { class: 'run-page', 'data-testid': 'run-page' },
     header,
     h('div', { class: 'run-toolbar' }, tabs, treeTools, find.el, h('span', { class: 'spacer' }), hint),
@@ -263,10 +267,17 @@ function createPage(root, first, ctx) {
     panel.scrollTop = 0;
   }
 
+  async function runCase() {
+    if (!payloadsOmitted || !run.root_span_id) return { input: run.input, output: run.output, runId };
+    const { span } = await api.get(`/runs/${encodeURIComponent(runId)}/spans/${encodeURIComponent(run.root_span_id)}`);
+    return { input: span.input ?? run.input, output: span.output ?? run.output, runId };
+  }
+
   function panelContext(id) {
     const row = model.cursor != null ? outline.rowAt(model.cursor) : null;
     return {
       start: model.bounds.start,
+      runId,
       actions,
       orphan: row?.span_id === id && row.depth === 0,
       parentName: (parentId) => {
@@ -378,7 +389,7 @@ function createPage(root, first, ctx) {
     const rooted = run.has_root;
     run = next.run;
     payloadsOmitted = next.run_payloads_omitted;
-    updateHeader(header, run, { payloadsOmitted, onSignal: showSignal });
+    updateHeader(header, run, { payloadsOmitted, onSignal: showSignal, actions: headerActions });
     ctx.setTitle(run.name || run.agent_name || 'Run');
     const marks = marksKey(model.marks);
     model.marks = signalsBySpan(run.signals);

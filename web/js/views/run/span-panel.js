@@ -9,6 +9,7 @@ import { renderDocuments, renderMessages } from '../../components/messages.js';
 import { copyableId, errorBlock, preciseTime, toolNamesOfSpans } from './common.js';
 import { errorOf } from './fold.js';
 import { durationMs, endOf, startOf } from './spantree.js';
+import { addToDatasetButton } from '../dataset-add.js';
 
 const VALUE_CLAMP = 1200; // characters of a value shown before "Show more"
 const NAME_CLAMP = 300; // of a name, a key or an id
@@ -38,7 +39,9 @@ export function renderSpanPanel(span, id, ctx) {
       span.status === 'error' ? badges.status(span.status, span.status_message) : null,
       h('span', { class: 'num' }, fmt.duration(durationMs(span))),
       h('span', { class: 'muted' }, `at +${fmt.duration((startOf(span) - tree.start) / 1e6)}`),
-      span.model ? h('span', { class: 'chip mono' }, clip(span.model, NAME_CLAMP)) : null),
+      span.model ? h('span', { class: 'chip mono' }, clip(span.model, NAME_CLAMP)) : null,
+      h('span', { class: 'spacer' }),
+      addToDatasetButton({ read: async () => spanCase(span, ctx.runId), what: 'span', testid: 'span-add-to-dataset' })),
     h('div', { class: 'panel-body' },
       errorSection(span),
       conversation(span),
@@ -52,6 +55,14 @@ export function renderSpanPanel(span, id, ctx) {
       section('Resource', 'resource', span.resource && Object.keys(span.resource).length ? kvTable(span.resource) : null, { open: false }),
       section('Scope', 'scope', span.scope && (span.scope.name || span.scope.version) ? kvTable(span.scope) : null, { open: false }),
       linksSection(span.links, actions)));
+}
+
+/** A span as a test case: its input and output, else its messages. */
+function spanCase(span, runId) {
+  const some = (v) => v !== null && v !== undefined && v !== '';
+  const input = some(span.input) ? span.input : span.input_messages?.length ? span.input_messages : span.tool_args;
+  const output = some(span.output) ? span.output : span.output_messages?.length ? span.output_messages : undefined;
+  return { input, output, runId, spanId: span.span_id };
 }
 
 /** What the panel shows while the span is read: the row's name, and a close button. */
