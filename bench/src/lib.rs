@@ -12,6 +12,7 @@ pub mod procfs;
 pub mod proxy;
 pub mod queries;
 pub mod report;
+pub mod signals;
 pub mod stats;
 pub mod target;
 pub mod upstream;
@@ -57,6 +58,8 @@ pub struct Config {
     pub keep_data: bool,
     /// Which store Lemma keeps its data in.
     pub store: target::lemma::StoreKind,
+    /// More arguments for `lemma serve` (e.g. `--no-signals`).
+    pub serve_args: Vec<String>,
 }
 
 impl Config {
@@ -81,6 +84,7 @@ impl Config {
             physical_write_bytes: 32 << 20,
             keep_data: false,
             store: target::lemma::StoreKind::Sqlite,
+            serve_args: Vec::new(),
         }
     }
 
@@ -134,10 +138,11 @@ pub async fn run(config: &Config) -> Result<Report> {
     drop(sample);
 
     let mut targets = Vec::new();
-    let lemma: Arc<dyn Target> = Arc::new(target::lemma::Lemma::start(
+    let lemma: Arc<dyn Target> = Arc::new(target::lemma::Lemma::start_with(
         &config.lemma_bin,
         config.keep_data,
         config.store,
+        &config.serve_args,
     )?);
     targets.push(bench_target(lemma, config, start_unix_nano, None).await?);
     if let Some(bin) = &config.phoenix_bin {
@@ -156,6 +161,7 @@ pub async fn run(config: &Config) -> Result<Report> {
     Ok(Report {
         machine: report::Machine::read(),
         store: config.store,
+        serve_args: config.serve_args.clone(),
         quick: config.quick,
         seed: config.seed,
         sizes: config.sizes.clone(),

@@ -20,7 +20,8 @@ struct Args {
     /// Leave Phoenix out.
     #[arg(long)]
     no_phoenix: bool,
-    /// Where the results go [default: bench/results, bench/results/proxy with --proxy].
+    /// Where the results go [default: bench/results, bench/results/proxy with --proxy,
+    /// bench/results/signals with --signals and --alerts].
     #[arg(long)]
     out: Option<PathBuf>,
     /// The lemma binary.
@@ -69,6 +70,35 @@ struct Args {
     /// Streams held open at once through the proxy (20 chunks, 500 ms apart).
     #[arg(long, default_value_t = 1000)]
     proxy_streams: usize,
+    /// An argument added to `lemma serve` (repeat it for more), e.g. `--serve-arg=--no-signals`.
+    #[arg(long, allow_hyphen_values = true)]
+    serve_arg: Vec<String>,
+    /// Instead of the benchmark: what evaluating signals at ingest costs, as alternating runs
+    /// of the same binary with and without `--no-signals`, each loading the first of --sizes.
+    /// Results go to <out>/cost.{json,md}.
+    #[arg(long)]
+    signals: bool,
+    /// Pairs of runs (with and without signals) in --signals.
+    #[arg(long, default_value_t = 6)]
+    signals_pairs: usize,
+    /// Instead of the benchmark: ack-to-webhook latency of an each-run alert while the server
+    /// takes a steady background load. Results go to <out>/alerts-<rate>.{json,md}, e.g.
+    /// alerts-10k.md; exits non-zero
+    /// when a trigger's alert never arrived.
+    #[arg(long)]
+    alerts: bool,
+    /// Background spans per second in --alerts.
+    #[arg(long, default_value_t = 10_000)]
+    alerts_rate: u64,
+    /// Seconds of background load in --alerts.
+    #[arg(long, default_value_t = 60)]
+    alerts_seconds: u64,
+    /// Background exporters in --alerts.
+    #[arg(long, default_value_t = 16)]
+    alerts_exporters: usize,
+    /// Milliseconds between trigger runs in --alerts.
+    #[arg(long, default_value_t = 100)]
+    alerts_every_ms: u64,
 }
 
 fn parse_size(s: &str) -> Result<u64> {
@@ -105,6 +135,59 @@ async fn main() -> Result<()> {
         };
         let report = lemma_bench::proxy::measure(&args.lemma_bin, &config).await?;
         return write(&out, &report, &report.markdown());
+    }
+    if args.signals {
+        let out = args.out.unwrap_or_else(|| "bench/results/signals".into());
+        let spans = match args.sizes.first() {
+            _ if args.quick => 2_000,
+            Some(size) => parse_size(size)?,
+            None => 100_000,
+        };
+        let config = lemma_bench::signals::cost::CostConfig {
+            lemma_bin: args.lemma_bin,
+            pairs: if args.quick {
+                1
+            } else {
+                args.signals_pairs.max(1)
+            },
+            spans,
+            seed: args.seed,
+            keep_data: args.keep_data,
+        };
+        let report = lemma_bench::signals::cost::measure(&config).await?;
+        return write_named(&out, "cost", &report, &report.markdown());
+    }
+    if args.alerts {
+        let out = args.out.unwrap_or_else(|| "bench/results/signals".into());
+        let config = lemma_bench::signals::alerts::AlertsConfig {
+            lemma_bin: args.lemma_bin,
+            rate: args.alerts_rate.max(100),
+            seconds: if args.quick {
+                5
+            } else {
+                args.alerts_seconds.max(1)
+            },
+            exporters: args.alerts_exporters.max(1),
+            trigger_every: std::time::Duration::from_millis(args.alerts_every_ms.max(1)),
+            seed: args.seed,
+            keep_data: args.keep_data,
+            serve_args: args.serve_arg,
+        };
+        let report = lemma_bench::signals::alerts::measure(&config).await?;
+        let name = format!(
+            "alerts-{}",
+            lemma_bench::report::human(config.rate).to_lowercase()
+        );
+        write_named(&out, &name, &report, &report.markdown())?;
+        if report.lost_triggers() {
+            bail!(
+                "{} of {} triggers' alerts never arrived ({} exports failed)",
+                report.triggers.missed,
+                report.triggers.sent,
+                report.triggers.failed
+            );
+        }
+        return Ok(());
     }
     let out = args.out.unwrap_or_else(|| "bench/results".into());
     if !args.long_run.is_empty() {
@@ -158,6 +241,7 @@ async fn main() -> Result<()> {
     config.seed = args.seed;
     config.keep_data = args.keep_data;
     config.store = args.store;
+    config.serve_args = args.serve_arg;
     if let Some(secs) = args.phoenix_budget {
         config.phoenix_budget = std::time::Duration::from_secs(secs);
     }
@@ -167,14 +251,24 @@ async fn main() -> Result<()> {
 
 /// Prints the Markdown and writes it and the JSON report to `out`/results.{md,json}.
 fn write(out: &Path, report: &impl serde::Serialize, markdown: &str) -> Result<()> {
+    write_named(out, "results", report, markdown)
+}
+
+/// Prints the Markdown and writes it and the JSON report to `out`/`name`.{md,json}.
+fn write_named(
+    out: &Path,
+    name: &str,
+    report: &impl serde::Serialize,
+    markdown: &str,
+) -> Result<()> {
     println!("{markdown}");
     std::fs::create_dir_all(out)?;
     std::fs::write(
-        out.join("results.json"),
+        out.join(format!("{name}.json")),
         serde_json::to_string_pretty(report)?,
     )?;
-    std::fs::write(out.join("results.md"), markdown)?;
-    eprintln!("wrote {0}/results.json and {0}/results.md", out.display());
+    std::fs::write(out.join(format!("{name}.md")), markdown)?;
+    eprintln!("wrote {0}/{name}.json and {0}/{name}.md", out.display());
     Ok(())
 }
 

@@ -91,6 +91,30 @@ pub async fn peak_rss_during<F: std::future::Future>(
     }
 }
 
+/// CPU seconds every core of the machine has spent busy since boot (everything in the first
+/// line of /proc/stat but idle and iowait): with a process's own time, what else ran meanwhile.
+pub fn machine_busy_seconds() -> f64 {
+    fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| busy_ticks(&s))
+        .map_or(0.0, |t| t as f64 / TICKS_PER_SECOND)
+}
+
+fn busy_ticks(stat: &str) -> Option<u64> {
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal (guest times are already in user).
+    let busy = fields
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4);
+    Some(busy.map(|(_, t)| t).sum())
+}
+
 fn status_kb(status: &str, field: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -129,6 +153,13 @@ mod tests {
         let status = "Name:\tlemma\nVmPeak:\t  900 kB\nVmHWM:\t  2048 kB\nVmRSS:\t 1024 kB\n";
         assert_eq!(peak_rss(status), Some(2 * 1024 * 1024));
         assert_eq!(peak_rss("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn busy_leaves_out_idle_and_iowait() {
+        let stat = "cpu  100 5 50 9000 40 3 2 1 0 0\ncpu0 50 2 25 4500 20 1 1 0 0 0\n";
+        assert_eq!(busy_ticks(stat), Some(161));
+        assert_eq!(busy_ticks("intr 1 2 3"), None);
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub struct Report {
     pub machine: Machine,
     /// Which store Lemma kept its data in.
     pub store: crate::target::lemma::StoreKind,
+    /// Arguments added to `lemma serve`.
+    pub serve_args: Vec<String>,
     pub quick: bool,
     pub seed: u64,
     pub sizes: Vec<u64>,
@@ -259,6 +261,9 @@ impl Report {
             self.span_bytes,
             crate::workload::SPANS_PER_REQUEST
         );
+        if !self.serve_args.is_empty() {
+            let _ = writeln!(s, "Lemma served with `{}`.\n", self.serve_args.join(" "));
+        }
         self.ingest_table(&mut s);
         self.query_tables(&mut s);
         self.resource_table(&mut s);
