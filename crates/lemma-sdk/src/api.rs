@@ -172,6 +172,17 @@ fn bearer(key: &str) -> reqwest::header::HeaderValue {
 
 /// The server's `{"error": {"code", "message"}}` of an error answer as [`Error::Api`]; an
 /// answer in another shape (a proxy's error page, say) gives its text as the message.
+/// A 2xx answer's JSON as `T`, or the server's error.
+pub(crate) fn json_answer<T: serde::de::DeserializeOwned>(
+    status: u16,
+    body: &[u8],
+) -> Result<T, Error> {
+    if !(200..300).contains(&status) {
+        return Err(api_error(status, body));
+    }
+    serde_json::from_slice(body).map_err(|e| Error::UnexpectedResponse(e.to_string()))
+}
+
 pub(crate) fn api_error(status: u16, body: &[u8]) -> Error {
     let json: Option<Value> = serde_json::from_slice(body).ok();
     let error = json.as_ref().map(|j| &j["error"]);

@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api::{api_error, Target};
+use crate::api::{json_answer, Target};
 use crate::config::Config;
 use crate::Error;
 
@@ -187,7 +187,7 @@ impl CompareRequest {
     pub async fn send(self) -> Result<Comparison, Error> {
         let (target, url) = self.prepare()?;
         let (status, body) = target.send(Method::GET, &url, None).await?;
-        answer(status, &body)
+        json_answer(status, &body)
     }
 
     /// [`send`](Self::send) for code that is not async. It blocks the calling thread, so do
@@ -195,7 +195,7 @@ impl CompareRequest {
     pub fn send_blocking(self) -> Result<Comparison, Error> {
         let (target, url) = self.prepare()?;
         let (status, body) = target.send_blocking(Method::GET, &url, None)?;
-        answer(status, &body)
+        json_answer(status, &body)
     }
 
     fn prepare(&self) -> Result<(crate::api::ApiTarget, reqwest::Url), Error> {
@@ -217,13 +217,6 @@ impl IntoFuture for CompareRequest {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
-}
-
-fn answer(status: u16, body: &[u8]) -> Result<Comparison, Error> {
-    if !(200..300).contains(&status) {
-        return Err(api_error(status, body));
-    }
-    serde_json::from_slice(body).map_err(|e| Error::UnexpectedResponse(e.to_string()))
 }
 
 #[cfg(test)]
@@ -255,7 +248,7 @@ mod tests {
             ],
             "regressions": 1, "changed": 1
         });
-        let read = answer(200, body.to_string().as_bytes()).unwrap();
+        let read: Comparison = json_answer(200, body.to_string().as_bytes()).unwrap();
         assert_eq!(read.experiments[1].failed, 1);
         assert_eq!(read.scores[0].delta, Some(-0.5));
         assert_eq!(read.cases[0].reasons, Vec::<String>::new());

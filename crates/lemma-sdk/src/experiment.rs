@@ -16,7 +16,7 @@ use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::api::{api_error, ApiTarget, Target};
+use crate::api::{json_answer, ApiTarget, Target};
 use crate::compare::CompareRequest;
 use crate::config::Config;
 use crate::metric::MetricValue;
@@ -581,10 +581,7 @@ pub(crate) async fn call(
     body: Option<&Value>,
 ) -> Result<Value, Error> {
     let (status, answer) = target.send(method, &url, body).await?;
-    if !(200..300).contains(&status) {
-        return Err(api_error(status, &answer));
-    }
-    serde_json::from_slice(&answer).map_err(|e| Error::UnexpectedResponse(e.to_string()))
+    json_answer(status, &answer)
 }
 
 fn means(results: &[CaseResult]) -> BTreeMap<String, f64> {

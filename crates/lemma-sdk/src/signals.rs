@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api::{api_error, Target};
+use crate::api::{json_answer, Target};
 use crate::config::Config;
 use crate::setup::flush_exports;
 use crate::Error;
@@ -141,7 +141,7 @@ impl SignalsRequest {
         }
         let url = target.api_url(&["runs", &self.run_id, "signals"]);
         let (status, body) = target.send(Method::GET, &url, None).await?;
-        answer(status, &body)
+        json_answer(status, &body)
     }
 
     /// [`send`](Self::send) for code that is not async. It blocks the calling thread, so do
@@ -151,7 +151,7 @@ impl SignalsRequest {
         flush_exports();
         let url = target.api_url(&["runs", &self.run_id, "signals"]);
         let (status, body) = target.send_blocking(Method::GET, &url, None)?;
-        answer(status, &body)
+        json_answer(status, &body)
     }
 }
 
@@ -162,14 +162,6 @@ impl IntoFuture for SignalsRequest {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
-}
-
-/// The signals of a 200, or the server's error.
-fn answer(status: u16, body: &[u8]) -> Result<RunSignals, Error> {
-    if !(200..300).contains(&status) {
-        return Err(api_error(status, body));
-    }
-    serde_json::from_slice(body).map_err(|e| Error::UnexpectedResponse(e.to_string()))
 }
 
 #[cfg(test)]
@@ -194,7 +186,7 @@ mod tests {
                  "first_span_id": null}
             ]
         });
-        let read = answer(200, body.to_string().as_bytes()).unwrap();
+        let read: RunSignals = json_answer(200, body.to_string().as_bytes()).unwrap();
         assert!(read.in_progress);
         assert_eq!(read.span_count, 4);
         let [streak, marked] = &read.signals[..] else {
@@ -219,7 +211,7 @@ mod tests {
     #[test]
     fn a_refusal_carries_the_servers_reason() {
         let body = json!({"error": {"code": "not_found", "message": "run 4bf9 not found"}});
-        let error = answer(404, body.to_string().as_bytes()).unwrap_err();
+        let error = json_answer::<RunSignals>(404, body.to_string().as_bytes()).unwrap_err();
         assert!(
             matches!(&error, Error::Api { status: 404, code, .. } if code == "not_found"),
             "{error:?}"
